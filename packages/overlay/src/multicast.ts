@@ -1,0 +1,166 @@
+import type { Cube, LogicalId } from './cube.js';
+import type { LinkCost, Router } from './routing.js';
+
+/**
+ * A channel's multicast tree over logical ids: the union of its subscribers' routes from the
+ * publisher's anchor id. Every node keeps the first parent a route gave it, so each node
+ * receives a chunk once; a later route that reaches a node already in the tree follows the
+ * tree's path to it. Both paths have the same hop count (minimal routes to the same node), so
+ * the later route stays minimal.
+ */
+export class MulticastTree {
+  readonly root: LogicalId;
+  private readonly parentOf = new Map<LogicalId, LogicalId>();
+  private readonly childrenOf = new Map<LogicalId, LogicalId[]>();
+  private readonly latencyOf = new Map<LogicalId, number>();
+  private readonly hopsOf = new Map<LogicalId, number>();
+  private readonly subscriberSet = new Set<LogicalId>();
+
+  constructor(root: LogicalId) {
+    this.root = root;
+    this.latencyOf.set(root, 0);
+    this.hopsOf.set(root, 0);
+  }
+
+  has(id: LogicalId): boolean {
+    return this.latencyOf.has(id);
+  }
+
+  parent(id: LogicalId): LogicalId | undefined {
+    return this.parentOf.get(id);
+  }
+
+  children(id: LogicalId): readonly LogicalId[] {
+    return this.childrenOf.get(id) ?? [];
+  }
+
+  /** Latency from the root along the tree (sum of link costs), undefined off the tree. */
+  latency(id: LogicalId): number | undefined {
+    return this.latencyOf.get(id);
+  }
+
+  hops(id: LogicalId): number | undefined {
+    return this.hopsOf.get(id);
+  }
+
+  get subscribers(): ReadonlySet<LogicalId> {
+    return this.subscriberSet;
+  }
+
+  nodes(): IterableIterator<LogicalId> {
+    return this.latencyOf.keys();
+  }
+
+  /** Parent-child edges of the tree. */
+  *edges(): IterableIterator<[LogicalId, LogicalId]> {
+    for (const [child, parent] of this.parentOf) yield [parent, child];
+  }
+
+  /** The tree path from the root to `id`, both included. */
+  pathTo(id: LogicalId): LogicalId[] {
+    if (!this.has(id)) throw new RangeError(`${id} is not on the tree`);
+    const path = [id];
+    for (let at = this.parentOf.get(id); at !== undefined; at = this.parentOf.get(at)) path.push(at);
+    return path.reverse();
+  }
+
+  /**
+   * Graft a route onto the tree. `path` must start at a node on the tree; its edges to nodes
+   * not yet on the tree are added.
+   */
+  graft(path: readonly LogicalId[], cost: LinkCost): void {
+    const start = path[0];
+    if (start === undefined || !this.has(start)) throw new RangeError('a grafted path must start on the tree');
+    for (let i = 1; i < path.length; i++) {
+      const from = path[i - 1]!;
+      const to = path[i]!;
+      if (this.has(to)) continue;
+      this.parentOf.set(to, from);
+      let children = this.childrenOf.get(from);
+      if (!children) this.childrenOf.set(from, (children = []));
+      children.push(to);
+      this.latencyOf.set(to, this.latencyOf.get(from)! + cost(from, to));
+      this.hopsOf.set(to, this.hopsOf.get(from)! + 1);
+    }
+    this.subscriberSet.add(path[path.length - 1]!);
+  }
+}
+
+/** The union of the routes from `root` to each subscriber, in the order given. */
+export function buildTree(
+  router: Router,
+  root: LogicalId,
+  subscribers: Iterable<LogicalId>,
+  cost: LinkCost,
+): MulticastTree {
+  const tree = new MulticastTree(root);
+  for (const subscriber of subscribers) tree.graft(router.path(root, subscriber), cost);
+  return tree;
+}
+
+/**
+ * The slides' split-based greedy: route a subscriber greedily, but at each hop look at the
+ * neighbours already on the tree as subscribers; if reaching the subscriber through one of
+ * them (its tree latency plus a greedy route onward) is faster than the pure greedy route,
+ * branch from there. Routes may then be longer than minimal in hops.
+ */
+export function buildSplitGreedyTree(
+  router: Router,
+  root: LogicalId,
+  subscribers: Iterable<LogicalId>,
+  cost: LinkCost,
+): MulticastTree {
+  if (router.policy !== 'greedy') throw new RangeError('split-based greedy needs a greedy router');
+  const cube: Cube = router.cube;
+  const tree = new MulticastTree(root);
+  for (const subscriber of subscribers) {
+    const greedy = router.path(root, subscriber);
+    let bestPath = greedy;
+    let bestLatency = latencyOnceGrafted(tree, greedy, cost);
+    for (const hop of greedy) {
+      for (const neighbour of cube.neighbours(hop)) {
+        if (!tree.subscribers.has(neighbour) || neighbour === subscriber) continue;
+        const onward = router.path(neighbour, subscriber);
+        const latency = latencyOnceGrafted(tree, onward, cost);
+        if (latency < bestLatency) {
+          bestLatency = latency;
+          bestPath = onward;
+        }
+      }
+    }
+    tree.graft(bestPath, cost);
+  }
+  return tree;
+}
+
+/**
+ * The latency `graft(path)` would give the path's last node: nodes already on the tree keep
+ * their tree latency, new ones add their link's cost.
+ */
+export function latencyOnceGrafted(tree: MulticastTree, path: readonly LogicalId[], cost: LinkCost): number {
+  let latency = tree.latency(path[0]!)!;
+  for (let i = 1; i < path.length; i++) {
+    const to = path[i]!;
+    latency = tree.latency(to) ?? latency + cost(path[i - 1]!, to);
+  }
+  return latency;
+}
+
+/**
+ * Host-level forwarding: for each host, the hosts it sends each chunk to. A host sends one copy
+ * per next-hop host, however many tree edges or subscribers lie behind it; hops between ids
+ * of one host cost nothing and send nothing. A host whose ids hang off two different hosts
+ * hears the channel from both, so receivers drop duplicates by sequence number.
+ */
+export function forwardingSets<H>(tree: MulticastTree, ownerOf: (id: LogicalId) => H): Map<H, Set<H>> {
+  const sets = new Map<H, Set<H>>();
+  for (const [parent, child] of tree.edges()) {
+    const from = ownerOf(parent);
+    const to = ownerOf(child);
+    if (from === to) continue;
+    let set = sets.get(from);
+    if (!set) sets.set(from, (set = new Set()));
+    set.add(to);
+  }
+  return sets;
+}

@@ -1,0 +1,379 @@
+import type { Cube, LogicalId } from './cube.js';
+import { CubeFullError, DuplicateHostError, InvalidArgumentError, UnknownHostError } from './errors.js';
+import { grayId, grayRank } from './gray.js';
+
+/** A host's identity as the server knows it (its `hostId`). */
+export type HostKey = string;
+
+/** One id changing hands. `from` is null for an id that had no owner (the first join). */
+export interface Move {
+  readonly id: LogicalId;
+  readonly from: HostKey | null;
+  readonly to: HostKey | null;
+}
+
+const NO_OWNER = -1;
+
+/**
+ * Hosts grouped by how many ids they own, so a most- or least-loaded host is found in O(1).
+ * Holds only settled hosts: a joining host enters once it has all its ids, a leaving one is
+ * taken out before its ids go.
+ */
+class LoadIndex {
+  private readonly buckets = new Map<number, Set<number>>();
+  private readonly loadOf = new Map<number, number>();
+
+  has(host: number): boolean {
+    return this.loadOf.has(host);
+  }
+
+  set(host: number, load: number): void {
+    this.delete(host);
+    this.loadOf.set(host, load);
+    let bucket = this.buckets.get(load);
+    if (!bucket) this.buckets.set(load, (bucket = new Set()));
+    bucket.add(host);
+  }
+
+  delete(host: number): void {
+    const load = this.loadOf.get(host);
+    if (load === undefined) return;
+    this.loadOf.delete(host);
+    const bucket = this.buckets.get(load)!;
+    bucket.delete(host);
+    if (bucket.size === 0) this.buckets.delete(load);
+  }
+
+  // Loads stay within one of each other (two during an operation), so few buckets to scan.
+  get max(): number {
+    let max = -Infinity;
+    for (const load of this.buckets.keys()) if (load > max) max = load;
+    return max;
+  }
+
+  get min(): number {
+    let min = Infinity;
+    for (const load of this.buckets.keys()) if (load < min) min = load;
+    return min;
+  }
+
+  anyWithLoad(load: number): number | undefined {
+    return this.buckets.get(load)?.values().next().value;
+  }
+}
+
+/**
+ * Which host owns which logical id. Invariants, kept by every operation:
+ * - every id has exactly one owner while there is at least one host;
+ * - balance: with m hosts each owns floor(M/m) or ceil(M/m) ids;
+ * - clustering: a host's ids are near each other (a Gray-code run at first; joins and leaves
+ *   take and give ids next to what a host already owns when balance allows).
+ * Every mutation returns its moves, so a server can send deltas instead of the whole map.
+ */
+export class Ownership {
+  readonly cube: Cube;
+  private readonly owner: Int32Array;
+  /** Position of each id inside its owner's `ids` list, for O(1) removal. */
+  private readonly slot: Int32Array;
+  private readonly ids: number[][] = [];
+  private readonly keys: (HostKey | undefined)[] = [];
+  private readonly index = new Map<HostKey, number>();
+  private readonly freeIndices: number[] = [];
+  private readonly loads = new LoadIndex();
+  /** Visit marks for searches over the cube; `stamp` changes per search, so no clearing. */
+  private readonly visited: Uint32Array;
+  private stamp = 0;
+
+  private constructor(cube: Cube) {
+    this.cube = cube;
+    this.owner = new Int32Array(cube.size).fill(NO_OWNER);
+    this.slot = new Int32Array(cube.size);
+    this.visited = new Uint32Array(cube.size);
+  }
+
+  /**
+   * The clustered initial layout: the Gray-code walk of the cube cut into m runs, the first
+   * `M mod m` of them one longer.
+   */
+  static create(cube: Cube, hosts: readonly HostKey[]): Ownership {
+    const ownership = new Ownership(cube);
+    const m = hosts.length;
+    if (m > cube.size) {
+      throw new CubeFullError(`${m} hosts do not fit the ${cube} (${cube.size} ids)`);
+    }
+    if (m === 0) return ownership;
+    const base = Math.floor(cube.size / m);
+    const longer = cube.size % m;
+    let rank = 0;
+    hosts.forEach((key, i) => {
+      const host = ownership.addHost(key);
+      const load = base + (i < longer ? 1 : 0);
+      for (let j = 0; j < load; j++) ownership.assign(grayId(cube, rank++), host);
+      ownership.loads.set(host, load);
+    });
+    return ownership;
+  }
+
+  get hostCount(): number {
+    return this.index.size;
+  }
+
+  hosts(): HostKey[] {
+    return [...this.index.keys()];
+  }
+
+  has(host: HostKey): boolean {
+    return this.index.has(host);
+  }
+
+  ownerOf(id: LogicalId): HostKey | undefined {
+    const host = this.owner[id];
+    return host === undefined || host === NO_OWNER ? undefined : this.keys[host];
+  }
+
+  idsOf(host: HostKey): readonly LogicalId[] {
+    return this.ids[this.hostIndex(host)]!;
+  }
+
+  loadRange(): { min: number; max: number } {
+    return this.hostCount === 0 ? { min: 0, max: 0 } : { min: this.loads.min, max: this.loads.max };
+  }
+
+  /**
+   * A host joins and takes floor(M/(m+1)) ids, one at a time, each from a host whose load is
+   * the current maximum: that is the fewest moves that restore balance. It grows as a ball:
+   * ids are visited in breadth-first order from an edge id of a most-loaded host, so what it
+   * takes is as close together as the balance allows.
+   */
+  join(key: HostKey): Move[] {
+    if (this.index.has(key)) throw new DuplicateHostError(`host ${key} already owns ids`);
+    const m = this.hostCount;
+    if (m + 1 > this.cube.size) {
+      throw new CubeFullError(`the ${this.cube} has ${this.cube.size} ids and cannot take host ${m + 1}`);
+    }
+    const host = this.addHost(key);
+    const moves: Move[] = [];
+    if (m === 0) {
+      for (let id = 0; id < this.cube.size; id++) {
+        this.assign(id, host);
+        moves.push({ id, from: null, to: key });
+      }
+      this.loads.set(host, this.cube.size);
+      return moves;
+    }
+
+    const need = Math.floor(this.cube.size / (m + 1));
+    const seedHost = this.loads.anyWithLoad(this.loads.max)!;
+    const seed = this.edgeId(seedHost);
+    // Breadth-first from the seed. Ids whose owner is not at the maximum load are deferred,
+    // not dropped: once every most-loaded host has given one, the maximum falls and they
+    // become the nearest candidates.
+    let queue = [seed];
+    let head = 0;
+    let deferred: number[] = [];
+    let maxLoad = this.loads.max;
+    this.visited[seed] = ++this.stamp;
+    while (moves.length < need) {
+      if (this.loads.max !== maxLoad) {
+        maxLoad = this.loads.max;
+        queue = deferred.concat(queue.slice(head));
+        head = 0;
+        deferred = [];
+      }
+      const id = queue[head++];
+      if (id === undefined) throw new Error('ownership invariant broken: no most-loaded host found');
+      const from = this.owner[id]!;
+      if (this.ids[from]!.length === maxLoad) {
+        this.transfer(id, host);
+        moves.push({ id, from: this.keys[from]!, to: key });
+      } else {
+        deferred.push(id);
+      }
+      this.enqueueNeighbours(id, queue);
+    }
+    this.loads.set(host, need);
+    return moves;
+  }
+
+  /**
+   * A host leaves; each of its ids goes to a least-loaded host, preferring one that owns a
+   * neighbour of that id (the one owning most of them), else the least-loaded host nearest in
+   * the cube. One move per id: the minimum.
+   */
+  leave(key: HostKey): Move[] {
+    const host = this.hostIndex(key);
+    const leaving = [...this.ids[host]!];
+    this.loads.delete(host);
+    const moves: Move[] = [];
+    const last = this.hostCount === 1;
+    for (const id of leaving) {
+      const to = last ? NO_OWNER : this.recipientFor(id, host);
+      this.transfer(id, to);
+      moves.push({ id, from: key, to: to === NO_OWNER ? null : this.keys[to]! });
+    }
+    this.removeHost(key, host);
+    return moves;
+  }
+
+  /** Exchange the owners of two ids (an adaptive re-assignment). Loads do not change. */
+  swap(a: LogicalId, b: LogicalId): Move[] {
+    this.cube.assertId(a);
+    this.cube.assertId(b);
+    const ha = this.owner[a]!;
+    const hb = this.owner[b]!;
+    if (ha === NO_OWNER || hb === NO_OWNER) throw new InvalidArgumentError('cannot swap an id that has no owner');
+    if (ha === hb) return [];
+    this.transfer(a, hb);
+    this.transfer(b, ha);
+    return [
+      { id: a, from: this.keys[ha]!, to: this.keys[hb]! },
+      { id: b, from: this.keys[hb]!, to: this.keys[ha]! },
+    ];
+  }
+
+  /**
+   * The same hosts laid out in another cube. Hosts keep their relative order along the Gray
+   * walk, so hosts that were near each other stay near each other.
+   */
+  reembed(cube: Cube): Ownership {
+    const order = this.hosts()
+      .map((key) => ({ key, rank: Math.min(...this.idsOf(key).map((id) => grayRank(this.cube, id))) }))
+      .sort((a, b) => a.rank - b.rank)
+      .map((h) => h.key);
+    return Ownership.create(cube, order);
+  }
+
+  /**
+   * The host's neighbour table: for every cube neighbour of its ids that another host owns,
+   * that owner. Sorted by id, so two tables compare equal iff they hold the same pairs.
+   */
+  neighbourTable(key: HostKey): Map<LogicalId, HostKey> {
+    const host = this.hostIndex(key);
+    const entries: [LogicalId, HostKey][] = [];
+    const seen = new Set<LogicalId>();
+    for (const id of this.ids[host]!) {
+      for (const neighbour of this.cube.neighbours(id)) {
+        const owner = this.owner[neighbour]!;
+        if (owner !== host && owner !== NO_OWNER && !seen.has(neighbour)) {
+          seen.add(neighbour);
+          entries.push([neighbour, this.keys[owner]!]);
+        }
+      }
+    }
+    return new Map(entries.sort((a, b) => a[0] - b[0]));
+  }
+
+  /** Hosts this host must hold a connection to: owners of a neighbour of one of its ids. */
+  linkedHosts(key: HostKey): Set<HostKey> {
+    return new Set(this.neighbourTable(key).values());
+  }
+
+  /** Largest hop distance between two ids of the host: 0 for one id, load-1 for a path. */
+  spread(key: HostKey): number {
+    const ids = this.idsOf(key);
+    let worst = 0;
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) worst = Math.max(worst, this.cube.hopDistance(ids[i]!, ids[j]!));
+    }
+    return worst;
+  }
+
+  private hostIndex(key: HostKey): number {
+    const host = this.index.get(key);
+    if (host === undefined) throw new UnknownHostError(`host ${key} owns no ids here`);
+    return host;
+  }
+
+  private addHost(key: HostKey): number {
+    if (this.index.has(key)) throw new DuplicateHostError(`host ${key} is listed twice`);
+    const host = this.freeIndices.pop() ?? this.ids.length;
+    this.ids[host] = [];
+    this.keys[host] = key;
+    this.index.set(key, host);
+    return host;
+  }
+
+  private removeHost(key: HostKey, host: number): void {
+    this.index.delete(key);
+    this.keys[host] = undefined;
+    this.freeIndices.push(host);
+  }
+
+  /** Give an unowned id to a host (no load bookkeeping: callers set loads in bulk). */
+  private assign(id: LogicalId, host: number): void {
+    const list = this.ids[host]!;
+    this.owner[id] = host;
+    this.slot[id] = list.length;
+    list.push(id);
+  }
+
+  private transfer(id: LogicalId, to: number): void {
+    const from = this.owner[id]!;
+    const list = this.ids[from]!;
+    const at = this.slot[id]!;
+    const lastId = list.pop()!;
+    if (lastId !== id) {
+      list[at] = lastId;
+      this.slot[lastId] = at;
+    }
+    if (this.loads.has(from)) this.loads.set(from, list.length);
+    if (to === NO_OWNER) {
+      this.owner[id] = NO_OWNER;
+      return;
+    }
+    this.assign(id, to);
+    if (this.loads.has(to)) this.loads.set(to, this.ids[to]!.length);
+  }
+
+  /** Of a host's ids, one with the fewest neighbours of its own: taking it keeps the rest together. */
+  private edgeId(host: number): LogicalId {
+    let best = -1;
+    let bestOwn = Infinity;
+    for (const id of this.ids[host]!) {
+      let own = 0;
+      for (const neighbour of this.cube.neighbours(id)) if (this.owner[neighbour] === host) own++;
+      if (own < bestOwn) {
+        best = id;
+        bestOwn = own;
+      }
+    }
+    return best;
+  }
+
+  private enqueueNeighbours(id: LogicalId, queue: number[]): void {
+    for (const neighbour of this.cube.neighbours(id)) {
+      if (this.visited[neighbour] !== this.stamp) {
+        this.visited[neighbour] = this.stamp;
+        queue.push(neighbour);
+      }
+    }
+  }
+
+  /** Where a leaver's id goes: see `leave`. */
+  private recipientFor(id: LogicalId, leaver: number): number {
+    const minLoad = this.loads.min;
+    let best = NO_OWNER;
+    let bestCount = 0;
+    const counts = new Map<number, number>();
+    for (const neighbour of this.cube.neighbours(id)) {
+      const owner = this.owner[neighbour]!;
+      if (owner === leaver || owner === NO_OWNER || this.ids[owner]!.length !== minLoad) continue;
+      const count = (counts.get(owner) ?? 0) + 1;
+      counts.set(owner, count);
+      if (count > bestCount) {
+        best = owner;
+        bestCount = count;
+      }
+    }
+    if (best !== NO_OWNER) return best;
+    const queue = [id];
+    this.visited[id] = ++this.stamp;
+    for (let head = 0; head < queue.length; head++) {
+      const at = queue[head]!;
+      const owner = this.owner[at]!;
+      if (owner !== leaver && owner !== NO_OWNER && this.ids[owner]!.length === minLoad) return owner;
+      this.enqueueNeighbours(at, queue);
+    }
+    throw new Error('ownership invariant broken: no least-loaded host found');
+  }
+}

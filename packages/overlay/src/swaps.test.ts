@@ -1,0 +1,140 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Cube } from './cube.js';
+import { Ownership, type HostKey } from './ownership.js';
+import { createRng } from './random.js';
+import type { RoutingPolicy } from './routing.js';
+import {
+  planSwapBest,
+  planSwapDepth,
+  planSwapFig5,
+  routeTarget,
+  subscriberLatency,
+  type SwapPlan,
+  type SwapRequest,
+  type SwapView,
+} from './swaps.js';
+
+/** Hosts at random points of a 100x100 plane; latency is their distance plus 1 ms. */
+function world(seed: number, hosts: number, policy: RoutingPolicy, cube = new Cube(3, 3)) {
+  const rng = createRng(seed);
+  const names = Array.from({ length: hosts }, (_, i) => `h${i}`);
+  const place = new Map(names.map((h) => [h, [rng() * 100, rng() * 100] as const]));
+  const ownership = Ownership.create(cube, names);
+  const protectedHosts = new Set<HostKey>();
+  const view: SwapView = {
+    cube,
+    ownerOf: (id) => ownership.ownerOf(id),
+    idsOf: (h) => ownership.idsOf(h),
+    hostCost: (a, b) => {
+      const [ax, ay] = place.get(a)!;
+      const [bx, by] = place.get(b)!;
+      return 1 + Math.hypot(ax - bx, ay - by);
+    },
+    policy,
+    seed,
+    isProtected: (h) => protectedHosts.has(h),
+  };
+  return { ownership, view, names, protectedHosts, place };
+}
+
+const planners = {
+  fig5: (view: SwapView, request: SwapRequest) => planSwapFig5(view, request),
+  depth1: (view: SwapView, request: SwapRequest) => planSwapDepth(view, request, 1),
+  depth3: (view: SwapView, request: SwapRequest) => planSwapDepth(view, request, 3),
+  best2: (view: SwapView, request: SwapRequest) => planSwapBest(view, request, 2),
+};
+
+const cases = fc.record({
+  seed: fc.nat(),
+  publisher: fc.integer({ min: 0, max: 19 }),
+  subscriber: fc.integer({ min: 0, max: 19 }),
+  policy: fc.constantFrom<RoutingPolicy>('odr', 'random', 'greedy'),
+  planner: fc.constantFrom(...(Object.keys(planners) as (keyof typeof planners)[])),
+});
+
+describe('swap planners', () => {
+  it('never worsen the subscriber, and applying a plan gives the latency it promised', () => {
+    let planned = 0;
+    fc.assert(
+      fc.property(cases, ({ seed, publisher, subscriber, policy, planner }) => {
+        fc.pre(publisher !== subscriber);
+        const { ownership, view } = world(seed, 20, policy);
+        const request: SwapRequest = {
+          publisher: `h${publisher}`,
+          subscriber: `h${subscriber}`,
+          anchor: ownership.idsOf(`h${publisher}`)[0]!,
+          boundMs: 10,
+        };
+        const before = subscriberLatency(view, request);
+        const plan = planners[planner](view, request);
+        if (!plan) return;
+        planned++;
+        expect(plan.latencyBefore).toBeCloseTo(before, 9);
+        expect(plan.latencyAfter).toBeLessThan(plan.latencyBefore);
+        expect(ownership.ownerOf(plan.give)).toBe(request.subscriber);
+        expect(ownership.ownerOf(plan.take)).toBe(plan.displaced);
+        expect(plan.displaced).not.toBe(request.publisher);
+        ownership.swap(plan.give, plan.take);
+        expect(subscriberLatency(view, request)).toBeCloseTo(plan.latencyAfter, 9);
+      }),
+      { numRuns: 300 },
+    );
+    expect(planned).toBeGreaterThan(30);
+  });
+
+  it('Fig. 5 moves a subscriber next to its publisher when it is physically near', () => {
+    const cube = new Cube(2, 4);
+    const { ownership, view, place } = world(1, 16, 'greedy', cube);
+    // h0 publishes at 0000; h10 (Gray rank 10 = 1111) sits beside it physically, 4 hops away.
+    place.set('h10', [place.get('h0')![0] + 1, place.get('h0')![1]]);
+    const anchor = ownership.idsOf('h0')[0]!;
+    const request: SwapRequest = { publisher: 'h0', subscriber: 'h10', anchor, boundMs: 5 };
+    expect(cube.hopDistance(anchor, routeTarget(cube, anchor, ownership.idsOf('h10')))).toBeGreaterThan(1);
+    const plan = planSwapFig5(view, request)!;
+    expect(plan).not.toBeNull();
+    expect(cube.areNeighbours(anchor, plan.take)).toBe(true);
+    ownership.swap(plan.give, plan.take);
+    expect(subscriberLatency(view, request)).toBeCloseTo(view.hostCost('h0', 'h10'), 9);
+  });
+
+  it('depth-D displaces the neighbour with the worst link when the subscriber is closer', () => {
+    const cube = new Cube(2, 4);
+    const { ownership, view, place } = world(2, 16, 'greedy', cube);
+    place.set('h10', [place.get('h0')![0], place.get('h0')![1] + 0.5]);
+    const anchor = ownership.idsOf('h0')[0]!;
+    const request: SwapRequest = { publisher: 'h0', subscriber: 'h10', anchor, boundMs: 5 };
+    const neighbours = cube.neighbours(anchor).filter((id) => !['h0', 'h10'].includes(ownership.ownerOf(id)!));
+    const worst = neighbours.reduce((w, id) =>
+      view.hostCost(ownership.ownerOf(id)!, 'h0') > view.hostCost(ownership.ownerOf(w)!, 'h0') ? id : w,
+    );
+    expect(planSwapDepth(view, request, 1)?.take).toBe(worst);
+    expect(planSwapDepth(view, request, 0)).toBeNull();
+  });
+
+  it('never displace a protected host', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 1, max: 19 }), (seed, subscriber) => {
+        const { ownership, view, names, protectedHosts } = world(seed, 20, 'greedy');
+        for (const h of names) if (h !== `h${subscriber}` && h !== 'h0') protectedHosts.add(h);
+        const request: SwapRequest = { publisher: 'h0', subscriber: `h${subscriber}`, anchor: ownership.idsOf('h0')[0]!, boundMs: 1 };
+        const plans: (SwapPlan | null)[] = Object.values(planners).map((plan) => plan(view, request));
+        for (const plan of plans) if (plan) expect(protectedHosts.has(plan.displaced)).toBe(false);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('the exhaustive planner does at least as well as the slides rule at the same depth', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 1, max: 19 }), (seed, subscriber) => {
+        const { ownership, view } = world(seed, 20, 'greedy');
+        const request: SwapRequest = { publisher: 'h0', subscriber: `h${subscriber}`, anchor: ownership.idsOf('h0')[0]!, boundMs: 1 };
+        const slides = planSwapDepth(view, request, 1);
+        const best = planSwapBest(view, request, 1);
+        if (slides) expect(best!.latencyAfter).toBeLessThanOrEqual(slides.latencyAfter + 1e-9);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
