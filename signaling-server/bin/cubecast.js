@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The cubecast command. The TypeScript sources are compiled to dist/ by `npm install` (the
+// root `prepare` script) or `npm run build`.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('cubecast: not built yet; run "npm run build" in the repository root\n');
+  process.exit(1);
+}
+const { run } = await import(entry.href);
+process.exitCode = await run(process.argv.slice(2), {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+});

@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cube, mRegion, regionTable } from '@cubecast/overlay';
+import { describe, expect, it } from 'vitest';
+import { run } from './main.js';
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('cubecast cube mregion', () => {
+  it('prints the issue example exactly', async () => {
+    const r = await cli('cube', 'mregion', '65536');
+    expect(r).toEqual({
+      code: 0,
+      stdout: '{"k":3,"n":11,"M":177147,"avgHops":7.333333333333333,"diameter":11,"degree":22}',
+      stderr: '',
+    });
+  });
+
+  it('answers any valid m as the overlay does', async () => {
+    for (const m of [1, 2, 9, 10, 1000, 59049, 59050, 1_000_000_000]) {
+      expect(JSON.parse((await cli('cube', 'mregion', String(m))).stdout)).toEqual(mRegion(m));
+    }
+  });
+});
+
+describe('cubecast cube route', () => {
+  it('prints the path in text form, source and destination included', async () => {
+    const r = await cli('cube', 'route', '--k', '3', '--n', '4', '--from', '0120', '--to', '2201', '--policy', 'odr');
+    expect(r).toEqual({ code: 0, stdout: '{"path":["0120","2120","2220","2200","2201"]}', stderr: '' });
+  });
+
+  it('gives minimal paths for every policy, seeded and repeatable', async () => {
+    const cube = new Cube(4, 3);
+    for (const policy of ['odr', 'random', 'greedy']) {
+      const args = ['cube', 'route', '--k', '4', '--n', '3', '--from', '013', '--to', '322', '--policy', policy, '--seed', '9'];
+      const first = JSON.parse((await cli(...args)).stdout) as { path: string[] };
+      expect(first.path.length - 1).toBe(cube.hopDistance(cube.fromText('013'), cube.fromText('322')));
+      expect(first.path[0]).toBe('013');
+      expect(first.path.at(-1)).toBe('322');
+      expect(JSON.parse((await cli(...args)).stdout)).toEqual(first);
+    }
+  });
+
+  it('takes measured costs from a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cubecast-'));
+    const file = join(dir, 'costs.json');
+    // 2-ary 2-cube from 00 to 11: make the odr way (via 10) dear and the other way cheap.
+    writeFileSync(file, JSON.stringify({ '00-10': 50, '10-11': 1, '00-01': 1, '01-11': 1 }));
+    const r = await cli('cube', 'route', '--k', '2', '--n', '2', '--from', '00', '--to', '11', '--costs', file);
+    expect(r.stdout).toBe('{"path":["00","01","11"]}');
+    writeFileSync(file, JSON.stringify({ '00-11': 5 }));
+    const bad = await cli('cube', 'route', '--k', '2', '--n', '2', '--from', '00', '--to', '11', '--costs', file);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/"00-11" is not a link/);
+    writeFileSync(file, '{"00-01": -3}');
+    expect((await cli('cube', 'route', '--k', '2', '--n', '2', '--from', '00', '--to', '11', '--costs', file)).stderr).toMatch(
+      /non-negative number/,
+    );
+    writeFileSync(file, 'not json');
+    expect((await cli('cube', 'route', '--k', '2', '--n', '2', '--from', '00', '--to', '11', '--costs', file)).code).toBe(2);
+  });
+});
+
+describe('cubecast cube regions', () => {
+  it('prints the region table', async () => {
+    expect(JSON.parse((await cli('cube', 'regions', '--max', '5000')).stdout)).toEqual({ regions: regionTable(5000) });
+    const all = JSON.parse((await cli('cube', 'regions')).stdout) as { regions: { maxHosts: number }[] };
+    expect(all.regions.at(-1)!.maxHosts).toBe(10_000_000);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    [['cube', 'mregion', 'abc'], /whole number/],
+    [['cube', 'mregion', '0'], /from 1 to/],
+    [['cube', 'mregion', '-5'], /Unknown option '-5'/],
+    [['cube', 'mregion', '1e3'], /whole number/],
+    [['cube', 'mregion'], /one host count/],
+    [['cube', 'mregion', '1', '2'], /one host count/],
+    [['cube', 'route', '--k', '1', '--n', '2', '--from', '00', '--to', '11'], /--k must be from 2 to 36/],
+    [['cube', 'route', '--k', '37', '--n', '2', '--from', '00', '--to', '11'], /--k must be from 2 to 36/],
+    [['cube', 'route', '--k', 'three', '--n', '2'], /--k must be a whole number/],
+    [['cube', 'route', '--k', '3', '--n', '2', '--from', '03', '--to', '11'], /'3' is not a base-3 digit/],
+    [['cube', 'route', '--k', '3', '--n', '2', '--from', '000', '--to', '11'], /expected 2 base-3 digits/],
+    [['cube', 'route', '--k', '3', '--n', '2', '--to', '11'], /missing --from/],
+    [['cube', 'route', '--k', '3', '--n', '2', '--from', '00', '--to', '11', '--policy', 'shortest'], /unknown policy "shortest"/],
+    [['cube', 'route', '--k', '3', '--n', '21', '--from', '0', '--to', '1'], /more than 2\^32/],
+    [['cube', 'route', '--k', '2', '--n', '33', '--from', '0', '--to', '1'], /--n must be from 1 to 32/],
+    [['cube', 'route', '--k', '3', '--n', '2', '--from', '00', '--to', '11', '--policy', 'odr', '--costs', 'x.json'], /greedy policy only/],
+    [['cube', 'regions', '--max', '0'], /--max must be from 1/],
+    [['cube', 'regions', '--frob'], /Unknown option '--frob'/],
+    [['cube', 'dance'], /unknown command "cube dance"/],
+    [['dance'], /unknown command "dance"/],
+    [['serve', '--port', '70000'], /--port must be from 0 to 65535/],
+  ])('%j exits 2 with one clear line', async (argv, message) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^cubecast: /);
+  });
+});
+
+describe('--help', () => {
+  it.each([[[]], [['--help']], [['cube']], [['cube', '--help']], [['cube', 'mregion', '--help']], [['cube', 'route', '-h']], [['cube', 'regions', '--help']], [['serve', '--help']]])(
+    '%j prints usage and exits 0',
+    async (argv) => {
+      const r = await cli(...argv);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: cubecast/);
+    },
+  );
+});
+
+describe('the installed command', () => {
+  it('runs as `npx cubecast` from the repository root with the right exit codes', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const exec = promisify(execFile);
+    const ok = await exec('npx', ['--no-install', 'cubecast', 'cube', 'mregion', '65536'], { cwd: root });
+    expect(ok.stdout.trim()).toBe('{"k":3,"n":11,"M":177147,"avgHops":7.333333333333333,"diameter":11,"degree":22}');
+    const bad = await exec('npx', ['--no-install', 'cubecast', 'cube', 'mregion', 'x'], { cwd: root }).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/^cubecast: the host count m must be a whole number/m) });
+  });
+});

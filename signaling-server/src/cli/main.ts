@@ -1,0 +1,51 @@
+import { InvalidArgumentError } from '@cubecast/overlay';
+import { UsageError } from './args.js';
+import { cubeCommand } from './cube-commands.js';
+import { serveCommand } from './serve-command.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const HELP = `Usage: cubecast <command> [options]
+
+Cubecast delivers and processes live streams through a k-ary n-cube overlay of browser tabs.
+
+Commands:
+  serve            run the signaling server and the web app
+  cube             cube facts: M-regions, routes, the region table
+
+Run "cubecast <command> --help" for a command's options.`;
+
+/**
+ * Runs one command line and resolves to its exit code: 0 on success, 2 for bad input (one line
+ * on stderr), 1 for anything unexpected. Never calls process.exit, so tests can run it in-process.
+ */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(HELP);
+        return 0;
+      case 'cube':
+        cubeCommand(rest, io);
+        return 0;
+      case 'serve':
+        return await serveCommand(rest, io);
+      default:
+        throw new UsageError(`unknown command "${command}": expected serve or cube (see cubecast --help)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof InvalidArgumentError) {
+      io.err(`cubecast: ${error.message}`);
+      return 2;
+    }
+    io.err(`cubecast: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { jsonLogger } from '../log.js';
+import { startServer } from '../server.js';
+import { integerArg, parse, UsageError } from './args.js';
+import type { Io } from './main.js';
+
+const SERVE_HELP = `Usage: cubecast serve [options]
+
+Runs the Cubecast server: the web app and its API on one port, state in memory.
+
+Options:
+  --port <port>        port to listen on (default $PORT or 8080; 0 picks a free one)
+  --host <address>     address to bind (default $HOST or 127.0.0.1)
+  --web-root <dir>     built web app to serve (default the apps/web build)
+  --build-if-missing   build the web app first if it has not been built
+Logs are JSON lines on stderr. Stops cleanly on SIGINT or SIGTERM.`;
+
+export async function serveCommand(args: string[], io: Io): Promise<number> {
+  const options = parse(
+    args,
+    {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'web-root': { type: 'string' },
+      'build-if-missing': { type: 'boolean' },
+    },
+    'serve',
+  );
+  if (options.help) {
+    io.out(SERVE_HELP);
+    return 0;
+  }
+  if (options.positionals.length > 0) throw new UsageError(`serve takes options only, got "${options.positionals[0]}"`);
+  const port = integerArg(options.string('port') ?? process.env.PORT ?? '8080', '--port', 0, 65535);
+  const host = options.string('host') ?? process.env.HOST ?? '127.0.0.1';
+  const webRoot = options.string('web-root') ?? defaultWebRoot();
+  if (!existsSync(join(webRoot, 'index.html'))) {
+    if (!options.flag('build-if-missing')) {
+      throw new UsageError(`no built web app in ${webRoot}: run "npm run build" first, or pass --build-if-missing`);
+    }
+    io.out('cubecast: building the web app (first run)...');
+    const build = spawnSync('npm', ['run', 'build'], { cwd: repositoryRoot(), stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('the web app build failed (see above)');
+  }
+  const server = await startServer({ port, host, webRoot, logger: jsonLogger((line) => io.err(line)) });
+  io.out(`Cubecast is serving the web app at ${server.url} (health: ${server.url}/healthz). Ctrl-C stops it.`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+function defaultWebRoot(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@cubecast/web/package.json')), 'dist');
+}
+
+function repositoryRoot(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@cubecast/web/package.json')), '..', '..');
+}

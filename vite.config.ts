@@ -1,0 +1,20 @@
+import { defaultClientConditions, defineConfig } from 'vite';
+
+/**
+ * SharedArrayBuffer (the SPA rings) needs a cross-origin isolated page: COOP and COEP on the
+ * dev and preview servers, as the signaling server sends in production.
+ */
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+export default defineConfig({
+  root: 'apps/web',
+  // Bundle workspace packages from their TypeScript sources.
+  resolve: { conditions: ['@cubecast/source', ...defaultClientConditions] },
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  server: { host: '127.0.0.1', headers: isolation },
+  preview: { host: '127.0.0.1', headers: isolation },
+});
