@@ -115,12 +115,14 @@ export class Cube {
    * ties are broken in this order, so it is part of the contract.
    */
   neighbours(id: LogicalId): LogicalId[] {
-    const out: LogicalId[] = [];
-    for (let dim = 0; dim < this.n; dim++) {
-      out.push(this.step(id, dim, 1));
-      if (this.k > 2) out.push(this.step(id, dim, -1));
-    }
+    const out = new Array<LogicalId>(this.degree);
+    for (let i = 0; i < out.length; i++) out[i] = this.neighbourAt(id, i);
     return out;
+  }
+
+  /** The i-th neighbour in odr order (0 <= i < degree), for loops that must not allocate. */
+  neighbourAt(id: LogicalId, i: number): LogicalId {
+    return this.k === 2 ? this.step(id, i, 1) : this.step(id, i >> 1, (i & 1) === 0 ? 1 : -1);
   }
 
   areNeighbours(a: LogicalId, b: LogicalId): boolean {

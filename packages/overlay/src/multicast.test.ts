@@ -17,6 +17,15 @@ function setup(seed: number, count: number) {
   return { cube, root, subscribers, cost };
 }
 
+/** One parent per node but the root, edges = nodes - 1, and every leaf a subscriber. */
+function expectTreeShape(tree: MulticastTree, root: number): void {
+  const nodes = [...tree.nodes()];
+  expect([...tree.edges()]).toHaveLength(nodes.length - 1);
+  expect(tree.parent(root)).toBeUndefined();
+  const leavesLeadingNowhere = nodes.filter((id) => tree.children(id).length === 0 && id !== root && !tree.subscribers.has(id));
+  expect(leavesLeadingNowhere).toEqual([]);
+}
+
 describe('buildTree', () => {
   it.each(['odr', 'random', 'greedy'] as const)('%s: a tree reaching every subscriber in minimal hops', (policy) => {
     fc.assert(
@@ -31,10 +40,7 @@ describe('buildTree', () => {
           expect(tree.latency(s)).toBeCloseTo(pathCost(path, cost), 9);
           for (let i = 1; i < path.length; i++) expect(cube.areNeighbours(path[i - 1]!, path[i]!)).toBe(true);
         }
-        // A tree: one parent per node but the root, and edges = nodes - 1.
-        const nodes = [...tree.nodes()];
-        expect([...tree.edges()]).toHaveLength(nodes.length - 1);
-        expect(tree.parent(root)).toBeUndefined();
+        expectTreeShape(tree, root);
       }),
     );
   });
@@ -100,6 +106,7 @@ describe('buildSplitGreedyTree', () => {
           split.graft(path, cost);
           expect(split.latency(s)!).toBeLessThanOrEqual(greedyLatency + 1e-9);
         }
+        expectTreeShape(reference, root);
       }),
     );
   });

@@ -3,10 +3,10 @@ import type { LinkCost, Router } from './routing.js';
 
 /**
  * A channel's multicast tree over logical ids: the union of its subscribers' routes from the
- * publisher's anchor id. Every node keeps the first parent a route gave it, so each node
- * receives a chunk once; a later route that reaches a node already in the tree follows the
- * tree's path to it. Both paths have the same hop count (minimal routes to the same node), so
- * the later route stays minimal.
+ * publisher's anchor id, kept a tree so every node receives a chunk once. A route joins the
+ * tree at its last node already on it and adds only the nodes after that one; reaching that
+ * node along the tree takes the same hop count as along the route (both are minimal routes
+ * from the root), so the route stays minimal, and nothing is added that leads nowhere.
  */
 export class MulticastTree {
   readonly root: LogicalId;
@@ -64,17 +64,17 @@ export class MulticastTree {
     return path.reverse();
   }
 
-  /**
-   * Graft a route onto the tree. `path` must start at a node on the tree; its edges to nodes
-   * not yet on the tree are added.
-   */
+  /** Index of the last node of `path` already on the tree: where the path joins it. */
+  joinIndex(path: readonly LogicalId[]): number {
+    for (let i = path.length - 1; i >= 0; i--) if (this.has(path[i]!)) return i;
+    throw new RangeError('a grafted path must start on the tree');
+  }
+
+  /** Graft a route onto the tree: the nodes after its join point hang off that point. */
   graft(path: readonly LogicalId[], cost: LinkCost): void {
-    const start = path[0];
-    if (start === undefined || !this.has(start)) throw new RangeError('a grafted path must start on the tree');
-    for (let i = 1; i < path.length; i++) {
+    for (let i = this.joinIndex(path) + 1; i < path.length; i++) {
       const from = path[i - 1]!;
       const to = path[i]!;
-      if (this.has(to)) continue;
       this.parentOf.set(to, from);
       let children = this.childrenOf.get(from);
       if (!children) this.childrenOf.set(from, (children = []));
@@ -133,16 +133,11 @@ export function buildSplitGreedyTree(
   return tree;
 }
 
-/**
- * The latency `graft(path)` would give the path's last node: nodes already on the tree keep
- * their tree latency, new ones add their link's cost.
- */
+/** The latency `graft(path)` would give the path's last node. */
 export function latencyOnceGrafted(tree: MulticastTree, path: readonly LogicalId[], cost: LinkCost): number {
-  let latency = tree.latency(path[0]!)!;
-  for (let i = 1; i < path.length; i++) {
-    const to = path[i]!;
-    latency = tree.latency(to) ?? latency + cost(path[i - 1]!, to);
-  }
+  const join = tree.joinIndex(path);
+  let latency = tree.latency(path[join]!)!;
+  for (let i = join + 1; i < path.length; i++) latency += cost(path[i - 1]!, path[i]!);
   return latency;
 }
 

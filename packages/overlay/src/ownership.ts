@@ -1,6 +1,7 @@
 import type { Cube, LogicalId } from './cube.js';
 import { CubeFullError, DuplicateHostError, InvalidArgumentError, UnknownHostError } from './errors.js';
 import { grayId, grayRank } from './gray.js';
+import { createRng, randomInt, type Rng } from './random.js';
 
 /** A host's identity as the server knows it (its `hostId`). */
 export type HostKey = string;
@@ -15,50 +16,72 @@ export interface Move {
 const NO_OWNER = -1;
 
 /**
- * Hosts grouped by how many ids they own, so a most- or least-loaded host is found in O(1).
- * Holds only settled hosts: a joining host enters once it has all its ids, a leaving one is
- * taken out before its ids go.
+ * Hosts grouped by how many ids they own, so a most- or least-loaded host is found in O(1),
+ * and a random one too. Holds only settled hosts: a joining host enters once it has all its
+ * ids, a leaving one is taken out before its ids go.
  */
 class LoadIndex {
-  private readonly buckets = new Map<number, Set<number>>();
-  private readonly loadOf = new Map<number, number>();
+  private readonly buckets = new Map<number, number[]>();
+  /** Per host index: its load, or -1 when not indexed; and its position in its bucket. */
+  private readonly loadOf: number[] = [];
+  private readonly position: number[] = [];
+  private extremes = { min: Infinity, max: -Infinity };
 
   has(host: number): boolean {
-    return this.loadOf.has(host);
+    return (this.loadOf[host] ?? -1) >= 0;
   }
 
   set(host: number, load: number): void {
     this.delete(host);
-    this.loadOf.set(host, load);
     let bucket = this.buckets.get(load);
-    if (!bucket) this.buckets.set(load, (bucket = new Set()));
-    bucket.add(host);
+    if (!bucket) {
+      this.buckets.set(load, (bucket = []));
+      this.updateExtremes();
+    }
+    this.loadOf[host] = load;
+    this.position[host] = bucket.length;
+    bucket.push(host);
   }
 
   delete(host: number): void {
-    const load = this.loadOf.get(host);
-    if (load === undefined) return;
-    this.loadOf.delete(host);
+    const load = this.loadOf[host] ?? -1;
+    if (load < 0) return;
+    this.loadOf[host] = -1;
     const bucket = this.buckets.get(load)!;
-    bucket.delete(host);
-    if (bucket.size === 0) this.buckets.delete(load);
+    const last = bucket.pop()!;
+    if (last !== host) {
+      const at = this.position[host]!;
+      bucket[at] = last;
+      this.position[last] = at;
+    }
+    if (bucket.length === 0) {
+      this.buckets.delete(load);
+      this.updateExtremes();
+    }
   }
 
-  // Loads stay within one of each other (two during an operation), so few buckets to scan.
   get max(): number {
-    let max = -Infinity;
-    for (const load of this.buckets.keys()) if (load > max) max = load;
-    return max;
+    return this.extremes.max;
   }
 
   get min(): number {
-    let min = Infinity;
-    for (const load of this.buckets.keys()) if (load < min) min = load;
-    return min;
+    return this.extremes.min;
   }
 
-  anyWithLoad(load: number): number | undefined {
-    return this.buckets.get(load)?.values().next().value;
+  random(load: number, rng: Rng): number | undefined {
+    const bucket = this.buckets.get(load);
+    return bucket?.[randomInt(rng, bucket.length)];
+  }
+
+  // Loads stay within one of each other (two during an operation): few buckets to scan.
+  private updateExtremes(): void {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const load of this.buckets.keys()) {
+      if (load < min) min = load;
+      if (load > max) max = load;
+    }
+    this.extremes = { min, max };
   }
 }
 
@@ -83,9 +106,15 @@ export class Ownership {
   /** Visit marks for searches over the cube; `stamp` changes per search, so no clearing. */
   private readonly visited: Uint32Array;
   private stamp = 0;
+  /** Picks which most-loaded host a join starts from; seeded, so runs repeat. */
+  private readonly rng: Rng;
+  /** Scratch for `recipientFor`: owners of an id's neighbours and how many each owns. */
+  private readonly nearOwners: number[] = [];
+  private readonly nearCounts: number[] = [];
 
-  private constructor(cube: Cube) {
+  private constructor(cube: Cube, seed: number) {
     this.cube = cube;
+    this.rng = createRng(seed);
     this.owner = new Int32Array(cube.size).fill(NO_OWNER);
     this.slot = new Int32Array(cube.size);
     this.visited = new Uint32Array(cube.size);
@@ -95,8 +124,8 @@ export class Ownership {
    * The clustered initial layout: the Gray-code walk of the cube cut into m runs, the first
    * `M mod m` of them one longer.
    */
-  static create(cube: Cube, hosts: readonly HostKey[]): Ownership {
-    const ownership = new Ownership(cube);
+  static create(cube: Cube, hosts: readonly HostKey[], seed = 0): Ownership {
+    const ownership = new Ownership(cube, seed);
     const m = hosts.length;
     if (m > cube.size) {
       throw new CubeFullError(`${m} hosts do not fit the ${cube} (${cube.size} ids)`);
@@ -143,7 +172,9 @@ export class Ownership {
    * A host joins and takes floor(M/(m+1)) ids, one at a time, each from a host whose load is
    * the current maximum: that is the fewest moves that restore balance. It grows as a ball:
    * ids are visited in breadth-first order from an edge id of a most-loaded host, so what it
-   * takes is as close together as the balance allows.
+   * takes is as close together as the balance allows. The start is a random most-loaded
+   * host: always taking the oldest would hollow out one region, and each later join would
+   * have to search further for hosts with ids to spare.
    */
   join(key: HostKey): Move[] {
     if (this.index.has(key)) throw new DuplicateHostError(`host ${key} already owns ids`);
@@ -163,7 +194,7 @@ export class Ownership {
     }
 
     const need = Math.floor(this.cube.size / (m + 1));
-    const seedHost = this.loads.anyWithLoad(this.loads.max)!;
+    const seedHost = this.loads.random(this.loads.max, this.rng)!;
     const seed = this.edgeId(seedHost);
     // Breadth-first from the seed. Ids whose owner is not at the maximum load are deferred,
     // not dropped: once every most-loaded host has given one, the maximum falls and they
@@ -235,12 +266,12 @@ export class Ownership {
    * The same hosts laid out in another cube. Hosts keep their relative order along the Gray
    * walk, so hosts that were near each other stay near each other.
    */
-  reembed(cube: Cube): Ownership {
+  reembed(cube: Cube, seed = 0): Ownership {
     const order = this.hosts()
       .map((key) => ({ key, rank: Math.min(...this.idsOf(key).map((id) => grayRank(this.cube, id))) }))
       .sort((a, b) => a.rank - b.rank)
       .map((h) => h.key);
-    return Ownership.create(cube, order);
+    return Ownership.create(cube, order, seed);
   }
 
   /**
@@ -329,9 +360,10 @@ export class Ownership {
   private edgeId(host: number): LogicalId {
     let best = -1;
     let bestOwn = Infinity;
+    const { cube } = this;
     for (const id of this.ids[host]!) {
       let own = 0;
-      for (const neighbour of this.cube.neighbours(id)) if (this.owner[neighbour] === host) own++;
+      for (let i = 0; i < cube.degree; i++) if (this.owner[cube.neighbourAt(id, i)] === host) own++;
       if (own < bestOwn) {
         best = id;
         bestOwn = own;
@@ -341,7 +373,9 @@ export class Ownership {
   }
 
   private enqueueNeighbours(id: LogicalId, queue: number[]): void {
-    for (const neighbour of this.cube.neighbours(id)) {
+    const { cube } = this;
+    for (let i = 0; i < cube.degree; i++) {
+      const neighbour = cube.neighbourAt(id, i);
       if (this.visited[neighbour] !== this.stamp) {
         this.visited[neighbour] = this.stamp;
         queue.push(neighbour);
@@ -351,15 +385,21 @@ export class Ownership {
 
   /** Where a leaver's id goes: see `leave`. */
   private recipientFor(id: LogicalId, leaver: number): number {
+    const { cube, nearOwners, nearCounts } = this;
     const minLoad = this.loads.min;
     let best = NO_OWNER;
     let bestCount = 0;
-    const counts = new Map<number, number>();
-    for (const neighbour of this.cube.neighbours(id)) {
-      const owner = this.owner[neighbour]!;
+    nearOwners.length = 0;
+    nearCounts.length = 0;
+    for (let i = 0; i < cube.degree; i++) {
+      const owner = this.owner[cube.neighbourAt(id, i)]!;
       if (owner === leaver || owner === NO_OWNER || this.ids[owner]!.length !== minLoad) continue;
-      const count = (counts.get(owner) ?? 0) + 1;
-      counts.set(owner, count);
+      let at = nearOwners.indexOf(owner);
+      if (at < 0) {
+        at = nearOwners.push(owner) - 1;
+        nearCounts.push(0);
+      }
+      const count = ++nearCounts[at]!;
       if (count > bestCount) {
         best = owner;
         bestCount = count;
