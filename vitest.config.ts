@@ -9,5 +9,6 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'signaling-server/src/**/*.test.ts', 'apps/web/src/**/*.test.{ts,tsx}'],
     testTimeout: 30_000,
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });
