@@ -178,5 +178,8 @@ describe('Ownership', () => {
     expectValid(bigger);
     expect(bigger.hosts().sort()).toEqual(o.hosts().sort());
     expect(bigger.hosts()).toEqual(hostNames(20));
+    // One host owning a large cube re-embeds too (no argument-count limits on the way).
+    const lone = Ownership.create(new Cube(2, 18), ['only']).reembed(new Cube(3, 2));
+    expect(lone.idsOf('only')).toHaveLength(9);
   });
 });

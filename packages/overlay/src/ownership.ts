@@ -267,8 +267,13 @@ export class Ownership {
    * walk, so hosts that were near each other stay near each other.
    */
   reembed(cube: Cube, seed = 0): Ownership {
+    const firstRank = (key: HostKey) => {
+      let rank = Infinity;
+      for (const id of this.idsOf(key)) rank = Math.min(rank, grayRank(this.cube, id));
+      return rank;
+    };
     const order = this.hosts()
-      .map((key) => ({ key, rank: Math.min(...this.idsOf(key).map((id) => grayRank(this.cube, id))) }))
+      .map((key) => ({ key, rank: firstRank(key) }))
       .sort((a, b) => a.rank - b.rank)
       .map((h) => h.key);
     return Ownership.create(cube, order, seed);
