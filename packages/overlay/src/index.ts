@@ -40,3 +40,5 @@ export {
   type Summary,
 } from './qos.js';
 export { createRng, hash32, mix32, randomInt, type Rng } from './random.js';
+export { reembedTarget, regionLowerBound, type ReembedPolicy } from './reembed.js';
+export { NetworkCoordinates } from './coordinates.js';

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './signaling.js';
+export { parsePayload } from './validate.js';
+export { emulatedOneWayDelayMs } from './emulation.js';

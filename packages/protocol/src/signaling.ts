@@ -1,0 +1,335 @@
+import { z } from 'zod';
+import type { ErrorAck } from './errors.js';
+
+/**
+ * The signaling protocol (socket.io). Every client-to-server payload has a zod schema here;
+ * the server validates with these and nothing else. Events are `noun:verb`. docs/protocol.md
+ * describes each with its acks and error codes.
+ */
+
+/** Protocol limits. A payload past any of them is refused with BAD_PAYLOAD. */
+export const LIMITS = {
+  /** Any one event's payload, as JSON. */
+  maxPayloadBytes: 64 * 1024,
+  /** A simple-peer signal's `data`, as JSON (an SDP is a few KB). */
+  maxSignalBytes: 32 * 1024,
+  maxChannelsPerHost: 4,
+  maxSubscriptionsPerHost: 16,
+  maxPipelineStages: 8,
+  maxLinksPerReport: 512,
+  maxNameLength: 64,
+  maxLatencyBoundMs: 60_000,
+} as const;
+
+export const PROTOCOL_VERSION = 1;
+
+const hostId = z.string().min(1).max(64);
+const channelName = z
+  .string()
+  .min(1)
+  .max(LIMITS.maxNameLength)
+  .regex(/^[\w.\- ]+$/, 'letters, digits, spaces and . _ - only');
+const finite = z.number().finite();
+const logicalId = z.number().int().nonnegative().max(2 ** 32 - 1);
+const epoch = z.number().int().nonnegative();
+
+/** iOverlay's emulation extended to latency: see docs/protocol.md for the delay formula. */
+export const emulationSchema = z.strictObject({
+  /** A point on the emulated map; one-way delay between two hosts is their distance in ms. */
+  position: z.tuple([finite.min(-10_000).max(10_000), finite.min(-10_000).max(10_000)]).optional(),
+  upKbps: finite.positive().max(10_000_000).optional(),
+  downKbps: finite.positive().max(10_000_000).optional(),
+});
+export type Emulation = z.infer<typeof emulationSchema>;
+
+export const ROUTING_POLICIES = ['odr', 'random', 'greedy'] as const;
+export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
+
+export const hostJoinSchema = z.strictObject({
+  protocol: z.literal(PROTOCOL_VERSION),
+  name: z.string().max(LIMITS.maxNameLength).optional(),
+  emulation: emulationSchema.optional(),
+});
+
+/**
+ * simple-peer's signal objects: SDP offers and answers, trickled ICE candidates, and its
+ * renegotiation and transceiver requests.
+ */
+export const signalDataSchema = z.union([
+  z.strictObject({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(LIMITS.maxSignalBytes) }),
+  z.strictObject({
+    type: z.literal('candidate'),
+    candidate: z.strictObject({
+      candidate: z.string().max(4096),
+      sdpMLineIndex: z.number().int().nonnegative().max(1024).nullable().optional(),
+      sdpMid: z.string().max(256).nullable().optional(),
+      usernameFragment: z.string().max(256).nullable().optional(),
+    }),
+  }),
+  z.strictObject({ renegotiate: z.literal(true) }),
+  z.strictObject({
+    transceiverRequest: z.strictObject({ kind: z.enum(['audio', 'video']), init: z.record(z.string(), z.unknown()).optional() }),
+  }),
+]);
+export type SignalData = z.infer<typeof signalDataSchema>;
+
+export const signalSendSchema = z.strictObject({ to: hostId, epoch, data: signalDataSchema });
+
+export const videoCodecSchema = z.strictObject({
+  codec: z.literal('vp8'),
+  width: z.number().int().min(16).max(4096),
+  height: z.number().int().min(16).max(4096),
+  framerate: finite.min(1).max(120),
+  bitrateKbps: finite.min(16).max(50_000),
+  /** L1T3 lets relays thin the frame rate by dropping temporal layers. */
+  scalabilityMode: z.enum(['L1T1', 'L1T2', 'L1T3']),
+});
+export const sensorCodecSchema = z.strictObject({
+  codec: z.literal('f32'),
+  rateHz: finite.min(0.01).max(10_000),
+  fields: z.array(z.string().min(1).max(32)).min(1).max(16),
+  unit: z.string().max(16).optional(),
+});
+
+export const channelPublishSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ name: channelName, kind: z.literal('video'), codec: videoCodecSchema }),
+  z.strictObject({ name: channelName, kind: z.literal('sensor'), codec: sensorCodecSchema }),
+]);
+export type ChannelPublish = z.infer<typeof channelPublishSchema>;
+
+export const channelNameSchema = z.strictObject({ name: channelName });
+export const emptySchema = z.strictObject({});
+
+/** A stage of a subscription's pipeline: a built-in SPA by name, or a custom module by hash. */
+export const spaSpecSchema = z.strictObject({
+  spa: z.string().regex(/^([a-z][a-z0-9-]{0,31}|custom:[0-9a-f]{64})$/, 'a built-in SPA name or custom:<sha-256 hex>'),
+  config: z.record(z.string().max(32), z.union([finite, z.string().max(256), z.boolean()])).optional(),
+});
+export type SpaSpec = z.infer<typeof spaSpecSchema>;
+
+export const subscriptionCreateSchema = z.strictObject({
+  channel: channelName,
+  maxLatencyMs: finite.positive().max(LIMITS.maxLatencyBoundMs),
+  pipeline: z.array(spaSpecSchema).max(LIMITS.maxPipelineStages),
+});
+export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
+
+const subscriptionId = z.string().min(1).max(64);
+export const subscriptionRefSchema = z.strictObject({ subscriptionId });
+export const subscriptionReportSchema = z.strictObject({
+  subscriptionId,
+  /** End-to-end latency the subscriber measured (accumulated in the data-plane header). */
+  latencyMs: finite.nonnegative().max(3_600_000),
+  hops: z.number().int().nonnegative().max(1024),
+  framesDecoded: z.number().int().nonnegative().optional(),
+});
+
+export const linkReportSchema = z.strictObject({
+  links: z
+    .array(
+      z.strictObject({
+        hostId,
+        state: z.enum(['connecting', 'open', 'failed']),
+        rttMs: finite.nonnegative().max(60_000).optional(),
+        throughputKbps: finite.nonnegative().max(100_000_000).optional(),
+        lossRate: finite.min(0).max(1).optional(),
+      }),
+    )
+    .max(LIMITS.maxLinksPerReport),
+});
+export type LinkReport = z.infer<typeof linkReportSchema>;
+
+export const controlKillSchema = z.strictObject({ hostId });
+export const controlEmulationSchema = z.strictObject({ hostId, emulation: emulationSchema });
+export const controlPolicySchema = z.strictObject({ policy: z.enum(ROUTING_POLICIES) });
+export const controlReembedSchema = z.strictObject({
+  k: z.number().int().min(2).max(36).optional(),
+  n: z.number().int().min(1).max(32).optional(),
+});
+
+/** The schema of every client-to-server event, by event name. */
+export const CLIENT_EVENT_SCHEMAS = {
+  'host:join': hostJoinSchema,
+  'host:leave': emptySchema,
+  'signal:send': signalSendSchema,
+  'channel:publish': channelPublishSchema,
+  'channel:unpublish': channelNameSchema,
+  'channel:list': emptySchema,
+  'subscription:create': subscriptionCreateSchema,
+  'subscription:delete': subscriptionRefSchema,
+  'subscription:report': subscriptionReportSchema,
+  'link:report': linkReportSchema,
+} as const;
+
+export const OBSERVER_EVENT_SCHEMAS = {
+  'control:kill': controlKillSchema,
+  'control:emulation': controlEmulationSchema,
+  'control:policy': controlPolicySchema,
+  'control:reembed': controlReembedSchema,
+} as const;
+
+// ---- What the server sends -------------------------------------------------------------
+
+/** A neighbour table entry: a logical id next to one of the host's ids, and its owner. */
+export type NeighbourEntry = readonly [id: number, hostId: string];
+
+export interface CubeState {
+  readonly hostId: string;
+  readonly epoch: number;
+  /** Orders deltas within an epoch; a host drops anything not newer than what it has. */
+  readonly revision: number;
+  readonly k: number;
+  readonly n: number;
+  readonly ids: number[];
+  readonly neighbours: NeighbourEntry[];
+  readonly policy: RoutingPolicyName;
+}
+
+/** Changes to one host's ids and neighbour table; `hostId: null` removes an entry. */
+export interface CubeDelta {
+  readonly epoch: number;
+  readonly revision: number;
+  readonly addedIds: number[];
+  readonly removedIds: number[];
+  readonly neighbours: (readonly [id: number, hostId: string | null])[];
+}
+
+export interface ChannelInfo {
+  readonly name: string;
+  readonly kind: 'video' | 'sensor';
+  readonly publisher: string;
+  /** The publisher's logical id every route of the channel starts from. */
+  readonly anchor: number;
+  readonly codec: ChannelPublish['codec'];
+}
+
+/** The server asks a publisher's host to set up (or move) the route to a subscriber. */
+export interface RouteRequest {
+  readonly subscriptionId: string;
+  readonly channel: string;
+  readonly subscriber: string;
+  /** The subscriber's logical id the route ends at. */
+  readonly target: number;
+  readonly maxLatencyMs: number;
+  readonly pipeline: SpaSpec[];
+  readonly policy: RoutingPolicyName;
+  readonly epoch: number;
+}
+
+export interface SubscriptionInfo {
+  readonly subscriptionId: string;
+  readonly channel: string;
+  readonly subscriber: string;
+  readonly maxLatencyMs: number;
+  readonly pipeline: SpaSpec[];
+  /** Latest report, if any. */
+  readonly latencyMs?: number;
+  readonly hops?: number;
+  readonly boundMet?: boolean;
+  /** `ended` when the channel went away; the subscription is then deleted. */
+  readonly state: 'active' | 'ended';
+}
+
+export type Ack<T extends object = object> = ({ readonly ok: true } & T) | ErrorAck;
+
+export interface JoinResult {
+  readonly state: CubeState;
+  readonly channels: ChannelInfo[];
+}
+
+type AckFn<T extends object = object> = (ack: Ack<T>) => void;
+type In<S extends z.ZodType> = z.input<S>;
+
+/** Events a host sends; payload types are what a well-behaved client sends. */
+export interface ClientToServerEvents {
+  'host:join': (payload: In<typeof hostJoinSchema>, ack: AckFn<JoinResult>) => void;
+  'host:leave': (payload: Record<string, never>, ack: AckFn) => void;
+  'signal:send': (payload: In<typeof signalSendSchema>, ack: AckFn) => void;
+  'channel:publish': (payload: In<typeof channelPublishSchema>, ack: AckFn<{ channel: ChannelInfo }>) => void;
+  'channel:unpublish': (payload: In<typeof channelNameSchema>, ack: AckFn) => void;
+  'channel:list': (payload: Record<string, never>, ack: AckFn<{ channels: ChannelInfo[] }>) => void;
+  'subscription:create': (payload: In<typeof subscriptionCreateSchema>, ack: AckFn<{ subscription: SubscriptionInfo }>) => void;
+  'subscription:delete': (payload: In<typeof subscriptionRefSchema>, ack: AckFn) => void;
+  'subscription:report': (payload: In<typeof subscriptionReportSchema>, ack: AckFn<{ boundMet: boolean }>) => void;
+  'link:report': (payload: In<typeof linkReportSchema>, ack: AckFn) => void;
+}
+
+export interface ServerToClientEvents {
+  'cube:state': (state: CubeState) => void;
+  'cube:delta': (delta: CubeDelta) => void;
+  'signal:receive': (message: { from: string; epoch: number; data: SignalData }) => void;
+  'channel:added': (channel: ChannelInfo) => void;
+  'channel:updated': (channel: ChannelInfo) => void;
+  'channel:removed': (channel: { name: string }) => void;
+  'route:request': (request: RouteRequest) => void;
+  'route:cancel': (request: { subscriptionId: string; channel: string }) => void;
+  'subscription:updated': (subscription: SubscriptionInfo) => void;
+  'emulation:set': (emulation: Emulation) => void;
+  'policy:changed': (change: { policy: RoutingPolicyName }) => void;
+}
+
+// ---- Observer ---------------------------------------------------------------------------
+
+export const OBSERVER_EVENT_TYPES = [
+  'join',
+  'leave',
+  'failure',
+  'swap',
+  'reembed',
+  'publish',
+  'unpublish',
+  'subscribe',
+  'unsubscribe',
+  'bound-missed',
+  'policy',
+  'emulation',
+  'rejected',
+] as const;
+
+export interface ObserverEvent {
+  readonly time: number;
+  readonly type: (typeof OBSERVER_EVENT_TYPES)[number];
+  readonly message: string;
+  readonly hostId?: string;
+  readonly details?: Record<string, unknown>;
+}
+
+export interface ObserverHost {
+  readonly hostId: string;
+  readonly name?: string;
+  readonly ids: number[];
+  readonly emulation?: Emulation;
+  readonly connectedAt: number;
+  readonly rejected: number;
+}
+
+export interface ObserverLink {
+  readonly a: string;
+  readonly b: string;
+  /** Per direction, as each end reported it. */
+  readonly reports: { from: string; state: string; rttMs?: number; throughputKbps?: number; lossRate?: number; at: number }[];
+}
+
+export interface ObserverSnapshot {
+  readonly time: number;
+  readonly cube: { k: number; n: number; M: number; epoch: number; revision: number };
+  readonly policy: RoutingPolicyName;
+  readonly hosts: ObserverHost[];
+  readonly links: ObserverLink[];
+  readonly channels: ChannelInfo[];
+  readonly subscriptions: SubscriptionInfo[];
+  readonly server: { heapUsedBytes: number; rejectedPayloads: number; uptimeSeconds: number };
+  readonly controls: { enabled: boolean; reason?: string };
+}
+
+export interface ObserverClientEvents {
+  'control:kill': (payload: In<typeof controlKillSchema>, ack: AckFn) => void;
+  'control:emulation': (payload: In<typeof controlEmulationSchema>, ack: AckFn) => void;
+  'control:policy': (payload: In<typeof controlPolicySchema>, ack: AckFn) => void;
+  'control:reembed': (payload: In<typeof controlReembedSchema>, ack: AckFn<{ k: number; n: number; epoch: number }>) => void;
+}
+
+export interface ObserverServerEvents {
+  'observer:snapshot': (snapshot: ObserverSnapshot) => void;
+  'observer:event': (event: ObserverEvent) => void;
+}
