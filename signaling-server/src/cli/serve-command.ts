@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { jsonLogger } from '../log.js';
+import { isSwapStrategy } from '../overlay-controller.js';
 import { startServer } from '../server.js';
 import { integerArg, parse, UsageError } from './args.js';
 import type { Io } from './main.js';
@@ -16,6 +17,11 @@ Options:
   --host <address>     address to bind (default $HOST or 127.0.0.1)
   --web-root <dir>     built web app to serve (default the apps/web build)
   --build-if-missing   build the web app first if it has not been built
+  --swap-depth <D>     how far from a publisher a swap may look (default 1)
+  --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
+
+Environment:
+  CUBECAST_ADMIN_TOKEN  enables observer controls for observers that present it
 Logs are JSON lines on stderr. Stops cleanly on SIGINT or SIGTERM.`;
 
 export async function serveCommand(args: string[], io: Io): Promise<number> {
@@ -26,6 +32,8 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       host: { type: 'string' },
       'web-root': { type: 'string' },
       'build-if-missing': { type: 'boolean' },
+      'swap-depth': { type: 'string', default: '1' },
+      'swap-strategy': { type: 'string', default: 'depth' },
     },
     'serve',
   );
@@ -37,6 +45,10 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   const port = integerArg(options.string('port') ?? process.env.PORT ?? '8080', '--port', 0, 65535);
   const host = options.string('host') ?? process.env.HOST ?? '127.0.0.1';
   const webRoot = options.string('web-root') ?? defaultWebRoot();
+  const swapDepth = integerArg(options.string('swap-depth'), '--swap-depth', 0, 8);
+  const swapStrategy = options.string('swap-strategy')!;
+  if (!isSwapStrategy(swapStrategy)) throw new UsageError(`--swap-strategy must be depth, fig5 or best, got "${swapStrategy}"`);
+  const adminToken = process.env.CUBECAST_ADMIN_TOKEN || undefined;
   if (!existsSync(join(webRoot, 'index.html'))) {
     if (!options.flag('build-if-missing')) {
       throw new UsageError(`no built web app in ${webRoot}: run "npm run build" first, or pass --build-if-missing`);
@@ -45,8 +57,17 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     const build = spawnSync('npm', ['run', 'build'], { cwd: repositoryRoot(), stdio: 'inherit' });
     if (build.status !== 0) throw new Error('the web app build failed (see above)');
   }
-  const server = await startServer({ port, host, webRoot, logger: jsonLogger((line) => io.err(line)) });
-  io.out(`Cubecast is serving the web app at ${server.url} (health: ${server.url}/healthz). Ctrl-C stops it.`);
+  const server = await startServer({
+    port,
+    host,
+    webRoot,
+    adminToken,
+    controller: { swapDepth, swapStrategy },
+    logger: jsonLogger((line) => io.err(line)),
+  });
+  io.out(`Cubecast is serving the web app at ${server.url}`);
+  io.out(`  signaling: socket.io on the same port; observer feed on /observer (controls ${adminToken ? 'on' : 'off: set CUBECAST_ADMIN_TOKEN'})`);
+  io.out(`  health: ${server.url}/healthz, metrics: ${server.url}/metrics. Ctrl-C stops it.`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -1,0 +1,621 @@
+import {
+  Cube,
+  mRegion,
+  Ownership,
+  planSwapBest,
+  planSwapDepth,
+  planSwapFig5,
+  reembedTarget,
+  routeTarget,
+  type Move,
+  type SwapPlan,
+  type SwapView,
+} from '@cubecast/overlay';
+import {
+  ChannelExistsError,
+  CubeFullError,
+  InvalidRequestError,
+  LIMITS,
+  LimitExceededError,
+  NotLinkedError,
+  NotPublisherError,
+  StaleEpochError,
+  UnknownChannelError,
+  UnknownHostError,
+  UnknownSubscriptionError,
+  type ChannelInfo,
+  type ChannelPublish,
+  type CubeState,
+  type Emulation,
+  type JoinResult,
+  type LinkReport,
+  type ObserverEvent,
+  type ObserverSnapshot,
+  type RouteRequest,
+  type RoutingPolicyName,
+  type ServerToClientEvents,
+  type SignalData,
+  type SubscriptionCreate,
+  type SubscriptionInfo,
+} from '@cubecast/protocol';
+import { oneWayLatencyMs } from './latency-view.js';
+import type { HostRecord, Store, SubscriptionRecord } from './store.js';
+
+/** Where the controller's messages go; the socket layer implements it, tests record it. */
+export interface Outbox {
+  host<E extends keyof ServerToClientEvents>(hostId: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
+  allHosts<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
+  observerEvent(event: ObserverEvent): void;
+  /** Something observers see changed: a fresh snapshot is due. */
+  changed(): void;
+  /** Drop a host's connection (an observer's kill). */
+  disconnect(hostId: string): void;
+}
+
+export const SWAP_STRATEGIES = ['depth', 'fig5', 'best'] as const;
+export type SwapStrategy = (typeof SWAP_STRATEGIES)[number];
+
+export function isSwapStrategy(value: string): value is SwapStrategy {
+  return (SWAP_STRATEGIES as readonly string[]).includes(value);
+}
+
+export interface ControllerConfig {
+  /** How far from the publisher a swap may look (D). Default 1. */
+  readonly swapDepth: number;
+  /** `depth`: the slides' Subscribe(S,P,d); `fig5`: the paper's; `best`: exhaustive within D. */
+  readonly swapStrategy: SwapStrategy;
+  /** Consecutive reports over the bound before a swap is tried. Default 2. */
+  readonly swapAfterMisses: number;
+  /** Least time between two swap attempts for one subscription. */
+  readonly swapCooldownMs: number;
+  readonly hysteresis: number;
+  readonly now: () => number;
+  readonly maxEvents: number;
+}
+
+export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
+  swapDepth: 1,
+  swapStrategy: 'depth',
+  swapAfterMisses: 2,
+  swapCooldownMs: 5000,
+  hysteresis: 0.25,
+  now: () => Date.now(),
+  maxEvents: 500,
+};
+
+export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
+
+/**
+ * The authority on the overlay: hosts, their cube ids, channels, subscriptions, swaps and
+ * re-embeddings. It owns no sockets; everything it says goes through the Outbox. Every
+ * mutation that moves ids tells exactly the hosts whose ids or neighbour tables changed.
+ */
+export class OverlayController {
+  private nextHost = 0;
+  private nextSubscription = 0;
+
+  constructor(
+    readonly store: Store,
+    private readonly outbox: Outbox,
+    private readonly config: ControllerConfig = DEFAULT_CONTROLLER_CONFIG,
+  ) {}
+
+  // ---- hosts ---------------------------------------------------------------------------
+
+  join(input: { name?: string; emulation?: Emulation }): { hostId: string } & JoinResult {
+    const hostId = `h${++this.nextHost}`;
+    const m = this.store.hosts.size + 1;
+    const record: HostRecord = {
+      hostId,
+      ...(input.name !== undefined && { name: input.name }),
+      ...(input.emulation !== undefined && { emulation: input.emulation }),
+      connectedAt: this.config.now(),
+      rejected: 0,
+      sent: { ids: new Set(), neighbours: new Map() },
+    };
+    let current = this.store.cube;
+    if (!current) {
+      const region = mRegion(1);
+      const cube = new Cube(region.k, region.n);
+      current = this.store.cube = { cube, ownership: Ownership.create(cube, []), epoch: 1, revision: 0, pinned: false };
+    }
+    const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
+    if (target && target.M > 2 ** 24) throw new CubeFullError(`the overlay is full at ${m - 1} hosts`);
+    this.store.hosts.set(hostId, record);
+    this.store.counters.joins++;
+    if (target) {
+      this.reembedInto(new Cube(target.k, target.n), false, `${m} hosts`, hostId);
+    } else {
+      const moves = current.ownership.join(hostId);
+      this.applyMoves(moves, hostId);
+    }
+    const state = this.stateFor(record);
+    this.logEvent('join', `${hostId} joined (${m} hosts)`, hostId, { ids: state.ids.length });
+    return { hostId, state, channels: [...this.store.channels.values()] };
+  }
+
+  leave(hostId: string, reason: LeaveReason): void {
+    const record = this.store.hosts.get(hostId);
+    const current = this.store.cube;
+    if (!record || !current) return;
+    for (const channel of [...this.store.channels.values()]) {
+      if (channel.publisher === hostId) this.removeChannel(channel, `its publisher ${hostId} left`);
+    }
+    for (const sub of [...this.store.subscriptions.values()]) {
+      if (sub.subscriber === hostId) this.removeSubscription(sub);
+    }
+    this.store.hosts.delete(hostId);
+    this.store.coordinates.forget(hostId);
+    for (const [key, link] of this.store.links) if (link.from === hostId || link.to === hostId) this.store.links.delete(key);
+    const m = this.store.hosts.size;
+    const moves = current.ownership.leave(hostId);
+    if (m === 0) {
+      this.store.cube = undefined;
+    } else {
+      const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
+      if (target) this.reembedInto(new Cube(target.k, target.n), false, `${m} hosts`);
+      else this.applyMoves(moves);
+    }
+    const failed = reason === 'failure' || reason === 'killed';
+    this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${m} hosts)`, hostId);
+  }
+
+  hasHost(hostId: string): boolean {
+    return this.store.hosts.has(hostId);
+  }
+
+  countRejected(hostId: string | undefined): void {
+    this.store.counters.rejectedPayloads++;
+    const host = hostId ? this.store.hosts.get(hostId) : undefined;
+    if (host) host.rejected++;
+  }
+
+  // ---- signal relay ----------------------------------------------------------------------
+
+  relaySignal(from: string, message: { to: string; epoch: number; data: SignalData }): void {
+    const current = this.requireCube();
+    if (message.epoch !== current.epoch) {
+      throw new StaleEpochError(`epoch ${message.epoch} is over; the current epoch is ${current.epoch}`);
+    }
+    if (!this.store.hosts.has(message.to)) throw new UnknownHostError(`no host ${message.to} is connected`);
+    if (!current.ownership.linkedHosts(from).has(message.to)) {
+      throw new NotLinkedError(`${from} and ${message.to} are not linked in epoch ${current.epoch}`);
+    }
+    this.outbox.host(message.to, 'signal:receive', { from, epoch: current.epoch, data: message.data });
+  }
+
+  // ---- channels ----------------------------------------------------------------------------
+
+  publish(hostId: string, request: ChannelPublish): ChannelInfo {
+    const owned = [...this.store.channels.values()].filter((c) => c.publisher === hostId).length;
+    if (owned >= LIMITS.maxChannelsPerHost) {
+      throw new LimitExceededError(`a host may publish ${LIMITS.maxChannelsPerHost} channels at most`);
+    }
+    if (this.store.channels.has(request.name)) throw new ChannelExistsError(`a channel named "${request.name}" exists`);
+    const channel: ChannelInfo = {
+      name: request.name,
+      kind: request.kind,
+      publisher: hostId,
+      anchor: Math.min(...this.requireCube().ownership.idsOf(hostId)),
+      codec: request.codec,
+    };
+    this.store.channels.set(channel.name, channel);
+    this.outbox.allHosts('channel:added', channel);
+    this.logEvent('publish', `${hostId} publishes "${channel.name}" (${channel.kind})`, hostId);
+    return channel;
+  }
+
+  unpublish(hostId: string, name: string): void {
+    const channel = this.channel(name);
+    if (channel.publisher !== hostId) throw new NotPublisherError(`"${name}" is published by ${channel.publisher}`);
+    this.removeChannel(channel, 'its publisher stopped it');
+  }
+
+  channels(): ChannelInfo[] {
+    return [...this.store.channels.values()];
+  }
+
+  private channel(name: string): ChannelInfo {
+    const channel = this.store.channels.get(name);
+    if (!channel) throw new UnknownChannelError(`no channel named "${name}"`);
+    return channel;
+  }
+
+  private removeChannel(channel: ChannelInfo, why: string): void {
+    for (const sub of [...this.store.subscriptions.values()]) {
+      if (sub.channel !== channel.name) continue;
+      this.store.subscriptions.delete(sub.subscriptionId);
+      this.outbox.host(sub.subscriber, 'subscription:updated', { ...this.subscriptionInfo(sub), state: 'ended' });
+    }
+    this.store.channels.delete(channel.name);
+    this.outbox.allHosts('channel:removed', { name: channel.name });
+    this.logEvent('unpublish', `"${channel.name}" ended: ${why}`, channel.publisher);
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------
+
+  subscribe(hostId: string, request: SubscriptionCreate): SubscriptionInfo {
+    const channel = this.channel(request.channel);
+    if (channel.publisher === hostId) throw new InvalidRequestError('a host cannot subscribe to its own channel');
+    const mine = [...this.store.subscriptions.values()].filter((s) => s.subscriber === hostId).length;
+    if (mine >= LIMITS.maxSubscriptionsPerHost) {
+      throw new LimitExceededError(`a host may hold ${LIMITS.maxSubscriptionsPerHost} subscriptions at most`);
+    }
+    const current = this.requireCube();
+    const sub: SubscriptionRecord = {
+      subscriptionId: `s${++this.nextSubscription}`,
+      channel: channel.name,
+      subscriber: hostId,
+      maxLatencyMs: request.maxLatencyMs,
+      pipeline: request.pipeline,
+      target: routeTarget(current.cube, channel.anchor, current.ownership.idsOf(hostId)),
+      misses: 0,
+      lastSwapAttempt: -Infinity,
+    };
+    this.store.subscriptions.set(sub.subscriptionId, sub);
+    this.requestRoute(sub);
+    this.logEvent('subscribe', `${hostId} subscribes to "${channel.name}" within ${request.maxLatencyMs} ms`, hostId);
+    return this.subscriptionInfo(sub);
+  }
+
+  unsubscribe(hostId: string, subscriptionId: string): void {
+    this.removeSubscription(this.subscription(hostId, subscriptionId));
+  }
+
+  /**
+   * A subscriber's measured latency. A bound missed `swapAfterMisses` times running, outside
+   * the cooldown, makes the server try a swap that moves the subscriber nearer its publisher.
+   */
+  report(hostId: string, report: { subscriptionId: string; latencyMs: number; hops: number; framesDecoded?: number }): boolean {
+    const sub = this.subscription(hostId, report.subscriptionId);
+    sub.latencyMs = report.latencyMs;
+    sub.hops = report.hops;
+    if (report.framesDecoded !== undefined) sub.framesDecoded = report.framesDecoded;
+    const boundMet = report.latencyMs <= sub.maxLatencyMs;
+    sub.misses = boundMet ? 0 : sub.misses + 1;
+    this.outbox.changed();
+    if (sub.misses === this.config.swapAfterMisses) {
+      this.logEvent('bound-missed', `${hostId} misses its ${sub.maxLatencyMs} ms bound on "${sub.channel}" (${report.latencyMs.toFixed(1)} ms)`, hostId);
+    }
+    const now = this.config.now();
+    if (sub.misses >= this.config.swapAfterMisses && now - sub.lastSwapAttempt >= this.config.swapCooldownMs) {
+      sub.lastSwapAttempt = now;
+      this.trySwap(sub);
+    }
+    return boundMet;
+  }
+
+  private subscription(hostId: string, subscriptionId: string): SubscriptionRecord {
+    const sub = this.store.subscriptions.get(subscriptionId);
+    if (!sub || sub.subscriber !== hostId) throw new UnknownSubscriptionError(`no subscription ${subscriptionId} of ${hostId}`);
+    return sub;
+  }
+
+  private removeSubscription(sub: SubscriptionRecord): void {
+    this.store.subscriptions.delete(sub.subscriptionId);
+    const channel = this.store.channels.get(sub.channel);
+    if (channel) this.outbox.host(channel.publisher, 'route:cancel', { subscriptionId: sub.subscriptionId, channel: sub.channel });
+    this.logEvent('unsubscribe', `${sub.subscriber} left "${sub.channel}"`, sub.subscriber);
+  }
+
+  private subscriptionInfo(sub: SubscriptionRecord): SubscriptionInfo {
+    return {
+      subscriptionId: sub.subscriptionId,
+      channel: sub.channel,
+      subscriber: sub.subscriber,
+      maxLatencyMs: sub.maxLatencyMs,
+      pipeline: sub.pipeline,
+      ...(sub.latencyMs !== undefined && { latencyMs: sub.latencyMs, boundMet: sub.latencyMs <= sub.maxLatencyMs }),
+      ...(sub.hops !== undefined && { hops: sub.hops }),
+      state: 'active',
+    };
+  }
+
+  private requestRoute(sub: SubscriptionRecord): void {
+    const channel = this.store.channels.get(sub.channel)!;
+    const request: RouteRequest = {
+      subscriptionId: sub.subscriptionId,
+      channel: sub.channel,
+      subscriber: sub.subscriber,
+      target: sub.target,
+      maxLatencyMs: sub.maxLatencyMs,
+      pipeline: sub.pipeline,
+      policy: this.store.policy,
+      epoch: this.requireCube().epoch,
+    };
+    this.outbox.host(channel.publisher, 'route:request', request);
+  }
+
+  // ---- measurements ------------------------------------------------------------------------
+
+  reportLinks(hostId: string, report: LinkReport): void {
+    const now = this.config.now();
+    for (const link of report.links) {
+      if (!this.store.hosts.has(link.hostId) || link.hostId === hostId) continue;
+      const key = `${hostId}>${link.hostId}`;
+      const previous = this.store.links.get(key);
+      this.store.links.set(key, {
+        from: hostId,
+        to: link.hostId,
+        state: link.state,
+        ...(link.rttMs !== undefined && { rttMs: link.rttMs }),
+        ...(link.throughputKbps !== undefined && { throughputKbps: link.throughputKbps }),
+        ...(link.lossRate !== undefined && { lossRate: link.lossRate }),
+        at: now,
+      });
+      if (link.rttMs !== undefined) this.store.coordinates.update(hostId, link.hostId, link.rttMs);
+      if (link.state === 'failed' && previous?.state !== 'failed') {
+        this.logEvent('failure', `${hostId} reports its link to ${link.hostId} failed`, hostId, { peer: link.hostId });
+      }
+    }
+    this.outbox.changed();
+  }
+
+  // ---- swaps -------------------------------------------------------------------------------
+
+  private swapView(): SwapView {
+    const { cube, ownership } = this.requireCube();
+    const busy = new Set<string>();
+    for (const c of this.store.channels.values()) busy.add(c.publisher);
+    for (const s of this.store.subscriptions.values()) busy.add(s.subscriber);
+    return {
+      cube,
+      ownerOf: (id) => ownership.ownerOf(id),
+      idsOf: (host) => ownership.idsOf(host),
+      hostCost: (a, b) => oneWayLatencyMs(this.store, a, b),
+      policy: this.store.policy,
+      // Publishers and other subscribers keep their places: moving them would break routes
+      // that meet their own bounds.
+      isProtected: (host) => busy.has(host),
+    };
+  }
+
+  private trySwap(sub: SubscriptionRecord): SwapPlan | null {
+    const channel = this.store.channels.get(sub.channel);
+    if (!channel) return null;
+    const view = this.swapView();
+    const request = { subscriber: sub.subscriber, publisher: channel.publisher, anchor: channel.anchor, boundMs: sub.maxLatencyMs };
+    const { swapDepth, swapStrategy } = this.config;
+    const plan =
+      swapStrategy === 'fig5'
+        ? planSwapFig5(view, request)
+        : swapStrategy === 'best'
+          ? planSwapBest(view, request, swapDepth)
+          : planSwapDepth(view, request, swapDepth);
+    if (!plan) return null;
+    const moves = this.requireCube().ownership.swap(plan.give, plan.take);
+    this.applyMoves(moves);
+    sub.misses = 0;
+    this.logEvent(
+      'swap',
+      `${plan.subscriber} swapped ids with ${plan.displaced}: estimated latency ${plan.latencyBefore.toFixed(1)} -> ${plan.latencyAfter.toFixed(1)} ms`,
+      plan.subscriber,
+      { ...plan },
+    );
+    return plan;
+  }
+
+  // ---- ownership changes -----------------------------------------------------------------
+
+  /**
+   * After ids moved: tell every host whose ids or neighbour table changed (the movers and the
+   * owners of the moved ids' neighbours: O(degree) hosts a move), then re-anchor channels and
+   * re-target routes that the moves touched.
+   */
+  private applyMoves(moves: readonly Move[], skipHost?: string): void {
+    const current = this.requireCube();
+    current.revision++;
+    const affected = new Set<string>();
+    for (const move of moves) {
+      if (move.from) affected.add(move.from);
+      if (move.to) affected.add(move.to);
+      for (const neighbour of current.cube.neighbours(move.id)) {
+        const owner = current.ownership.ownerOf(neighbour);
+        if (owner) affected.add(owner);
+      }
+    }
+    for (const hostId of affected) {
+      const host = this.store.hosts.get(hostId);
+      if (host && hostId !== skipHost) this.sendDelta(host);
+    }
+    this.refreshRoutes(affected);
+    this.outbox.changed();
+  }
+
+  private sendDelta(host: HostRecord): void {
+    const current = this.requireCube();
+    const ids = new Set(current.ownership.idsOf(host.hostId));
+    const neighbours = current.ownership.neighbourTable(host.hostId);
+    const addedIds = [...ids].filter((id) => !host.sent.ids.has(id));
+    const removedIds = [...host.sent.ids].filter((id) => !ids.has(id));
+    const changes: [number, string | null][] = [];
+    for (const [id, owner] of neighbours) if (host.sent.neighbours.get(id) !== owner) changes.push([id, owner]);
+    for (const id of host.sent.neighbours.keys()) if (!neighbours.has(id)) changes.push([id, null]);
+    host.sent = { ids, neighbours };
+    if (addedIds.length + removedIds.length + changes.length === 0) return;
+    this.store.counters.deltasSent++;
+    this.outbox.host(host.hostId, 'cube:delta', {
+      epoch: current.epoch,
+      revision: current.revision,
+      addedIds,
+      removedIds,
+      neighbours: changes,
+    });
+  }
+
+  /** The full state of a host, recorded as sent. */
+  private stateFor(host: HostRecord): CubeState {
+    const current = this.requireCube();
+    const ids = current.ownership.idsOf(host.hostId);
+    const neighbours = current.ownership.neighbourTable(host.hostId);
+    host.sent = { ids: new Set(ids), neighbours };
+    return {
+      hostId: host.hostId,
+      epoch: current.epoch,
+      revision: current.revision,
+      k: current.cube.k,
+      n: current.cube.n,
+      ids: [...ids],
+      neighbours: [...neighbours],
+      policy: this.store.policy,
+    };
+  }
+
+  /**
+   * Lay every host out in another cube: a new epoch, a full state for every host (all ids
+   * change), every channel re-anchored and every route re-requested.
+   */
+  private reembedInto(cube: Cube, pinned: boolean, why: string, joining?: string): void {
+    const previous = this.requireCube();
+    const ownership = previous.ownership.reembed(cube);
+    if (joining) ownership.join(joining);
+    this.store.cube = { cube, ownership, epoch: previous.epoch + 1, revision: previous.revision + 1, pinned };
+    for (const host of this.store.hosts.values()) {
+      if (host.hostId === joining) continue;
+      this.store.counters.statesSent++;
+      this.outbox.host(host.hostId, 'cube:state', this.stateFor(host));
+    }
+    this.refreshRoutes(new Set(this.store.hosts.keys()), true);
+    this.logEvent('reembed', `re-embedded into the ${cube} (epoch ${previous.epoch + 1}): ${why}`, undefined, {
+      from: `${previous.cube.k}x${previous.cube.n}`,
+      to: `${cube.k}x${cube.n}`,
+    });
+    this.outbox.changed();
+  }
+
+  /** Re-anchor channels whose publisher lost its anchor, and re-target moved subscribers. */
+  private refreshRoutes(affected: ReadonlySet<string>, force = false): void {
+    const { cube, ownership } = this.requireCube();
+    const moved = new Set<string>();
+    for (const channel of this.store.channels.values()) {
+      if (!affected.has(channel.publisher)) continue;
+      const ids = ownership.idsOf(channel.publisher);
+      if (!force && ids.includes(channel.anchor)) continue;
+      const updated = { ...channel, anchor: Math.min(...ids) };
+      this.store.channels.set(channel.name, updated);
+      this.outbox.allHosts('channel:updated', updated);
+      moved.add(channel.name);
+    }
+    for (const sub of this.store.subscriptions.values()) {
+      if (!affected.has(sub.subscriber) && !moved.has(sub.channel)) continue;
+      const anchor = this.store.channels.get(sub.channel)!.anchor;
+      const target = routeTarget(cube, anchor, ownership.idsOf(sub.subscriber));
+      if (!force && target === sub.target && !moved.has(sub.channel)) continue;
+      sub.target = target;
+      this.requestRoute(sub);
+    }
+  }
+
+  // ---- observer controls -----------------------------------------------------------------
+
+  kill(hostId: string): void {
+    if (!this.store.hosts.has(hostId)) throw new UnknownHostError(`no host ${hostId} is connected`);
+    this.outbox.disconnect(hostId);
+  }
+
+  setEmulation(hostId: string, emulation: Emulation): void {
+    const host = this.store.hosts.get(hostId);
+    if (!host) throw new UnknownHostError(`no host ${hostId} is connected`);
+    host.emulation = emulation;
+    this.outbox.host(hostId, 'emulation:set', emulation);
+    this.logEvent('emulation', `${hostId} emulates ${JSON.stringify(emulation)}`, hostId);
+  }
+
+  setPolicy(policy: RoutingPolicyName): void {
+    this.store.policy = policy;
+    this.outbox.allHosts('policy:changed', { policy });
+    for (const sub of this.store.subscriptions.values()) this.requestRoute(sub);
+    this.logEvent('policy', `routing policy is now ${policy}`);
+    this.outbox.changed();
+  }
+
+  /** Re-embed now: into (k, n) when given (pinned until full), else the population's region. */
+  forceReembed(shape: { k?: number | undefined; n?: number | undefined }): { k: number; n: number; epoch: number } {
+    const m = this.store.hosts.size;
+    if (m === 0 || !this.store.cube) throw new InvalidRequestError('there are no hosts to re-embed');
+    let cube: Cube;
+    if (shape.k !== undefined && shape.n !== undefined) {
+      if (shape.k ** shape.n > 2 ** 24) throw new InvalidRequestError(`a ${shape.k}-ary ${shape.n}-cube is too large to serve`);
+      cube = new Cube(shape.k, shape.n);
+      if (cube.size < m) throw new InvalidRequestError(`the ${cube} has ${cube.size} ids, fewer than the ${m} hosts`);
+    } else if (shape.k === undefined && shape.n === undefined) {
+      const region = mRegion(m);
+      cube = new Cube(region.k, region.n);
+    } else {
+      throw new InvalidRequestError('give both k and n, or neither');
+    }
+    this.reembedInto(cube, shape.k !== undefined, 'forced by an observer');
+    return { k: cube.k, n: cube.n, epoch: this.requireCube().epoch };
+  }
+
+  // ---- observer feed ----------------------------------------------------------------------
+
+  snapshot(controls: ObserverSnapshot['controls'], uptimeSeconds: number): ObserverSnapshot {
+    const current = this.store.cube;
+    const links = new Map<string, ObserverSnapshot['links'][number]>();
+    if (current) {
+      for (const hostId of this.store.hosts.keys()) {
+        for (const other of current.ownership.linkedHosts(hostId)) {
+          const [a, b] = hostId < other ? [hostId, other] : [other, hostId];
+          const key = `${a}|${b}`;
+          if (links.has(key)) continue;
+          const reports = [this.store.links.get(`${a}>${b}`), this.store.links.get(`${b}>${a}`)]
+            .filter((r) => r !== undefined)
+            .map(({ from, state, rttMs, throughputKbps, lossRate, at }) => ({
+              from,
+              state,
+              at,
+              ...(rttMs !== undefined && { rttMs }),
+              ...(throughputKbps !== undefined && { throughputKbps }),
+              ...(lossRate !== undefined && { lossRate }),
+            }));
+          links.set(key, { a, b, reports });
+        }
+      }
+    }
+    return {
+      time: this.config.now(),
+      cube: current
+        ? { k: current.cube.k, n: current.cube.n, M: current.cube.size, epoch: current.epoch, revision: current.revision }
+        : { k: 0, n: 0, M: 0, epoch: 0, revision: 0 },
+      policy: this.store.policy,
+      hosts: [...this.store.hosts.values()].map((h) => ({
+        hostId: h.hostId,
+        ...(h.name !== undefined && { name: h.name }),
+        ids: current ? [...current.ownership.idsOf(h.hostId)] : [],
+        ...(h.emulation !== undefined && { emulation: h.emulation }),
+        connectedAt: h.connectedAt,
+        rejected: h.rejected,
+      })),
+      links: [...links.values()],
+      channels: this.channels(),
+      subscriptions: [...this.store.subscriptions.values()].map((s) => this.subscriptionInfo(s)),
+      server: {
+        heapUsedBytes: 0,
+        rejectedPayloads: this.store.counters.rejectedPayloads,
+        uptimeSeconds,
+      },
+      controls,
+    };
+  }
+
+  logEvent(type: ObserverEvent['type'], message: string, hostId?: string, details?: Record<string, unknown>): void {
+    const event: ObserverEvent = {
+      time: this.config.now(),
+      type,
+      message,
+      ...(hostId !== undefined && { hostId }),
+      ...(details !== undefined && { details }),
+    };
+    const events = this.store.events;
+    events.push(event);
+    if (events.length > this.config.maxEvents) events.splice(0, events.length - this.config.maxEvents);
+    this.outbox.observerEvent(event);
+  }
+
+  private requireCube() {
+    const current = this.store.cube;
+    if (!current) throw new InvalidRequestError('no host has joined yet');
+    return current;
+  }
+}

@@ -1,0 +1,402 @@
+import { createRng, randomInt } from '@cubecast/overlay';
+import {
+  CLIENT_EVENT_SCHEMAS,
+  OBSERVER_EVENT_SCHEMAS,
+  PROTOCOL_VERSION,
+  type Ack,
+  type ObserverEvent,
+  type ObserverSnapshot,
+} from '@cubecast/protocol';
+import fc from 'fast-check';
+import { io } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from './log.js';
+import { startServer, type RunningServer, type ServerOptions } from './server.js';
+import { eventually, VirtualHost } from './testing/virtual-host.js';
+
+const servers: RunningServer[] = [];
+const clients: { close(): void }[] = [];
+
+async function server(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
+  const s = await startServer({ port: 0, host: '127.0.0.1', logger: silentLogger, snapshotIntervalMs: 20, ...options });
+  servers.push(s);
+  return s;
+}
+
+async function host(s: RunningServer, extra?: Parameters<VirtualHost['join']>[0]): Promise<VirtualHost> {
+  const h = new VirtualHost(s.url);
+  clients.push(h);
+  return h.join(extra);
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of servers.splice(0)) await s.close();
+});
+
+/** Every live host's view equals the server's ownership, which is balanced and exact. */
+function viewsMatch(s: RunningServer, hosts: VirtualHost[]): boolean {
+  const cube = s.controller.store.cube;
+  if (!cube) return hosts.length === 0;
+  return hosts.every((h) => {
+    if (h.epoch !== cube.epoch || h.k !== cube.cube.k || h.n !== cube.cube.n) return false;
+    const ids = cube.ownership.idsOf(h.hostId);
+    const table = cube.ownership.neighbourTable(h.hostId);
+    return (
+      ids.length === h.ids.size &&
+      ids.every((id) => h.ids.has(id)) &&
+      table.size === h.neighbours.size &&
+      [...table].every(([id, owner]) => h.neighbours.get(id) === owner)
+    );
+  });
+}
+
+function expectOwnershipExact(s: RunningServer): void {
+  const { cube, ownership } = s.controller.store.cube!;
+  const m = ownership.hostCount;
+  const loads = ownership.hosts().map((h) => ownership.idsOf(h).length);
+  expect(loads.every((l) => l === Math.floor(cube.size / m) || l === Math.ceil(cube.size / m))).toBe(true);
+  expect(loads.reduce((a, b) => a + b, 0)).toBe(cube.size);
+  // Neighbour tables, recomputed from the definition.
+  for (const hostId of ownership.hosts()) {
+    const expected = new Map<number, string>();
+    for (const id of ownership.idsOf(hostId)) {
+      for (const x of cube.neighbours(id)) if (ownership.ownerOf(x) !== hostId) expected.set(x, ownership.ownerOf(x)!);
+    }
+    expect(new Map([...ownership.neighbourTable(hostId)])).toEqual(expected);
+  }
+}
+
+describe('hosts and ids', () => {
+  it('keeps every host view exact through 50 clients joining and leaving in random order', async () => {
+    const s = await server();
+    const rng = createRng(5);
+    // Each of 50 clients joins once and leaves once, in a random interleaving.
+    const steps: ('join' | 'leave')[] = [];
+    let waiting = 50;
+    let present = 0;
+    while (waiting > 0 || present > 0) {
+      if (waiting > 0 && (present === 0 || rng() < 0.6)) {
+        steps.push('join');
+        waiting--;
+        present++;
+      } else {
+        steps.push('leave');
+        present--;
+      }
+    }
+    const live: VirtualHost[] = [];
+    let maxLive = 0;
+    for (const step of steps) {
+      if (step === 'join') live.push(await host(s));
+      else live.splice(randomInt(rng, live.length), 1)[0]!.close();
+      maxLive = Math.max(maxLive, live.length);
+      await eventually(() => s.controller.store.hosts.size === live.length && viewsMatch(s, live), 5000, 'views to match');
+      if (live.length > 0) expectOwnershipExact(s);
+    }
+    expect(maxLive).toBeGreaterThan(10);
+    expect(s.controller.store.cube).toBeUndefined();
+  });
+
+  it('re-embeds across an M-region boundary, with hysteresis on the way down', async () => {
+    const s = await server();
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 9; i++) hosts.push(await host(s));
+    await eventually(() => viewsMatch(s, hosts));
+    expect([hosts[0]!.k, hosts[0]!.n]).toEqual([3, 2]);
+    const epoch = hosts[0]!.epoch;
+    hosts.push(await host(s));
+    await eventually(() => viewsMatch(s, hosts));
+    expect(hosts.map((h) => [h.k, h.n, h.epoch])).toEqual(hosts.map(() => [3, 3, epoch + 1]));
+    // The 3-ary 3-cube's region starts at 10 hosts; with the margin it shrinks at 7, not 9 or 8.
+    for (const expected of [9, 8]) {
+      hosts.pop()!.close();
+      await eventually(() => s.controller.store.hosts.size === expected && viewsMatch(s, hosts));
+      expect(hosts[0]!.epoch).toBe(epoch + 1);
+    }
+    hosts.pop()!.close();
+    await eventually(() => s.controller.store.hosts.size === 7 && viewsMatch(s, hosts));
+    expect(hosts.map((h) => [h.k, h.n, h.epoch])).toEqual(hosts.map(() => [3, 2, epoch + 2]));
+    expect(s.controller.store.events.filter((e) => e.type === 'reembed').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a second join on one connection, and everything before a join', async () => {
+    const s = await server();
+    const h = await host(s);
+    await expect(h.request('host:join', { protocol: PROTOCOL_VERSION })).rejects.toMatchObject({ code: 'ALREADY_JOINED' });
+    const stranger = new VirtualHost(s.url);
+    clients.push(stranger);
+    await expect(stranger.request('channel:list', {})).rejects.toMatchObject({ code: 'NOT_JOINED', name: 'NotJoinedError' });
+    await expect(stranger.request('host:join', { protocol: 99 as 1 })).rejects.toMatchObject({ code: 'BAD_PAYLOAD' });
+  });
+});
+
+describe('signal relay', () => {
+  it('forwards between linked hosts of the current epoch only', async () => {
+    const s = await server();
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 12; i++) hosts.push(await host(s));
+    await eventually(() => viewsMatch(s, hosts));
+    const a = hosts[0]!;
+    const linked = hosts.find((h) => [...a.neighbours.values()].includes(h.hostId))!;
+    const unlinked = hosts.find((h) => h !== a && ![...a.neighbours.values()].includes(h.hostId))!;
+    expect(linked).toBeDefined();
+    expect(unlinked).toBeDefined();
+
+    const received = new Promise<unknown>((resolve) => linked.socket.once('signal:receive', resolve));
+    const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
+    await a.request('signal:send', { to: linked.hostId, epoch: a.epoch, data: offer });
+    expect(await received).toEqual({ from: a.hostId, epoch: a.epoch, data: offer });
+
+    let leaked = false;
+    unlinked.socket.on('signal:receive', () => (leaked = true));
+    await expect(a.request('signal:send', { to: unlinked.hostId, epoch: a.epoch, data: offer })).rejects.toMatchObject({
+      code: 'NOT_LINKED',
+    });
+    await expect(a.request('signal:send', { to: linked.hostId, epoch: a.epoch - 1, data: offer })).rejects.toMatchObject({
+      code: 'STALE_EPOCH',
+    });
+    await expect(a.request('signal:send', { to: 'h999', epoch: a.epoch, data: offer })).rejects.toMatchObject({ code: 'UNKNOWN_HOST' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(leaked).toBe(false);
+  });
+});
+
+describe('channels and subscriptions', () => {
+  const video = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' } as const;
+
+  it('publishes, lists, asks the publisher for routes, and ends with its publisher', async () => {
+    const s = await server();
+    const publisher = await host(s);
+    const viewer = await host(s);
+    const late = await host(s);
+    const { channel } = await publisher.request('channel:publish', { name: 'cam', kind: 'video', codec: video });
+    expect(channel).toMatchObject({ name: 'cam', publisher: publisher.hostId, kind: 'video' });
+    expect(publisher.ids.has(channel.anchor)).toBe(true);
+    await eventually(() => viewer.channels.has('cam'));
+    expect((await late.request('channel:list', {})).channels.map((c) => c.name)).toEqual(['cam']);
+    await expect(viewer.request('channel:publish', { name: 'cam', kind: 'video', codec: video })).rejects.toMatchObject({
+      code: 'CHANNEL_EXISTS',
+    });
+    await expect(viewer.request('channel:unpublish', { name: 'cam' })).rejects.toMatchObject({ code: 'NOT_PUBLISHER' });
+
+    const { subscription } = await viewer.request('subscription:create', { channel: 'cam', maxLatencyMs: 150, pipeline: [] });
+    await eventually(() => publisher.routeRequests.length === 1);
+    expect(publisher.routeRequests[0]).toMatchObject({
+      subscriptionId: subscription.subscriptionId,
+      subscriber: viewer.hostId,
+      maxLatencyMs: 150,
+      policy: 'greedy',
+    });
+    expect(viewer.ids.has(publisher.routeRequests[0]!.target)).toBe(true);
+    expect(await viewer.request('subscription:report', { subscriptionId: subscription.subscriptionId, latencyMs: 40, hops: 2 })).toMatchObject({
+      boundMet: true,
+    });
+    await expect(publisher.request('subscription:create', { channel: 'cam', maxLatencyMs: 100, pipeline: [] })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+    await expect(viewer.request('subscription:create', { channel: 'nope', maxLatencyMs: 100, pipeline: [] })).rejects.toMatchObject({
+      code: 'UNKNOWN_CHANNEL',
+    });
+
+    const ended = new Promise((resolve) => viewer.socket.once('subscription:updated', resolve));
+    publisher.close();
+    expect(await ended).toMatchObject({ subscriptionId: subscription.subscriptionId, state: 'ended' });
+    await eventually(() => !viewer.channels.has('cam') && s.controller.store.subscriptions.size === 0);
+  });
+
+  it('enforces the per-host limits', async () => {
+    const s = await server();
+    const a = await host(s);
+    const b = await host(s);
+    for (let i = 0; i < 4; i++) await a.request('channel:publish', { name: `c${i}`, kind: 'video', codec: video });
+    await expect(a.request('channel:publish', { name: 'c4', kind: 'video', codec: video })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    for (let i = 0; i < 16; i++) await b.request('subscription:create', { channel: `c${i % 4}`, maxLatencyMs: 100, pipeline: [] });
+    await expect(b.request('subscription:create', { channel: 'c0', maxLatencyMs: 100, pipeline: [] })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+  });
+});
+
+/** Everything the server's state is made of, as one comparable value. */
+function digest(s: RunningServer): string {
+  const st = s.controller.store;
+  const cube = st.cube;
+  return JSON.stringify({
+    hosts: [...st.hosts.values()].map((h) => [h.hostId, h.emulation ?? null]),
+    owners: cube ? Array.from({ length: cube.cube.size }, (_, id) => cube.ownership.ownerOf(id)) : null,
+    epoch: cube?.epoch,
+    revision: cube?.revision,
+    channels: [...st.channels.values()],
+    subscriptions: [...st.subscriptions.values()].map((x) => ({ ...x, lastSwapAttempt: null })),
+    links: [...st.links.entries()],
+    policy: st.policy,
+  });
+}
+
+describe('malformed input', () => {
+  it('survives 10,000 malformed payloads across every event, state unchanged', async () => {
+    const s = await server({ rateLimit: { burst: 1e9, perSecond: 1e9 } });
+    const a = await host(s);
+    const b = await host(s);
+    await a.request('channel:publish', {
+      name: 'cam',
+      kind: 'video',
+      codec: { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' },
+    });
+    await b.request('subscription:create', { channel: 'cam', maxLatencyMs: 100, pipeline: [] });
+    const stranger = io(s.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    clients.push({ close: () => stranger.disconnect() });
+    const before = digest(s);
+
+    const events = [...Object.keys(CLIENT_EVENT_SCHEMAS), 'frob:nicate', 'host:rejoin', ''];
+    const schemas = CLIENT_EVENT_SCHEMAS as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+    const mutant = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ to: fc.string(), epoch: fc.oneof(fc.double(), fc.string()), data: fc.jsonValue() }),
+      fc.record({ name: fc.string({ maxLength: 200 }), kind: fc.string(), codec: fc.jsonValue() }),
+      fc.record({ channel: fc.jsonValue(), maxLatencyMs: fc.double(), pipeline: fc.jsonValue() }),
+      fc.record({ links: fc.array(fc.record({ hostId: fc.string(), state: fc.string(), rttMs: fc.double() }), { maxLength: 3 }) }),
+      fc.constant('x'.repeat(100_000)),
+      fc.record({ protocol: fc.integer(), name: fc.string({ minLength: 65, maxLength: 80 }) }),
+    );
+    const cases = fc.sample(fc.tuple(fc.constantFrom(...events), mutant, fc.boolean()), { numRuns: 12_000, seed: 42 });
+    const malformed = cases.filter(([event, payload]) => !schemas[event]?.safeParse(payload).success).slice(0, 10_000);
+    expect(malformed).toHaveLength(10_000);
+
+    const acks = await Promise.all(
+      malformed.map(([event, payload, fromStranger]) =>
+        (fromStranger ? stranger : a.socket).timeout(20_000).emitWithAck(event as 'channel:list', payload as never) as Promise<Ack>,
+      ),
+    );
+    expect(acks.every((ack) => ack.ok === false)).toBe(true);
+    const codes = new Set(acks.map((ack) => (ack.ok ? 'ok' : ack.code)));
+    expect([...codes].sort()).toEqual(['BAD_PAYLOAD']);
+    expect(digest(s)).toBe(before);
+    expect(s.controller.store.counters.rejectedPayloads).toBe(10_000);
+
+    // Still up and serving.
+    const c = await host(s);
+    expect((await c.request('channel:list', {})).channels).toHaveLength(1);
+    expect((await fetch(`${s.url}/healthz`)).ok).toBe(true);
+  }, 120_000);
+
+  it('rate-limits a flooding socket without touching others', async () => {
+    const s = await server({ rateLimit: { burst: 20, perSecond: 5 } });
+    const flood = await host(s);
+    const calm = await host(s);
+    const acks = await Promise.all(Array.from({ length: 60 }, () => flood.socket.timeout(5000).emitWithAck('channel:list', {})));
+    expect(acks.filter((a) => !a.ok && a.code === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(30);
+    expect((await calm.request('channel:list', {})).ok).toBe(true);
+  });
+});
+
+describe('swaps', () => {
+  it('swaps a subscriber that misses its bound next to its publisher, from reported RTTs', async () => {
+    const s = await server({ controller: { swapDepth: 1, swapStrategy: 'depth', swapCooldownMs: 0 } });
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 20; i++) hosts.push(await host(s));
+    await eventually(() => viewsMatch(s, hosts));
+    const publisher = hosts[0]!;
+    const { channel } = await publisher.request('channel:publish', {
+      name: 'cam',
+      kind: 'video',
+      codec: { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' },
+    });
+    const cube = s.controller.store.cube!;
+    // The subscriber: a host far from the anchor in the cube, but physically beside the publisher.
+    const subscriber = hosts.slice(1).find((h) => [...h.ids].every((id) => cube.cube.hopDistance(channel.anchor, id) >= 2))!;
+    expect(subscriber).toBeDefined();
+    const place = new Map(hosts.map((h, i) => [h.hostId, [(i * 37) % 100, (i * 61) % 100] as const]));
+    place.set(subscriber.hostId, [place.get(publisher.hostId)![0] + 1, place.get(publisher.hostId)![1]]);
+    const rtt = (a: string, b: string) => 2 * Math.hypot(place.get(a)![0] - place.get(b)![0], place.get(a)![1] - place.get(b)![1]) + 1;
+    // Every host reports its links' RTTs, as peers do; the server learns coordinates from them.
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(
+        hosts.map((h) =>
+          h.request('link:report', {
+            links: [...new Set(h.neighbours.values())].map((peer) => ({ hostId: peer, state: 'open' as const, rttMs: rtt(h.hostId, peer) })),
+          }),
+        ),
+      );
+    }
+    const { subscription } = await subscriber.request('subscription:create', { channel: 'cam', maxLatencyMs: 5, pipeline: [] });
+    await eventually(() => publisher.routeRequests.length === 1);
+    const before = publisher.routeRequests[0]!.target;
+    expect(cube.cube.hopDistance(channel.anchor, before)).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 2; i++) {
+      await subscriber.request('subscription:report', { subscriptionId: subscription.subscriptionId, latencyMs: 80, hops: 3 });
+    }
+    const swap = s.controller.store.events.find((e) => e.type === 'swap');
+    expect(swap).toMatchObject({ hostId: subscriber.hostId });
+    const details = swap!.details as { take: number; latencyBefore: number; latencyAfter: number };
+    expect(details.latencyAfter).toBeLessThan(details.latencyBefore);
+    // The subscriber now owns a neighbour of the anchor, is told so, and the route moves there.
+    await eventually(() => viewsMatch(s, hosts) && subscriber.ids.has(details.take));
+    expect(cube.cube.hopDistance(channel.anchor, details.take)).toBe(1);
+    await eventually(() => publisher.routeRequests.length === 2);
+    expect(publisher.routeRequests[1]!.target).toBe(details.take);
+  });
+});
+
+describe('observer', () => {
+  async function observer(s: RunningServer, token?: string) {
+    const socket = io(`${s.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: token ? { token } : {} });
+    clients.push({ close: () => socket.disconnect() });
+    const snapshots: ObserverSnapshot[] = [];
+    const events: ObserverEvent[] = [];
+    socket.on('observer:snapshot', (snap: ObserverSnapshot) => snapshots.push(snap));
+    socket.on('observer:event', (event: ObserverEvent) => events.push(event));
+    await eventually(() => snapshots.length > 0);
+    const control = (event: keyof typeof OBSERVER_EVENT_SCHEMAS, payload: unknown) =>
+      socket.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;
+    return { socket, snapshots, events, control };
+  }
+
+  it('feeds the topology and events; controls are off without a server token', async () => {
+    const s = await server();
+    const hosts = [await host(s), await host(s), await host(s)];
+    const o = await observer(s, 'anything');
+    expect(o.snapshots[0]!.controls).toEqual({ enabled: false, reason: expect.stringMatching(/CUBECAST_ADMIN_TOKEN/) });
+    expect(o.snapshots[0]!.hosts.map((h) => h.hostId).sort()).toEqual(hosts.map((h) => h.hostId).sort());
+    expect(o.events.filter((e) => e.type === 'join')).toHaveLength(3);
+    expect(await o.control('control:kill', { hostId: hosts[0]!.hostId })).toMatchObject({ ok: false, code: 'CONTROLS_DISABLED' });
+    expect(await o.control('control:policy', { policy: 'odr' })).toMatchObject({ ok: false, code: 'CONTROLS_DISABLED' });
+    hosts.push(await host(s));
+    await eventually(() => o.snapshots.at(-1)!.hosts.length === 4 && o.events.filter((e) => e.type === 'join').length === 4);
+    expect(s.controller.store.hosts.size).toBe(4);
+  });
+
+  it('refuses controls without the token and carries them out with it', async () => {
+    const s = await server({ adminToken: 'sesame' });
+    const hosts = [await host(s), await host(s), await host(s), await host(s)];
+    const viewer = await observer(s);
+    expect(viewer.snapshots[0]!.controls.enabled).toBe(false);
+    expect(await viewer.control('control:kill', { hostId: hosts[0]!.hostId })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    const wrong = await observer(s, 'sesamf');
+    expect(await wrong.control('control:reembed', {})).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    expect(s.controller.store.hosts.size).toBe(4);
+
+    const admin = await observer(s, 'sesame');
+    expect(admin.snapshots[0]!.controls).toEqual({ enabled: true });
+    expect(await admin.control('control:kill', { hostId: 'h404' })).toMatchObject({ ok: false, code: 'UNKNOWN_HOST' });
+    expect(await admin.control('control:kill', { hostId: hosts[3]!.hostId })).toMatchObject({ ok: true });
+    await eventually(() => s.controller.store.hosts.size === 3);
+    await eventually(() => admin.events.some((e) => e.type === 'failure' && e.hostId === hosts[3]!.hostId));
+
+    const policy = new Promise((resolve) => hosts[0]!.socket.once('policy:changed', resolve));
+    expect(await admin.control('control:policy', { policy: 'odr' })).toMatchObject({ ok: true });
+    expect(await policy).toEqual({ policy: 'odr' });
+
+    const emulation = new Promise((resolve) => hosts[1]!.socket.once('emulation:set', resolve));
+    expect(await admin.control('control:emulation', { hostId: hosts[1]!.hostId, emulation: { position: [10, 20], upKbps: 500 } })).toMatchObject({ ok: true });
+    expect(await emulation).toEqual({ position: [10, 20], upKbps: 500 });
+
+    const epoch = hosts[0]!.epoch;
+    expect(await admin.control('control:reembed', { k: 2, n: 3 })).toMatchObject({ ok: true, k: 2, n: 3, epoch: epoch + 1 });
+    await eventually(() => viewsMatch(s, hosts.slice(0, 3)) && hosts[0]!.k === 2);
+    expect(await admin.control('control:reembed', { k: 2, n: 1 })).toMatchObject({ ok: false, code: 'INVALID_REQUEST' });
+    expect(await admin.control('control:reembed', { k: 2 })).toMatchObject({ ok: false, code: 'INVALID_REQUEST' });
+    expect(await admin.control('control:reembed', { k: 'two' })).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' });
+  });
+});

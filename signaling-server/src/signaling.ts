@@ -1,0 +1,261 @@
+import { timingSafeEqual } from 'node:crypto';
+import {
+  ackFromError,
+  CLIENT_EVENT_SCHEMAS,
+  ControlsDisabledError,
+  ForbiddenError,
+  NotJoinedError,
+  AlreadyJoinedError,
+  OBSERVER_EVENT_SCHEMAS,
+  parsePayload,
+  RateLimitedError,
+  SignalingError,
+  BadPayloadError,
+  type ClientToServerEvents,
+  type ObserverClientEvents,
+  type ObserverServerEvents,
+  type ObserverSnapshot,
+  type ServerToClientEvents,
+} from '@cubecast/protocol';
+import type { Namespace, Server, Socket } from 'socket.io';
+import type { Logger } from './log.js';
+import { OverlayController, type LeaveReason, type Outbox } from './overlay-controller.js';
+import { TokenBucket, type RateLimit } from './rate-limiter.js';
+
+export interface SignalingOptions {
+  /** Observer controls need this token; without one they are off. */
+  readonly adminToken: string | undefined;
+  readonly rateLimit: RateLimit;
+  readonly logger: Logger;
+  /** Least time between two observer snapshots. */
+  readonly snapshotIntervalMs: number;
+}
+
+type HostSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+type ObserverNamespace = Namespace<ObserverClientEvents, ObserverServerEvents>;
+type Handler = (data: never, socket: HostSocket) => object | void;
+
+const HOSTS_ROOM = 'hosts';
+
+/** socket.io's disconnect reasons: a silent or broken transport is a failure, not a leave. */
+function leaveReason(reason: string, killed: boolean): LeaveReason {
+  if (killed) return 'killed';
+  if (reason === 'ping timeout' || reason === 'transport error') return 'failure';
+  return 'disconnect';
+}
+
+/**
+ * The socket layer: every event is rate-limited, validated against its schema and handed to
+ * the controller; every refusal is an error ack `{ok:false, code, message}`, is counted, and
+ * changes nothing. Unknown events are refused the same way.
+ */
+export class Signaling {
+  readonly controller: OverlayController;
+  private readonly sockets = new Map<string, HostSocket>();
+  private readonly killed = new Set<string>();
+  private readonly observers: ObserverNamespace;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private readonly handlers: Record<keyof typeof CLIENT_EVENT_SCHEMAS, Handler>;
+
+  constructor(
+    private readonly io: Server,
+    createController: (outbox: Outbox) => OverlayController,
+    private readonly options: SignalingOptions,
+  ) {
+    this.observers = io.of('/observer');
+    this.controller = createController(this.outbox());
+    const c = this.controller;
+    const hostOf = (socket: HostSocket): string => {
+      const hostId = socket.data.hostId as string | undefined;
+      if (!hostId) throw new NotJoinedError('join first (host:join)');
+      return hostId;
+    };
+    this.handlers = {
+      'host:join': (data: { name?: string; emulation?: object }, socket) => {
+        if (socket.data.hostId) throw new AlreadyJoinedError(`this connection is host ${socket.data.hostId as string}`);
+        const { hostId, ...result } = c.join(data);
+        socket.data.hostId = hostId;
+        this.sockets.set(hostId, socket);
+        void socket.join(HOSTS_ROOM);
+        return result;
+      },
+      'host:leave': (_data, socket) => {
+        const hostId = hostOf(socket);
+        socket.data.hostId = undefined;
+        this.sockets.delete(hostId);
+        void socket.leave(HOSTS_ROOM);
+        c.leave(hostId, 'leave');
+      },
+      'signal:send': (data: Parameters<OverlayController['relaySignal']>[1], socket) => c.relaySignal(hostOf(socket), data),
+      'channel:publish': (data: Parameters<OverlayController['publish']>[1], socket) => ({ channel: c.publish(hostOf(socket), data) }),
+      'channel:unpublish': (data: { name: string }, socket) => c.unpublish(hostOf(socket), data.name),
+      'channel:list': (_data, socket) => {
+        hostOf(socket);
+        return { channels: c.channels() };
+      },
+      'subscription:create': (data: Parameters<OverlayController['subscribe']>[1], socket) => ({
+        subscription: c.subscribe(hostOf(socket), data),
+      }),
+      'subscription:delete': (data: { subscriptionId: string }, socket) => c.unsubscribe(hostOf(socket), data.subscriptionId),
+      'subscription:report': (data: Parameters<OverlayController['report']>[1], socket) => ({
+        boundMet: c.report(hostOf(socket), data),
+      }),
+      'link:report': (data: Parameters<OverlayController['reportLinks']>[1], socket) => c.reportLinks(hostOf(socket), data),
+    };
+    io.of('/').on('connection', (socket: HostSocket) => this.onHost(socket));
+    this.observers.on('connection', (socket) => this.onObserver(socket));
+  }
+
+  close(): void {
+    clearTimeout(this.snapshotTimer);
+  }
+
+  private onHost(socket: HostSocket): void {
+    const bucket = new TokenBucket(this.options.rateLimit);
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event in CLIENT_EVENT_SCHEMAS) return;
+      const ack = args.at(-1);
+      this.refuse(socket.data.hostId as string | undefined, event, new BadPayloadError(`unknown event "${event}"`), ack);
+    });
+    for (const event of Object.keys(CLIENT_EVENT_SCHEMAS) as (keyof typeof CLIENT_EVENT_SCHEMAS)[]) {
+      socket.on(event, (...args: unknown[]) => {
+        // A client may send an ack with no payload: the callback then comes first.
+        const [payload, ack] = typeof args[0] === 'function' ? [undefined, args[0]] : [args[0], args[1]];
+        const hostId = socket.data.hostId as string | undefined;
+        if (!bucket.take()) {
+          this.refuse(hostId, event, new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`), ack);
+          return;
+        }
+        try {
+          const data = parsePayload(CLIENT_EVENT_SCHEMAS[event], payload, event);
+          const result = this.handlers[event](data as never, socket);
+          if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
+        } catch (error) {
+          this.refuse(hostId, event, error, ack);
+        }
+      });
+    }
+    socket.on('disconnect', (reason) => {
+      const hostId = socket.data.hostId as string | undefined;
+      if (!hostId) return;
+      this.sockets.delete(hostId);
+      const killed = this.killed.delete(hostId);
+      this.controller.leave(hostId, leaveReason(reason, killed));
+    });
+  }
+
+  /** Answers a refusal, counts it and logs it; never throws. */
+  private refuse(hostId: string | undefined, event: string, error: unknown, ack: unknown): void {
+    if (!(error instanceof SignalingError)) {
+      this.options.logger.log('error', 'request:failed', { event, hostId, error: error instanceof Error ? error.stack : String(error) });
+    }
+    const reply = ackFromError(error);
+    this.controller.countRejected(hostId);
+    this.noteRejected(hostId, event, reply.code, reply.message);
+    if (typeof ack === 'function') {
+      try {
+        (ack as (r: unknown) => void)(reply);
+      } catch {
+        // An ack that throws is the client's problem; the refusal stands.
+      }
+    }
+  }
+
+  /** At most one 'rejected' observer event per host (or anonymous socket) per second. */
+  private readonly lastRejectedEvent = new Map<string, number>();
+  private noteRejected(hostId: string | undefined, event: string, code: string, message: string): void {
+    const key = hostId ?? '(not joined)';
+    const now = Date.now();
+    if (now - (this.lastRejectedEvent.get(key) ?? 0) < 1000) return;
+    this.lastRejectedEvent.set(key, now);
+    if (this.lastRejectedEvent.size > 10_000) this.lastRejectedEvent.clear();
+    this.controller.logEvent('rejected', `${key}: ${event} refused (${code}): ${message}`, hostId, { event, code });
+  }
+
+  private onObserver(socket: Socket<ObserverClientEvents, ObserverServerEvents>): void {
+    const controls = this.controlsFor(socket.handshake.auth as Record<string, unknown> | undefined);
+    const bucket = new TokenBucket(this.options.rateLimit);
+    socket.emit('observer:snapshot', this.snapshot(controls));
+    for (const event of this.controller.store.events) socket.emit('observer:event', event);
+    const c = this.controller;
+    const actions: Record<keyof typeof OBSERVER_EVENT_SCHEMAS, (data: never) => object | void> = {
+      'control:kill': (data: { hostId: string }) => c.kill(data.hostId),
+      'control:emulation': (data: { hostId: string; emulation: Parameters<OverlayController['setEmulation']>[1] }) =>
+        c.setEmulation(data.hostId, data.emulation),
+      'control:policy': (data: { policy: Parameters<OverlayController['setPolicy']>[0] }) => c.setPolicy(data.policy),
+      'control:reembed': (data: { k?: number; n?: number }) => c.forceReembed(data),
+    };
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event in OBSERVER_EVENT_SCHEMAS) return;
+      this.refuse(undefined, event, new BadPayloadError(`unknown event "${event}"`), args.at(-1));
+    });
+    for (const event of Object.keys(OBSERVER_EVENT_SCHEMAS) as (keyof typeof OBSERVER_EVENT_SCHEMAS)[]) {
+      socket.on(event, (...args: unknown[]) => {
+        const [payload, ack] = typeof args[0] === 'function' ? [undefined, args[0]] : [args[0], args[1]];
+        try {
+          if (!bucket.take()) throw new RateLimitedError('too many control requests');
+          if (!controls.enabled) {
+            throw this.options.adminToken === undefined
+              ? new ControlsDisabledError('observer controls are off: the server has no CUBECAST_ADMIN_TOKEN')
+              : new ForbiddenError('observer controls need the admin token');
+          }
+          const data = parsePayload(OBSERVER_EVENT_SCHEMAS[event], payload, event);
+          const result = actions[event](data as never);
+          this.options.logger.log('info', 'control:done', { event, payload: data });
+          if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
+        } catch (error) {
+          this.refuse(undefined, event, error, ack);
+        }
+      });
+    }
+  }
+
+  private controlsFor(auth: Record<string, unknown> | undefined): ObserverSnapshot['controls'] {
+    const expected = this.options.adminToken;
+    if (expected === undefined) return { enabled: false, reason: 'the server has no CUBECAST_ADMIN_TOKEN, so controls are off' };
+    const given = typeof auth?.token === 'string' ? Buffer.from(auth.token) : Buffer.alloc(0);
+    const wanted = Buffer.from(expected);
+    const ok = given.length === wanted.length && timingSafeEqual(given, wanted);
+    return ok ? { enabled: true } : { enabled: false, reason: 'connected without the admin token: view only' };
+  }
+
+  private snapshot(controls: ObserverSnapshot['controls']): ObserverSnapshot {
+    const snapshot = this.controller.snapshot(controls, Math.round((Date.now() - this.startedAt) / 1000));
+    return { ...snapshot, server: { ...snapshot.server, heapUsedBytes: process.memoryUsage().heapUsed } };
+  }
+
+  /** Snapshots to observers, at most one per interval, only when something changed. */
+  private scheduleSnapshot(): void {
+    if (this.snapshotTimer || this.observers.sockets.size === 0) return;
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = undefined;
+      for (const socket of this.observers.sockets.values()) {
+        socket.emit('observer:snapshot', this.snapshot(this.controlsFor(socket.handshake.auth as Record<string, unknown>)));
+      }
+    }, this.options.snapshotIntervalMs);
+    this.snapshotTimer.unref();
+  }
+
+  private outbox(): Outbox {
+    return {
+      host: (hostId, event, ...args) => {
+        this.sockets.get(hostId)?.emit(event, ...args);
+      },
+      allHosts: (event, ...args) => {
+        this.io.of('/').to(HOSTS_ROOM).emit(event, ...args);
+      },
+      observerEvent: (event) => {
+        this.observers.emit('observer:event', event);
+        this.scheduleSnapshot();
+      },
+      changed: () => this.scheduleSnapshot(),
+      disconnect: (hostId) => {
+        const socket = this.sockets.get(hostId);
+        if (!socket) return;
+        this.killed.add(hostId);
+        socket.disconnect(true);
+      },
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import type { Cube, NetworkCoordinates, Ownership } from '@cubecast/overlay';
+import type {
+  ChannelInfo,
+  Emulation,
+  ObserverEvent,
+  RoutingPolicyName,
+  SpaSpec,
+} from '@cubecast/protocol';
+
+export interface HostRecord {
+  readonly hostId: string;
+  readonly name?: string;
+  emulation?: Emulation;
+  readonly connectedAt: number;
+  /** Payloads refused from this host. */
+  rejected: number;
+  /** What the host was last told: deltas are computed against it. */
+  sent: { ids: Set<number>; neighbours: Map<number, string> };
+}
+
+export interface SubscriptionRecord {
+  readonly subscriptionId: string;
+  readonly channel: string;
+  readonly subscriber: string;
+  readonly maxLatencyMs: number;
+  readonly pipeline: SpaSpec[];
+  /** The subscriber's id the route ends at, as last sent to the publisher. */
+  target: number;
+  latencyMs?: number;
+  hops?: number;
+  framesDecoded?: number;
+  /** Consecutive reports over the bound. */
+  misses: number;
+  lastSwapAttempt: number;
+}
+
+export interface LinkMeasurement {
+  readonly from: string;
+  readonly to: string;
+  state: 'connecting' | 'open' | 'failed';
+  rttMs?: number;
+  throughputKbps?: number;
+  lossRate?: number;
+  at: number;
+}
+
+export interface CubeRecord {
+  cube: Cube;
+  ownership: Ownership;
+  epoch: number;
+  revision: number;
+  /** Forced by an operator: kept until full (see reembedTarget). */
+  pinned: boolean;
+}
+
+/**
+ * Everything the server knows. The in-memory store is the default (one process, nothing to
+ * set up); a shared store for several server processes implements the same shape, keeping
+ * this process's copy as a write-through cache.
+ */
+export interface Store {
+  readonly hosts: Map<string, HostRecord>;
+  readonly channels: Map<string, ChannelInfo>;
+  readonly subscriptions: Map<string, SubscriptionRecord>;
+  /** Keyed `${from}>${to}`: each end's view of a link. */
+  readonly links: Map<string, LinkMeasurement>;
+  readonly coordinates: NetworkCoordinates;
+  /** The newest observer events, oldest first, bounded. */
+  readonly events: ObserverEvent[];
+  cube: CubeRecord | undefined;
+  policy: RoutingPolicyName;
+  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number };
+}
+
+export function createMemoryStore(coordinates: NetworkCoordinates): Store {
+  return {
+    hosts: new Map(),
+    channels: new Map(),
+    subscriptions: new Map(),
+    links: new Map(),
+    coordinates,
+    events: [],
+    cube: undefined,
+    policy: 'greedy',
+    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0 },
+  };
+}

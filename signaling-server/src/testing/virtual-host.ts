@@ -1,0 +1,102 @@
+import {
+  errorFromAck,
+  PROTOCOL_VERSION,
+  type Ack,
+  type ChannelInfo,
+  type ClientToServerEvents,
+  type CubeDelta,
+  type CubeState,
+  type RouteRequest,
+  type ServerToClientEvents,
+} from '@cubecast/protocol';
+import { io, type Socket } from 'socket.io-client';
+
+/**
+ * A host without WebRTC: a real socket.io client that joins, keeps its view of the cube from
+ * `cube:state` and `cube:delta` exactly as a browser peer must, and records what it is sent.
+ * Used by the server tests and the load benchmark.
+ */
+export class VirtualHost {
+  readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  hostId = '';
+  epoch = 0;
+  revision = 0;
+  k = 0;
+  n = 0;
+  ids = new Set<number>();
+  neighbours = new Map<number, string>();
+  readonly routeRequests: RouteRequest[] = [];
+  readonly channels = new Map<string, ChannelInfo>();
+  /** Deltas dropped as stale (older epoch or revision). */
+  staleDeltas = 0;
+  statesReceived = 0;
+  deltasReceived = 0;
+
+  constructor(url: string) {
+    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    this.socket.on('cube:state', (state) => this.applyState(state));
+    this.socket.on('cube:delta', (delta) => this.applyDelta(delta));
+    this.socket.on('route:request', (request) => this.routeRequests.push(request));
+    this.socket.on('channel:added', (c) => this.channels.set(c.name, c));
+    this.socket.on('channel:updated', (c) => this.channels.set(c.name, c));
+    this.socket.on('channel:removed', (c) => this.channels.delete(c.name));
+  }
+
+  /** Sends an event and resolves to its ack; a refusal rejects with the error class of its code. */
+  async request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>> {
+    // emitWithAck's overloads cannot follow a generic event name; the event map types the rest.
+    const send = this.socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack> };
+    const ack = await send.emitWithAck(event, payload);
+    if (!ack.ok) throw errorFromAck(ack);
+    return ack as never;
+  }
+
+  async join(extra: { name?: string; emulation?: { position?: [number, number] } } = {}): Promise<this> {
+    const result = await this.request('host:join', { protocol: PROTOCOL_VERSION, ...extra });
+    this.applyState(result.state);
+    for (const channel of result.channels) this.channels.set(channel.name, channel);
+    return this;
+  }
+
+  applyState(state: CubeState): void {
+    this.statesReceived++;
+    this.hostId = state.hostId;
+    this.epoch = state.epoch;
+    this.revision = state.revision;
+    this.k = state.k;
+    this.n = state.n;
+    this.ids = new Set(state.ids);
+    this.neighbours = new Map(state.neighbours);
+  }
+
+  applyDelta(delta: CubeDelta): void {
+    this.deltasReceived++;
+    if (delta.epoch !== this.epoch || delta.revision <= this.revision) {
+      this.staleDeltas++;
+      return;
+    }
+    this.revision = delta.revision;
+    for (const id of delta.removedIds) this.ids.delete(id);
+    for (const id of delta.addedIds) this.ids.add(id);
+    for (const [id, owner] of delta.neighbours) {
+      if (owner === null) this.neighbours.delete(id);
+      else this.neighbours.set(id, owner);
+    }
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+/** Resolves once `check` holds, polling; rejects after `timeoutMs`. */
+export async function eventually(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
