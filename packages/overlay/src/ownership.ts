@@ -281,22 +281,20 @@ export class Ownership {
 
   /**
    * The host's neighbour table: for every cube neighbour of its ids that another host owns,
-   * that owner. Sorted by id, so two tables compare equal iff they hold the same pairs.
+   * that owner.
    */
   neighbourTable(key: HostKey): Map<LogicalId, HostKey> {
     const host = this.hostIndex(key);
-    const entries: [LogicalId, HostKey][] = [];
-    const seen = new Set<LogicalId>();
+    const { cube } = this;
+    const table = new Map<LogicalId, HostKey>();
     for (const id of this.ids[host]!) {
-      for (const neighbour of this.cube.neighbours(id)) {
+      for (let i = 0; i < cube.degree; i++) {
+        const neighbour = cube.neighbourAt(id, i);
         const owner = this.owner[neighbour]!;
-        if (owner !== host && owner !== NO_OWNER && !seen.has(neighbour)) {
-          seen.add(neighbour);
-          entries.push([neighbour, this.keys[owner]!]);
-        }
+        if (owner !== host && owner !== NO_OWNER) table.set(neighbour, this.keys[owner]!);
       }
     }
-    return new Map(entries.sort((a, b) => a[0] - b[0]));
+    return table;
   }
 
   /** Hosts this host must hold a connection to: owners of a neighbour of one of its ids. */

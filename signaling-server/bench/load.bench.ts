@@ -1,0 +1,143 @@
+/**
+ * Signaling load benchmark: `npm run bench -w signaling-server`.
+ *
+ * N virtual hosts (socket.io clients without WebRTC, on loopback) join, then all leave, for
+ * N = 1000 and 5000; each against a bare socket.io server (the baseline, measured in the same
+ * run) and against Cubecast's. Reports joins/s, p50/p99 from connect to own ids, server heap
+ * per host (after a full GC, over the heap before any host), deltas and full states sent per
+ * join, and how long the leaves take. Bounded: every phase has a deadline; the server process
+ * is killed at the end whatever happens. Targets: 5000 hosts joined in under 20 s, under
+ * 200 MB server heap.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { VirtualHost } from '../src/testing/virtual-host.js';
+
+const SIZES = [1000, 5000];
+const IN_FLIGHT = 64;
+const PHASE_DEADLINE_MS = 120_000;
+
+interface Reply {
+  type: string;
+  url?: string;
+  heapUsed?: number;
+  hosts?: number;
+  deltasSent?: number;
+  statesSent?: number;
+  joins?: number;
+}
+
+function ask(child: ChildProcess, type: string): Promise<Reply> {
+  const reply = new Promise<Reply>((resolve) => {
+    const listen = (message: Reply) => {
+      if (message.type !== type) return;
+      child.off('message', listen);
+      resolve(message);
+    };
+    child.on('message', listen);
+  });
+  child.send({ type });
+  return reply;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+async function withDeadline<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${PHASE_DEADLINE_MS / 1000} s`)), PHASE_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function run(mode: 'bare' | 'cubecast', count: number) {
+  const child = fork(new URL('./load-server.ts', import.meta.url), [mode], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const [ready] = (await once(child, 'message')) as [Reply];
+    const url = ready.url!;
+    const heapBefore = (await ask(child, 'heap')).heapUsed!;
+    const hosts: VirtualHost[] = [];
+    const latencies: number[] = [];
+    const start = performance.now();
+    let next = 0;
+    await withDeadline(
+      `${count} joins`,
+      Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next < count) {
+            next++;
+            const t0 = performance.now();
+            const host = new VirtualHost(url);
+            hosts.push(host);
+            await host.join();
+            latencies.push(performance.now() - t0);
+          }
+        }),
+      ),
+    );
+    const joinedMs = performance.now() - start;
+    const after = await ask(child, 'heap');
+    const leaveStart = performance.now();
+    for (const host of hosts) host.close();
+    await withDeadline(
+      `${count} leaves`,
+      (async () => {
+        while ((await ask(child, 'counters')).hosts! > 0) await new Promise((r) => setTimeout(r, 20));
+      })(),
+    );
+    const leftMs = performance.now() - leaveStart;
+    latencies.sort((a, b) => a - b);
+    return {
+      joinedMs,
+      leftMs,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      heapMb: after.heapUsed! / 2 ** 20,
+      heapPerHostKb: (after.heapUsed! - heapBefore) / count / 1024,
+      deltasPerJoin: after.deltasSent === undefined ? undefined : after.deltasSent / after.joins!,
+      statesPerJoin: after.statesSent === undefined ? undefined : after.statesSent / after.joins!,
+      staleDeltas: hosts.reduce((sum, h) => sum + h.staleDeltas, 0),
+    };
+  } finally {
+    child.kill();
+  }
+}
+
+const rows: string[][] = [];
+for (const count of SIZES) {
+  for (const mode of ['bare', 'cubecast'] as const) {
+    process.stderr.write(`${mode} server, ${count} hosts...\n`);
+    const r = await run(mode, count);
+    rows.push([
+      String(count),
+      mode === 'bare' ? 'bare socket.io (baseline)' : 'cubecast',
+      (r.joinedMs / 1000).toFixed(2),
+      Math.round((count / r.joinedMs) * 1000).toString(),
+      r.p50.toFixed(1),
+      r.p99.toFixed(1),
+      r.heapMb.toFixed(1),
+      r.heapPerHostKb.toFixed(1),
+      r.deltasPerJoin === undefined ? '' : r.deltasPerJoin.toFixed(1),
+      r.statesPerJoin === undefined ? '' : r.statesPerJoin.toFixed(2),
+      (r.leftMs / 1000).toFixed(2),
+      mode === 'cubecast' && count === 5000 ? (r.joinedMs < 20_000 && r.heapMb < 200 ? 'yes' : 'NO') : '',
+    ]);
+  }
+}
+const headers = ['hosts', 'server', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB', 'KB/host', 'deltas/join', 'states/join', 'left s', 'target'];
+const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+const line = (r: string[]) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+console.log(`Signaling load (node ${process.version}, ${IN_FLIGHT} joins in flight, loopback)\n`);
+console.log(line(headers));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+console.log('\np50/p99: from opening the connection to holding its own ids. Heap: server, after a full GC, all hosts joined.');
