@@ -85,6 +85,8 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
 
 export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
 
+const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
+
 /**
  * The authority on the overlay: hosts, their cube ids, channels, subscriptions, swaps and
  * re-embeddings. It owns no sockets; everything it says goes through the Outbox. Every
@@ -124,13 +126,13 @@ export class OverlayController {
     this.store.hosts.set(hostId, record);
     this.store.counters.joins++;
     if (target) {
-      this.reembedInto(new Cube(target.k, target.n), false, `${m} hosts`, hostId);
+      this.reembedInto(new Cube(target.k, target.n), false, hostsText(m), hostId);
     } else {
       const moves = current.ownership.join(hostId);
       this.applyMoves(moves, hostId);
     }
     const state = this.stateFor(record);
-    this.logEvent('join', `${hostId} joined (${m} hosts)`, hostId, { ids: state.ids.length });
+    this.logEvent('join', `${hostId} joined (${hostsText(m)})`, hostId, { ids: state.ids.length });
     return { hostId, state, channels: [...this.store.channels.values()] };
   }
 
@@ -153,11 +155,11 @@ export class OverlayController {
       this.store.cube = undefined;
     } else {
       const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
-      if (target) this.reembedInto(new Cube(target.k, target.n), false, `${m} hosts`);
+      if (target) this.reembedInto(new Cube(target.k, target.n), false, hostsText(m));
       else this.applyMoves(moves);
     }
     const failed = reason === 'failure' || reason === 'killed';
-    this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${m} hosts)`, hostId);
+    this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${hostsText(m)})`, hostId);
   }
 
   hasHost(hostId: string): boolean {

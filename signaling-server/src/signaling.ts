@@ -246,6 +246,10 @@ export class Signaling {
         this.io.of('/').to(HOSTS_ROOM).emit(event, ...args);
       },
       observerEvent: (event) => {
+        this.options.logger.log(event.type === 'rejected' ? 'warn' : 'info', `overlay:${event.type}`, {
+          message: event.message,
+          ...(event.hostId !== undefined && { hostId: event.hostId }),
+        });
         this.observers.emit('observer:event', event);
         this.scheduleSnapshot();
       },

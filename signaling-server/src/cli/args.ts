@@ -12,12 +12,11 @@ export interface Parsed {
   readonly help: boolean;
   /** A string option's value (its default when not given). */
   string(name: string): string | undefined;
-  flag(name: string): boolean;
 }
 
 /**
  * parseArgs in strict mode, with `--help`/`-h` added and its errors turned into one-line
- * UsageErrors. String options come back as strings, boolean ones as booleans.
+ * UsageErrors.
  */
 export function parse(args: string[], options: Options, command: string): Parsed {
   let parsed;
@@ -32,7 +31,6 @@ export function parse(args: string[], options: Options, command: string): Parsed
     positionals: parsed.positionals,
     help: values.help === true,
     string: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined),
-    flag: (name) => values[name] === true,
   };
 }
 

@@ -131,3 +131,33 @@ describe('the installed command', () => {
     expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/^cubecast: the host count m must be a whole number/m) });
   });
 });
+
+describe('cubecast serve', () => {
+  it('serves, logs JSON lines, and stops cleanly on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'cubecast.js');
+    const webRoot = mkdtempSync(join(tmpdir(), 'cubecast-web-'));
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>t</title>');
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--web-root', webRoot], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const deadline = Date.now() + 10_000;
+    while (!/serving the web app at (http:\S+)/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const url = /serving the web app at (http:\S+)/.exec(stdout)![1]!;
+    const res = await fetch(`${url}/`);
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const events = stderr.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toEqual(['server:listening', 'server:closed']);
+  });
+
+  it('refuses a --web-root with no app in it', async () => {
+    const r = await cli('serve', '--port', '0', '--web-root', mkdtempSync(join(tmpdir(), 'empty-')));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no index.html in --web-root/);
+  });
+});

@@ -15,8 +15,7 @@ Runs the Cubecast server: the web app and its API on one port, state in memory.
 Options:
   --port <port>        port to listen on (default $PORT or 8080; 0 picks a free one)
   --host <address>     address to bind (default $HOST or 127.0.0.1)
-  --web-root <dir>     built web app to serve (default the apps/web build)
-  --build-if-missing   build the web app first if it has not been built
+  --web-root <dir>     built web app to serve (default the apps/web build, built first if missing)
   --swap-depth <D>     how far from a publisher a swap may look (default 1)
   --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
 
@@ -31,7 +30,6 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'web-root': { type: 'string' },
-      'build-if-missing': { type: 'boolean' },
       'swap-depth': { type: 'string', default: '1' },
       'swap-strategy': { type: 'string', default: 'depth' },
     },
@@ -49,10 +47,9 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   const swapStrategy = options.string('swap-strategy')!;
   if (!isSwapStrategy(swapStrategy)) throw new UsageError(`--swap-strategy must be depth, fig5 or best, got "${swapStrategy}"`);
   const adminToken = process.env.CUBECAST_ADMIN_TOKEN || undefined;
+  const customRoot = options.string('web-root') !== undefined;
   if (!existsSync(join(webRoot, 'index.html'))) {
-    if (!options.flag('build-if-missing')) {
-      throw new UsageError(`no built web app in ${webRoot}: run "npm run build" first, or pass --build-if-missing`);
-    }
+    if (customRoot) throw new UsageError(`no index.html in --web-root ${webRoot}`);
     io.out('cubecast: building the web app (first run)...');
     const build = spawnSync('npm', ['run', 'build'], { cwd: repositoryRoot(), stdio: 'inherit' });
     if (build.status !== 0) throw new Error('the web app build failed (see above)');
