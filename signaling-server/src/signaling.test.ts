@@ -14,6 +14,8 @@ import { silentLogger } from './log.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 import { eventually, VirtualHost } from './testing/virtual-host.js';
 
+const VIDEO = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' } as const;
+
 const servers: RunningServer[] = [];
 const clients: { close(): void }[] = [];
 
@@ -163,19 +165,18 @@ describe('signal relay', () => {
 });
 
 describe('channels and subscriptions', () => {
-  const video = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' } as const;
 
   it('publishes, lists, asks the publisher for routes, and ends with its publisher', async () => {
     const s = await server();
     const publisher = await host(s);
     const viewer = await host(s);
     const late = await host(s);
-    const { channel } = await publisher.request('channel:publish', { name: 'cam', kind: 'video', codec: video });
+    const { channel } = await publisher.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
     expect(channel).toMatchObject({ name: 'cam', publisher: publisher.hostId, kind: 'video' });
     expect(publisher.ids.has(channel.anchor)).toBe(true);
     await eventually(() => viewer.channels.has('cam'));
     expect((await late.request('channel:list', {})).channels.map((c) => c.name)).toEqual(['cam']);
-    await expect(viewer.request('channel:publish', { name: 'cam', kind: 'video', codec: video })).rejects.toMatchObject({
+    await expect(viewer.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO })).rejects.toMatchObject({
       code: 'CHANNEL_EXISTS',
     });
     await expect(viewer.request('channel:unpublish', { name: 'cam' })).rejects.toMatchObject({ code: 'NOT_PUBLISHER' });
@@ -209,8 +210,8 @@ describe('channels and subscriptions', () => {
     const s = await server();
     const a = await host(s);
     const b = await host(s);
-    for (let i = 0; i < 4; i++) await a.request('channel:publish', { name: `c${i}`, kind: 'video', codec: video });
-    await expect(a.request('channel:publish', { name: 'c4', kind: 'video', codec: video })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    for (let i = 0; i < 4; i++) await a.request('channel:publish', { name: `c${i}`, kind: 'video', codec: VIDEO });
+    await expect(a.request('channel:publish', { name: 'c4', kind: 'video', codec: VIDEO })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     for (let i = 0; i < 16; i++) await b.request('subscription:create', { channel: `c${i % 4}`, maxLatencyMs: 100, pipeline: [] });
     await expect(b.request('subscription:create', { channel: 'c0', maxLatencyMs: 100, pipeline: [] })).rejects.toMatchObject({
       code: 'LIMIT_EXCEEDED',
@@ -242,7 +243,7 @@ describe('malformed input', () => {
     await a.request('channel:publish', {
       name: 'cam',
       kind: 'video',
-      codec: { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' },
+      codec: VIDEO,
     });
     await b.request('subscription:create', { channel: 'cam', maxLatencyMs: 100, pipeline: [] });
     const stranger = io(s.url, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -301,7 +302,7 @@ describe('swaps', () => {
     const { channel } = await publisher.request('channel:publish', {
       name: 'cam',
       kind: 'video',
-      codec: { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' },
+      codec: VIDEO,
     });
     const cube = s.controller.store.cube!;
     // The subscriber: a host far from the anchor in the cube, but physically beside the publisher.

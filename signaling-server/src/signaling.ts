@@ -53,6 +53,8 @@ export class Signaling {
   readonly controller: OverlayController;
   private readonly sockets = new Map<string, HostSocket>();
   private readonly killed = new Set<string>();
+  /** When each host (or '(not joined)') last had a 'rejected' event logged. */
+  private readonly lastRejectedEvent = new Map<string, number>();
   private readonly observers: ObserverNamespace;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
@@ -163,7 +165,6 @@ export class Signaling {
   }
 
   /** At most one 'rejected' observer event per host (or anonymous socket) per second. */
-  private readonly lastRejectedEvent = new Map<string, number>();
   private noteRejected(hostId: string | undefined, event: string, code: string, message: string): void {
     const key = hostId ?? '(not joined)';
     const now = Date.now();
