@@ -95,6 +95,7 @@ const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
 export class OverlayController {
   private nextHost = 0;
   private nextSubscription = 0;
+  private nextChannel = 0;
 
   constructor(
     readonly store: Store,
@@ -195,6 +196,7 @@ export class OverlayController {
     }
     if (this.store.channels.has(request.name)) throw new ChannelExistsError(`a channel named "${request.name}" exists`);
     const channel: ChannelInfo = {
+      id: ++this.nextChannel,
       name: request.name,
       kind: request.kind,
       publisher: hostId,

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './signaling.js';
 export { parsePayload } from './validate.js';
 export { emulatedOneWayDelayMs } from './emulation.js';
+export * from './data-plane.js';

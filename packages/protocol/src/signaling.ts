@@ -195,6 +195,8 @@ export interface CubeDelta {
 }
 
 export interface ChannelInfo {
+  /** Numeric id carried in every data-plane header of the channel (u32, never reused). */
+  readonly id: number;
   readonly name: string;
   readonly kind: 'video' | 'sensor';
   readonly publisher: string;

@@ -1,0 +1,138 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decode,
+  decodeRouteSetup,
+  encode,
+  encodeInto,
+  encodeRouteSetup,
+  Flags,
+  HEADER_BYTES,
+  MalformedMessageError,
+  MAX_PAYLOAD_BYTES,
+  MessageType,
+  patchForwarded,
+  temporalLayer,
+  type MessageHeader,
+} from './data-plane.js';
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+
+const header = fc
+  .record({
+    type: fc.constantFrom(...Object.values(MessageType)),
+    flags: fc.integer({ min: 0, max: 255 }),
+    hops: fc.integer({ min: 0, max: 255 }),
+    channel: fc.nat({ max: 0xffffffff }),
+    sequence: fc.nat({ max: 0xffffffff }),
+    source: fc.nat({ max: 0xffffffff }),
+    destination: fc.nat({ max: 0xffffffff }),
+    latencyUs: fc.nat({ max: 0xffffffff }),
+    fragmentCount: fc.integer({ min: 1, max: 256 }),
+  })
+  .chain((h) => fc.record({ ...Object.fromEntries(Object.entries(h).map(([k, v]) => [k, fc.constant(v)])), fragmentIndex: fc.integer({ min: 0, max: h.fragmentCount - 1 }) }))
+  .map((h) => h as unknown as MessageHeader);
+
+describe('data-plane codec', () => {
+  it('round-trips every header and payload', () => {
+    fc.assert(
+      fc.property(header, fc.uint8Array({ maxLength: 2048 }), (h, payload) => {
+        const encoded = encode(h, payload);
+        const { message, bytesRead } = decode(encoded);
+        expect(bytesRead).toBe(HEADER_BYTES + payload.byteLength);
+        expect({ ...message, payload: [...message.payload] }).toEqual({ ...h, payload: [...payload] });
+      }),
+    );
+  });
+
+  it('matches the golden vector in docs/protocol.md', () => {
+    const h: MessageHeader = {
+      type: MessageType.Data,
+      flags: Flags.Key,
+      hops: 2,
+      channel: 7,
+      sequence: 258,
+      source: 5,
+      destination: 0xffffffff,
+      latencyUs: 12345,
+      fragmentIndex: 0,
+      fragmentCount: 1,
+    };
+    const golden = '01 01 01 02 00000007 00000102 00000005 ffffffff 00003039 0000 0001 00000002 dead';
+    expect(hex(encode(h, bytes('dead')))).toBe(golden.replace(/ /g, ''));
+    expect(decode(bytes(golden)).message).toMatchObject(h);
+  });
+
+  it('encodes into a larger buffer at an offset and reports bytes written', () => {
+    const target = new Uint8Array(100).fill(0xee);
+    const h = { type: MessageType.Ping, flags: 0, hops: 0, channel: 0, sequence: 9, source: 0, destination: 0, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 } as const;
+    expect(encodeInto(target, h, bytes('0102'), 10)).toBe(34);
+    expect(target[9]).toBe(0xee);
+    expect(target[44]).toBe(0xee);
+    expect(decode(target.subarray(10)).bytesRead).toBe(34);
+    expect(() => encodeInto(new Uint8Array(20), h, bytes('01'))).toThrow(RangeError);
+  });
+
+  it('refuses bad bytes with MalformedMessageError', () => {
+    const good = encode({ type: 1, flags: 0, hops: 0, channel: 1, sequence: 1, source: 1, destination: 1, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 }, bytes('aabb'));
+    const mutate = (f: (b: Uint8Array) => void) => {
+      const copy = good.slice();
+      f(copy);
+      return copy;
+    };
+    const cases: [string, Uint8Array][] = [
+      ['empty', new Uint8Array(0)],
+      ['short header', good.subarray(0, 31)],
+      ['truncated payload', good.subarray(0, 33)],
+      ['version 2', mutate((b) => (b[0] = 2))],
+      ['type 0', mutate((b) => (b[1] = 0))],
+      ['type 99', mutate((b) => (b[1] = 99))],
+      ['fragment count 0', mutate((b) => (b[27] = 0))],
+      ['fragment index past count', mutate((b) => (b[25] = 1))],
+      ['huge payload length', mutate((b) => new DataView(b.buffer).setUint32(28, 0xffffffff))],
+    ];
+    for (const [what, input] of cases) expect(() => decode(input), what).toThrow(MalformedMessageError);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (random) => {
+        try {
+          decode(random);
+        } catch (error) {
+          expect(error).toBeInstanceOf(MalformedMessageError);
+        }
+      }),
+    );
+  });
+
+  it('refuses to encode what it could not decode', () => {
+    const base = { type: 1, flags: 0, hops: 0, channel: 1, sequence: 1, source: 1, destination: 1, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 } as const;
+    expect(() => encode(base, new Uint8Array(MAX_PAYLOAD_BYTES + 1))).toThrow(RangeError);
+    expect(() => encode({ ...base, channel: -1 })).toThrow(RangeError);
+    expect(() => encode({ ...base, fragmentCount: 257 })).toThrow(RangeError);
+    expect(() => encode({ ...base, type: 42 as 1 })).toThrow(RangeError);
+  });
+
+  it('patches hops and latency in place for forwarding, and reads temporal layers', () => {
+    const message = encode({ type: 1, flags: Flags.Droppable | (2 << Flags.LayerShift), hops: 1, channel: 3, sequence: 4, source: 0, destination: 0, latencyUs: 100, fragmentIndex: 0, fragmentCount: 1 });
+    patchForwarded(message, 2, 5100.4);
+    const { message: m } = decode(message);
+    expect([m.hops, m.latencyUs, temporalLayer(m.flags)]).toEqual([2, 5100, 2]);
+  });
+});
+
+describe('route setup payload', () => {
+  it('round-trips and matches its golden vector', () => {
+    const setup = { policy: 'greedy', subscriptionId: 's1', epoch: 3, at: 10, maxLatencyMs: 150, pipeline: [] } as const;
+    const golden = '02 00 0002 00000003 0000000a 00000096 0002 7331 5b5d';
+    expect(hex(encodeRouteSetup(setup))).toBe(golden.replace(/ /g, ''));
+    expect(decodeRouteSetup(bytes(golden))).toEqual(setup);
+    const withPipeline = { ...setup, policy: 'random' as const, pipeline: [{ spa: 'grayscale' }] };
+    expect(decodeRouteSetup(encodeRouteSetup(withPipeline))).toEqual(withPipeline);
+  });
+
+  it('refuses bad route setups', () => {
+    for (const bad of ['02', '07 00 0002 00000003 0000000a 00000096 0002 7331 5b5d', '02 00 0009 00000003 0000000a 00000096 0002 7331 5b5d', '02 00 0002 00000003 0000000a 00000096 0002 7331 7b7d', '02 00 0002 00000003 0000000a 00000096 0002 ff31 5b5d']) {
+      expect(() => decodeRouteSetup(bytes(bad)), bad).toThrow(MalformedMessageError);
+    }
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * Data-plane messages between peers over WebRTC data channels: a fixed 32-byte header, then
+ * the payload. Big-endian. docs/protocol.md has the byte layout and golden vectors.
+ *
+ *  0  u8   version (1)
+ *  1  u8   type
+ *  2  u8   flags
+ *  3  u8   hops so far
+ *  4  u32  channel id
+ *  8  u32  sequence (per channel, per publisher)
+ * 12  u32  source logical id (the channel's anchor)
+ * 16  u32  destination logical id (a route's target; 0xffffffff for tree data)
+ * 20  u32  accumulated latency, µs
+ * 24  u16  fragment index
+ * 26  u16  fragment count (1 when whole)
+ * 28  u32  payload length
+ * 32  ...  payload
+ */
+
+export const DATA_PLANE_VERSION = 1;
+export const HEADER_BYTES = 32;
+/** Largest data-channel message Cubecast sends: small enough for every SCTP stack. */
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - HEADER_BYTES;
+/** A chunk is at most this many fragments (4 MiB of video frame). */
+export const MAX_FRAGMENTS = 256;
+export const NO_DESTINATION = 0xffffffff;
+
+export const MessageType = {
+  /** A channel's chunk (or a fragment of one), forwarded down the tree. */
+  Data: 1,
+  /** Sets up or refreshes one subscription's branch, hop by hop from the publisher. */
+  RouteSetup: 2,
+  /** Removes a subscription's branch from the receiving host's tables. */
+  RoutePrune: 3,
+  Ping: 4,
+  Pong: 5,
+  /** Travels upstream toward the publisher: a subscriber needs a key frame. */
+  KeyframeRequest: 6,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+export const Flags = {
+  /** A key frame: a decoder can start here; never dropped. */
+  Key: 0x01,
+  /** May be dropped under congestion without breaking what follows (e.g. L1T3's top layer). */
+  Droppable: 0x02,
+  /** Bits 2-3: temporal layer (0-3), so relays can thin frame rate without decoding. */
+  LayerMask: 0x0c,
+  LayerShift: 2,
+} as const;
+
+export interface MessageHeader {
+  readonly type: MessageType;
+  readonly flags: number;
+  readonly hops: number;
+  readonly channel: number;
+  readonly sequence: number;
+  readonly source: number;
+  readonly destination: number;
+  readonly latencyUs: number;
+  readonly fragmentIndex: number;
+  readonly fragmentCount: number;
+}
+
+export interface DecodedMessage extends MessageHeader {
+  /** A view into the decoded buffer: no copy. */
+  readonly payload: Uint8Array;
+}
+
+/** A data-plane message that cannot be decoded; peers drop it and count it. */
+export class MalformedMessageError extends Error {
+  override readonly name = 'MalformedMessageError';
+}
+
+const U32_MAX = 0xffffffff;
+
+function checkHeader(h: MessageHeader, payloadLength: number): void {
+  const u8 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xff;
+  const u16 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff;
+  const u32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= U32_MAX;
+  if (!Object.values(MessageType).includes(h.type)) throw new RangeError(`unknown message type ${h.type}`);
+  if (!u8(h.flags) || !u8(h.hops)) throw new RangeError('flags and hops are bytes');
+  if (![h.channel, h.sequence, h.source, h.destination, h.latencyUs].every(u32)) {
+    throw new RangeError('channel, sequence, ids and latency are u32');
+  }
+  if (!u16(h.fragmentIndex) || !u16(h.fragmentCount) || h.fragmentCount < 1 || h.fragmentCount > MAX_FRAGMENTS) {
+    throw new RangeError(`fragment count must be 1..${MAX_FRAGMENTS}`);
+  }
+  if (h.fragmentIndex >= h.fragmentCount) throw new RangeError('fragment index past the count');
+  if (payloadLength > MAX_PAYLOAD_BYTES) throw new RangeError(`payload of ${payloadLength} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+}
+
+/** Bytes `encodeInto` writes for this payload. */
+export function encodedLength(payload: Uint8Array): number {
+  return HEADER_BYTES + payload.byteLength;
+}
+
+/** Writes header and payload at `offset`; returns the bytes written. */
+export function encodeInto(target: Uint8Array, header: MessageHeader, payload: Uint8Array, offset = 0): number {
+  checkHeader(header, payload.byteLength);
+  const length = encodedLength(payload);
+  if (target.byteLength - offset < length) throw new RangeError(`need ${length} bytes at offset ${offset}`);
+  const view = new DataView(target.buffer, target.byteOffset + offset, HEADER_BYTES);
+  view.setUint8(0, DATA_PLANE_VERSION);
+  view.setUint8(1, header.type);
+  view.setUint8(2, header.flags);
+  view.setUint8(3, header.hops);
+  view.setUint32(4, header.channel);
+  view.setUint32(8, header.sequence);
+  view.setUint32(12, header.source);
+  view.setUint32(16, header.destination);
+  view.setUint32(20, header.latencyUs);
+  view.setUint16(24, header.fragmentIndex);
+  view.setUint16(26, header.fragmentCount);
+  view.setUint32(28, payload.byteLength);
+  target.set(payload, offset + HEADER_BYTES);
+  return length;
+}
+
+export function encode(header: MessageHeader, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(encodedLength(payload));
+  encodeInto(out, header, payload);
+  return out;
+}
+
+/**
+ * Decodes one message from `bytes`; the payload is a view, not a copy. Returns the message
+ * and the bytes read; throws MalformedMessageError on anything out of bounds.
+ */
+export function decode(bytes: Uint8Array): { message: DecodedMessage; bytesRead: number } {
+  if (bytes.byteLength < HEADER_BYTES) throw new MalformedMessageError(`${bytes.byteLength} bytes is shorter than a header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  const version = view.getUint8(0);
+  if (version !== DATA_PLANE_VERSION) throw new MalformedMessageError(`unsupported version ${version}`);
+  const payloadLength = view.getUint32(28);
+  if (payloadLength > MAX_PAYLOAD_BYTES) throw new MalformedMessageError(`payload length ${payloadLength} exceeds ${MAX_PAYLOAD_BYTES}`);
+  if (bytes.byteLength < HEADER_BYTES + payloadLength) {
+    throw new MalformedMessageError(`payload length ${payloadLength} runs past the ${bytes.byteLength}-byte message`);
+  }
+  const header: MessageHeader = {
+    type: view.getUint8(1) as MessageType,
+    flags: view.getUint8(2),
+    hops: view.getUint8(3),
+    channel: view.getUint32(4),
+    sequence: view.getUint32(8),
+    source: view.getUint32(12),
+    destination: view.getUint32(16),
+    latencyUs: view.getUint32(20),
+    fragmentIndex: view.getUint16(24),
+    fragmentCount: view.getUint16(26),
+  };
+  try {
+    checkHeader(header, payloadLength);
+  } catch (error) {
+    throw new MalformedMessageError((error as Error).message);
+  }
+  const payload = bytes.subarray(HEADER_BYTES, HEADER_BYTES + payloadLength);
+  return { message: { ...header, payload }, bytesRead: HEADER_BYTES + payloadLength };
+}
+
+/** Rewrites hops and accumulated latency in place: what a relay changes before forwarding. */
+export function patchForwarded(bytes: Uint8Array, hops: number, latencyUs: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  view.setUint8(3, Math.min(0xff, hops));
+  view.setUint32(20, Math.min(U32_MAX, Math.max(0, Math.round(latencyUs))));
+}
+
+export function temporalLayer(flags: number): number {
+  return (flags & Flags.LayerMask) >> Flags.LayerShift;
+}
+
+// ---- Route setup payload ------------------------------------------------------------------
+//
+//  0  u8   policy (0 odr, 1 random, 2 greedy)
+//  1  u8   reserved (0)
+//  2  u16  subscription id length L (<= 64)
+//  4  u32  epoch
+//  8  u32  the logical id the message is at (a route walks ids; a host may own several)
+// 12  u32  latency bound, ms
+// 16  u16  pipeline JSON length P (<= 4096)
+// 18  L    subscription id, UTF-8
+// 18+L P   pipeline, JSON (the subscription's SPA specs)
+
+export interface RouteSetup {
+  readonly policy: 'odr' | 'random' | 'greedy';
+  readonly subscriptionId: string;
+  readonly epoch: number;
+  readonly at: number;
+  readonly maxLatencyMs: number;
+  readonly pipeline: unknown[];
+}
+
+const POLICIES = ['odr', 'random', 'greedy'] as const;
+const MAX_SUBSCRIPTION_ID_BYTES = 64;
+const MAX_PIPELINE_BYTES = 4096;
+
+export function encodeRouteSetup(setup: RouteSetup): Uint8Array {
+  const id = new TextEncoder().encode(setup.subscriptionId);
+  const pipeline = new TextEncoder().encode(JSON.stringify(setup.pipeline));
+  if (id.byteLength > MAX_SUBSCRIPTION_ID_BYTES) throw new RangeError('subscription id too long');
+  if (pipeline.byteLength > MAX_PIPELINE_BYTES) throw new RangeError('pipeline too long');
+  const out = new Uint8Array(18 + id.byteLength + pipeline.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, POLICIES.indexOf(setup.policy));
+  view.setUint16(2, id.byteLength);
+  view.setUint32(4, setup.epoch);
+  view.setUint32(8, setup.at);
+  view.setUint32(12, Math.min(U32_MAX, Math.ceil(setup.maxLatencyMs)));
+  view.setUint16(16, pipeline.byteLength);
+  out.set(id, 18);
+  out.set(pipeline, 18 + id.byteLength);
+  return out;
+}
+
+export function decodeRouteSetup(bytes: Uint8Array): RouteSetup {
+  if (bytes.byteLength < 18) throw new MalformedMessageError('route setup shorter than 18 bytes');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const policy = POLICIES[view.getUint8(0)];
+  if (!policy) throw new MalformedMessageError(`unknown routing policy ${view.getUint8(0)}`);
+  const idLength = view.getUint16(2);
+  const pipelineLength = view.getUint16(16);
+  if (idLength > MAX_SUBSCRIPTION_ID_BYTES || pipelineLength > MAX_PIPELINE_BYTES || 18 + idLength + pipelineLength !== bytes.byteLength) {
+    throw new MalformedMessageError('route setup lengths do not add up');
+  }
+  let pipeline: unknown;
+  let subscriptionId: string;
+  try {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    subscriptionId = decoder.decode(bytes.subarray(18, 18 + idLength));
+    pipeline = JSON.parse(decoder.decode(bytes.subarray(18 + idLength)));
+  } catch {
+    throw new MalformedMessageError('route setup strings are not valid UTF-8 JSON');
+  }
+  if (!Array.isArray(pipeline)) throw new MalformedMessageError('route setup pipeline is not a list');
+  return { policy, subscriptionId, epoch: view.getUint32(4), at: view.getUint32(8), maxLatencyMs: view.getUint32(12), pipeline };
+}
