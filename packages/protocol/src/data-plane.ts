@@ -188,7 +188,7 @@ export interface RouteSetup {
   readonly epoch: number;
   readonly at: number;
   readonly maxLatencyMs: number;
-  readonly pipeline: unknown[];
+  readonly pipeline: readonly unknown[];
 }
 
 const POLICIES = ['odr', 'random', 'greedy'] as const;
