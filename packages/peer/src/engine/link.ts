@@ -1,0 +1,231 @@
+import { Flags } from '@cubecast/protocol';
+import type { LinkStats, LinkTransport } from './types.js';
+
+/** A message waiting to leave on a link. */
+export interface Outgoing {
+  readonly bytes: Uint8Array;
+  readonly flags: number;
+  /** Groups the fragments of one chunk, so a drop takes the whole chunk. */
+  readonly group: string;
+  /** Called just before the bytes leave, to stamp latency and hops (relays). */
+  readonly stamp?: (bytes: Uint8Array, now: number) => void;
+}
+
+/** Shared by all links of a host: the emulated up (or down) bandwidth, a token bucket. */
+export class BandwidthBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private kbps: number | undefined,
+    now: number,
+  ) {
+    this.tokens = this.capacity;
+    this.last = now;
+  }
+
+  setRate(kbps: number | undefined): void {
+    this.kbps = kbps;
+  }
+
+  /** A burst of up to 50 ms of traffic (and at least one full message). */
+  private get capacity(): number {
+    return this.kbps === undefined ? Infinity : Math.max(16 * 1024, (this.kbps * 1000) / 8 / 20);
+  }
+
+  private refill(now: number): void {
+    if (this.kbps === undefined) return;
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.kbps) / 8);
+    this.last = now;
+  }
+
+  /** Takes `bytes` if available now; else returns the ms to wait before trying again. */
+  take(bytes: number, now: number): number {
+    if (this.kbps === undefined) return 0;
+    this.refill(now);
+    if (this.tokens >= bytes) {
+      this.tokens -= bytes;
+      return 0;
+    }
+    return Math.max(1, ((bytes - this.tokens) * 8) / this.kbps);
+  }
+}
+
+export interface LinkClock {
+  now(): number;
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+/** Above this many buffered bytes the engine stops handing a channel more. */
+export const HIGH_WATER_BYTES = 1024 * 1024;
+export const LOW_WATER_BYTES = 256 * 1024;
+/** Messages a link queues before the drop policy starts. */
+export const MAX_QUEUED = 1024;
+
+const PING_SMOOTHING = 1 / 8;
+
+/**
+ * One linked host, seen from the engine: its transport, an outgoing queue with a real-time
+ * drop policy, emulated propagation delay, and RTT measurement.
+ */
+export class Link {
+  state: 'connecting' | 'open' | 'failed' = 'connecting';
+  srttMs: number | undefined;
+  lastHeard: number;
+  /** The emulated one-way delay toward this peer (ms), from both ends' positions. */
+  emulatedDelayMs = 0;
+  peerPosition: [number, number] | undefined;
+  readonly pendingPings = new Map<number, number>();
+  private readonly queue: Outgoing[] = [];
+  /** Sent into the emulated wire: leaving the host at `due`. */
+  private readonly wire: { bytes: Uint8Array; due: number }[] = [];
+  private wireBytes = 0;
+  private wireTimer: unknown;
+  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, pingsSent: 0, pongs: 0 };
+  private window = { at: 0, sentBytes: 0, receivedBytes: 0, pingsSent: 0, pongs: 0 };
+
+  constructor(
+    readonly hostId: string,
+    readonly transport: LinkTransport,
+    private readonly clock: LinkClock,
+  ) {
+    this.lastHeard = clock.now();
+    this.window.at = this.lastHeard;
+  }
+
+  /** One-way latency toward the peer: half the smoothed RTT, 0 until measured. */
+  get oneWayMs(): number {
+    return this.srttMs === undefined ? 0 : this.srttMs / 2;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Bytes the link holds beyond the queue: the emulated wire plus the channel's buffer. */
+  get inTransit(): number {
+    return this.wireBytes + this.transport.bufferedAmount;
+  }
+
+  noteReceived(bytes: number, now: number): void {
+    this.counters.receivedBytes += bytes;
+    this.lastHeard = now;
+  }
+
+  notePong(sentAt: number, now: number): void {
+    const sample = now - sentAt;
+    this.srttMs = this.srttMs === undefined ? sample : this.srttMs + PING_SMOOTHING * (sample - this.srttMs);
+    this.counters.pongs++;
+  }
+
+  notePingSent(): void {
+    this.counters.pingsSent++;
+  }
+
+  /**
+   * Queues a message. When the queue is full, the oldest droppable chunk goes (all its
+   * fragments); key frames and non-droppable data are never dropped here: the queue may
+   * then run over, and backpressure holds the sender.
+   */
+  enqueue(message: Outgoing): void {
+    this.queue.push(message);
+    if (this.queue.length <= MAX_QUEUED) return;
+    const victim = this.queue.find((m) => (m.flags & Flags.Droppable) !== 0 && (m.flags & Flags.Key) === 0);
+    if (!victim) return;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i]!.group === victim.group) {
+        this.queue.splice(i, 1);
+        this.counters.dropped++;
+      }
+    }
+  }
+
+  /**
+   * Moves queued messages onto the wire while the channel has room and the host's upload
+   * bucket allows. Returns ms until it is worth trying again (0: queue empty or blocked on
+   * the channel's own buffer, which calls back through bufferedamountlow).
+   */
+  pump(now: number, upload: BandwidthBucket): number {
+    while (this.queue.length > 0 && this.state === 'open') {
+      if (this.inTransit > HIGH_WATER_BYTES) return 0;
+      const next = this.queue[0]!;
+      const wait = upload.take(next.bytes.byteLength, now);
+      if (wait > 0) return wait;
+      this.queue.shift();
+      next.stamp?.(next.bytes, now);
+      this.toWire(next.bytes, now);
+    }
+    return 0;
+  }
+
+  /** Sends now, or after the emulated delay; control messages skip the queue. */
+  toWire(bytes: Uint8Array, now: number): void {
+    if (this.state === 'failed') return;
+    this.counters.sentBytes += bytes.byteLength;
+    if (this.emulatedDelayMs <= 0 && this.wire.length === 0) {
+      this.transmit(bytes);
+      return;
+    }
+    this.wire.push({ bytes, due: now + this.emulatedDelayMs });
+    this.wireBytes += bytes.byteLength;
+    this.armWire(now);
+  }
+
+  private armWire(now: number): void {
+    if (this.wireTimer !== undefined || this.wire.length === 0) return;
+    this.wireTimer = this.clock.set(() => {
+      this.wireTimer = undefined;
+      this.flushWire(this.clock.now());
+    }, Math.max(0, this.wire[0]!.due - now));
+  }
+
+  /** Hands every message whose emulated delay has passed to the transport. */
+  flushWire(now: number): void {
+    while (this.wire.length > 0 && this.wire[0]!.due <= now + 0.5) {
+      const { bytes } = this.wire.shift()!;
+      this.wireBytes -= bytes.byteLength;
+      this.transmit(bytes);
+    }
+    this.armWire(now);
+  }
+
+  private transmit(bytes: Uint8Array): void {
+    try {
+      this.transport.send(bytes);
+    } catch {
+      // A channel closing under us: the close event marks the link failed.
+    }
+  }
+
+  stats(now: number): LinkStats {
+    const seconds = Math.max(0.001, (now - this.window.at) / 1000);
+    const sent = this.counters.sentBytes - this.window.sentBytes;
+    const received = this.counters.receivedBytes - this.window.receivedBytes;
+    const pings = this.counters.pingsSent - this.window.pingsSent;
+    const pongs = this.counters.pongs - this.window.pongs;
+    this.window = { at: now, ...this.counters };
+    return {
+      hostId: this.hostId,
+      state: this.state,
+      ...(this.srttMs !== undefined && { rttMs: this.srttMs }),
+      throughputKbps: (sent * 8) / 1000 / seconds,
+      receivedKbps: (received * 8) / 1000 / seconds,
+      queued: this.queue.length,
+      dropped: this.counters.dropped,
+      lossRate: pings > 0 ? Math.max(0, Math.min(1, 1 - pongs / pings)) : 0,
+    };
+  }
+
+  close(): void {
+    this.state = 'failed';
+    if (this.wireTimer !== undefined) this.clock.clear(this.wireTimer);
+    this.queue.length = 0;
+    this.wire.length = 0;
+    try {
+      this.transport.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { DecodedMessage } from '@cubecast/protocol';
+import type { DeliveredChunk } from './types.js';
+
+interface Partial {
+  readonly parts: (Uint8Array | undefined)[];
+  received: number;
+  bytes: number;
+  latencyUs: number;
+  hops: number;
+  readonly flags: number;
+  readonly firstAt: number;
+}
+
+/** Incomplete chunks older than this are given up on (a fragment was lost). */
+const GIVE_UP_MS = 3000;
+
+/**
+ * Puts fragmented chunks back together at a subscriber (relays forward fragments as they
+ * come). A chunk's latency is that of its last fragment: when the whole chunk was there.
+ */
+export class Reassembler {
+  private readonly partial = new Map<string, Partial>();
+
+  add(message: DecodedMessage, now: number): DeliveredChunk | undefined {
+    if (message.fragmentCount === 1) {
+      return {
+        channel: message.channel,
+        sequence: message.sequence,
+        flags: message.flags,
+        payload: message.payload.slice(),
+        latencyUs: message.latencyUs,
+        hops: message.hops,
+      };
+    }
+    const key = `${message.channel}:${message.sequence}`;
+    let entry = this.partial.get(key);
+    if (!entry) {
+      entry = { parts: new Array(message.fragmentCount), received: 0, bytes: 0, latencyUs: 0, hops: 0, flags: message.flags, firstAt: now };
+      this.partial.set(key, entry);
+    }
+    if (entry.parts.length !== message.fragmentCount || entry.parts[message.fragmentIndex]) return undefined;
+    entry.parts[message.fragmentIndex] = message.payload.slice();
+    entry.received++;
+    entry.bytes += message.payload.byteLength;
+    entry.latencyUs = Math.max(entry.latencyUs, message.latencyUs);
+    entry.hops = Math.max(entry.hops, message.hops);
+    if (entry.received < entry.parts.length) return undefined;
+    this.partial.delete(key);
+    const payload = new Uint8Array(entry.bytes);
+    let offset = 0;
+    for (const part of entry.parts) {
+      payload.set(part!, offset);
+      offset += part!.byteLength;
+    }
+    return { channel: message.channel, sequence: message.sequence, flags: entry.flags, payload, latencyUs: entry.latencyUs, hops: entry.hops };
+  }
+
+  expire(now: number): void {
+    for (const [key, entry] of this.partial) if (now - entry.firstAt > GIVE_UP_MS) this.partial.delete(key);
+  }
+}

@@ -1,0 +1,162 @@
+import { Cube, routeTarget } from '@cubecast/overlay';
+import { encode, Flags, MessageType } from '@cubecast/protocol';
+import { describe, expect, it } from 'vitest';
+import { SimNetwork } from '../testing/sim-network.js';
+
+/** Hosts at points of a plane; one-way latency = distance / 10 ms + 1 ms. */
+function planar(count: number) {
+  const place = new Map(Array.from({ length: count }, (_, i) => [`h${i}`, [(i * 37) % 100, (i * 61) % 100] as const]));
+  return (a: string, b: string) => {
+    const [ax, ay] = place.get(a)!;
+    const [bx, by] = place.get(b)!;
+    return Math.hypot(ax - bx, ay - by) / 10 + 1;
+  };
+}
+
+function setup(count: number, cube: Cube, policy: 'odr' | 'random' | 'greedy' = 'greedy') {
+  const hosts = Array.from({ length: count }, (_, i) => `h${i}`);
+  const net = new SimNetwork(cube, planar(count), policy);
+  net.addHosts(hosts);
+  net.advance(200); // pings: RTTs measured
+  const publisher = 'h0';
+  const anchor = Math.min(...net.ownership.idsOf(publisher));
+  net.engines.get(publisher)!.publish(1, anchor);
+  const subscribe = (hostId: string) => {
+    net.engines.get(hostId)!.subscribe(1);
+    net.engines.get(publisher)!.requestRoute({
+      subscriptionId: `s-${hostId}`,
+      channel: 1,
+      target: routeTarget(cube, anchor, net.ownership.idsOf(hostId)),
+      maxLatencyMs: 500,
+      pipeline: [],
+      policy,
+    });
+  };
+  return { net, hosts, publisher, anchor, subscribe };
+}
+
+describe('SwitchingEngine over a simulated network', () => {
+  it.each(['odr', 'random', 'greedy'] as const)('%s: delivers every chunk to every subscriber, with exact latency and hops', (policy) => {
+    const cube = new Cube(3, 2);
+    const { net, hosts, publisher, subscribe } = setup(9, cube, policy);
+    const subscribers = hosts.slice(1);
+    for (const h of subscribers) subscribe(h);
+    net.advance(100);
+    const sent: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const payload = new Uint8Array(i % 5 === 0 ? 40_000 : 1200).fill(i); // some chunks fragment
+      sent.push(net.now);
+      net.engines.get(publisher)!.sendChunk(1, i % 5 === 0 ? Flags.Key : Flags.Droppable, payload);
+      net.advance(33);
+    }
+    net.advance(500);
+    for (const h of subscribers) {
+      const chunks = net.chunks(h);
+      expect(chunks.map((c) => c.sequence), h).toEqual([...Array(20).keys()]);
+      for (const c of chunks) {
+        expect(c.payload.byteLength).toBe(c.sequence % 5 === 0 ? 40_000 : 1200);
+        expect(c.payload.every((b) => b === c.sequence)).toBe(true);
+        expect(c.hops).toBeGreaterThanOrEqual(1);
+        // Reported (accumulated) latency equals the true one: the network's clock is shared.
+        const truth = c.at - sent[c.sequence]!;
+        expect(Math.abs(c.latencyUs / 1000 - truth)).toBeLessThan(0.01);
+      }
+    }
+    // Hosts two or more cube hops away see two or more host hops.
+    const far = subscribers.filter((h) => net.ownership.idsOf(h).every((id) => cube.hopDistance(Math.min(...net.ownership.idsOf(publisher)), id) >= 2));
+    for (const h of far) expect(net.chunks(h)[0]!.hops).toBeGreaterThanOrEqual(2);
+    expect(far.length).toBeGreaterThan(0);
+  });
+
+  it('sends each chunk once per next-hop host, never twice over a link', () => {
+    const { net, hosts, publisher, subscribe } = setup(27, new Cube(3, 3));
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    net.carried.clear();
+    net.engines.get(publisher)!.sendChunk(1, Flags.Key, new Uint8Array(500));
+    net.advance(300);
+    for (const [link, count] of net.carried) expect(count, link).toBeLessThanOrEqual(1 + 2 /* pings either way */);
+    for (const h of hosts.slice(1)) expect(net.chunks(h)).toHaveLength(1);
+  });
+
+  it('re-routes around a relay that dies, within a refresh', () => {
+    const { net, hosts, publisher, subscribe } = setup(9, new Cube(3, 2));
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    // A relay: a host that forwards the channel to someone.
+    const relay = hosts.slice(1).find((h) => net.engines.get(h)!.nextHops(1).length > 0)!;
+    expect(relay).toBeDefined();
+    net.kill(relay);
+    // The server re-targets routes after reassigning ids: the publisher gets fresh requests.
+    const anchor = Math.min(...net.ownership.idsOf(publisher));
+    for (const h of hosts.slice(1)) {
+      if (h === relay) continue;
+      net.engines.get(publisher)!.requestRoute({ subscriptionId: `s-${h}`, channel: 1, target: routeTarget(net.cube, anchor, net.ownership.idsOf(h)), maxLatencyMs: 500, pipeline: [], policy: 'greedy' });
+    }
+    net.advance(300);
+    const before = new Map(hosts.map((h) => [h, net.chunks(h).length]));
+    net.engines.get(publisher)!.sendChunk(1, Flags.Key, new Uint8Array(100));
+    net.advance(300);
+    for (const h of hosts.slice(1)) if (h !== relay) expect(net.chunks(h).length, h).toBe(before.get(h)! + 1);
+  });
+
+  it('detects a silent link and reports it failed', () => {
+    const { net } = setup(4, new Cube(2, 2));
+    const a = net.engines.get('h0')!;
+    const peer = net.ownership.neighbourTable('h0').values().next().value!;
+    // Silence the peer without closing anything: only missed pings can tell.
+    (net as unknown as { cut: Set<string> }).cut.add(peer);
+    net.advance(5000);
+    expect(net.eventsOf('h0', 'link:failed').map((e) => e.hostId)).toContain(peer);
+    expect(a.linkRtt(peer)).toBeDefined();
+  });
+
+  it('measures emulated delay from positions as RTT', () => {
+    const net = new SimNetwork(new Cube(2, 1), () => 0.5);
+    net.addHosts(['a', 'b']);
+    net.engines.get('a')!.setEmulation({ position: [0, 0] });
+    net.engines.get('b')!.setEmulation({ position: [30, 40] });
+    net.advance(3000);
+    // 50 ms each way emulated + 0.5 ms real propagation each way.
+    expect(net.engines.get('a')!.linkRtt('b')).toBeCloseTo(101, 0);
+  });
+
+  it('paces to emulated upload bandwidth and drops droppable chunks first when the queue overflows', () => {
+    const { net, hosts, publisher, subscribe } = setup(2, new Cube(2, 1));
+    subscribe(hosts[1]!);
+    net.advance(100);
+    net.engines.get(publisher)!.setEmulation({ upKbps: 800 }); // 100 KB/s
+    const start = net.now;
+    for (let i = 0; i < 1500; i++) net.engines.get(publisher)!.sendChunk(1, i % 100 === 0 ? Flags.Key : Flags.Droppable, new Uint8Array(1000));
+    net.advance(20_000);
+    const got = net.chunks(hosts[1]!);
+    // Keys all arrive; droppables beyond the queue were dropped.
+    expect(got.filter((c) => c.flags & Flags.Key)).toHaveLength(15);
+    expect(got.length).toBeLessThan(1500);
+    expect(got.length).toBeGreaterThan(1000);
+    // ~1 MB at 100 KB/s: about 10 s, not instantly.
+    const last = got.at(-1)!.at - start;
+    expect(last).toBeGreaterThan(8000);
+  });
+
+  it('drops malformed and duplicate messages without harm, and passes keyframe requests upstream', () => {
+    const { net, hosts, publisher, subscribe } = setup(9, new Cube(3, 2));
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    const victim = hosts.find((h) => h !== publisher && net.engines.get(h)!.nextHops(1).length > 0) ?? hosts[1]!;
+    const neighbour = [...net.ownership.linkedHosts(victim)][0]!;
+    for (const junk of [new Uint8Array(3), new Uint8Array(64).fill(0xff), encode({ type: MessageType.RouteSetup, flags: 0, hops: 0, channel: 1, sequence: 0, source: 0, destination: 0, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 }, new Uint8Array([9, 9]))]) {
+      net.inject(neighbour, victim, junk);
+    }
+    net.engines.get(publisher)!.sendChunk(1, Flags.Key, new Uint8Array(10));
+    net.advance(1100);
+    const stats = net.eventsOf(victim, 'stats').at(-1)!;
+    expect(stats.malformed).toBe(3);
+    for (const h of hosts.slice(1)) expect(net.chunks(h).length).toBe(1);
+
+    const farthest = hosts.slice(1).sort((a, b) => net.chunks(b)[0]!.hops - net.chunks(a)[0]!.hops)[0]!;
+    net.engines.get(farthest)!.requestKeyframe(1);
+    net.advance(200);
+    expect(net.eventsOf(publisher, 'keyframe:request')).toEqual([expect.objectContaining({ channel: 1 })]);
+  });
+});

@@ -1,0 +1,586 @@
+import { Cube, createRouter, type Router } from '@cubecast/overlay';
+import {
+  decode,
+  decodeRouteSetup,
+  emulatedOneWayDelayMs,
+  encode,
+  encodeRouteSetup,
+  MalformedMessageError,
+  MAX_PAYLOAD_BYTES,
+  MessageType,
+  NO_DESTINATION,
+  patchForwarded,
+  type DecodedMessage,
+  type Emulation,
+  type MessageHeader,
+  type RouteSetup,
+  type RoutingPolicyName,
+} from '@cubecast/protocol';
+import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
+import { Reassembler } from './reassembly.js';
+import type { CubeView, EngineEnvironment, LinkTransport } from './types.js';
+
+export interface EngineOptions {
+  readonly pingIntervalMs: number;
+  /** Silence after which a link is declared failed. */
+  readonly failAfterMs: number;
+  /** How often a publisher refreshes its routes; branches expire after 3 refreshes. */
+  readonly refreshMs: number;
+  readonly statsIntervalMs: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  pingIntervalMs: 1000,
+  failAfterMs: 3500,
+  refreshMs: 2000,
+  statsIntervalMs: 1000,
+};
+
+/** A route a publisher keeps alive (from the server's route:request). */
+export interface RouteRequestInfo {
+  readonly subscriptionId: string;
+  readonly channel: number;
+  readonly target: number;
+  readonly maxLatencyMs: number;
+  readonly pipeline: readonly unknown[];
+  readonly policy: RoutingPolicyName;
+}
+
+interface Branch {
+  readonly nextHost: string;
+  expiresAt: number;
+}
+
+/** Sequence numbers (with fragment index) recently seen per channel: drops duplicates. */
+class RecentKeys {
+  private readonly ring: number[] = [];
+  private readonly set = new Set<number>();
+  constructor(private readonly size = 8192) {}
+  /** True if new (and now remembered). */
+  add(key: number): boolean {
+    if (this.set.has(key)) return false;
+    this.set.add(key);
+    this.ring.push(key);
+    if (this.ring.length > this.size) this.set.delete(this.ring.shift()!);
+    return true;
+  }
+}
+
+const KEYFRAME_REQUEST_MIN_INTERVAL_MS = 300;
+
+/**
+ * iOverlay's message switch for one host: it owns the data channels to linked hosts and
+ * moves every data-plane message. It runs in a dedicated worker in the browser and in plain
+ * Node in tests: time, timers and transports come from outside.
+ */
+export class SwitchingEngine {
+  private view: CubeView | undefined;
+  private cube: Cube | undefined;
+  private ids = new Set<number>();
+  private owners = new Map<number, string>();
+  private readonly routers = new Map<RoutingPolicyName, Router>();
+  private readonly links = new Map<string, Link>();
+  private emulation: Emulation = {};
+  private readonly upload: BandwidthBucket;
+  private readonly download: BandwidthBucket;
+  private readonly inbox: { hostId: string; bytes: Uint8Array }[] = [];
+  private inboxTimer: unknown;
+  /** channel -> subscription -> branch: where each subscription's route leaves this host. */
+  private readonly branches = new Map<number, Map<string, Branch>>();
+  /** channel -> the host route setups for it last came from: keyframe requests go there. */
+  private readonly upstream = new Map<number, string>();
+  private readonly published = new Map<number, { anchor: number; sequence: number }>();
+  private readonly routes = new Map<string, RouteRequestInfo>();
+  private readonly subscribed = new Set<number>();
+  private readonly seen = new Map<number, RecentKeys>();
+  private readonly lastKeyframeRequest = new Map<number, number>();
+  private readonly reassembler = new Reassembler();
+  private readonly clock: LinkClock;
+  private pumpTimer: unknown;
+  private refreshSoon: unknown;
+  private readonly intervals: unknown[] = [];
+  private nonce = 0;
+  private counters = { malformed: 0, duplicates: 0, stale: 0 };
+  private closed = false;
+
+  constructor(
+    private readonly env: EngineEnvironment,
+    private readonly options: EngineOptions = DEFAULT_ENGINE_OPTIONS,
+  ) {
+    this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
+    this.upload = new BandwidthBucket(undefined, env.now());
+    this.download = new BandwidthBucket(undefined, env.now());
+    this.every(options.pingIntervalMs, () => this.pingAndCheck());
+    this.every(options.refreshMs, () => this.refreshRoutes());
+    this.every(options.statsIntervalMs, () => this.reportStats());
+  }
+
+  private every(ms: number, task: () => void): void {
+    const loop = () => {
+      if (this.closed) return;
+      task();
+      this.intervals[index] = this.env.setTimer(loop, ms);
+    };
+    const index = this.intervals.length;
+    this.intervals.push(this.env.setTimer(loop, ms));
+  }
+
+  // ---- control plane ------------------------------------------------------------------------
+
+  setView(view: CubeView): void {
+    const changedShape = !this.cube || this.cube.k !== view.k || this.cube.n !== view.n;
+    this.view = view;
+    if (changedShape) this.cube = new Cube(view.k, view.n);
+    this.ids = new Set(view.ids);
+    this.owners = new Map(view.neighbours);
+    this.routers.clear();
+    // Branches toward hosts that are no longer neighbours are dead; the next refresh
+    // (brought forward) lays routes over the new topology.
+    const linked = new Set(this.owners.values());
+    for (const table of this.branches.values()) {
+      for (const [id, branch] of table) if (!linked.has(branch.nextHost)) table.delete(id);
+    }
+    this.refreshRoutesSoon();
+  }
+
+  setEmulation(emulation: Emulation): void {
+    this.emulation = emulation;
+    this.upload.setRate(emulation.upKbps);
+    this.download.setRate(emulation.downKbps);
+    for (const link of this.links.values()) this.updateDelay(link);
+  }
+
+  addLink(hostId: string, transport: LinkTransport): void {
+    this.links.get(hostId)?.close();
+    this.links.set(hostId, new Link(hostId, transport, this.clock));
+  }
+
+  linkOpened(hostId: string): void {
+    const link = this.links.get(hostId);
+    if (!link || link.state === 'failed') return;
+    link.state = 'open';
+    link.lastHeard = this.env.now();
+    this.sendPing(link);
+    this.refreshRoutesSoon();
+  }
+
+  /** The transport closed or errored. */
+  linkClosed(hostId: string, reason: string): void {
+    const link = this.links.get(hostId);
+    if (!link || link.state === 'failed') return;
+    this.failLink(link, reason);
+  }
+
+  /** The control plane dropped the link (the host is no longer a neighbour). */
+  removeLink(hostId: string): void {
+    const link = this.links.get(hostId);
+    if (!link) return;
+    link.close();
+    this.links.delete(hostId);
+    this.dropBranchesVia(hostId);
+  }
+
+  bufferLow(hostId: string): void {
+    if (this.links.has(hostId)) this.pump();
+  }
+
+  publish(channel: number, anchor: number): void {
+    const existing = this.published.get(channel);
+    this.published.set(channel, { anchor, sequence: existing?.sequence ?? 0 });
+  }
+
+  unpublish(channel: number): void {
+    this.published.delete(channel);
+    for (const [id, route] of this.routes) if (route.channel === channel) this.routes.delete(id);
+    this.branches.delete(channel);
+  }
+
+  /** The server asks this publisher to set up (or move) a route: do it now, then keep it alive. */
+  requestRoute(route: RouteRequestInfo): void {
+    this.routes.set(route.subscriptionId, route);
+    this.originateSetup(route, MessageType.RouteSetup);
+  }
+
+  cancelRoute(subscriptionId: string): void {
+    const route = this.routes.get(subscriptionId);
+    if (!route) return;
+    this.routes.delete(subscriptionId);
+    this.originateSetup(route, MessageType.RoutePrune);
+  }
+
+  subscribe(channel: number): void {
+    this.subscribed.add(channel);
+  }
+
+  unsubscribe(channel: number): void {
+    this.subscribed.delete(channel);
+  }
+
+  /** A subscriber's decoder needs a key frame: ask upstream, hop by hop, to the publisher. */
+  requestKeyframe(channel: number): void {
+    const now = this.env.now();
+    if (now - (this.lastKeyframeRequest.get(channel) ?? -Infinity) < KEYFRAME_REQUEST_MIN_INTERVAL_MS) return;
+    this.lastKeyframeRequest.set(channel, now);
+    if (this.published.has(channel)) {
+      this.env.emit({ type: 'keyframe:request', channel });
+      return;
+    }
+    const upstream = this.upstream.get(channel);
+    const link = upstream ? this.links.get(upstream) : undefined;
+    if (!link || link.state !== 'open') return;
+    link.toWire(encode(this.header(MessageType.KeyframeRequest, channel, 0)), now);
+  }
+
+  /**
+   * A publisher's chunk: split into fragments that fit a data-channel message, stamped with
+   * the channel's next sequence number, and switched as if it had just arrived.
+   */
+  sendChunk(channel: number, flags: number, payload: Uint8Array): number {
+    const publication = this.published.get(channel);
+    if (!publication) throw new Error(`channel ${channel} is not published here`);
+    const sequence = publication.sequence;
+    publication.sequence = (sequence + 1) >>> 0;
+    const count = Math.max(1, Math.ceil(payload.byteLength / MAX_PAYLOAD_BYTES));
+    if (count > 256) throw new RangeError(`a chunk of ${payload.byteLength} bytes needs more than 256 fragments`);
+    const now = this.env.now();
+    for (let index = 0; index < count; index++) {
+      const header: MessageHeader = {
+        ...this.header(MessageType.Data, channel, flags),
+        sequence,
+        source: publication.anchor,
+        fragmentIndex: index,
+        fragmentCount: count,
+      };
+      const bytes = encode(header, payload.subarray(index * MAX_PAYLOAD_BYTES, (index + 1) * MAX_PAYLOAD_BYTES));
+      this.seenBefore(channel, sequence, index);
+      this.forward(header, bytes, now, null);
+    }
+    return sequence;
+  }
+
+  stop(): void {
+    this.closed = true;
+    for (const handle of this.intervals) this.env.clearTimer(handle);
+    for (const timer of [this.pumpTimer, this.refreshSoon, this.inboxTimer]) if (timer !== undefined) this.env.clearTimer(timer);
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------
+
+  /** A message from a linked host, paced through the emulated download bandwidth. */
+  receive(hostId: string, bytes: Uint8Array): void {
+    this.links.get(hostId)?.noteReceived(bytes.byteLength, this.env.now());
+    this.inbox.push({ hostId, bytes });
+    this.drainInbox();
+  }
+
+  private drainInbox(): void {
+    if (this.inboxTimer !== undefined) return;
+    while (this.inbox.length > 0) {
+      const next = this.inbox[0]!;
+      const wait = this.download.take(next.bytes.byteLength, this.env.now());
+      if (wait > 0) {
+        this.inboxTimer = this.env.setTimer(() => {
+          this.inboxTimer = undefined;
+          this.drainInbox();
+        }, wait);
+        return;
+      }
+      this.inbox.shift();
+      this.handle(next.hostId, next.bytes);
+    }
+  }
+
+  private handle(from: string, bytes: Uint8Array): void {
+    let message: DecodedMessage;
+    try {
+      message = decode(bytes).message;
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      this.counters.malformed++;
+      return;
+    }
+    const link = this.links.get(from);
+    if (!link) return;
+    switch (message.type) {
+      case MessageType.Data:
+        if (!this.seenBefore(message.channel, message.sequence, message.fragmentIndex)) {
+          this.counters.duplicates++;
+          return;
+        }
+        this.forward(message, bytes, this.env.now(), from);
+        return;
+      case MessageType.RouteSetup:
+      case MessageType.RoutePrune: {
+        let setup: RouteSetup;
+        try {
+          setup = decodeRouteSetup(message.payload);
+        } catch {
+          this.counters.malformed++;
+          return;
+        }
+        if (message.type === MessageType.RouteSetup) this.upstream.set(message.channel, from);
+        this.routeStep(message, setup, message.type);
+        return;
+      }
+      case MessageType.Ping:
+        this.notePeerPosition(link, message.payload);
+        link.toWire(encode({ ...message, type: MessageType.Pong }, this.positionPayload()), this.env.now());
+        return;
+      case MessageType.Pong: {
+        // Position first: if it changed the delay, pings in flight measured the old one.
+        this.notePeerPosition(link, message.payload);
+        const sentAt = link.pendingPings.get(message.sequence);
+        if (sentAt === undefined) return;
+        link.pendingPings.delete(message.sequence);
+        link.notePong(sentAt, this.env.now());
+        return;
+      }
+      case MessageType.KeyframeRequest:
+        this.requestKeyframe(message.channel);
+        return;
+    }
+  }
+
+  // ---- switching -----------------------------------------------------------------------------
+
+  /**
+   * Delivers locally if subscribed, and queues one copy per next-hop host of the channel's
+   * live branches (never back to where it came from). Each copy is stamped as it leaves:
+   * hops + 1, latency + the time spent here + the link's one-way latency.
+   */
+  private forward(header: MessageHeader, bytes: Uint8Array, arrival: number, from: string | null): void {
+    if (this.subscribed.has(header.channel) && from !== null) {
+      const message = header as DecodedMessage;
+      const whole = this.reassembler.add(message, arrival);
+      if (whole) this.env.emit({ type: 'chunk', chunk: whole });
+    }
+    const now = this.env.now();
+    const targets = new Set<string>();
+    for (const branch of this.branches.get(header.channel)?.values() ?? []) {
+      if (branch.expiresAt >= now && branch.nextHost !== from) targets.add(branch.nextHost);
+    }
+    for (const hostId of targets) {
+      const link = this.links.get(hostId);
+      if (!link || link.state !== 'open') continue;
+      link.enqueue({
+        bytes: bytes.slice(),
+        flags: header.flags,
+        group: `${header.channel}:${header.sequence}`,
+        stamp: (copy, sentAt) => patchForwarded(copy, header.hops + 1, header.latencyUs + (sentAt - arrival + link.oneWayMs) * 1000),
+      });
+    }
+    if (targets.size > 0) this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumpTimer !== undefined) return;
+    const now = this.env.now();
+    let retry = 0;
+    for (const link of this.links.values()) {
+      const wait = link.pump(now, this.upload);
+      if (wait > 0) retry = retry === 0 ? wait : Math.min(retry, wait);
+    }
+    if (retry > 0) {
+      this.pumpTimer = this.env.setTimer(() => {
+        this.pumpTimer = undefined;
+        this.pump();
+      }, retry);
+    }
+  }
+
+  private seenBefore(channel: number, sequence: number, fragment: number): boolean {
+    let recent = this.seen.get(channel);
+    if (!recent) this.seen.set(channel, (recent = new RecentKeys()));
+    return recent.add(sequence * 256 + fragment);
+  }
+
+  // ---- routes --------------------------------------------------------------------------------
+
+  private routerFor(policy: RoutingPolicyName): Router | undefined {
+    const cube = this.cube;
+    if (!cube || !this.view) return undefined;
+    let router = this.routers.get(policy);
+    if (!router) {
+      router = createRouter(cube, {
+        policy,
+        seed: this.view.epoch,
+        cost: (_from, to) => {
+          if (this.ids.has(to)) return 0;
+          const link = this.links.get(this.owners.get(to) ?? '');
+          return link?.state === 'open' && link.srttMs !== undefined ? link.oneWayMs : Infinity;
+        },
+      });
+      this.routers.set(policy, router);
+    }
+    return router;
+  }
+
+  private originateSetup(route: RouteRequestInfo, type: typeof MessageType.RouteSetup | typeof MessageType.RoutePrune): void {
+    const publication = this.published.get(route.channel);
+    if (!publication || !this.view) return;
+    const setup: RouteSetup = {
+      policy: route.policy,
+      subscriptionId: route.subscriptionId,
+      epoch: this.view.epoch,
+      at: publication.anchor,
+      maxLatencyMs: route.maxLatencyMs,
+      pipeline: route.pipeline,
+    };
+    const header: MessageHeader = { ...this.header(type, route.channel, 0), source: publication.anchor, destination: route.target };
+    this.routeStep(header, setup, type);
+  }
+
+  /**
+   * Walks a route setup (or prune) through this host's own ids, then records the branch to
+   * the host owning the next id and passes the message on, with `at` set to that id. The
+   * subscriber's host, at the destination, reports the route established.
+   */
+  private routeStep(header: MessageHeader, setup: RouteSetup, type: MessageType): void {
+    if (!this.view || setup.epoch !== this.view.epoch) {
+      this.counters.stale++;
+      return;
+    }
+    const router = this.routerFor(setup.policy);
+    let at = setup.at;
+    if (!router || !this.ids.has(at)) {
+      this.counters.stale++;
+      return;
+    }
+    for (;;) {
+      if (at === header.destination) {
+        if (type === MessageType.RouteSetup) {
+          this.env.emit({ type: 'route:established', channel: header.channel, subscriptionId: setup.subscriptionId, hops: header.hops, latencyUs: header.latencyUs });
+        }
+        return;
+      }
+      const next = router.nextHop(at, header.destination, header.source);
+      if (next === null) return;
+      if (this.ids.has(next)) {
+        at = next;
+        continue;
+      }
+      const nextHost = this.owners.get(next);
+      const link = nextHost ? this.links.get(nextHost) : undefined;
+      if (!nextHost || !link || link.state !== 'open') return; // the refresh retries once the link is up
+      let table = this.branches.get(header.channel);
+      if (!table) this.branches.set(header.channel, (table = new Map()));
+      if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
+      else table.set(setup.subscriptionId, { nextHost, expiresAt: this.env.now() + 3 * this.options.refreshMs });
+      const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
+      link.toWire(encode(forwarded, encodeRouteSetup({ ...setup, at: next })), this.env.now());
+      return;
+    }
+  }
+
+  private refreshRoutes(): void {
+    const now = this.env.now();
+    for (const table of this.branches.values()) {
+      for (const [id, branch] of table) if (branch.expiresAt < now) table.delete(id);
+    }
+    for (const route of this.routes.values()) this.originateSetup(route, MessageType.RouteSetup);
+  }
+
+  /** After a topology change, refresh within a few ms rather than at the next period. */
+  private refreshRoutesSoon(): void {
+    if (this.refreshSoon !== undefined || this.routes.size === 0) return;
+    this.refreshSoon = this.env.setTimer(() => {
+      this.refreshSoon = undefined;
+      this.refreshRoutes();
+    }, 20);
+  }
+
+  private dropBranchesVia(hostId: string): void {
+    for (const table of this.branches.values()) {
+      for (const [id, branch] of table) if (branch.nextHost === hostId) table.delete(id);
+    }
+    for (const [channel, upstream] of this.upstream) if (upstream === hostId) this.upstream.delete(channel);
+  }
+
+  // ---- liveness and measurement ---------------------------------------------------------------
+
+  private pingAndCheck(): void {
+    const now = this.env.now();
+    for (const link of this.links.values()) {
+      if (link.state !== 'open') continue;
+      if (now - link.lastHeard > this.options.failAfterMs) {
+        this.failLink(link, `silent for ${Math.round(now - link.lastHeard)} ms`);
+        continue;
+      }
+      this.sendPing(link);
+    }
+  }
+
+  private sendPing(link: Link): void {
+    const nonce = (this.nonce = (this.nonce + 1) >>> 0);
+    const now = this.env.now();
+    link.pendingPings.set(nonce, now);
+    if (link.pendingPings.size > 16) link.pendingPings.delete(link.pendingPings.keys().next().value!);
+    link.notePingSent();
+    link.toWire(encode({ ...this.header(MessageType.Ping, 0, 0), sequence: nonce }, this.positionPayload()), now);
+  }
+
+  /** Ping and pong payloads carry the sender's emulated position: u8 has-position, f32 x, f32 y. */
+  private positionPayload(): Uint8Array {
+    const out = new Uint8Array(9);
+    const position = this.emulation.position;
+    if (position) {
+      const view = new DataView(out.buffer);
+      view.setUint8(0, 1);
+      view.setFloat32(1, position[0]);
+      view.setFloat32(5, position[1]);
+    }
+    return out;
+  }
+
+  private notePeerPosition(link: Link, payload: Uint8Array): void {
+    if (payload.byteLength < 9) return;
+    const view = new DataView(payload.buffer, payload.byteOffset, 9);
+    link.peerPosition = view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined;
+    this.updateDelay(link);
+  }
+
+  /** A new emulated delay makes earlier RTT samples meaningless: measure afresh. */
+  private updateDelay(link: Link): void {
+    const delay = emulatedOneWayDelayMs(this.emulation.position, link.peerPosition);
+    if (delay === link.emulatedDelayMs) return;
+    link.emulatedDelayMs = delay;
+    link.srttMs = undefined;
+    link.pendingPings.clear();
+  }
+
+  private failLink(link: Link, reason: string): void {
+    link.close();
+    this.dropBranchesVia(link.hostId);
+    this.env.emit({ type: 'link:failed', hostId: link.hostId, reason });
+    this.refreshRoutesSoon();
+  }
+
+  private reportStats(): void {
+    const now = this.env.now();
+    this.reassembler.expire(now);
+    this.env.emit({
+      type: 'stats',
+      links: [...this.links.values()].map((link) => link.stats(now)),
+      malformed: this.counters.malformed,
+      duplicates: this.counters.duplicates,
+    });
+    for (const link of this.links.values()) if (link.inTransit < LOW_WATER_BYTES && link.queued > 0) this.pump();
+  }
+
+  private header(type: MessageType, channel: number, flags: number): MessageHeader {
+    return { type, flags, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
+  }
+
+  /** For tests and the observer: the hosts this host forwards a channel to. */
+  nextHops(channel: number): string[] {
+    const now = this.env.now();
+    return [...new Set([...(this.branches.get(channel)?.values() ?? [])].filter((b) => b.expiresAt >= now).map((b) => b.nextHost))];
+  }
+
+  linkRtt(hostId: string): number | undefined {
+    return this.links.get(hostId)?.srttMs;
+  }
+}
+
