@@ -14,6 +14,8 @@ export default defineConfig({
   root: 'apps/web',
   // Bundle workspace packages from their TypeScript sources.
   resolve: { conditions: ['@cubecast/source', ...defaultClientConditions] },
+  // simple-peer's stream code reads Node's `global`.
+  define: { global: 'globalThis' },
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
   server: { host: '127.0.0.1', headers: isolation },
   preview: { host: '127.0.0.1', headers: isolation },

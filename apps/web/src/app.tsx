@@ -1,32 +1,88 @@
-import { useEffect, useState } from 'react';
+import { useMemo } from 'react';
+import { ChannelList } from './channel-list.js';
 import { CubeExplorer } from './cube-explorer.js';
+import { emulationFromSearch } from './emulation-params.js';
+import { HostPanel } from './host-panel.js';
+import { Player } from './player.js';
+import { PublishPanel } from './publish-panel.js';
+import { usePeer } from './use-peer.js';
 
-type Health = { state: 'checking' } | { state: 'up' } | { state: 'down'; reason: string };
+/** What this browser lacks for Cubecast, in words a person can act on. */
+function missingCapabilities(): { blocking: string[]; publishing: string | null } {
+  const blocking: string[] = [];
+  if (typeof RTCPeerConnection === 'undefined') blocking.push('This browser has no WebRTC, so the tab cannot join the overlay.');
+  if (typeof Worker === 'undefined') blocking.push('This browser has no Web Workers.');
+  if (!crossOriginIsolated) {
+    blocking.push('This page is not cross-origin isolated (the server must send COOP and COEP headers), so stream processing cannot run.');
+  }
+  const hasCodecs = typeof VideoEncoder !== 'undefined' && typeof VideoDecoder !== 'undefined';
+  if (!hasCodecs) blocking.push('This browser has no WebCodecs: it can relay streams but not show or publish video. Use a recent Chromium.');
+  return { blocking, publishing: hasCodecs ? null : 'Publishing needs WebCodecs, which this browser lacks.' };
+}
 
-/**
- * Today the app explores the cube the overlay is built on, running the overlay package in the
- * browser; joining, publishing and watching arrive with the peer runtime.
- */
 export function App() {
-  const [health, setHealth] = useState<Health>({ state: 'checking' });
-  useEffect(() => {
-    fetch('/healthz')
-      .then((res) => setHealth(res.ok ? { state: 'up' } : { state: 'down', reason: `HTTP ${res.status}` }))
-      .catch((error: unknown) => setHealth({ state: 'down', reason: String(error) }));
-  }, []);
+  const params = useMemo(() => emulationFromSearch(window.location.search), []);
+  const capabilities = useMemo(missingCapabilities, []);
+  const { peer, snapshot, errors, dismiss } = usePeer({
+    ...(params.emulation !== undefined && { emulation: params.emulation }),
+    ...(params.name !== undefined && { name: params.name }),
+  });
+  const connection = snapshot?.connection ?? 'connecting';
 
   return (
     <main>
       <header>
         <h1>Cubecast</h1>
         <p className="tagline">Live streams through a k-ary n-cube overlay of browser tabs.</p>
-        <p className={`status status-${health.state}`} data-testid="server-status">
-          {health.state === 'checking' && 'Checking the server…'}
-          {health.state === 'up' && 'Server reachable.'}
-          {health.state === 'down' && `Server unreachable (${health.reason}). Reload to retry.`}
+        <p className={`status status-${connection === 'connected' ? 'up' : connection === 'connecting' ? 'checking' : 'down'}`} data-testid="server-status">
+          {connection === 'connecting' && 'Joining the overlay…'}
+          {connection === 'connected' && `Joined as ${snapshot?.hostId ?? '…'}.`}
+          {connection === 'disconnected' && 'The server is unreachable. Retrying…'}
         </p>
+        {params.emulation && (
+          <p className="muted small">
+            Emulating{params.emulation.position && ` position (${params.emulation.position.join(', ')})`}
+            {params.emulation.upKbps !== undefined && `, up ${params.emulation.upKbps} kbit/s`}
+            {params.emulation.downKbps !== undefined && `, down ${params.emulation.downKbps} kbit/s`}.
+          </p>
+        )}
       </header>
-      <CubeExplorer />
+      {[...capabilities.blocking, ...params.errors.map((e) => `Ignored a URL parameter: ${e}.`)].map((message) => (
+        <p key={message} className="error" role="alert">
+          {message}
+        </p>
+      ))}
+      {errors.map((message, i) => (
+        <p key={`${i}:${message}`} className="warning" role="status">
+          {message}
+          <button type="button" className="link" onClick={() => dismiss(i)} aria-label="Dismiss">
+            ×
+          </button>
+        </p>
+      ))}
+      {peer && snapshot && (
+        <>
+          <div className="columns">
+            <HostPanel snapshot={snapshot} />
+            <PublishPanel peer={peer} canPublish={capabilities.publishing ?? (connection === 'connected' ? null : 'Publishing waits until this tab has joined.')} />
+          </div>
+          <ChannelList peer={peer} snapshot={snapshot} />
+          {snapshot.subscriptions.length > 0 && (
+            <section aria-labelledby="watch-title">
+              <h2 id="watch-title">Watching</h2>
+              <div className="players">
+                {snapshot.subscriptions.map((s) => (
+                  <Player key={s.channel} peer={peer} subscription={s} onClose={() => void peer.unsubscribe(s.channel)} />
+                ))}
+              </div>
+            </section>
+          )}
+        </>
+      )}
+      <details className="explorer">
+        <summary>Cube explorer</summary>
+        <CubeExplorer />
+      </details>
     </main>
   );
 }

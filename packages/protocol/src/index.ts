@@ -3,3 +3,4 @@ export * from './signaling.js';
 export { parsePayload } from './validate.js';
 export { emulatedOneWayDelayMs } from './emulation.js';
 export * from './data-plane.js';
+export * from './video-payload.js';

@@ -1,0 +1,47 @@
+import type { PeerSnapshot } from '@cubecast/peer';
+
+/** This tab as a host: its id, the cube, its ids and its links. */
+export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
+  const { hostId, cube, ids, links } = snapshot;
+  return (
+    <section aria-labelledby="host-title">
+      <h2 id="host-title">This tab</h2>
+      <dl className="facts">
+        <dt>Host</dt>
+        <dd data-testid="host-id">{hostId ?? '…'}</dd>
+        <dt>Cube</dt>
+        <dd data-testid="cube">{cube ? `${cube.k}-ary ${cube.n}-cube, epoch ${cube.epoch}` : '…'}</dd>
+        <dt>Own ids</dt>
+        <dd>{ids.length > 0 ? ids.map((id) => <code key={id} className="id">{id}</code>) : '…'}</dd>
+      </dl>
+      <h3>Links</h3>
+      <table className="links" data-testid="links">
+        <thead>
+          <tr>
+            <th>Neighbour</th>
+            <th>State</th>
+            <th>RTT</th>
+          </tr>
+        </thead>
+        <tbody>
+          {links.length === 0 && (
+            <tr>
+              <td colSpan={3} className="muted">
+                {hostId ? 'No neighbours yet: this tab owns the whole cube. Open another tab.' : 'Joining…'}
+              </td>
+            </tr>
+          )}
+          {links.map((link) => (
+            <tr key={link.hostId} data-host={link.hostId} data-state={link.state}>
+              <td>{link.hostId}</td>
+              <td>
+                <span className={`state state-${link.state}`}>{link.state}</span>
+              </td>
+              <td>{link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,46 @@
+import { VideoPlayer, type CubecastPeer, type PeerSnapshot, type PlayerStats } from '@cubecast/peer';
+import { useEffect, useRef, useState } from 'react';
+
+type Subscription = PeerSnapshot['subscriptions'][number];
+
+/** One subscription: a canvas and its live stats against the latency bound. */
+export function Player({ peer, subscription, onClose }: { peer: CubecastPeer; subscription: Subscription; onClose: () => void }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [stats, setStats] = useState<PlayerStats | null>(null);
+  const { channel } = subscription;
+  useEffect(() => {
+    const player = new VideoPlayer(
+      canvas.current!,
+      (s) => {
+        peer.noteDecoded(channel, s);
+        setStats(s);
+      },
+      () => peer.requestKeyframe(channel),
+    );
+    const off = peer.on('chunk:received', ({ channel: c, chunk }) => {
+      if (c.name === channel) player.push(chunk);
+    });
+    return () => {
+      off();
+      player.close();
+    };
+  }, [peer, channel]);
+
+  const met = stats ? stats.latencyMs <= subscription.maxLatencyMs : null;
+  return (
+    <figure className="player" data-testid="player" data-channel={channel}>
+      <canvas ref={canvas} width={320} height={240} />
+      {!stats && <div className="overlay">Waiting for the first key frame…</div>}
+      <figcaption>
+        <strong>{channel}</strong>
+        <span>{stats ? `${stats.fps.toFixed(1)} fps` : '– fps'}</span>
+        <span>{stats ? `${stats.latencyMs.toFixed(1)} ms` : '– ms'} (bound {subscription.maxLatencyMs} ms)</span>
+        <span>{stats ? `${stats.hops} hop${stats.hops === 1 ? '' : 's'}` : '– hops'}</span>
+        {met !== null && <span className={met ? 'state state-open' : 'state state-failed'}>{met ? 'bound met' : 'bound missed'}</span>}
+        <button type="button" className="secondary small" onClick={onClose}>
+          Unsubscribe
+        </button>
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,102 @@
+import { DEFAULT_VIDEO, VideoPublisher, type CubecastPeer } from '@cubecast/peer';
+import { useEffect, useRef, useState } from 'react';
+
+type Status = { state: 'idle' } | { state: 'starting' } | { state: 'live'; name: string } | { state: 'error'; message: string };
+
+function cameraError(error: unknown): string {
+  const name = error instanceof DOMException ? error.name : '';
+  if (name === 'NotAllowedError' || name === 'SecurityError') return 'Camera access was denied. Allow the camera for this site and try again.';
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return 'No camera was found on this device.';
+  if (name === 'NotReadableError') return 'The camera is in use by another application.';
+  return `Could not publish: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Publish this tab's webcam as a channel, with a local preview. */
+export function PublishPanel({ peer, canPublish }: { peer: CubecastPeer; canPublish: string | null }) {
+  const [name, setName] = useState('');
+  const [status, setStatus] = useState<Status>({ state: 'idle' });
+  const preview = useRef<HTMLVideoElement>(null);
+  const publisher = useRef<VideoPublisher | null>(null);
+
+  useEffect(() => {
+    const off = peer.on('keyframe:requested', ({ channel }) => {
+      if (status.state === 'live' && channel.name === status.name) publisher.current?.requestKeyframe();
+    });
+    return off;
+  }, [peer, status]);
+  useEffect(() => () => publisher.current?.stop(), []);
+
+  const start = async () => {
+    const channel = name.trim();
+    if (!/^[\w.\- ]{1,64}$/.test(channel)) {
+      setStatus({ state: 'error', message: 'Name the channel: 1 to 64 letters, digits, spaces, dots, dashes or underscores.' });
+      return;
+    }
+    setStatus({ state: 'starting' });
+    let stream: MediaStream | undefined;
+    try {
+      if (!(await VideoPublisher.supported())) throw new Error('this browser cannot encode VP8 with WebCodecs');
+      const { width, height, framerate } = DEFAULT_VIDEO;
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width, height, frameRate: framerate }, audio: false });
+      const track = stream.getVideoTracks()[0]!;
+      await peer.publish({
+        name: channel,
+        kind: 'video',
+        codec: { codec: 'vp8', width, height, framerate, bitrateKbps: DEFAULT_VIDEO.bitrateKbps, scalabilityMode: 'L1T3' },
+      });
+      publisher.current = new VideoPublisher(peer, channel, track, DEFAULT_VIDEO, (message) => setStatus({ state: 'error', message }));
+      publisher.current.start();
+      if (preview.current) preview.current.srcObject = stream;
+      setStatus({ state: 'live', name: channel });
+    } catch (error) {
+      for (const track of stream?.getTracks() ?? []) track.stop();
+      setStatus({ state: 'error', message: error instanceof DOMException || error instanceof Error ? cameraError(error) : String(error) });
+    }
+  };
+
+  const stop = async () => {
+    if (status.state !== 'live') return;
+    publisher.current?.stop();
+    publisher.current = null;
+    if (preview.current) preview.current.srcObject = null;
+    await peer.unpublish(status.name);
+    setStatus({ state: 'idle' });
+  };
+
+  return (
+    <section aria-labelledby="publish-title">
+      <h2 id="publish-title">Publish</h2>
+      {canPublish && <p className="error">{canPublish}</p>}
+      <div className="row">
+        <label>
+          Channel name
+          <input
+            data-testid="channel-name-input"
+            value={name}
+            placeholder="e.g. kitchen-cam"
+            maxLength={64}
+            disabled={status.state === 'live' || status.state === 'starting'}
+            onChange={(e) => setName(e.target.value)}
+            onKeyDown={(e) => e.key === 'Enter' && void start()}
+          />
+        </label>
+        {status.state === 'live' ? (
+          <button type="button" className="secondary" onClick={() => void stop()}>
+            Stop publishing
+          </button>
+        ) : (
+          <button type="button" data-testid="publish-button" disabled={status.state === 'starting' || canPublish !== null} onClick={() => void start()}>
+            {status.state === 'starting' ? 'Starting camera…' : 'Publish webcam'}
+          </button>
+        )}
+      </div>
+      {status.state === 'error' && (
+        <p className="error" role="alert" data-testid="publish-error">
+          {status.message}
+        </p>
+      )}
+      <video ref={preview} className={status.state === 'live' ? 'preview' : 'preview hidden'} autoPlay muted playsInline />
+      {status.state === 'live' && <p className="muted">Publishing “{status.name}”. Other tabs can subscribe to it below.</p>}
+    </section>
+  );
+}

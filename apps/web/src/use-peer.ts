@@ -1,0 +1,34 @@
+import { CubecastPeer, type PeerSnapshot } from '@cubecast/peer';
+import EngineWorker from '@cubecast/peer/engine.worker?worker';
+import type { Emulation } from '@cubecast/protocol';
+import { useEffect, useState } from 'react';
+
+declare global {
+  interface Window {
+    /** A read-only snapshot of this tab's host, kept current (tests read it). */
+    cubecast?: Readonly<PeerSnapshot>;
+  }
+}
+
+/** One peer per page, joined on mount and closed on unmount; its snapshot as state. */
+export function usePeer(options: { emulation?: Emulation; name?: string }) {
+  const [peer, setPeer] = useState<CubecastPeer | null>(null);
+  const [snapshot, setSnapshot] = useState<PeerSnapshot | null>(null);
+  const [errors, setErrors] = useState<string[]>([]);
+  useEffect(() => {
+    const created = new CubecastPeer({ ...options, createWorker: () => new EngineWorker() });
+    const publish = (s: PeerSnapshot) => {
+      window.cubecast = Object.freeze(s);
+      setSnapshot(s);
+    };
+    created.on('snapshot:changed', publish);
+    created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
+    created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
+    publish(created.snapshot());
+    setPeer(created);
+    return () => created.close();
+    // The peer lives as long as the page: options are read once, from the URL.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return { peer, snapshot, errors, dismiss: (i: number) => setErrors((e) => e.filter((_, j) => j !== i)) };
+}

@@ -1,0 +1,87 @@
+import { SwitchingEngine } from './engine/switching-engine.js';
+import { LOW_WATER_BYTES } from './engine/link.js';
+import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
+
+/**
+ * The data plane's home: a dedicated worker holding every data channel (transferred here as
+ * they are created) and the switching engine, so forwarding never waits on the page's UI work.
+ */
+// Typed by hand: the WebWorker library cannot share a compilation with the DOM one.
+const scope = self as unknown as {
+  postMessage(message: EngineReport, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<EngineCommand>) => void) | null;
+  close(): void;
+};
+
+const report = (message: EngineReport, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
+
+const engine = new SwitchingEngine({
+  now: () => performance.now(),
+  setTimer: (callback, ms) => setTimeout(callback, ms),
+  clearTimer: (handle) => clearTimeout(handle as number),
+  emit: (event) => {
+    if (event.type === 'chunk') report(event, [event.chunk.payload.buffer as ArrayBuffer]);
+    else report(event);
+  },
+});
+
+function attach(hostId: string, channel: RTCDataChannel): void {
+  channel.binaryType = 'arraybuffer';
+  channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+  engine.addLink(hostId, {
+    send: (bytes) => channel.send(bytes as Uint8Array<ArrayBuffer>),
+    get bufferedAmount() {
+      return channel.bufferedAmount;
+    },
+    close: () => channel.close(),
+  });
+  channel.onopen = () => engine.linkOpened(hostId);
+  channel.onclose = () => engine.linkClosed(hostId, 'data channel closed');
+  channel.onerror = () => engine.linkClosed(hostId, 'data channel error');
+  channel.onbufferedamountlow = () => engine.bufferLow(hostId);
+  channel.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
+    // Text frames are not Cubecast's: hand them to the decoder as bytes, which refuses them.
+    const data = typeof event.data === 'string' ? new TextEncoder().encode(event.data) : new Uint8Array(event.data);
+    engine.receive(hostId, data);
+  };
+  if (channel.readyState === 'open') engine.linkOpened(hostId);
+}
+
+scope.onmessage = (event) => {
+  const command = event.data;
+  try {
+    switch (command.type) {
+      case 'view':
+        return engine.setView(command.view);
+      case 'emulation':
+        return engine.setEmulation(command.emulation);
+      case 'link:add':
+        return attach(command.hostId, command.channel);
+      case 'link:remove':
+        return engine.removeLink(command.hostId);
+      case 'publish':
+        return engine.publish(command.channel, command.anchor);
+      case 'unpublish':
+        return engine.unpublish(command.channel);
+      case 'chunk':
+        engine.sendChunk(command.channel, command.flags, new Uint8Array(command.payload));
+        return;
+      case 'route:request':
+        return engine.requestRoute(command.route);
+      case 'route:cancel':
+        return engine.cancelRoute(command.subscriptionId);
+      case 'subscribe':
+        return engine.subscribe(command.channel);
+      case 'unsubscribe':
+        return engine.unsubscribe(command.channel);
+      case 'keyframe':
+        return engine.requestKeyframe(command.channel);
+      case 'stop':
+        engine.stop();
+        scope.close();
+        return;
+    }
+  } catch (error) {
+    report({ type: 'engine:error', message: error instanceof Error ? error.message : String(error) });
+  }
+};

@@ -1,0 +1,23 @@
+import type { Emulation } from '@cubecast/protocol';
+import type { RouteRequestInfo } from './switching-engine.js';
+import type { CubeView, EngineEvent } from './types.js';
+
+/** What the control plane (main thread) tells the engine worker. */
+export type EngineCommand =
+  | { type: 'view'; view: CubeView }
+  | { type: 'emulation'; emulation: Emulation }
+  /** The data channel is transferred with the message, in the task that created it. */
+  | { type: 'link:add'; hostId: string; channel: RTCDataChannel }
+  | { type: 'link:remove'; hostId: string }
+  | { type: 'publish'; channel: number; anchor: number }
+  | { type: 'unpublish'; channel: number }
+  | { type: 'chunk'; channel: number; flags: number; payload: ArrayBuffer }
+  | { type: 'route:request'; route: RouteRequestInfo }
+  | { type: 'route:cancel'; subscriptionId: string }
+  | { type: 'subscribe'; channel: number }
+  | { type: 'unsubscribe'; channel: number }
+  | { type: 'keyframe'; channel: number }
+  | { type: 'stop' };
+
+/** What the engine worker reports: its events, plus an error if it failed. */
+export type EngineReport = EngineEvent | { type: 'engine:error'; message: string };

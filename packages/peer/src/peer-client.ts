@@ -1,0 +1,549 @@
+import './node-shims.js';
+import { Cube } from '@cubecast/overlay';
+import {
+  errorFromAck,
+  PROTOCOL_VERSION,
+  type Ack,
+  type ChannelInfo,
+  type ChannelPublish,
+  type ClientToServerEvents,
+  type CubeDelta,
+  type CubeState,
+  type Emulation,
+  type RouteRequest,
+  type ServerToClientEvents,
+  type SignalData,
+  type SpaSpec,
+  type SubscriptionInfo,
+} from '@cubecast/protocol';
+import SimplePeer from 'simple-peer';
+import { io, type Socket } from 'socket.io-client';
+import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
+import type { DeliveredChunk, LinkStats } from './engine/types.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+/** The negotiated data channel's id on every peer connection (simple-peer's own uses low ids). */
+const DATA_CHANNEL_ID = 100;
+const LINK_REPORT_MS = 2000;
+const RELINK_BACKOFF_MS = 1500;
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
+
+/** The `window.cubecast` snapshot: what the page and its tests read. */
+export interface PeerSnapshot {
+  readonly connection: ConnectionState;
+  readonly hostId: string | null;
+  readonly cube: { k: number; n: number; epoch: number } | null;
+  readonly ids: string[];
+  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null }[];
+  readonly channels: ChannelInfo[];
+  readonly publishing: { channel: string; framesEncoded: number }[];
+  readonly subscriptions: {
+    channel: string;
+    subscriptionId: string | null;
+    maxLatencyMs: number;
+    framesDecoded: number;
+    latencyMs: number | null;
+    hops: number | null;
+    boundMet: boolean | null;
+    /** Now minus capture time: meaningful only where publisher and subscriber share a clock. */
+    trueLatencyMs: number | null;
+  }[];
+}
+
+export interface PeerEvents extends Record<string, unknown> {
+  'snapshot:changed': PeerSnapshot;
+  'chunk:received': { channel: ChannelInfo; chunk: DeliveredChunk };
+  'keyframe:requested': { channel: ChannelInfo };
+  'link:failed': { hostId: string; reason: string };
+  'subscription:ended': { channel: string };
+  'error:raised': { message: string };
+}
+
+export interface PeerOptions {
+  /** Signaling server; defaults to the page's origin. */
+  readonly url?: string;
+  readonly name?: string;
+  readonly emulation?: Emulation;
+  /** Creates the engine worker (the bundler decides how it is loaded). */
+  readonly createWorker: () => Worker;
+}
+
+interface Publication {
+  request: ChannelPublish;
+  channel: ChannelInfo | null;
+  framesEncoded: number;
+}
+
+interface Subscription {
+  channel: string;
+  maxLatencyMs: number;
+  pipeline: SpaSpec[];
+  info: SubscriptionInfo | null;
+  framesDecoded: number;
+  latencyMs: number | null;
+  hops: number | null;
+  trueLatencyMs: number | null;
+}
+
+interface PeerLink {
+  peer: SimplePeer.Instance;
+  initiator: boolean;
+}
+
+/** A call on a closed peer. */
+export class PeerClosedError extends Error {
+  override readonly name = 'PeerClosedError';
+}
+
+/**
+ * A browser tab as a Cubecast host: the control plane on the main thread (socket.io to the
+ * server, one simple-peer connection per linked host) and the data plane in an engine worker,
+ * which receives each connection's data channel at creation.
+ */
+export class CubecastPeer extends TypedEmitter<PeerEvents> {
+  private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  private readonly worker: Worker;
+  private state: CubeState | null = null;
+  private cube: Cube | null = null;
+  private connection: ConnectionState = 'connecting';
+  private readonly links = new Map<string, PeerLink>();
+  private linkStats = new Map<string, LinkStats>();
+  private readonly channels = new Map<string, ChannelInfo>();
+  private readonly publications = new Map<string, Publication>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private closedFlag = false;
+  private emulation: Emulation | undefined;
+
+  constructor(private readonly options: PeerOptions) {
+    super();
+    this.emulation = options.emulation;
+    this.worker = options.createWorker();
+    this.worker.onmessage = (event: MessageEvent<EngineReport>) => this.onEngine(event.data);
+    this.worker.onerror = (event) => this.emit('error:raised', { message: `engine worker failed: ${event.message}` });
+    if (this.emulation) this.command({ type: 'emulation', emulation: this.emulation });
+    this.socket = io(options.url ?? '/', { transports: ['websocket'], reconnectionDelayMax: 5000 });
+    this.socket.on('connect', () => void this.join());
+    this.socket.on('disconnect', () => this.onDisconnect());
+    this.socket.on('connect_error', () => this.setConnection('disconnected'));
+    this.socket.on('cube:state', (state) => this.applyState(state));
+    this.socket.on('cube:delta', (delta) => this.applyDelta(delta));
+    this.socket.on('signal:receive', (message) => this.onSignal(message));
+    this.socket.on('channel:added', (channel) => this.onChannel(channel));
+    this.socket.on('channel:updated', (channel) => this.onChannel(channel));
+    this.socket.on('channel:removed', ({ name }) => this.onChannelRemoved(name));
+    this.socket.on('route:request', (request) => this.onRouteRequest(request));
+    this.socket.on('route:cancel', ({ subscriptionId }) => this.command({ type: 'route:cancel', subscriptionId }));
+    this.socket.on('subscription:updated', (info) => this.onSubscriptionUpdated(info));
+    this.socket.on('emulation:set', (emulation) => {
+      this.emulation = emulation;
+      this.command({ type: 'emulation', emulation });
+    });
+    this.timers.push(setInterval(() => this.reportLinks(), LINK_REPORT_MS));
+    this.timers.push(setInterval(() => this.reportSubscriptions(), 1000));
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  snapshot(): PeerSnapshot {
+    const state = this.state;
+    const desired = this.desiredLinks();
+    return {
+      connection: this.connection,
+      hostId: state?.hostId ?? null,
+      cube: state ? { k: state.k, n: state.n, epoch: state.epoch } : null,
+      ids: state && this.cube ? [...state.ids].sort((a, b) => a - b).map((id) => this.cube!.toText(id)) : [],
+      links: [...desired].sort().map((hostId) => {
+        const stats = this.linkStats.get(hostId);
+        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null };
+      }),
+      channels: [...this.channels.values()],
+      publishing: [...this.publications.values()].map((p) => ({ channel: p.request.name, framesEncoded: p.framesEncoded })),
+      subscriptions: [...this.subscriptions.values()].map((s) => ({
+        channel: s.channel,
+        subscriptionId: s.info?.subscriptionId ?? null,
+        maxLatencyMs: s.maxLatencyMs,
+        framesDecoded: s.framesDecoded,
+        latencyMs: s.latencyMs,
+        hops: s.hops,
+        boundMet: s.latencyMs === null ? null : s.latencyMs <= s.maxLatencyMs,
+        trueLatencyMs: s.trueLatencyMs,
+      })),
+    };
+  }
+
+  // ---- publishing ----------------------------------------------------------------------------
+
+  async publish(request: ChannelPublish): Promise<ChannelInfo> {
+    this.assertOpen();
+    const { channel } = await this.request('channel:publish', request);
+    this.publications.set(request.name, { request, channel, framesEncoded: 0 });
+    this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
+    this.changed();
+    return channel;
+  }
+
+  /** A publisher's encoded chunk into its channel. `payload` is transferred: do not reuse it. */
+  sendChunk(name: string, flags: number, payload: ArrayBuffer): void {
+    const publication = this.publications.get(name);
+    if (!publication?.channel) return;
+    publication.framesEncoded++;
+    this.command({ type: 'chunk', channel: publication.channel.id, flags, payload }, [payload]);
+  }
+
+  async unpublish(name: string): Promise<void> {
+    const publication = this.publications.get(name);
+    if (!publication) return;
+    this.publications.delete(name);
+    if (publication.channel) this.command({ type: 'unpublish', channel: publication.channel.id });
+    this.changed();
+    if (this.socket.connected) await this.request('channel:unpublish', { name }).catch(() => undefined);
+  }
+
+  // ---- subscribing ---------------------------------------------------------------------------
+
+  async subscribe(channel: string, maxLatencyMs: number, pipeline: SpaSpec[] = []): Promise<SubscriptionInfo> {
+    this.assertOpen();
+    const subscription: Subscription = { channel, maxLatencyMs, pipeline, info: null, framesDecoded: 0, latencyMs: null, hops: null, trueLatencyMs: null };
+    const { subscription: info } = await this.request('subscription:create', { channel, maxLatencyMs, pipeline });
+    subscription.info = info;
+    this.subscriptions.set(channel, subscription);
+    const id = this.channels.get(channel)?.id;
+    if (id !== undefined) this.command({ type: 'subscribe', channel: id });
+    this.changed();
+    return info;
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription) return;
+    this.subscriptions.delete(channel);
+    const id = this.channels.get(channel)?.id;
+    if (id !== undefined) this.command({ type: 'unsubscribe', channel: id });
+    this.changed();
+    if (subscription.info && this.socket.connected) {
+      await this.request('subscription:delete', { subscriptionId: subscription.info.subscriptionId }).catch(() => undefined);
+    }
+  }
+
+  /** A subscriber's player reports what it decoded and measured. */
+  noteDecoded(channel: string, frame: { latencyMs: number; hops: number; trueLatencyMs?: number }): void {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription) return;
+    subscription.framesDecoded++;
+    subscription.latencyMs = frame.latencyMs;
+    subscription.hops = frame.hops;
+    subscription.trueLatencyMs = frame.trueLatencyMs ?? null;
+  }
+
+  requestKeyframe(channel: string): void {
+    const id = this.channels.get(channel)?.id;
+    if (id !== undefined) this.command({ type: 'keyframe', channel: id });
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const link of this.links.values()) link.peer.destroy();
+    this.links.clear();
+    this.command({ type: 'stop' });
+    this.socket.close();
+    this.removeAllListeners();
+  }
+
+  // ---- signaling -----------------------------------------------------------------------------
+
+  private async request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>> {
+    const send = this.socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack> };
+    const ack = await send.emitWithAck(event, payload);
+    if (!ack.ok) throw errorFromAck(ack);
+    return ack as never;
+  }
+
+  private async join(): Promise<void> {
+    try {
+      const result = await this.request('host:join', {
+        protocol: PROTOCOL_VERSION,
+        ...(this.options.name !== undefined && { name: this.options.name }),
+        ...(this.emulation !== undefined && { emulation: this.emulation }),
+      });
+      this.channels.clear();
+      for (const channel of result.channels) this.channels.set(channel.name, channel);
+      this.setConnection('connected');
+      this.applyState(result.state);
+      await this.restore();
+    } catch (error) {
+      this.emit('error:raised', { message: `could not join: ${(error as Error).message}` });
+    }
+  }
+
+  /** After a reconnection the server knows a new host: publish and subscribe again. */
+  private async restore(): Promise<void> {
+    for (const publication of [...this.publications.values()]) {
+      if (publication.channel && this.channels.get(publication.request.name)?.publisher === this.state?.hostId) continue;
+      try {
+        const { channel } = await this.request('channel:publish', publication.request);
+        publication.channel = channel;
+        this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
+      } catch (error) {
+        this.emit('error:raised', { message: `could not publish "${publication.request.name}" again: ${(error as Error).message}` });
+      }
+    }
+    for (const subscription of [...this.subscriptions.values()]) {
+      if (subscription.info && subscription.info.subscriber === this.state?.hostId) continue;
+      try {
+        const { subscription: info } = await this.request('subscription:create', {
+          channel: subscription.channel,
+          maxLatencyMs: subscription.maxLatencyMs,
+          pipeline: subscription.pipeline,
+        });
+        subscription.info = info;
+        const id = this.channels.get(subscription.channel)?.id;
+        if (id !== undefined) this.command({ type: 'subscribe', channel: id });
+      } catch {
+        this.subscriptions.delete(subscription.channel);
+        this.emit('subscription:ended', { channel: subscription.channel });
+      }
+    }
+    this.changed();
+  }
+
+  private onDisconnect(): void {
+    this.setConnection('disconnected');
+    for (const [hostId, link] of this.links) {
+      link.peer.destroy();
+      this.command({ type: 'link:remove', hostId });
+    }
+    this.links.clear();
+    this.linkStats.clear();
+    this.state = null;
+    for (const publication of this.publications.values()) publication.channel = null;
+    for (const subscription of this.subscriptions.values()) subscription.info = null;
+    this.changed();
+  }
+
+  private applyState(state: CubeState): void {
+    this.state = { ...state, ids: [...state.ids], neighbours: [...state.neighbours] };
+    if (!this.cube || this.cube.k !== state.k || this.cube.n !== state.n) this.cube = new Cube(state.k, state.n);
+    this.syncTopology();
+  }
+
+  /** Deltas apply only to the epoch they were made in, and only if newer than what we hold. */
+  private applyDelta(delta: CubeDelta): void {
+    const state = this.state;
+    if (!state || delta.epoch !== state.epoch || delta.revision <= state.revision) return;
+    const ids = new Set(state.ids);
+    for (const id of delta.removedIds) ids.delete(id);
+    for (const id of delta.addedIds) ids.add(id);
+    const neighbours = new Map(state.neighbours);
+    for (const [id, owner] of delta.neighbours) {
+      if (owner === null) neighbours.delete(id);
+      else neighbours.set(id, owner);
+    }
+    this.state = { ...state, revision: delta.revision, ids: [...ids], neighbours: [...neighbours] };
+    this.syncTopology();
+  }
+
+  private desiredLinks(): Set<string> {
+    return new Set(this.state?.neighbours.map(([, hostId]) => hostId) ?? []);
+  }
+
+  /** Hand the engine the new view; open links to new neighbours, close links to former ones. */
+  private syncTopology(): void {
+    const state = this.state;
+    if (!state) return;
+    this.command({ type: 'view', view: { hostId: state.hostId, epoch: state.epoch, k: state.k, n: state.n, ids: state.ids, neighbours: state.neighbours, policy: state.policy } });
+    const desired = this.desiredLinks();
+    for (const [hostId, link] of this.links) {
+      if (desired.has(hostId)) continue;
+      link.peer.destroy();
+      this.links.delete(hostId);
+      this.linkStats.delete(hostId);
+      this.command({ type: 'link:remove', hostId });
+    }
+    // Of two linked hosts, the one whose id sorts first makes the offer.
+    for (const hostId of desired) if (!this.links.has(hostId) && state.hostId < hostId) this.openLink(hostId, true);
+    for (const publication of this.publications.values()) {
+      if (publication.channel) this.command({ type: 'publish', channel: publication.channel.id, anchor: publication.channel.anchor });
+    }
+    this.changed();
+  }
+
+  private openLink(hostId: string, initiator: boolean): PeerLink {
+    const peer = new SimplePeer({ initiator, trickle: true, config: { iceServers: [] } });
+    // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
+    // created on it and transferred in this same task.
+    const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
+    const channel = pc.createDataChannel('cubecast', { negotiated: true, id: DATA_CHANNEL_ID, ordered: true });
+    this.command({ type: 'link:add', hostId, channel }, [channel as unknown as Transferable]);
+    const link: PeerLink = { peer, initiator };
+    this.links.set(hostId, link);
+    peer.on('signal', (data: SignalData) => {
+      const epoch = this.state?.epoch;
+      if (epoch === undefined || !this.socket.connected) return;
+      this.request('signal:send', { to: hostId, epoch, data }).catch(() => {
+        // Refused (the link went away in a re-embedding): the topology sync cleans up.
+      });
+    });
+    peer.on('error', () => this.onPeerGone(hostId, peer));
+    peer.on('close', () => this.onPeerGone(hostId, peer));
+    return link;
+  }
+
+  private onPeerGone(hostId: string, peer: SimplePeer.Instance): void {
+    const link = this.links.get(hostId);
+    if (!link || link.peer !== peer) return;
+    this.links.delete(hostId);
+    this.command({ type: 'link:remove', hostId });
+    peer.destroy();
+    // The offering side tries again while the host is still a neighbour.
+    if (link.initiator) {
+      setTimeout(() => {
+        if (!this.closedFlag && this.desiredLinks().has(hostId) && !this.links.has(hostId)) this.openLink(hostId, true);
+      }, RELINK_BACKOFF_MS);
+    }
+    this.changed();
+  }
+
+  private onSignal(message: { from: string; epoch: number; data: SignalData }): void {
+    if (!this.state || message.epoch !== this.state.epoch) return;
+    let link = this.links.get(message.from);
+    // A fresh offer from a host we hold a stale connection to: it restarted the link.
+    if (link && !link.initiator && 'type' in message.data && message.data.type === 'offer' && link.peer.connected) {
+      link.peer.destroy();
+      this.links.delete(message.from);
+      this.command({ type: 'link:remove', hostId: message.from });
+      link = undefined;
+    }
+    if (!link) {
+      if (!('type' in message.data) || message.data.type !== 'offer') return;
+      link = this.openLink(message.from, false);
+    }
+    try {
+      link.peer.signal(message.data as SimplePeer.SignalData);
+    } catch (error) {
+      this.emit('error:raised', { message: `bad signal from ${message.from}: ${(error as Error).message}` });
+    }
+  }
+
+  // ---- channels and routes -------------------------------------------------------------------
+
+  private onChannel(channel: ChannelInfo): void {
+    this.channels.set(channel.name, channel);
+    const publication = this.publications.get(channel.name);
+    if (publication && channel.publisher === this.state?.hostId) {
+      publication.channel = channel;
+      this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
+    }
+    if (this.subscriptions.has(channel.name)) this.command({ type: 'subscribe', channel: channel.id });
+    this.changed();
+  }
+
+  private onChannelRemoved(name: string): void {
+    const channel = this.channels.get(name);
+    this.channels.delete(name);
+    if (channel && this.subscriptions.delete(name)) {
+      this.command({ type: 'unsubscribe', channel: channel.id });
+      this.emit('subscription:ended', { channel: name });
+    }
+    this.changed();
+  }
+
+  private onSubscriptionUpdated(info: SubscriptionInfo): void {
+    if (info.state !== 'ended') return;
+    if (this.subscriptions.delete(info.channel)) this.emit('subscription:ended', { channel: info.channel });
+    this.changed();
+  }
+
+  private onRouteRequest(request: RouteRequest): void {
+    const channel = this.channels.get(request.channel);
+    if (!channel) return;
+    this.command({
+      type: 'route:request',
+      route: {
+        subscriptionId: request.subscriptionId,
+        channel: channel.id,
+        target: request.target,
+        maxLatencyMs: request.maxLatencyMs,
+        pipeline: request.pipeline,
+        policy: request.policy,
+      },
+    });
+  }
+
+  // ---- engine --------------------------------------------------------------------------------
+
+  private command(command: EngineCommand, transfer: Transferable[] = []): void {
+    if (this.closedFlag && command.type !== 'stop') return;
+    this.worker.postMessage(command, transfer);
+  }
+
+  private onEngine(report: EngineReport): void {
+    switch (report.type) {
+      case 'chunk': {
+        const channel = [...this.channels.values()].find((c) => c.id === report.chunk.channel);
+        if (channel && this.subscriptions.has(channel.name)) this.emit('chunk:received', { channel, chunk: report.chunk });
+        return;
+      }
+      case 'stats':
+        this.linkStats = new Map(report.links.map((l) => [l.hostId, l]));
+        this.changed();
+        return;
+      case 'link:failed':
+        this.emit('link:failed', { hostId: report.hostId, reason: report.reason });
+        this.reportLinks();
+        return;
+      case 'keyframe:request': {
+        const channel = [...this.channels.values()].find((c) => c.id === report.channel);
+        if (channel) this.emit('keyframe:requested', { channel });
+        return;
+      }
+      case 'route:established':
+        return;
+      case 'engine:error':
+        this.emit('error:raised', { message: `engine: ${report.message}` });
+        return;
+    }
+  }
+
+  private reportLinks(): void {
+    if (!this.state || !this.socket.connected || this.linkStats.size === 0) return;
+    const links = [...this.linkStats.values()].map((l) => ({
+      hostId: l.hostId,
+      state: l.state,
+      ...(l.rttMs !== undefined && { rttMs: l.rttMs }),
+      throughputKbps: l.throughputKbps,
+      lossRate: l.lossRate,
+    }));
+    this.request('link:report', { links }).catch(() => undefined);
+  }
+
+  private reportSubscriptions(): void {
+    if (!this.socket.connected) return;
+    for (const s of this.subscriptions.values()) {
+      if (!s.info || s.latencyMs === null) continue;
+      this.request('subscription:report', { subscriptionId: s.info.subscriptionId, latencyMs: s.latencyMs, hops: s.hops ?? 0, framesDecoded: s.framesDecoded }).catch(() => undefined);
+    }
+  }
+
+  private setConnection(state: ConnectionState): void {
+    if (this.connection === state) return;
+    this.connection = state;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.emit('snapshot:changed', this.snapshot());
+  }
+
+  private assertOpen(): void {
+    if (this.closedFlag) throw new PeerClosedError('this peer is closed');
+  }
+}

@@ -1,0 +1,115 @@
+/// <reference path="./webcodecs.d.ts" />
+import { decodeVideoPayload, MalformedMessageError, temporalLayer } from '@cubecast/protocol';
+import type { DeliveredChunk } from '../engine/types.js';
+
+export interface PlayerStats {
+  readonly framesDecoded: number;
+  readonly fps: number;
+  /** End-to-end latency accumulated hop by hop in the data-plane header. */
+  readonly latencyMs: number;
+  /** Now minus the capture time the publisher stamped: true only where clocks agree. */
+  readonly trueLatencyMs: number;
+  readonly hops: number;
+  readonly waitingForKeyframe: boolean;
+}
+
+/**
+ * Chunks -> VideoDecoder -> canvas. Starts at a key frame (asking upstream for one), and after
+ * a gap that may have lost a frame others depend on, waits for the next key frame rather
+ * than decode garbage.
+ */
+export class VideoPlayer {
+  private decoder: VideoDecoder | undefined;
+  private configured: string | undefined;
+  private lastSequence: number | undefined;
+  private waiting = true;
+  private framesDecoded = 0;
+  private fps = 0;
+  private lastFrameAt: number | undefined;
+  private readonly context: CanvasRenderingContext2D;
+  private readonly pending = new Map<number, { latencyMs: number; trueLatencyMs: number; hops: number }>();
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly onStats: (stats: PlayerStats) => void,
+    private readonly requestKeyframe: () => void,
+  ) {
+    this.context = canvas.getContext('2d')!;
+    this.requestKeyframe();
+  }
+
+  push(chunk: DeliveredChunk): void {
+    let decoded;
+    try {
+      decoded = decodeVideoPayload(chunk.payload);
+    } catch (error) {
+      if (error instanceof MalformedMessageError) return;
+      throw error;
+    }
+    const { header, frame } = decoded;
+    const gap = this.lastSequence !== undefined && chunk.sequence !== ((this.lastSequence + 1) >>> 0);
+    if (this.lastSequence !== undefined && ((chunk.sequence - this.lastSequence) | 0) <= 0) return; // old or repeated
+    this.lastSequence = chunk.sequence;
+    // A lost frame of layer 0 or 1 breaks what follows; a lost layer-2 frame breaks nothing,
+    // so a gap before a layer-2 frame is decoded through.
+    if (gap && !header.key && temporalLayer(chunk.flags) < 2) this.waiting = true;
+    if (this.waiting && !header.key) {
+      this.requestKeyframe();
+      return;
+    }
+    if (header.key) {
+      this.waiting = false;
+      const codec = header.codec ?? this.configured ?? 'vp8';
+      if (!this.decoder || this.decoder.state === 'closed' || this.configured !== `${codec}:${header.width}x${header.height}`) {
+        this.configure(codec, header.width, header.height);
+      }
+    }
+    const decoder = this.decoder;
+    if (!decoder || decoder.state !== 'configured') return;
+    this.pending.set(header.timestampUs, {
+      latencyMs: chunk.latencyUs / 1000,
+      trueLatencyMs: Date.now() - header.captureTimeMs,
+      hops: chunk.hops,
+    });
+    if (this.pending.size > 64) this.pending.delete(this.pending.keys().next().value!);
+    decoder.decode(new EncodedVideoChunk({ type: header.key ? 'key' : 'delta', timestamp: header.timestampUs, data: frame }));
+  }
+
+  close(): void {
+    if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+  }
+
+  private configure(codec: string, width: number, height: number): void {
+    if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+    this.decoder = new VideoDecoder({
+      output: (frame) => this.draw(frame),
+      error: () => {
+        // A corrupt stream: start over from the next key frame.
+        this.waiting = true;
+        this.configured = undefined;
+        this.requestKeyframe();
+      },
+    });
+    this.decoder.configure({ codec, codedWidth: width, codedHeight: height, optimizeForLatency: true });
+    this.configured = `${codec}:${width}x${height}`;
+    this.canvas.width = width;
+    this.canvas.height = height;
+  }
+
+  private draw(frame: VideoFrame): void {
+    const measured = this.pending.get(frame.timestamp);
+    this.pending.delete(frame.timestamp);
+    this.context.drawImage(frame, 0, 0, this.canvas.width, this.canvas.height);
+    frame.close();
+    const now = performance.now();
+    if (this.lastFrameAt !== undefined) {
+      const instant = 1000 / Math.max(1, now - this.lastFrameAt);
+      this.fps = this.fps === 0 ? instant : this.fps * 0.9 + instant * 0.1;
+    }
+    this.lastFrameAt = now;
+    this.framesDecoded++;
+    if (measured) {
+      this.onStats({ framesDecoded: this.framesDecoded, fps: this.fps, ...measured, waitingForKeyframe: this.waiting });
+    }
+  }
+}
