@@ -7,6 +7,8 @@ declare global {
   interface Window {
     /** A read-only snapshot of this tab's host, kept current (tests read it). */
     cubecast?: Readonly<PeerSnapshot>;
+    /** Diagnostics for bad-input tests: raw bytes onto the link to a neighbour. */
+    cubecastDebug?: { sendRaw(hostId: string, bytes: number[]): void };
   }
 }
 
@@ -24,6 +26,7 @@ export function usePeer(options: { emulation?: Emulation; name?: string }) {
     created.on('snapshot:changed', publish);
     created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
     created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
+    window.cubecastDebug = { sendRaw: (hostId, bytes) => created.debugSendRaw(hostId, new Uint8Array(bytes)) };
     publish(created.snapshot());
     setPeer(created);
     return () => created.close();

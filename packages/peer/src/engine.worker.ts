@@ -76,6 +76,8 @@ scope.onmessage = (event) => {
         return engine.unsubscribe(command.channel);
       case 'keyframe':
         return engine.requestKeyframe(command.channel);
+      case 'raw':
+        return engine.sendRaw(command.hostId, new Uint8Array(command.bytes));
       case 'stop':
         engine.stop();
         scope.close();

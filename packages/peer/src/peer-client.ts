@@ -49,6 +49,10 @@ export interface PeerSnapshot {
     /** Now minus capture time: meaningful only where publisher and subscriber share a clock. */
     trueLatencyMs: number | null;
   }[];
+  /** Channels this host forwards, and to which hosts. */
+  readonly relaying: { channel: string; to: string[] }[];
+  /** Data-plane messages refused as malformed, and duplicates dropped. */
+  readonly engine: { malformed: number; duplicates: number };
 }
 
 export interface PeerEvents extends Record<string, unknown> {
@@ -109,6 +113,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private connection: ConnectionState = 'connecting';
   private readonly links = new Map<string, PeerLink>();
   private linkStats = new Map<string, LinkStats>();
+  private forwarding: { channel: number; to: string[] }[] = [];
+  private engineCounters = { malformed: 0, duplicates: 0 };
   private readonly channels = new Map<string, ChannelInfo>();
   private readonly publications = new Map<string, Publication>();
   private readonly subscriptions = new Map<string, Subscription>();
@@ -172,6 +178,11 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         boundMet: s.latencyMs === null ? null : s.latencyMs <= s.maxLatencyMs,
         trueLatencyMs: s.trueLatencyMs,
       })),
+      relaying: this.forwarding.flatMap(({ channel, to }) => {
+        const name = [...this.channels.values()].find((c) => c.id === channel)?.name;
+        return name ? [{ channel: name, to }] : [];
+      }),
+      engine: this.engineCounters,
     };
   }
 
@@ -242,6 +253,12 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   requestKeyframe(channel: string): void {
     const id = this.channels.get(channel)?.id;
     if (id !== undefined) this.command({ type: 'keyframe', channel: id });
+  }
+
+  /** Diagnostics: raw bytes onto the link to `hostId`, bypassing every check (bad-input tests). */
+  debugSendRaw(hostId: string, bytes: Uint8Array): void {
+    const copy = bytes.slice().buffer;
+    this.command({ type: 'raw', hostId, bytes: copy }, [copy]);
   }
 
   close(): void {
@@ -494,6 +511,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       }
       case 'stats':
         this.linkStats = new Map(report.links.map((l) => [l.hostId, l]));
+        this.forwarding = report.forwarding;
+        this.engineCounters = { malformed: report.malformed, duplicates: report.duplicates };
         this.changed();
         return;
       case 'link:failed':

@@ -258,6 +258,11 @@ export class SwitchingEngine {
     return sequence;
   }
 
+  /** Diagnostics: puts raw bytes on a link, bypassing every check (tests of bad input). */
+  sendRaw(hostId: string, bytes: Uint8Array): void {
+    this.links.get(hostId)?.toWire(bytes, this.env.now());
+  }
+
   stop(): void {
     this.closed = true;
     for (const handle of this.intervals) this.env.clearTimer(handle);
@@ -565,6 +570,7 @@ export class SwitchingEngine {
       links: [...this.links.values()].map((link) => link.stats(now)),
       malformed: this.counters.malformed,
       duplicates: this.counters.duplicates,
+      forwarding: [...this.branches.keys()].map((channel) => ({ channel, to: this.nextHops(channel) })).filter((f) => f.to.length > 0),
     });
     for (const link of this.links.values()) if (link.inTransit < LOW_WATER_BYTES && link.queued > 0) this.pump();
   }

@@ -51,7 +51,7 @@ export interface DeliveredChunk {
 
 export type EngineEvent =
   | { type: 'chunk'; chunk: DeliveredChunk }
-  | { type: 'stats'; links: LinkStats[]; malformed: number; duplicates: number }
+  | { type: 'stats'; links: LinkStats[]; malformed: number; duplicates: number; forwarding: { channel: number; to: string[] }[] }
   | { type: 'link:failed'; hostId: string; reason: string }
   | { type: 'keyframe:request'; channel: number }
   | { type: 'route:established'; channel: number; subscriptionId: string; hops: number; latencyUs: number };

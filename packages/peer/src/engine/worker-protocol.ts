@@ -17,6 +17,8 @@ export type EngineCommand =
   | { type: 'subscribe'; channel: number }
   | { type: 'unsubscribe'; channel: number }
   | { type: 'keyframe'; channel: number }
+  /** Diagnostics: raw bytes onto a link, unchecked. */
+  | { type: 'raw'; hostId: string; bytes: ArrayBuffer }
   | { type: 'stop' };
 
 /** What the engine worker reports: its events, plus an error if it failed. */

@@ -1,0 +1,70 @@
+import { startServer, silentLogger, type RunningServer } from '@cubecast/signaling-server';
+import { test as base, expect, type Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+
+export type Snapshot = NonNullable<Window['cubecast']>;
+
+export interface Tabs {
+  /** Opens a tab on the server (optional query string), waits until it has joined. */
+  open(query?: string): Promise<Page>;
+  readonly pages: Page[];
+}
+
+export const ADMIN_TOKEN = 'e2e-admin';
+const webRoot = fileURLToPath(new URL('../apps/web/dist', import.meta.url));
+
+export const test = base.extend<{ server: RunningServer; tabs: Tabs }>({
+  server: async ({}, use) => {
+    const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, adminToken: ADMIN_TOKEN });
+    await use(server);
+    await server.close();
+  },
+  tabs: async ({ browser, server }, use) => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
+    const errors: string[] = [];
+    const pages: Page[] = [];
+    const tabs: Tabs = {
+      pages,
+      async open(query = '') {
+        const page = await context.newPage();
+        page.on('pageerror', (error) => errors.push(`tab ${pages.indexOf(page)}: ${error.message}`));
+        pages.push(page);
+        await page.goto(`${server.url}/${query}`);
+        await expect.poll(() => snapshot(page).then((s) => s?.connection), { timeout: 20_000 }).toBe('connected');
+        return page;
+      },
+    };
+    await use(tabs);
+    await context.close();
+    expect(errors, 'no page errors').toEqual([]);
+  },
+});
+
+export { expect };
+
+export function snapshot(page: Page): Promise<Snapshot | undefined> {
+  return page.evaluate(() => window.cubecast);
+}
+
+export async function snapshots(pages: Page[]): Promise<Snapshot[]> {
+  return Promise.all(pages.map(async (p) => (await snapshot(p))!));
+}
+
+/** Publishes the fake camera from a tab as `name`. */
+export async function publishCamera(page: Page, name: string): Promise<void> {
+  await page.getByTestId('channel-name-input').fill(name);
+  await page.getByTestId('publish-button').click();
+  await expect.poll(async () => (await snapshot(page))?.publishing.find((p) => p.channel === name)?.framesEncoded ?? 0).toBeGreaterThan(0);
+}
+
+/** Subscribes a tab to a channel with a latency bound, through the page's controls. */
+export async function subscribe(page: Page, channel: string, boundMs: number): Promise<void> {
+  const item = page.getByTestId('channel-list').locator(`li[data-channel="${channel}"]`);
+  await item.getByTestId('max-latency-input').fill(String(boundMs));
+  await item.getByTestId('subscribe-button').click();
+  await expect.poll(async () => (await snapshot(page))?.subscriptions.some((s) => s.channel === channel)).toBe(true);
+}
+
+export function framesDecoded(s: Snapshot, channel: string): number {
+  return s.subscriptions.find((x) => x.channel === channel)?.framesDecoded ?? 0;
+}
