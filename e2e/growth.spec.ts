@@ -1,10 +1,11 @@
+import type { Page } from '@playwright/test';
 import { expect, framesDecoded, publishCamera, snapshot, snapshots, subscribe, test } from './fixtures.js';
 
 test('tabs join one by one from 2 to 10 during a stream: re-embeddings, no stall over 5 s', async ({ tabs }) => {
   const publisher = await tabs.open();
   await publishCamera(publisher, 'cam');
   const firstEpoch = (await snapshot(publisher))!.cube!.epoch;
-  const subscribers = [];
+  const subscribers: Page[] = [];
   // Per subscriber: frames at last change, and when that was.
   const progress = new Map<number, { frames: number; at: number; worstGap: number }>();
   let sampling = true;
