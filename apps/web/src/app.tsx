@@ -64,7 +64,11 @@ export function App() {
         <>
           <div className="columns">
             <HostPanel snapshot={snapshot} />
-            <PublishPanel peer={peer} canPublish={capabilities.publishing ?? (connection === 'connected' ? null : 'Publishing waits until this tab has joined.')} />
+            <PublishPanel
+              peer={peer}
+              blocked={capabilities.publishing}
+              waiting={connection === 'connected' ? null : 'Publishing waits until this tab has joined the overlay.'}
+            />
           </div>
           <ChannelList peer={peer} snapshot={snapshot} />
           {snapshot.subscriptions.length > 0 && (

@@ -27,7 +27,11 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
           {links.length === 0 && (
             <tr>
               <td colSpan={3} className="muted">
-                {hostId ? 'No neighbours yet: this tab owns the whole cube. Open another tab.' : 'Joining…'}
+                {hostId
+                  ? 'No neighbours yet: this tab owns the whole cube. Open another tab.'
+                  : snapshot.connection === 'disconnected'
+                    ? 'Reconnecting to the server…'
+                    : 'Joining…'}
               </td>
             </tr>
           )}

@@ -12,7 +12,8 @@ function cameraError(error: unknown): string {
 }
 
 /** Publish this tab's webcam as a channel, with a local preview. */
-export function PublishPanel({ peer, canPublish }: { peer: CubecastPeer; canPublish: string | null }) {
+export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; blocked: string | null; waiting: string | null }) {
+  const canPublish = blocked ?? waiting;
   const [name, setName] = useState('');
   const [status, setStatus] = useState<Status>({ state: 'idle' });
   const preview = useRef<HTMLVideoElement>(null);
@@ -66,7 +67,8 @@ export function PublishPanel({ peer, canPublish }: { peer: CubecastPeer; canPubl
   return (
     <section aria-labelledby="publish-title">
       <h2 id="publish-title">Publish</h2>
-      {canPublish && <p className="error">{canPublish}</p>}
+      {blocked && <p className="error">{blocked}</p>}
+      {!blocked && waiting && <p className="muted">{waiting}</p>}
       <div className="row">
         <label>
           Channel name
