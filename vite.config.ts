@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defaultClientConditions, defineConfig } from 'vite';
 
 /**
@@ -16,7 +17,18 @@ export default defineConfig({
   resolve: { conditions: ['@cubecast/source', ...defaultClientConditions] },
   // simple-peer's stream code reads Node's `global`.
   define: { global: 'globalThis' },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    rollupOptions: {
+      // The app, and the page the browser benchmark drives.
+      input: {
+        main: fileURLToPath(new URL('apps/web/index.html', import.meta.url)),
+        bench: fileURLToPath(new URL('apps/web/bench.html', import.meta.url)),
+      },
+    },
+  },
   server: { host: '127.0.0.1', headers: isolation },
   preview: { host: '127.0.0.1', headers: isolation },
 });

@@ -47,6 +47,19 @@ function attach(hostId: string, channel: RTCDataChannel): void {
   if (channel.readyState === 'open') engine.linkOpened(hostId);
 }
 
+/** Keeps about 2 MB in flight toward the next hops: as fast as the links take it, no faster. */
+function flood(channel: number, bytes: number, durationMs: number): void {
+  const payload = new Uint8Array(bytes);
+  const end = performance.now() + durationMs;
+  const step = () => {
+    if (performance.now() >= end) return;
+    let sent = 0;
+    while (engine.backlogBytes(channel) < 2 * 1024 * 1024 && sent++ < 64) engine.sendChunk(channel, 0, payload);
+    setTimeout(step, 1);
+  };
+  step();
+}
+
 scope.onmessage = (event) => {
   const command = event.data;
   try {
@@ -78,6 +91,8 @@ scope.onmessage = (event) => {
         return engine.requestKeyframe(command.channel);
       case 'raw':
         return engine.sendRaw(command.hostId, new Uint8Array(command.bytes));
+      case 'bench:flood':
+        return flood(command.channel, command.bytes, command.durationMs);
       case 'stop':
         engine.stop();
         scope.close();

@@ -258,6 +258,16 @@ export class SwitchingEngine {
     return sequence;
   }
 
+  /** Bytes waiting or in flight toward the channel's next hops (the worst link): for senders that pace themselves. */
+  backlogBytes(channel: number): number {
+    let worst = 0;
+    for (const hostId of this.nextHops(channel)) {
+      const link = this.links.get(hostId);
+      if (link) worst = Math.max(worst, link.inTransit + link.queued * 16 * 1024);
+    }
+    return worst;
+  }
+
   /** Diagnostics: puts raw bytes on a link, bypassing every check (tests of bad input). */
   sendRaw(hostId: string, bytes: Uint8Array): void {
     this.links.get(hostId)?.toWire(bytes, this.env.now());

@@ -19,6 +19,8 @@ export type EngineCommand =
   | { type: 'keyframe'; channel: number }
   /** Diagnostics: raw bytes onto a link, unchecked. */
   | { type: 'raw'; hostId: string; bytes: ArrayBuffer }
+  /** Benchmarks: publish `bytes`-sized chunks back to back for `durationMs`, paced by backpressure. */
+  | { type: 'bench:flood'; channel: number; bytes: number; durationMs: number }
   | { type: 'stop' };
 
 /** What the engine worker reports: its events, plus an error if it failed. */

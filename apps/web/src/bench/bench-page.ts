@@ -1,0 +1,125 @@
+/**
+ * The browser benchmark's page (`npm run bench:browser` drives it). Each tab runs the product's
+ * engine worker; the harness wires tabs into chains over WebRTC with the same negotiated,
+ * transferred data channels the peer uses, exchanging SDP itself instead of via the server.
+ */
+import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
+import EngineWorker from '@cubecast/peer/engine.worker?worker';
+import RawChannelWorker from './raw-channel.worker.ts?worker';
+
+const DATA_CHANNEL_ID = 100;
+// `?raw` in the page URL: the baseline, a bare channel in a worker instead of the engine.
+const raw = new URLSearchParams(location.search).has('raw');
+const worker: Worker = raw ? new RawChannelWorker() : new EngineWorker();
+let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
+const connections = new Map<string, RTCPeerConnection>();
+const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[] };
+const openLinks = new Set<string>();
+
+type RawReport = { raw: 'open' } | { raw: 'results'; results: NonNullable<typeof rawResults> };
+
+worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
+  const report = event.data;
+  if ('raw' in report) {
+    if (report.raw === 'open') openLinks.add('raw');
+    else rawResults = report.results;
+    return;
+  }
+  if (report.type === 'chunk') {
+    const now = performance.now();
+    if (received.chunks === 0) received.firstAt = now;
+    received.lastAt = now;
+    received.chunks++;
+    received.bytes += report.chunk.payload.byteLength;
+    if (report.chunk.payload.byteLength >= 8) {
+      const sentAt = new DataView(report.chunk.payload.buffer, report.chunk.payload.byteOffset, 8).getFloat64(0);
+      if (sentAt > 0) received.latencies.push(performance.timeOrigin + now - sentAt);
+    }
+  } else if (report.type === 'stats') {
+    for (const link of report.links) if (link.state === 'open') openLinks.add(link.hostId);
+  }
+};
+
+const command = (c: EngineCommand, transfer: Transferable[] = []) => worker.postMessage(c, transfer);
+
+async function connection(peer: string): Promise<RTCPeerConnection> {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const channel = pc.createDataChannel('cubecast', { negotiated: true, id: DATA_CHANNEL_ID, ordered: true });
+  if (raw) worker.postMessage({ channel }, [channel as unknown as Transferable]);
+  else command({ type: 'link:add', hostId: peer, channel }, [channel as unknown as Transferable]);
+  connections.set(peer, pc);
+  return pc;
+}
+
+async function gathered(pc: RTCPeerConnection): Promise<string> {
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve()));
+  }
+  return pc.localDescription!.sdp;
+}
+
+const bench = {
+  async offer(peer: string): Promise<string> {
+    const pc = await connection(peer);
+    await pc.setLocalDescription(await pc.createOffer());
+    return gathered(pc);
+  },
+  async answer(peer: string, offer: string): Promise<string> {
+    const pc = await connection(peer);
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return gathered(pc);
+  },
+  async accept(peer: string, answer: string): Promise<void> {
+    await connections.get(peer)!.setRemoteDescription({ type: 'answer', sdp: answer });
+  },
+  openLinks: () => [...openLinks],
+  /** A chain as a ring of 2N ids: tab i owns id i; its neighbours are tabs i-1 and i+1. */
+  view(index: number, count: number): void {
+    const neighbours: [number, string][] = [];
+    if (index > 0) neighbours.push([index - 1, `t${index - 1}`]);
+    if (index < count - 1) neighbours.push([index + 1, `t${index + 1}`]);
+    command({ type: 'view', view: { hostId: `t${index}`, epoch: 1, k: 2 * count, n: 1, ids: [index], neighbours, policy: 'odr' } });
+  },
+  publish(target: number): void {
+    command({ type: 'publish', channel: 1, anchor: 0 });
+    command({ type: 'route:request', route: { subscriptionId: 'bench', channel: 1, target, maxLatencyMs: 1000, pipeline: [], policy: 'odr' } });
+  },
+  subscribe(): void {
+    command({ type: 'subscribe', channel: 1 });
+  },
+  reset(): void {
+    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] });
+    if (raw) worker.postMessage({ reset: true });
+  },
+  flood(bytes: number, durationMs: number): void {
+    if (raw) worker.postMessage({ flood: { bytes, durationMs } });
+    else command({ type: 'bench:flood', channel: 1, bytes, durationMs });
+  },
+  /** Chunks of `bytes` at `fps`, each stamped with its send time (one clock for all tabs). */
+  stream(bytes: number, fps: number, durationMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = performance.now() + durationMs;
+      const timer = setInterval(() => {
+        if (performance.now() >= end) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        const payload = new Uint8Array(bytes);
+        new DataView(payload.buffer).setFloat64(0, performance.timeOrigin + performance.now());
+        command({ type: 'chunk', channel: 1, flags: 1, payload: payload.buffer }, [payload.buffer]);
+      }, 1000 / fps);
+    });
+  },
+  async results() {
+    if (!raw) return { ...received, latencies: [...received.latencies] };
+    rawResults = undefined;
+    worker.postMessage({ results: true });
+    const arrived = () => rawResults; // set by the worker's reply, which flow analysis cannot see
+    while (!arrived()) await new Promise((r) => setTimeout(r, 10));
+    return { ...arrived()!, chunks: 0, latencies: [] };
+  },
+};
+
+(window as unknown as { bench: typeof bench }).bench = bench;
