@@ -1,9 +1,9 @@
 import './node-shims.js';
 import { Cube } from '@cubecast/overlay';
 import {
-  errorFromAck,
   PROTOCOL_VERSION,
-  type Ack,
+  request,
+  type AckResult,
   type ChannelInfo,
   type ChannelPublish,
   type ClientToServerEvents,
@@ -274,14 +274,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   // ---- signaling -----------------------------------------------------------------------------
 
-  private async request<E extends keyof ClientToServerEvents>(
-    event: E,
-    payload: Parameters<ClientToServerEvents[E]>[0],
-  ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>> {
-    const send = this.socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack> };
-    const ack = await send.emitWithAck(event, payload);
-    if (!ack.ok) throw errorFromAck(ack);
-    return ack as never;
+  private request<E extends keyof ClientToServerEvents>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckResult<E>> {
+    return request(this.socket, event, payload);
   }
 
   private async join(): Promise<void> {

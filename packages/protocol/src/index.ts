@@ -4,3 +4,4 @@ export { parsePayload } from './validate.js';
 export { emulatedOneWayDelayMs } from './emulation.js';
 export * from './data-plane.js';
 export * from './video-payload.js';
+export { request, type AckingSocket, type AckResult } from './request.js';

@@ -1,7 +1,7 @@
 import {
-  errorFromAck,
   PROTOCOL_VERSION,
-  type Ack,
+  request,
+  type AckResult,
   type ChannelInfo,
   type ClientToServerEvents,
   type CubeDelta,
@@ -42,16 +42,8 @@ export class VirtualHost {
     this.socket.on('channel:removed', (c) => this.channels.delete(c.name));
   }
 
-  /** Sends an event and resolves to its ack; a refusal rejects with the error class of its code. */
-  async request<E extends keyof ClientToServerEvents>(
-    event: E,
-    payload: Parameters<ClientToServerEvents[E]>[0],
-  ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>> {
-    // emitWithAck's overloads cannot follow a generic event name; the event map types the rest.
-    const send = this.socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack> };
-    const ack = await send.emitWithAck(event, payload);
-    if (!ack.ok) throw errorFromAck(ack);
-    return ack as never;
+  request<E extends keyof ClientToServerEvents>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckResult<E>> {
+    return request(this.socket, event, payload);
   }
 
   async join(extra: { name?: string; emulation?: { position?: [number, number] } } = {}): Promise<this> {
