@@ -179,7 +179,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         trueLatencyMs: s.trueLatencyMs,
       })),
       relaying: this.forwarding.flatMap(({ channel, to }) => {
-        const name = [...this.channels.values()].find((c) => c.id === channel)?.name;
+        const name = this.channelById(channel)?.name;
         return name ? [{ channel: name, to }] : [];
       }),
       engine: this.engineCounters,
@@ -491,6 +491,11 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   // ---- engine --------------------------------------------------------------------------------
 
+  private channelById(id: number): ChannelInfo | undefined {
+    for (const channel of this.channels.values()) if (channel.id === id) return channel;
+    return undefined;
+  }
+
   private command(command: EngineCommand, transfer: Transferable[] = []): void {
     if (this.closedFlag && command.type !== 'stop') return;
     this.worker.postMessage(command, transfer);
@@ -499,7 +504,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private onEngine(report: EngineReport): void {
     switch (report.type) {
       case 'chunk': {
-        const channel = [...this.channels.values()].find((c) => c.id === report.chunk.channel);
+        const channel = this.channelById(report.chunk.channel);
         if (channel && this.subscriptions.has(channel.name)) this.emit('chunk:received', { channel, chunk: report.chunk });
         return;
       }
@@ -514,7 +519,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         this.reportLinks();
         return;
       case 'keyframe:request': {
-        const channel = [...this.channels.values()].find((c) => c.id === report.channel);
+        const channel = this.channelById(report.channel);
         if (channel) this.emit('keyframe:requested', { channel });
         return;
       }

@@ -51,17 +51,25 @@ interface Branch {
   expiresAt: number;
 }
 
-/** Sequence numbers (with fragment index) recently seen per channel: drops duplicates. */
+/**
+ * Sequence numbers (with fragment index) recently seen per channel: drops duplicates. A ring
+ * of the last `size` keys, so each message costs O(1) on the data plane.
+ */
 class RecentKeys {
-  private readonly ring: number[] = [];
+  private readonly ring: Float64Array;
   private readonly set = new Set<number>();
-  constructor(private readonly size = 8192) {}
+  private next = 0;
+  constructor(private readonly size = 8192) {
+    this.ring = new Float64Array(size).fill(-1);
+  }
   /** True if new (and now remembered). */
   add(key: number): boolean {
     if (this.set.has(key)) return false;
+    const evicted = this.ring[this.next]!;
+    if (evicted >= 0) this.set.delete(evicted);
+    this.ring[this.next] = key;
+    this.next = (this.next + 1) % this.size;
     this.set.add(key);
-    this.ring.push(key);
-    if (this.ring.length > this.size) this.set.delete(this.ring.shift()!);
     return true;
   }
 }
