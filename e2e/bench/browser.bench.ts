@@ -2,6 +2,7 @@
  * Browser benchmark: `npm run bench:browser` (inside a private network namespace, bounded).
  *
  * (a) One direct link between two tabs, chunks of 16, 64 and 256 KB sent back to back: MB/s.
+ *     Each chain is warmed up, then measured 3 times; medians are reported.
  * (b) Chains of 2, 3, 4, 8 and 16 tabs forwarding 64 KB chunks back to back from one end to
  *     the other: end-to-end MB/s, total switched MB/s (end-to-end x links), and the overhead
  *     against the 2-tab chain of the same run (iOverlay's Fig. 3 measure).
@@ -16,7 +17,10 @@ import { startServer, silentLogger } from '@cubecast/signaling-server';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const DEADLINE_MS = 10 * 60_000;
+const WARMUP_MS = 2000;
 const FLOOD_MS = 3000;
+/** Measurements per chain after its warm-up; the median is reported. */
+const REPEATS = 3;
 const STREAM_MS = 6000;
 
 type BenchApi = {
@@ -25,10 +29,10 @@ type BenchApi = {
   accept(peer: string, answer: string): Promise<void>;
   openLinks(): string[];
   view(index: number, count: number): void;
-  publish(target: number): void;
-  subscribe(): void;
-  reset(): void;
-  flood(bytes: number, durationMs: number): void;
+  publish(target: number, channel?: number): void;
+  subscribe(channel?: number): void;
+  reset(channel?: number): void;
+  flood(bytes: number, durationMs: number, channel?: number): void;
   stream(bytes: number, fps: number, durationMs: number): Promise<void>;
   results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[] };
 };
@@ -54,8 +58,10 @@ const browser: Browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
 });
 
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
+
 /** n tabs wired in a line, the first publishing to the last. */
-async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof api>; last: ReturnType<typeof api>; close(): Promise<void> }> {
+async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof api>; last: ReturnType<typeof api>; tabs: ReturnType<typeof api>[]; close(): Promise<void> }> {
   const context = await browser.newContext();
   const pages: Page[] = [];
   for (let i = 0; i < n; i++) {
@@ -85,17 +91,62 @@ async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof
     await tabs[0]!.call('publish', n - 1);
     await new Promise((r) => setTimeout(r, 300)); // the route is set up
   }
-  return { first: tabs[0]!, last: tabs[n - 1]!, close: () => context.close() };
+  return { first: tabs[0]!, last: tabs[n - 1]!, tabs, close: () => context.close() };
 }
 
+/**
+ * MB/s from the first tab to the last: a warm-up flood first (a fresh WebRTC connection on
+ * this machine sometimes crawls for its first seconds), then the median of REPEATS floods.
+ */
 async function throughput(n: number, bytes: number, raw = false): Promise<number> {
   const c = await chain(n, raw);
-  try {
+  const flood = async (ms: number) => {
     await c.last.call('reset');
-    await c.first.call('flood', bytes, FLOOD_MS);
-    await new Promise((r) => setTimeout(r, FLOOD_MS + 1500));
+    await c.first.call('flood', bytes, ms);
+    await new Promise((r) => setTimeout(r, ms + 1000));
     const r = await c.last.call('results');
     return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
+  };
+  try {
+    await flood(WARMUP_MS);
+    const runs: number[] = [];
+    for (let i = 0; i < REPEATS; i++) runs.push(await flood(FLOOD_MS));
+    return pct(runs.sort((a, b) => a - b), 0.5);
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * One relay's overhead measured on one 3-tab chain, so both flows share the same connections
+ * and conditions: channel 2 goes t0 -> t1 (direct), channel 1 goes t0 -> t1 -> t2 (relayed),
+ * flooded alternately. Overhead = 1 - (relayed MB/s x 2 links) / (direct MB/s x 1 link).
+ */
+async function pairedRelayOverhead(bytes: number, pairs: number) {
+  const c = await chain(3);
+  const [t0, t1, t2] = c.tabs as [ReturnType<typeof api>, ReturnType<typeof api>, ReturnType<typeof api>];
+  await t1.call('subscribe', 2);
+  await t0.call('publish', 1, 2);
+  await new Promise((r) => setTimeout(r, 300));
+  const flood = async (channel: number, receiver: ReturnType<typeof api>, ms: number) => {
+    await receiver.call('reset', channel);
+    await t0.call('flood', bytes, ms, channel);
+    await new Promise((r) => setTimeout(r, ms + 1000));
+    const r = await receiver.call('results');
+    return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
+  };
+  try {
+    await flood(2, t1, WARMUP_MS);
+    await flood(1, t2, WARMUP_MS);
+    const direct: number[] = [];
+    const relayed: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      direct.push(await flood(2, t1, FLOOD_MS));
+      relayed.push(await flood(1, t2, FLOOD_MS));
+    }
+    const d = pct(direct.sort((a, b) => a - b), 0.5);
+    const r = pct(relayed.sort((a, b) => a - b), 0.5);
+    return { direct: d, relayed: r, overhead: 1 - (r * 2) / d, directRange: [direct[0]!, direct.at(-1)!], relayedRange: [relayed[0]!, relayed.at(-1)!] };
   } finally {
     await c.close();
   }
@@ -113,7 +164,6 @@ async function latency(n: number): Promise<number[]> {
   }
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
 function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => headers.map((_, c) => String(r[c] ?? '')))];
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
@@ -144,6 +194,19 @@ try {
   }
   console.log('\n(b) Chains forwarding 64 KB chunks back to back (overhead: 1 - switched / switched of 2 tabs)');
   console.log(table(['tabs', 'end-to-end MB/s', 'switched MB/s', 'overhead'], chains));
+
+  const paired = await pairedRelayOverhead(64 * 1024, 5);
+  console.log("\n(b') One relay on one 3-tab chain, direct and relayed flows alternated (5 pairs, medians, 64 KB chunks)");
+  console.log(
+    table(
+      ['flow', 'MB/s (median)', 'range', 'switched MB/s'],
+      [
+        ['t0 -> t1 (direct, baseline)', paired.direct.toFixed(1), paired.directRange.map((v) => v.toFixed(1)).join(' - '), paired.direct.toFixed(1)],
+        ['t0 -> t1 -> t2 (relayed)', paired.relayed.toFixed(1), paired.relayedRange.map((v) => v.toFixed(1)).join(' - '), (paired.relayed * 2).toFixed(1)],
+      ],
+    ),
+  );
+  console.log(`relay overhead: ${(paired.overhead * 100).toFixed(1)}% (target: within 5%; iOverlay reports 3.3%)`);
 
   const video: (string | number)[][] = [];
   let direct50 = 0;

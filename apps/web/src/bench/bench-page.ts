@@ -13,7 +13,7 @@ const raw = new URLSearchParams(location.search).has('raw');
 const worker: Worker = raw ? new RawChannelWorker() : new EngineWorker();
 let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
 const connections = new Map<string, RTCPeerConnection>();
-const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[] };
+const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], channel: 0 };
 const openLinks = new Set<string>();
 
 type RawReport = { raw: 'open' } | { raw: 'results'; results: NonNullable<typeof rawResults> };
@@ -26,6 +26,7 @@ worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
     return;
   }
   if (report.type === 'chunk') {
+    if (received.channel !== 0 && report.chunk.channel !== received.channel) return;
     const now = performance.now();
     if (received.chunks === 0) received.firstAt = now;
     received.lastAt = now;
@@ -81,20 +82,21 @@ const bench = {
     if (index < count - 1) neighbours.push([index + 1, `t${index + 1}`]);
     command({ type: 'view', view: { hostId: `t${index}`, epoch: 1, k: 2 * count, n: 1, ids: [index], neighbours, policy: 'odr' } });
   },
-  publish(target: number): void {
-    command({ type: 'publish', channel: 1, anchor: 0 });
-    command({ type: 'route:request', route: { subscriptionId: 'bench', channel: 1, target, maxLatencyMs: 1000, pipeline: [], policy: 'odr' } });
+  publish(target: number, channel = 1): void {
+    command({ type: 'publish', channel, anchor: 0 });
+    command({ type: 'route:request', route: { subscriptionId: `bench-${channel}`, channel, target, maxLatencyMs: 1000, pipeline: [], policy: 'odr' } });
   },
-  subscribe(): void {
-    command({ type: 'subscribe', channel: 1 });
+  subscribe(channel = 1): void {
+    command({ type: 'subscribe', channel });
   },
-  reset(): void {
-    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] });
+  /** Clears the counters; with a channel, counts only that channel from now on. */
+  reset(channel = 0): void {
+    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [], channel });
     if (raw) worker.postMessage({ reset: true });
   },
-  flood(bytes: number, durationMs: number): void {
+  flood(bytes: number, durationMs: number, channel = 1): void {
     if (raw) worker.postMessage({ flood: { bytes, durationMs } });
-    else command({ type: 'bench:flood', channel: 1, bytes, durationMs });
+    else command({ type: 'bench:flood', channel, bytes, durationMs });
   },
   /** Chunks of `bytes` at `fps`, each stamped with its send time (one clock for all tabs). */
   stream(bytes: number, fps: number, durationMs: number): Promise<void> {
