@@ -1,0 +1,1 @@
+export { createRingBuffer, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer } from './ring.js';

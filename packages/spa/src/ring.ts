@@ -1,0 +1,205 @@
+/**
+ * A lock-free single-producer single-consumer ring of variable-length records in a
+ * SharedArrayBuffer. Stages of a pipeline (engine worker, SPA workers) pass chunks through
+ * rings: the producer writes a record in place (`reserve` gives a view into shared memory,
+ * `commit` publishes it), the consumer reads it in place (`peek`, then `release`). No copies
+ * through postMessage, no structured clone; Atomics order the two and wake a waiting side.
+ *
+ * Layout: 64 bytes of Int32 control words, then `capacity` bytes of data (a power of two).
+ * Records are a u32 length, the bytes, and padding to 4; a record never straddles the end:
+ * a length of 0xffffffff there means "continue at offset 0".
+ */
+
+const WRITE = 0; // total bytes committed (wraps at 2^32)
+const READ = 1; // total bytes released
+const PRODUCER = 2; // 1 once a producer has claimed the ring
+const CONSUMER = 3;
+const CLOSED = 4;
+const CAPACITY = 5;
+const CONTROL_BYTES = 64;
+const WRAP = -1; // 0xffffffff as Int32
+
+/** The ring already has a producer (or consumer): SPSC means exactly one of each. */
+export class RingClaimedError extends Error {
+  override readonly name = 'RingClaimedError';
+}
+
+/** A record larger than the ring can ever hold. */
+export class RecordTooLargeError extends Error {
+  override readonly name = 'RecordTooLargeError';
+}
+
+const align = (n: number) => (n + 3) & ~3;
+
+/** Shared memory for a ring of `capacity` data bytes (a power of two, 64 B to 1 GiB). */
+export function createRingBuffer(capacity: number): SharedArrayBuffer {
+  if (!Number.isInteger(capacity) || capacity < 64 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`ring capacity must be a power of two from 64 to 2^30 bytes, got ${capacity}`);
+  }
+  const buffer = new SharedArrayBuffer(CONTROL_BYTES + capacity);
+  new Int32Array(buffer, 0, CONTROL_BYTES / 4)[CAPACITY] = capacity;
+  return buffer;
+}
+
+abstract class RingEnd {
+  protected readonly control: Int32Array;
+  protected readonly words: Int32Array;
+  protected readonly bytes: Uint8Array;
+  protected readonly capacity: number;
+
+  constructor(readonly buffer: SharedArrayBuffer, role: typeof PRODUCER | typeof CONSUMER) {
+    this.control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
+    this.capacity = this.control[CAPACITY]!;
+    this.words = new Int32Array(buffer, CONTROL_BYTES, this.capacity / 4);
+    this.bytes = new Uint8Array(buffer, CONTROL_BYTES, this.capacity);
+    if (Atomics.compareExchange(this.control, role, 0, 1) !== 0) {
+      throw new RingClaimedError(`this ring already has a ${role === PRODUCER ? 'producer' : 'consumer'}`);
+    }
+  }
+
+  /** Bytes committed and not yet released. */
+  get used(): number {
+    return (Atomics.load(this.control, WRITE) - Atomics.load(this.control, READ)) >>> 0;
+  }
+
+  get closed(): boolean {
+    return Atomics.load(this.control, CLOSED) === 1;
+  }
+
+  /** No more records will be written; a waiting consumer wakes up. */
+  close(): void {
+    Atomics.store(this.control, CLOSED, 1);
+    Atomics.notify(this.control, WRITE);
+    Atomics.notify(this.control, READ);
+  }
+}
+
+export class RingProducer extends RingEnd {
+  private reserved = -1;
+
+  constructor(buffer: SharedArrayBuffer) {
+    super(buffer, PRODUCER);
+  }
+
+  /** The largest record this ring can take. */
+  get maxRecord(): number {
+    return this.capacity / 2 - 4;
+  }
+
+  /**
+   * A writable view of `length` bytes inside the ring, or null while the ring is too full.
+   * Nothing is visible to the consumer until `commit`.
+   */
+  reserve(length: number): Uint8Array | null {
+    if (length > this.maxRecord) throw new RecordTooLargeError(`a ${length}-byte record does not fit a ${this.capacity}-byte ring`);
+    const write = Atomics.load(this.control, WRITE);
+    const free = this.capacity - ((write - Atomics.load(this.control, READ)) >>> 0);
+    const at = write & (this.capacity - 1);
+    const need = 4 + align(length);
+    const tail = this.capacity - at;
+    // A record does not straddle the end: waste the tail (marked WRAP) and start at 0.
+    const cost = need <= tail ? need : tail + need;
+    if (cost > free) return null;
+    this.reserved = length;
+    const start = need <= tail ? at : 0;
+    return this.bytes.subarray(start + 4, start + 4 + length);
+  }
+
+  /** Publishes the record written into the last `reserve`. */
+  commit(): void {
+    const length = this.reserved;
+    if (length < 0) throw new Error('commit without reserve');
+    this.reserved = -1;
+    const write = Atomics.load(this.control, WRITE);
+    const at = write & (this.capacity - 1);
+    const need = 4 + align(length);
+    const tail = this.capacity - at;
+    let advance = need;
+    let start = at;
+    if (need > tail) {
+      this.words[at >> 2] = WRAP;
+      advance = tail + need;
+      start = 0;
+    }
+    this.words[start >> 2] = length;
+    // The store publishes the record's bytes (Atomics are sequentially consistent).
+    Atomics.store(this.control, WRITE, (write + advance) | 0);
+    Atomics.notify(this.control, WRITE);
+  }
+
+  /** Copies `record` in: for callers that do not produce in place. */
+  tryWrite(record: Uint8Array): boolean {
+    const view = this.reserve(record.byteLength);
+    if (!view) return false;
+    view.set(record);
+    this.commit();
+    return true;
+  }
+
+  /** Waits (worker threads only) until `length` bytes fit or `timeoutMs` passes. */
+  waitForSpace(length: number, timeoutMs: number): boolean {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.reserve(length)) {
+        this.reserved = -1;
+        return true;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.closed) return false;
+      Atomics.wait(this.control, READ, Atomics.load(this.control, READ), remaining);
+    }
+  }
+}
+
+export class RingConsumer extends RingEnd {
+  constructor(buffer: SharedArrayBuffer) {
+    super(buffer, CONSUMER);
+  }
+
+  /** A view of the next record, in shared memory, or null when the ring is empty. */
+  peek(): Uint8Array | null {
+    const read = Atomics.load(this.control, READ);
+    if (read === Atomics.load(this.control, WRITE)) return null;
+    let at = read & (this.capacity - 1);
+    let length = this.words[at >> 2]!;
+    if (length === WRAP) {
+      at = 0;
+      length = this.words[0]!;
+    }
+    return this.bytes.subarray(at + 4, at + 4 + length);
+  }
+
+  /** Frees the record `peek` returned; a producer waiting for space wakes up. */
+  release(): void {
+    const read = Atomics.load(this.control, READ);
+    if (read === Atomics.load(this.control, WRITE)) throw new Error('release on an empty ring');
+    let at = read & (this.capacity - 1);
+    let advance = 0;
+    if (this.words[at >> 2] === WRAP) {
+      advance = this.capacity - at;
+      at = 0;
+    }
+    advance += 4 + align(this.words[at >> 2]!);
+    Atomics.store(this.control, READ, (read + advance) | 0);
+    Atomics.notify(this.control, READ);
+  }
+
+  /** Waits (worker threads only) until a record arrives, the ring closes, or `timeoutMs` passes. */
+  waitForData(timeoutMs: number): boolean {
+    const write = Atomics.load(this.control, WRITE);
+    if (write !== Atomics.load(this.control, READ)) return true;
+    if (this.closed) return false;
+    Atomics.wait(this.control, WRITE, write, timeoutMs);
+    return Atomics.load(this.control, WRITE) !== Atomics.load(this.control, READ);
+  }
+
+  /** The same, without blocking the thread (for the main thread and event loops). */
+  async waitForDataAsync(timeoutMs: number): Promise<boolean> {
+    const write = Atomics.load(this.control, WRITE);
+    if (write !== Atomics.load(this.control, READ)) return true;
+    if (this.closed) return false;
+    const wait = Atomics.waitAsync(this.control, WRITE, write, timeoutMs);
+    if (wait.async) await wait.value;
+    return Atomics.load(this.control, WRITE) !== Atomics.load(this.control, READ);
+  }
+}
