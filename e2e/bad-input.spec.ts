@@ -3,7 +3,8 @@ import { io } from 'socket.io-client';
 import { expect, framesDecoded, publishCamera, snapshot, snapshots, subscribe, test } from './fixtures.js';
 
 test('malformed binary to neighbours and forged signals: the stream goes on, the server refuses', async ({ tabs, server }) => {
-  for (let i = 0; i < 6; i++) await tabs.open();
+  // The attacking tab opens with ?debug, which exposes window.cubecastDebug.sendRaw.
+  for (let i = 0; i < 6; i++) await tabs.open(i === 1 ? '?debug' : '');
   const [publisher, attacker, ...subscribers] = tabs.pages;
   await publishCamera(publisher!, 'cam');
   for (const page of subscribers) await subscribe(page, 'cam', 1000);

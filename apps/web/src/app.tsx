@@ -26,6 +26,7 @@ export function App() {
   const { peer, snapshot, errors, dismiss } = usePeer({
     ...(params.emulation !== undefined && { emulation: params.emulation }),
     ...(params.name !== undefined && { name: params.name }),
+    ...(params.debug && { debug: true }),
   });
   const connection = snapshot?.connection ?? 'connecting';
 

@@ -9,6 +9,7 @@ describe('emulationFromSearch', () => {
       errors: [],
     });
     expect(emulationFromSearch('')).toEqual({ errors: [] });
+    expect(emulationFromSearch('?debug')).toEqual({ debug: true, errors: [] });
   });
 
   it('explains bad values instead of ignoring them', () => {

@@ -1,7 +1,7 @@
 import type { Emulation } from '@cubecast/protocol';
 
 /** The URL's emulation parameters: `?pos=120,40&up=2000&down=8000` (kbit/s), each optional. */
-export function emulationFromSearch(search: string): { emulation?: Emulation; name?: string; errors: string[] } {
+export function emulationFromSearch(search: string): { emulation?: Emulation; name?: string; debug?: true; errors: string[] } {
   const params = new URLSearchParams(search);
   const errors: string[] = [];
   const emulation: { position?: [number, number]; upKbps?: number; downKbps?: number } = {};
@@ -22,6 +22,8 @@ export function emulationFromSearch(search: string): { emulation?: Emulation; na
   return {
     ...(Object.keys(emulation).length > 0 && { emulation }),
     ...(name !== undefined && { name: name.slice(0, 64) }),
+    // Diagnostics for tests of bad input (window.cubecastDebug).
+    ...(params.has('debug') && { debug: true as const }),
     errors,
   };
 }

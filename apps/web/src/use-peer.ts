@@ -7,18 +7,19 @@ declare global {
   interface Window {
     /** A read-only snapshot of this tab's host, kept current (tests read it). */
     cubecast?: Readonly<PeerSnapshot>;
-    /** Diagnostics for bad-input tests: raw bytes onto the link to a neighbour. */
+    /** Diagnostics, only with `?debug` in the URL: raw bytes onto the link to a neighbour. */
     cubecastDebug?: { sendRaw(hostId: string, bytes: number[]): void };
   }
 }
 
 /** One peer per page, joined on mount and closed on unmount; its snapshot as state. */
-export function usePeer(options: { emulation?: Emulation; name?: string }) {
+export function usePeer(options: { emulation?: Emulation; name?: string; debug?: boolean }) {
   const [peer, setPeer] = useState<CubecastPeer | null>(null);
   const [snapshot, setSnapshot] = useState<PeerSnapshot | null>(null);
   const [errors, setErrors] = useState<string[]>([]);
   useEffect(() => {
-    const created = new CubecastPeer({ ...options, createWorker: () => new EngineWorker() });
+    const { debug, ...peerOptions } = options;
+    const created = new CubecastPeer({ ...peerOptions, createWorker: () => new EngineWorker() });
     const publish = (s: PeerSnapshot) => {
       window.cubecast = Object.freeze(s);
       setSnapshot(s);
@@ -26,7 +27,7 @@ export function usePeer(options: { emulation?: Emulation; name?: string }) {
     created.on('snapshot:changed', publish);
     created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
     created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
-    window.cubecastDebug = { sendRaw: (hostId, bytes) => created.debugSendRaw(hostId, new Uint8Array(bytes)) };
+    if (debug) window.cubecastDebug = { sendRaw: (hostId, bytes) => created.debugSendRaw(hostId, new Uint8Array(bytes)) };
     publish(created.snapshot());
     setPeer(created);
     return () => created.close();
