@@ -78,6 +78,7 @@ export class Link {
   peerPosition: [number, number] | undefined;
   readonly pendingPings = new Map<number, number>();
   private readonly queue: Outgoing[] = [];
+  private queuedBytes = 0;
   /** Sent into the emulated wire: leaving the host at `due`. */
   private readonly wire: { bytes: Uint8Array; due: number }[] = [];
   private wireBytes = 0;
@@ -101,6 +102,11 @@ export class Link {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Everything not yet delivered to the channel's far end: queue, emulated wire, channel buffer. */
+  get backlogBytes(): number {
+    return this.queuedBytes + this.inTransit;
   }
 
   /** Bytes the link holds beyond the queue: the emulated wire plus the channel's buffer. */
@@ -130,11 +136,13 @@ export class Link {
    */
   enqueue(message: Outgoing): void {
     this.queue.push(message);
+    this.queuedBytes += message.bytes.byteLength;
     if (this.queue.length <= MAX_QUEUED) return;
     const victim = this.queue.find((m) => (m.flags & Flags.Droppable) !== 0 && (m.flags & Flags.Key) === 0);
     if (!victim) return;
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i]!.group === victim.group) {
+        this.queuedBytes -= this.queue[i]!.bytes.byteLength;
         this.queue.splice(i, 1);
         this.counters.dropped++;
       }
@@ -153,6 +161,7 @@ export class Link {
       const wait = upload.take(next.bytes.byteLength, now);
       if (wait > 0) return wait;
       this.queue.shift();
+      this.queuedBytes -= next.bytes.byteLength;
       next.stamp?.(next.bytes, now);
       this.toWire(next.bytes, now);
     }
@@ -221,6 +230,7 @@ export class Link {
     this.state = 'failed';
     if (this.wireTimer !== undefined) this.clock.clear(this.wireTimer);
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.wire.length = 0;
     try {
       this.transport.close();

@@ -108,7 +108,7 @@ export class SwitchingEngine {
   private refreshSoon: unknown;
   private readonly intervals: unknown[] = [];
   private nonce = 0;
-  private counters = { malformed: 0, duplicates: 0, stale: 0 };
+  private counters = { malformed: 0, duplicates: 0 };
   private closed = false;
 
   constructor(
@@ -269,10 +269,7 @@ export class SwitchingEngine {
   /** Bytes waiting or in flight toward the channel's next hops (the worst link): for senders that pace themselves. */
   backlogBytes(channel: number): number {
     let worst = 0;
-    for (const hostId of this.nextHops(channel)) {
-      const link = this.links.get(hostId);
-      if (link) worst = Math.max(worst, link.inTransit + link.queued * 16 * 1024);
-    }
+    for (const hostId of this.liveNextHops(channel)) worst = Math.max(worst, this.links.get(hostId)?.backlogBytes ?? 0);
     return worst;
   }
 
@@ -293,7 +290,13 @@ export class SwitchingEngine {
 
   /** A message from a linked host, paced through the emulated download bandwidth. */
   receive(hostId: string, bytes: Uint8Array): void {
-    this.links.get(hostId)?.noteReceived(bytes.byteLength, this.env.now());
+    const now = this.env.now();
+    this.links.get(hostId)?.noteReceived(bytes.byteLength, now);
+    // Nothing waiting and the download bucket has room (always, without emulation): handle now.
+    if (this.inbox.length === 0 && this.inboxTimer === undefined && this.download.take(bytes.byteLength, now) === 0) {
+      this.handle(hostId, bytes);
+      return;
+    }
     this.inbox.push({ hostId, bytes });
     this.drainInbox();
   }
@@ -379,18 +382,20 @@ export class SwitchingEngine {
       const whole = this.reassembler.add(message, arrival);
       if (whole) this.env.emit({ type: 'chunk', chunk: whole });
     }
-    const now = this.env.now();
-    const targets = new Set<string>();
-    for (const branch of this.branches.get(header.channel)?.values() ?? []) {
-      if (branch.expiresAt >= now && branch.nextHost !== from) targets.add(branch.nextHost);
-    }
+    const targets = this.liveNextHops(header.channel);
+    targets.delete(from ?? '');
+    const group = `${header.channel}:${header.sequence}`;
+    let remaining = targets.size;
     for (const hostId of targets) {
+      remaining--;
       const link = this.links.get(hostId);
       if (!link || link.state !== 'open') continue;
       link.enqueue({
-        bytes: bytes.slice(),
+        // Each copy is stamped for its own link; the last one can take the buffer itself (it
+        // is this host's: fresh from the channel or from encode, and reassembly copied out).
+        bytes: remaining === 0 ? bytes : bytes.slice(),
         flags: header.flags,
-        group: `${header.channel}:${header.sequence}`,
+        group,
         stamp: (copy, sentAt) => patchForwarded(copy, header.hops + 1, header.latencyUs + (sentAt - arrival + link.oneWayMs) * 1000),
       });
     }
@@ -461,16 +466,12 @@ export class SwitchingEngine {
    * subscriber's host, at the destination, reports the route established.
    */
   private routeStep(header: MessageHeader, setup: RouteSetup, type: MessageType): void {
-    if (!this.view || setup.epoch !== this.view.epoch) {
-      this.counters.stale++;
-      return;
-    }
+    // A setup from another epoch, or one addressed to an id this host no longer owns, is from
+    // before a topology change; the publisher's next refresh routes over the new one.
+    if (!this.view || setup.epoch !== this.view.epoch) return;
     const router = this.routerFor(setup.policy);
     let at = setup.at;
-    if (!router || !this.ids.has(at)) {
-      this.counters.stale++;
-      return;
-    }
+    if (!router || !this.ids.has(at)) return;
     for (;;) {
       if (at === header.destination) {
         if (type === MessageType.RouteSetup) {
@@ -597,10 +598,17 @@ export class SwitchingEngine {
     return { type, flags, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
   }
 
-  /** For tests and the observer: the hosts this host forwards a channel to. */
-  nextHops(channel: number): string[] {
+  /** The distinct hosts a channel's unexpired branches lead to. */
+  private liveNextHops(channel: number): Set<string> {
     const now = this.env.now();
-    return [...new Set([...(this.branches.get(channel)?.values() ?? [])].filter((b) => b.expiresAt >= now).map((b) => b.nextHost))];
+    const hosts = new Set<string>();
+    for (const branch of this.branches.get(channel)?.values() ?? []) if (branch.expiresAt >= now) hosts.add(branch.nextHost);
+    return hosts;
+  }
+
+  /** For tests and the stats: the hosts this host forwards a channel to. */
+  nextHops(channel: number): string[] {
+    return [...this.liveNextHops(channel)];
   }
 
   linkRtt(hostId: string): number | undefined {
