@@ -7,7 +7,7 @@
  * sends each message (the least any relay must do). Reports end-to-end MB/s, switched MB/s
  * (end-to-end x links) and the cost per relay. Medians of 5 runs.
  */
-import { decode, encode, MAX_PAYLOAD_BYTES } from '@cubecast/protocol';
+import { decode, encode, MAX_PAYLOAD_BYTES, patchForwarded } from '@cubecast/protocol';
 import type { LinkTransport } from '../src/engine/types.js';
 import { SwitchingEngine } from '../src/engine/switching-engine.js';
 
@@ -65,7 +65,7 @@ function engineChain(n: number) {
   };
 }
 
-/** The baseline relay: decode the header, copy the message, send it on. */
+/** The baseline relay: decode the header, stamp it in place, send it on. */
 function bareChain(n: number) {
   let delivered = 0;
   const hop = (i: number, bytes: Uint8Array): void => {
@@ -74,7 +74,8 @@ function bareChain(n: number) {
       delivered += message.payload.byteLength;
       return;
     }
-    hop(i + 1, bytes.slice());
+    patchForwarded(bytes, message.hops + 1, message.latencyUs);
+    hop(i + 1, bytes);
   };
   return { hop, delivered: () => delivered };
 }
