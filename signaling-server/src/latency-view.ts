@@ -1,5 +1,5 @@
 import { emulatedOneWayDelayMs } from '@cubecast/protocol';
-import type { Store } from './store.js';
+import { measurement, type Store } from './store.js';
 
 /**
  * One-way latency between two hosts as the server best knows it, for swap planning:
@@ -10,8 +10,8 @@ import type { Store } from './store.js';
  */
 export function oneWayLatencyMs(store: Store, a: string, b: string): number {
   if (a === b) return 0;
-  const ab = store.links.get(`${a}>${b}`)?.rttMs;
-  const ba = store.links.get(`${b}>${a}`)?.rttMs;
+  const ab = measurement(store, a, b)?.rttMs;
+  const ba = measurement(store, b, a)?.rttMs;
   if (ab !== undefined || ba !== undefined) {
     const rtts = [ab, ba].filter((r): r is number => r !== undefined);
     return rtts.reduce((s, r) => s + r, 0) / rtts.length / 2;

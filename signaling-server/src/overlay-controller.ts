@@ -39,7 +39,7 @@ import {
   type SubscriptionInfo,
 } from '@cubecast/protocol';
 import { oneWayLatencyMs } from './latency-view.js';
-import type { HostRecord, Store, SubscriptionRecord } from './store.js';
+import { measurement, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord } from './store.js';
 
 /** Where the controller's messages go; the socket layer implements it, tests record it. */
 export interface Outbox {
@@ -149,7 +149,8 @@ export class OverlayController {
     }
     this.store.hosts.delete(hostId);
     this.store.coordinates.forget(hostId);
-    for (const [key, link] of this.store.links) if (link.from === hostId || link.to === hostId) this.store.links.delete(key);
+    // Its own reports go now; others' reports about it go with their next report.
+    this.store.links.delete(hostId);
     const m = this.store.hosts.size;
     const moves = current.ownership.leave(hostId);
     if (m === 0) {
@@ -332,15 +333,15 @@ export class OverlayController {
 
   // ---- measurements ------------------------------------------------------------------------
 
+  /** A host's report of all its links: it replaces what the host said before. */
   reportLinks(hostId: string, report: LinkReport): void {
     const now = this.config.now();
+    const before = this.store.links.get(hostId);
+    const reported = new Map<string, LinkMeasurement>();
     for (const link of report.links) {
       if (!this.store.hosts.has(link.hostId) || link.hostId === hostId) continue;
-      const key = `${hostId}>${link.hostId}`;
-      const previous = this.store.links.get(key);
-      this.store.links.set(key, {
-        from: hostId,
-        to: link.hostId,
+      const previous = before?.get(link.hostId);
+      reported.set(link.hostId, {
         state: link.state,
         ...(link.rttMs !== undefined && { rttMs: link.rttMs }),
         ...(link.throughputKbps !== undefined && { throughputKbps: link.throughputKbps }),
@@ -352,6 +353,7 @@ export class OverlayController {
         this.logEvent('failure', `${hostId} reports its link to ${link.hostId} failed`, hostId, { peer: link.hostId });
       }
     }
+    this.store.links.set(hostId, reported);
     this.outbox.changed();
   }
 
@@ -563,9 +565,13 @@ export class OverlayController {
           const [a, b] = hostId < other ? [hostId, other] : [other, hostId];
           const key = `${a}|${b}`;
           if (links.has(key)) continue;
-          const reports = [this.store.links.get(`${a}>${b}`), this.store.links.get(`${b}>${a}`)]
-            .filter((r) => r !== undefined)
-            .map(({ from, state, rttMs, throughputKbps, lossRate, at }) => ({
+          const reports = [
+            [a, measurement(this.store, a, b)],
+            [b, measurement(this.store, b, a)],
+          ] as const;
+          const present = reports
+            .filter((r): r is readonly [string, LinkMeasurement] => r[1] !== undefined)
+            .map(([from, { state, rttMs, throughputKbps, lossRate, at }]) => ({
               from,
               state,
               at,
@@ -573,7 +579,7 @@ export class OverlayController {
               ...(throughputKbps !== undefined && { throughputKbps }),
               ...(lossRate !== undefined && { lossRate }),
             }));
-          links.set(key, { a, b, reports });
+          links.set(key, { a, b, reports: present });
         }
       }
     }

@@ -230,7 +230,7 @@ function digest(s: RunningServer): string {
     revision: cube?.revision,
     channels: [...st.channels.values()],
     subscriptions: [...st.subscriptions.values()].map((x) => ({ ...x, lastSwapAttempt: null })),
-    links: [...st.links.entries()],
+    links: [...st.links].map(([from, peers]) => [from, [...peers]]),
     policy: st.policy,
   });
 }
@@ -289,6 +289,26 @@ describe('malformed input', () => {
     const acks = await Promise.all(Array.from({ length: 60 }, () => flood.socket.timeout(5000).emitWithAck('channel:list', {})));
     expect(acks.filter((a) => !a.ok && a.code === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(30);
     expect((await calm.request('channel:list', {})).ok).toBe(true);
+  });
+});
+
+describe('link measurements', () => {
+  it('keep each host\'s latest report only, and go when the host leaves', async () => {
+    const s = await server();
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 6; i++) hosts.push(await host(s));
+    await eventually(() => viewsMatch(s, hosts));
+    const reporter = hosts[0]!;
+    const [first, second] = [...new Set(reporter.neighbours.values())];
+    expect(second).toBeDefined();
+    await reporter.request('link:report', { links: [{ hostId: first!, state: 'open', rttMs: 10 }, { hostId: second!, state: 'open', rttMs: 20 }] });
+    expect([...s.controller.store.links.get(reporter.hostId)!.keys()].sort()).toEqual([first, second].sort());
+    // The next report no longer lists `first`: what was said of it is gone.
+    await reporter.request('link:report', { links: [{ hostId: second!, state: 'open', rttMs: 25 }] });
+    expect([...s.controller.store.links.get(reporter.hostId)!]).toEqual([[second, expect.objectContaining({ rttMs: 25 })]]);
+    reporter.close();
+    await eventually(() => !s.controller.store.hosts.has(reporter.hostId));
+    expect(s.controller.store.links.has(reporter.hostId)).toBe(false);
   });
 });
 

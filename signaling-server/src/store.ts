@@ -34,9 +34,8 @@ export interface SubscriptionRecord {
   lastSwapAttempt: number;
 }
 
+/** One host's latest report about one of its links. */
 export interface LinkMeasurement {
-  readonly from: string;
-  readonly to: string;
   state: 'connecting' | 'open' | 'failed';
   rttMs?: number;
   throughputKbps?: number;
@@ -62,14 +61,21 @@ export interface Store {
   readonly hosts: Map<string, HostRecord>;
   readonly channels: Map<string, ChannelInfo>;
   readonly subscriptions: Map<string, SubscriptionRecord>;
-  /** Keyed `${from}>${to}`: each end's view of a link. */
-  readonly links: Map<string, LinkMeasurement>;
+  /**
+   * Reporter -> peer -> what the reporter last said of that link. A report lists all of a
+   * host's links and replaces its map, so links it no longer has drop out by themselves.
+   */
+  readonly links: Map<string, Map<string, LinkMeasurement>>;
   readonly coordinates: NetworkCoordinates;
   /** The newest observer events, oldest first, bounded. */
   readonly events: ObserverEvent[];
   cube: CubeRecord | undefined;
   policy: RoutingPolicyName;
   counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number };
+}
+
+export function measurement(store: Store, from: string, to: string): LinkMeasurement | undefined {
+  return store.links.get(from)?.get(to);
 }
 
 export function createMemoryStore(coordinates: NetworkCoordinates): Store {
