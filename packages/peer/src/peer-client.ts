@@ -335,8 +335,17 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.links.clear();
     this.linkStats.clear();
     this.state = null;
-    for (const publication of this.publications.values()) publication.channel = null;
-    for (const subscription of this.subscriptions.values()) subscription.info = null;
+    // The server forgot this host's channels and subscriptions with its connection; the engine
+    // must too, or it would keep refreshing routes of a dead channel. `restore` recreates them.
+    for (const publication of this.publications.values()) {
+      if (publication.channel) this.command({ type: 'unpublish', channel: publication.channel.id });
+      publication.channel = null;
+    }
+    for (const subscription of this.subscriptions.values()) {
+      const id = this.channels.get(subscription.channel)?.id;
+      if (id !== undefined) this.command({ type: 'unsubscribe', channel: id });
+      subscription.info = null;
+    }
     this.changed();
   }
 
@@ -381,9 +390,6 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     }
     // Of two linked hosts, the one whose id sorts first makes the offer.
     for (const hostId of desired) if (!this.links.has(hostId) && state.hostId < hostId) this.openLink(hostId, true);
-    for (const publication of this.publications.values()) {
-      if (publication.channel) this.command({ type: 'publish', channel: publication.channel.id, anchor: publication.channel.anchor });
-    }
     this.changed();
   }
 
