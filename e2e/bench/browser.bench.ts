@@ -13,8 +13,10 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { summarize } from '@cubecast/overlay';
 import { startServer, silentLogger } from '@cubecast/signaling-server';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { table } from '../../scripts/bench-table.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARMUP_MS = 2000;
@@ -57,8 +59,6 @@ const browser: Browser = await chromium.launch({
   ...(executablePath && { executablePath }),
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
 });
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
 
 /** n tabs wired in a line, the first publishing to the last. */
 async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof api>; last: ReturnType<typeof api>; tabs: ReturnType<typeof api>[]; close(): Promise<void> }> {
@@ -111,7 +111,7 @@ async function throughput(n: number, bytes: number, raw = false): Promise<number
     await flood(WARMUP_MS);
     const runs: number[] = [];
     for (let i = 0; i < REPEATS; i++) runs.push(await flood(FLOOD_MS));
-    return pct(runs.sort((a, b) => a - b), 0.5);
+    return summarize(runs).p50;
   } finally {
     await c.close();
   }
@@ -144,9 +144,9 @@ async function pairedRelayOverhead(bytes: number, pairs: number) {
       direct.push(await flood(2, t1, FLOOD_MS));
       relayed.push(await flood(1, t2, FLOOD_MS));
     }
-    const d = pct(direct.sort((a, b) => a - b), 0.5);
-    const r = pct(relayed.sort((a, b) => a - b), 0.5);
-    return { direct: d, relayed: r, overhead: 1 - (r * 2) / d, directRange: [direct[0]!, direct.at(-1)!], relayedRange: [relayed[0]!, relayed.at(-1)!] };
+    const d = summarize(direct);
+    const r = summarize(relayed);
+    return { direct: d.p50, relayed: r.p50, overhead: 1 - (r.p50 * 2) / d.p50, directRange: [d.min, d.max], relayedRange: [r.min, r.max] };
   } finally {
     await c.close();
   }
@@ -158,17 +158,10 @@ async function latency(n: number): Promise<number[]> {
     await c.last.call('reset');
     await c.first.call('stream', 4096, 30, STREAM_MS);
     await new Promise((r) => setTimeout(r, 500));
-    return (await c.last.call('results')).latencies.sort((a, b) => a - b);
+    return (await c.last.call('results')).latencies;
   } finally {
     await c.close();
   }
-}
-
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => headers.map((_, c) => String(r[c] ?? '')))];
-  const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
 try {
@@ -213,8 +206,7 @@ try {
   let direct99 = 0;
   for (const relays of [0, 1, 2, 4]) {
     const samples = await latency(relays + 2);
-    const p50 = pct(samples, 0.5);
-    const p99 = pct(samples, 0.99);
+    const { p50, p99 } = summarize(samples);
     if (relays === 0) {
       direct50 = p50;
       direct99 = p99;

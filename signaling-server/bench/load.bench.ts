@@ -11,6 +11,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { summarize } from '@cubecast/overlay';
+import { table } from '../../scripts/bench-table.js';
 import { VirtualHost } from '../src/testing/virtual-host.js';
 
 const SIZES = [1000, 5000];
@@ -38,10 +40,6 @@ function ask(child: ChildProcess, type: string): Promise<Reply> {
   });
   child.send({ type });
   return reply;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
 
 async function withDeadline<T>(what: string, work: Promise<T>): Promise<T> {
@@ -95,12 +93,12 @@ async function run(mode: 'bare' | 'cubecast', count: number) {
       })(),
     );
     const leftMs = performance.now() - leaveStart;
-    latencies.sort((a, b) => a - b);
+    const latency = summarize(latencies);
     return {
       joinedMs,
       leftMs,
-      p50: percentile(latencies, 0.5),
-      p99: percentile(latencies, 0.99),
+      p50: latency.p50,
+      p99: latency.p99,
       heapMb: after.heapUsed! / 2 ** 20,
       heapPerHostKb: (after.heapUsed! - heapBefore) / count / 1024,
       deltasPerJoin: after.deltasSent === undefined ? undefined : after.deltasSent / after.joins!,
@@ -134,10 +132,6 @@ for (const count of SIZES) {
   }
 }
 const headers = ['hosts', 'server', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB', 'KB/host', 'deltas/join', 'states/join', 'left s', 'target'];
-const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-const line = (r: string[]) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 console.log(`Signaling load (node ${process.version}, ${IN_FLIGHT} joins in flight, loopback)\n`);
-console.log(line(headers));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of rows) console.log(line(r));
+console.log(table(headers, rows, 2));
 console.log('\np50/p99: from opening the connection to holding its own ids. Heap: server, after a full GC, all hosts joined.');

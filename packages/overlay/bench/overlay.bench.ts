@@ -10,16 +10,11 @@
  * Timings are medians of several runs: the machine is small and shared. Targets: each route
  * pass under 1 s; the churn run under 2 s.
  */
-import { Cube, createRng, createRouter, mRegion, Ownership, randomInt, randomLinkCosts, type RoutingPolicy } from '../src/index.js';
+import { table } from '../../../scripts/bench-table.js';
+import { Cube, createRng, createRouter, mRegion, Ownership, randomInt, randomLinkCosts, summarize, type RoutingPolicy } from '../src/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const heapMb = () => process.memoryUsage().heapUsed / 2 ** 20;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Runs `work` `runs` times after one warm-up; median wall time (ms) and heap growth during a run. */
 function measure<T>(runs: number, setup: () => T, work: (input: T) => unknown) {
@@ -35,18 +30,7 @@ function measure<T>(runs: number, setup: () => T, work: (input: T) => unknown) {
     times.push(performance.now() - start);
     heaps.push(heapMb() - heapBefore);
   }
-  return { ms: median(times), heapMb: median(heaps) };
-}
-
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => headers.map((_, c) => String(r[c] ?? '')))];
-  const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
-  return cells
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
+  return { ms: summarize(times).p50, heapMb: summarize(heaps).p50 };
 }
 
 /** Minimal hop paths to every node by breadth-first search: the baseline for a route pass. */

@@ -8,15 +8,12 @@
  * (end-to-end x links) and the cost per relay. Medians of 5 runs.
  */
 import { decode, encode, MAX_PAYLOAD_BYTES, patchForwarded } from '@cubecast/protocol';
+import { summarize } from '@cubecast/overlay';
+import { table } from '../../../scripts/bench-table.js';
 import type { LinkTransport } from '../src/engine/types.js';
 import { SwitchingEngine } from '../src/engine/switching-engine.js';
 
 const BYTES_PER_RUN = 32 * 2 ** 20;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
 
 /** n engines in a line, as the browser benchmark wires tabs: a ring of 2n ids, tab i owns id i. */
 function engineChain(n: number) {
@@ -104,7 +101,7 @@ function measure(n: number, chunkBytes: number): { engine: number; bare: number 
     for (let c = 0; c < chunks; c++) for (const f of fragments) bare.hop(0, f.slice());
     bareRuns.push((chunks * chunkBytes) / 2 ** 20 / ((performance.now() - bareStart) / 1000));
   }
-  return { engine: median(engineRuns), bare: median(bareRuns) };
+  return { engine: summarize(engineRuns).p50, bare: summarize(bareRuns).p50 };
 }
 
 const rows: string[][] = [];
@@ -115,9 +112,5 @@ for (const kb of [16, 64, 256]) {
   }
 }
 const headers = ['chunk', 'engines', 'bare relay MB/s', 'engine MB/s', 'engine switched MB/s', 'engine / bare'];
-const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-const line = (r: string[]) => r.map((cell, c) => (c < 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 console.log(`Engine switching cost (node ${process.version}, in-memory links, medians of 5)\n`);
-console.log(line(headers));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of rows) console.log(line(r));
+console.log(table(headers, rows));

@@ -1,6 +1,7 @@
 import './node-shims.js';
 import { Cube } from '@cubecast/overlay';
 import {
+  DATA_CHANNEL,
   PROTOCOL_VERSION,
   request,
   type AckResult,
@@ -22,8 +23,6 @@ import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
 import type { DeliveredChunk, LinkStats } from './engine/types.js';
 import { TypedEmitter } from './typed-emitter.js';
 
-/** The negotiated data channel's id on every peer connection (simple-peer's own uses low ids). */
-const DATA_CHANNEL_ID = 100;
 const LINK_REPORT_MS = 2000;
 const RELINK_BACKOFF_MS = 1500;
 
@@ -398,7 +397,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
     // created on it and transferred in this same task.
     const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
-    const channel = pc.createDataChannel('cubecast', { negotiated: true, id: DATA_CHANNEL_ID, ordered: true });
+    const { label, ...init } = DATA_CHANNEL;
+    const channel = pc.createDataChannel(label, init);
     this.command({ type: 'link:add', hostId, channel }, [channel as unknown as Transferable]);
     const link: PeerLink = { peer, initiator };
     this.links.set(hostId, link);

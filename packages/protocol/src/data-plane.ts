@@ -18,6 +18,12 @@
  */
 
 export const DATA_PLANE_VERSION = 1;
+/**
+ * The one data channel per link: negotiated out of band (both ends create it with this id),
+ * so it exists from the moment the connection does and can be handed to a worker at once.
+ * simple-peer's own in-band channel takes low ids.
+ */
+export const DATA_CHANNEL = { label: 'cubecast', id: 100, negotiated: true, ordered: true } as const;
 export const HEADER_BYTES = 32;
 /** Largest data-channel message Cubecast sends: small enough for every SCTP stack. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;

@@ -4,10 +4,10 @@
  * transferred data channels the peer uses, exchanging SDP itself instead of via the server.
  */
 import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
+import { DATA_CHANNEL } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
 
-const DATA_CHANNEL_ID = 100;
 // `?raw` in the page URL: the baseline, a bare channel in a worker instead of the engine.
 const raw = new URLSearchParams(location.search).has('raw');
 const worker: Worker = raw ? new RawChannelWorker() : new EngineWorker();
@@ -45,7 +45,8 @@ const command = (c: EngineCommand, transfer: Transferable[] = []) => worker.post
 
 async function connection(peer: string): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers: [] });
-  const channel = pc.createDataChannel('cubecast', { negotiated: true, id: DATA_CHANNEL_ID, ordered: true });
+  const { label, ...init } = DATA_CHANNEL;
+  const channel = pc.createDataChannel(label, init);
   if (raw) worker.postMessage({ channel }, [channel as unknown as Transferable]);
   else command({ type: 'link:add', hostId: peer, channel }, [channel as unknown as Transferable]);
   connections.set(peer, pc);

@@ -1,8 +1,9 @@
 /**
  * The benchmark's baseline: a transferred data channel driven directly, no engine. Floods
- * with the same backpressure rule as the engine (1 MB buffered, resume at 256 KB) and counts
- * what arrives.
+ * with the engine's own backpressure thresholds and counts what arrives.
  */
+import { HIGH_WATER_BYTES, LOW_WATER_BYTES } from '@cubecast/peer/engine';
+
 const scope = self as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void };
 let channel: RTCDataChannel | undefined;
 const received = { bytes: 0, firstAt: 0, lastAt: 0 };
@@ -12,7 +13,7 @@ scope.onmessage = (event: MessageEvent) => {
   if (data.channel) {
     channel = data.channel;
     channel.binaryType = 'arraybuffer';
-    channel.bufferedAmountLowThreshold = 256 * 1024;
+    channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
     channel.onopen = () => scope.postMessage({ raw: 'open' });
     channel.onmessage = (m: MessageEvent<ArrayBuffer>) => {
       const now = performance.now();
@@ -27,7 +28,7 @@ scope.onmessage = (event: MessageEvent) => {
     const end = performance.now() + data.flood.durationMs;
     const step = () => {
       if (performance.now() > end) return;
-      while (open.bufferedAmount < 1024 * 1024) open.send(message);
+      while (open.bufferedAmount < HIGH_WATER_BYTES) open.send(message);
     };
     open.onbufferedamountlow = step;
     step();
