@@ -16,12 +16,12 @@ import {
   type SignalData,
   type SpaSpec,
   type SubscriptionInfo,
+  TypedEmitter,
 } from '@cubecast/protocol';
 import SimplePeer from 'simple-peer';
 import { io, type Socket } from 'socket.io-client';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
 import type { DeliveredChunk, LinkStats } from './engine/types.js';
-import { TypedEmitter } from './typed-emitter.js';
 
 const LINK_REPORT_MS = 2000;
 const RELINK_BACKOFF_MS = 1500;

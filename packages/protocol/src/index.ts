@@ -5,3 +5,4 @@ export { emulatedOneWayDelayMs } from './emulation.js';
 export * from './data-plane.js';
 export * from './video-payload.js';
 export { request, type AckingSocket, type AckResult } from './request.js';
+export { TypedEmitter } from './typed-emitter.js';

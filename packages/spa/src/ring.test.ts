@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { createRingBuffer, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer } from './ring.js';
+import { createRingBuffer, initRing, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer, ringBytes } from './ring.js';
 
 const record = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -64,6 +64,26 @@ describe('SPSC ring', () => {
     const read = consumer.peek()!;
     expect(read.buffer).toBe(buffer);
     expect([...read]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('lives at an offset inside other memory and touches nothing outside its bytes', () => {
+    const memory = new SharedArrayBuffer(4096);
+    const all = new Uint8Array(memory);
+    all.fill(0xee);
+    initRing(memory, 1024, 256);
+    const producer = new RingProducer(memory, 1024);
+    const consumer = new RingConsumer(memory, 1024);
+    for (let i = 0; i < 50; i++) {
+      expect(producer.tryWrite(new Uint8Array(20).fill(i))).toBe(true);
+      const read = consumer.peek()!;
+      expect(read.byteOffset).toBeGreaterThanOrEqual(1024);
+      expect([...read]).toEqual(new Array(20).fill(i));
+      consumer.release();
+    }
+    const untouched = [...all.subarray(0, 1024), ...all.subarray(1024 + ringBytes(256))];
+    expect(untouched.every((b) => b === 0xee)).toBe(true);
+    expect(() => initRing(memory, 4000, 256)).toThrow(/does not fit/);
+    expect(() => initRing(memory, 12, 256)).toThrow(/does not fit/);
   });
 
   it('refuses a second producer or consumer', () => {

@@ -5,7 +5,7 @@
  * `commit` publishes it), the consumer reads it in place (`peek`, then `release`). No copies
  * through postMessage, no structured clone; Atomics order the two and wake a waiting side.
  *
- * Layout: 64 bytes of Int32 control words, then `capacity` bytes of data (a power of two).
+ * Layout (from the ring's offset in its buffer): 64 bytes of Int32 control words, then `capacity` bytes of data (a power of two).
  * Records are a u32 length, the bytes, and padding to 4; a record never straddles the end:
  * a length of 0xffffffff there means "continue at offset 0".
  */
@@ -31,14 +31,37 @@ export class RecordTooLargeError extends Error {
 
 const align = (n: number) => (n + 3) & ~3;
 
+/** Bytes a ring of `capacity` data bytes occupies: its control words and its data. */
+export function ringBytes(capacity: number): number {
+  return CONTROL_BYTES + capacity;
+}
+
 /** Shared memory for a ring of `capacity` data bytes (a power of two, 64 B to 1 GiB). */
 export function createRingBuffer(capacity: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(ringBytes(checkCapacity(capacity)));
+  initRing(buffer, 0, capacity);
+  return buffer;
+}
+
+/**
+ * Lays a ring out inside memory that already exists, at `byteOffset` (a multiple of 8): an SPA's
+ * input ring lives in the module's own memory, so the module reads its chunks in place.
+ */
+export function initRing(buffer: SharedArrayBuffer, byteOffset: number, capacity: number): void {
+  checkCapacity(capacity);
+  if (byteOffset % 8 !== 0 || byteOffset + ringBytes(capacity) > buffer.byteLength) {
+    throw new RangeError(`a ${capacity}-byte ring does not fit at offset ${byteOffset} of ${buffer.byteLength} bytes`);
+  }
+  const control = new Int32Array(buffer, byteOffset, CONTROL_BYTES / 4);
+  control.fill(0);
+  control[CAPACITY] = capacity;
+}
+
+function checkCapacity(capacity: number): number {
   if (!Number.isInteger(capacity) || capacity < 64 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
     throw new RangeError(`ring capacity must be a power of two from 64 to 2^30 bytes, got ${capacity}`);
   }
-  const buffer = new SharedArrayBuffer(CONTROL_BYTES + capacity);
-  new Int32Array(buffer, 0, CONTROL_BYTES / 4)[CAPACITY] = capacity;
-  return buffer;
+  return capacity;
 }
 
 abstract class RingEnd {
@@ -47,11 +70,15 @@ abstract class RingEnd {
   protected readonly bytes: Uint8Array;
   protected readonly capacity: number;
 
-  constructor(readonly buffer: SharedArrayBuffer, role: typeof PRODUCER | typeof CONSUMER) {
-    this.control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly byteOffset: number,
+    role: typeof PRODUCER | typeof CONSUMER,
+  ) {
+    this.control = new Int32Array(buffer, byteOffset, CONTROL_BYTES / 4);
     this.capacity = this.control[CAPACITY]!;
-    this.words = new Int32Array(buffer, CONTROL_BYTES, this.capacity / 4);
-    this.bytes = new Uint8Array(buffer, CONTROL_BYTES, this.capacity);
+    this.words = new Int32Array(buffer, byteOffset + CONTROL_BYTES, this.capacity / 4);
+    this.bytes = new Uint8Array(buffer, byteOffset + CONTROL_BYTES, this.capacity);
     if (Atomics.compareExchange(this.control, role, 0, 1) !== 0) {
       throw new RingClaimedError(`this ring already has a ${role === PRODUCER ? 'producer' : 'consumer'}`);
     }
@@ -77,8 +104,8 @@ abstract class RingEnd {
 export class RingProducer extends RingEnd {
   private reserved = -1;
 
-  constructor(buffer: SharedArrayBuffer) {
-    super(buffer, PRODUCER);
+  constructor(buffer: SharedArrayBuffer, byteOffset = 0) {
+    super(buffer, byteOffset, PRODUCER);
   }
 
   /** The largest record this ring can take. */
@@ -152,8 +179,8 @@ export class RingProducer extends RingEnd {
 }
 
 export class RingConsumer extends RingEnd {
-  constructor(buffer: SharedArrayBuffer) {
-    super(buffer, CONSUMER);
+  constructor(buffer: SharedArrayBuffer, byteOffset = 0) {
+    super(buffer, byteOffset, CONSUMER);
   }
 
   /** A view of the next record, in shared memory, or null when the ring is empty. */

@@ -111,6 +111,7 @@ export class VideoPublisher {
         key,
         width: this.options.width,
         height: this.options.height,
+        layer,
         captureTimeMs: capturedAt,
         timestampUs: chunk.timestamp,
         ...(key && { codec: CODEC }),

@@ -18,8 +18,8 @@ const section = (id: number, body: number[]) => [id, ...leb(body.length), ...bod
 const I32 = 0x7f;
 
 export interface ModuleSpec {
-  /** Signatures of the defined functions, e.g. [[i32,i32],[i32]]. */
-  functions: { params: number[]; results: number[] }[];
+  /** Signatures of the defined functions; `body` is the code after the locals (default: return 0). */
+  functions: { params: number[]; results: number[]; body?: number[] }[];
   exports: { name: string; kind?: number; index: number }[];
   imports: { module: string; field: string; kind: number; memory?: { flags: number; min: number; max?: number }; type?: number }[];
   ownMemory?: boolean;
@@ -36,9 +36,9 @@ export function buildModule(spec: ModuleSpec): Uint8Array {
         : [imp.kind, ...leb(imp.type ?? 0)];
     return [...name(imp.module), ...name(imp.field), ...desc];
   });
-  // Each body: no locals; returns 0 (i32.const 0) for one i32 result.
+  // Each body: no locals; by default returns 0 (i32.const 0) for one i32 result.
   const bodies = spec.functions.map((f) => {
-    const code = [0x00, ...(f.results.length === 1 ? [0x41, 0x00] : []), 0x0b];
+    const code = [0x00, ...(f.body ?? [...(f.results.length === 1 ? [0x41, 0x00] : []), 0x0b])];
     return [...leb(code.length), ...code];
   });
   return new Uint8Array([
@@ -65,4 +65,31 @@ export function validSpec(): ModuleSpec {
       { name: 'spa_process', index: 1 },
     ],
   };
+}
+
+/** Code for `spa_process` bodies (wasm opcodes), to make modules that misbehave on purpose. */
+export const op = {
+  /** loop { br 0 }: never returns. */
+  spinForever: [0x03, 0x40, 0x0c, 0x00, 0x0b],
+  /** memory.grow by `pages`, result dropped. */
+  grow: (pages: number) => [0x41, ...sleb(pages), 0x40, 0x00, 0x1a],
+  /** i32.store of 0 at `address` (traps when out of bounds). */
+  storeAt: (address: number) => [0x41, ...sleb(address), 0x41, 0x00, 0x36, 0x02, 0x00],
+  /** local.get 1 (inLen) */
+  inLen: [0x20, 0x01],
+  returnI32: (value: number) => [0x41, ...sleb(value), 0x0b],
+  end: [0x0b],
+};
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
 }
