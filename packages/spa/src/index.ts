@@ -1,2 +1,15 @@
 export { MAX_SPA_PAGES, SpaAbiError, validateSpaModule, type SpaModuleInfo } from './abi.js';
-export { createRingBuffer, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer } from './ring.js';
+export { BUILT_IN_SPAS, encodeCustomConfig, encodeSpaConfig, isBuiltInSpa, SpaConfigError, type BuiltInSpa, type SpaInput } from './built-in-configs.js';
+export { spawnBrowserStage } from './browser-stage.js';
+export {
+  SpaClosedError,
+  SpaInitError,
+  SpaPipeline,
+  type SpaDeath,
+  type SpaPipelineEvents,
+  type SpaPipelineOptions,
+  type SpaStageSpec,
+  type StageStats,
+  type StageWorker,
+} from './pipeline.js';
+export { createRingBuffer, initRing, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer, ringBytes } from './ring.js';

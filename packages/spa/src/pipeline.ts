@@ -262,6 +262,7 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
     this.input.close();
     const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
     await Promise.race([Promise.all(this.stopped), grace]);
+    this.deliverOutput();
     this.shutDown();
   }
 
@@ -299,10 +300,14 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
         if (this.output.closed) break; // the last stage stopped, or the pipeline shut down
         continue;
       }
-      for (let chunk = this.output.peek(); chunk; chunk = this.output.peek()) {
-        this.outputListener?.(chunk);
-        this.output.release();
-      }
+      this.deliverOutput();
+    }
+  }
+
+  private deliverOutput(): void {
+    for (let chunk = this.output.peek(); chunk; chunk = this.output.peek()) {
+      this.outputListener?.(chunk);
+      this.output.release();
     }
   }
 }
