@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { validateSpaModule } from '../abi.js';
 
 /** The compiled built-in SPA `name` (packages/spa/dist/spas, made by `npm run build`). */
-export function builtInBytes(name: string): Uint8Array {
+export function builtInBytes(name: string): Uint8Array<ArrayBuffer> {
   const url = new URL(`../../dist/spas/${name}.wasm`, import.meta.url);
   try {
-    return new Uint8Array(readFileSync(url));
+    return Uint8Array.from(readFileSync(url));
   } catch {
     throw new Error(`${url.pathname} is missing: run npm run build`);
   }

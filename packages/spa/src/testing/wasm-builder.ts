@@ -27,7 +27,7 @@ export interface ModuleSpec {
 
 export const i32 = I32;
 
-export function buildModule(spec: ModuleSpec): Uint8Array {
+export function buildModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const types = spec.functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec(f.results.map((r) => [r]))]);
   const imports = spec.imports.map((imp) => {
     const desc =
