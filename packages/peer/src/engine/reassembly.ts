@@ -15,8 +15,9 @@ interface Partial {
 const GIVE_UP_MS = 3000;
 
 /**
- * Puts fragmented chunks back together at a subscriber (relays forward fragments as they
- * come). A chunk's latency is that of its last fragment: when the whole chunk was there.
+ * Puts fragmented chunks back together at a subscriber, or for a branch point's pipeline
+ * (relays forward fragments as they come). Data messages carry their variant in `destination`.
+ * A chunk's latency is that of its last fragment: when the whole chunk was there.
  */
 export class Reassembler {
   private readonly partial = new Map<string, Partial>();
@@ -25,6 +26,7 @@ export class Reassembler {
     if (message.fragmentCount === 1) {
       return {
         channel: message.channel,
+        variant: message.destination,
         sequence: message.sequence,
         flags: message.flags,
         payload: message.payload.slice(),
@@ -32,7 +34,7 @@ export class Reassembler {
         hops: message.hops,
       };
     }
-    const key = `${message.channel}:${message.sequence}`;
+    const key = `${message.channel}:${message.destination}:${message.sequence}`;
     let entry = this.partial.get(key);
     if (!entry) {
       entry = { parts: new Array(message.fragmentCount), received: 0, bytes: 0, latencyUs: 0, hops: 0, flags: message.flags, firstAt: now };
@@ -52,7 +54,7 @@ export class Reassembler {
       payload.set(part!, offset);
       offset += part!.byteLength;
     }
-    return { channel: message.channel, sequence: message.sequence, flags: entry.flags, payload, latencyUs: entry.latencyUs, hops: entry.hops };
+    return { channel: message.channel, variant: message.destination, sequence: message.sequence, flags: entry.flags, payload, latencyUs: entry.latencyUs, hops: entry.hops };
   }
 
   expire(now: number): void {

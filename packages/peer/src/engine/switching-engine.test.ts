@@ -1,5 +1,6 @@
 import { Cube, routeTarget } from '@cubecast/overlay';
-import { encode, Flags, MessageType } from '@cubecast/protocol';
+import { encode, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type SpaSpec } from '@cubecast/protocol';
+import { inlinePipeline } from '@cubecast/spa/testing';
 import { describe, expect, it } from 'vitest';
 import { SimNetwork } from '../testing/sim-network.js';
 
@@ -15,20 +16,20 @@ function planar(count: number) {
 
 function setup(count: number, cube: Cube, policy: 'odr' | 'random' | 'greedy' = 'greedy') {
   const hosts = Array.from({ length: count }, (_, i) => `h${i}`);
-  const net = new SimNetwork(cube, planar(count), policy);
+  const net = new SimNetwork(cube, planar(count), policy, undefined, async (pipeline) => inlinePipeline(pipeline));
   net.addHosts(hosts);
   net.advance(200); // pings: RTTs measured
   const publisher = 'h0';
   const anchor = Math.min(...net.ownership.idsOf(publisher));
   net.engines.get(publisher)!.publish(1, anchor);
-  const subscribe = (hostId: string) => {
+  const subscribe = (hostId: string, pipeline: SpaSpec[] = []) => {
     net.engines.get(hostId)!.subscribe(1);
     net.engines.get(publisher)!.requestRoute({
       subscriptionId: `s-${hostId}`,
       channel: 1,
       target: routeTarget(cube, anchor, net.ownership.idsOf(hostId)),
       maxLatencyMs: 500,
-      pipeline: [],
+      pipeline,
       policy,
     });
   };
@@ -175,5 +176,96 @@ describe('duplicate suppression', () => {
     net.advance(1100);
     expect(net.chunks(hosts[1]!)).toHaveLength(1);
     expect(net.eventsOf(hosts[1]!, 'stats').at(-1)!.duplicates).toBe(1);
+  });
+});
+
+describe('pipelines at branch points', () => {
+  const THIN: SpaSpec[] = [{ spa: 'thin', config: { maxLayer: 0 } }];
+  const LAYERS = [0, 2, 1, 2];
+  /** 40 frames of L1T3 (layers 0, 2, 1, 2, ...), payload version 2; every 8th is a key frame. */
+  function publishFrames(net: SimNetwork, publisher: string) {
+    for (let i = 0; i < 40; i++) {
+      const layer = LAYERS[i % 4]!;
+      const key = i % 8 === 0;
+      const payload = encodeVideoPayload({ key, width: 64, height: 48, layer, captureTimeMs: net.now, timestampUs: i }, new Uint8Array(i % 10 === 0 ? 30_000 : 300).fill(i));
+      net.engines.get(publisher)!.sendChunk(1, (key ? Flags.Key : 0) | (layer << Flags.LayerShift), payload);
+      net.advance(33);
+    }
+    net.advance(500);
+  }
+  const frameIndex = (payload: Uint8Array) => payload[payload.byteLength - 1]!;
+  /** Pipelines start asynchronously (promises), outside the network's virtual time. */
+  const started = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it('when every subscriber thins, the publisher is the branch point and no link carries the full stream', async () => {
+    const { net, hosts, publisher, subscribe } = setup(27, new Cube(3, 3));
+    for (const h of hosts.slice(1)) subscribe(h, THIN);
+    net.advance(100);
+    publishFrames(net, publisher); // the first chunk starts the pipeline: these are lost to it
+    await started();
+    net.carriedData.clear();
+    for (const h of hosts.slice(1)) net.events.get(h)!.length = 0;
+    publishFrames(net, publisher);
+    const variant = pipelineVariant(THIN);
+    for (const h of hosts.slice(1)) {
+      const chunks = net.chunks(h);
+      expect(chunks.map((c) => frameIndex(c.payload)), h).toEqual([0, 4, 8, 12, 16, 20, 24, 28, 32, 36]);
+      expect(chunks.every((c) => c.variant === variant)).toBe(true);
+    }
+    // Layer-0 frames 0, 20 (30 KB: 2 fragments each) and 8 others: 12 messages at most per link.
+    for (const [link, count] of net.carriedData) expect(count, link).toBeLessThanOrEqual(12);
+    const running = hosts.filter((h) => net.engines.get(h)!.spaReports().some((r) => r.state === 'running'));
+    expect(running).toEqual([publisher]);
+  });
+
+  it('mixed: full subscribers get every frame, thin ones a quarter; shared links carry one variant, thin-only branches less', async () => {
+    const { net, hosts, publisher, subscribe } = setup(27, new Cube(3, 3));
+    const full = new Set(['h5', 'h13']);
+    for (const h of hosts.slice(1)) subscribe(h, full.has(h) ? [] : THIN);
+    net.advance(100);
+    publishFrames(net, publisher);
+    await started();
+    net.carriedData.clear();
+    for (const h of hosts.slice(1)) net.events.get(h)!.length = 0;
+    publishFrames(net, publisher);
+    for (const h of hosts.slice(1)) {
+      const got = net.chunks(h).map((c) => frameIndex(c.payload));
+      if (full.has(h)) {
+        expect(got, h).toEqual([...Array(40).keys()]);
+        expect(net.chunks(h).every((c) => c.variant === PUBLISHED_VARIANT)).toBe(true);
+      } else {
+        expect(got, h).toEqual([0, 4, 8, 12, 16, 20, 24, 28, 32, 36]);
+      }
+    }
+    // The full stream is 44 messages (frames 0, 10, 20, 30 in 2 fragments); no link carries more.
+    const counts = [...net.carriedData.values()];
+    expect(Math.max(...counts)).toBe(44);
+    expect(counts.filter((c) => c === 44).length).toBeGreaterThan(0);
+    expect(counts.filter((c) => c <= 12).length).toBeGreaterThan(0); // thin-only branches
+    // Every host running the pipeline receives the full stream and sends or keeps only thin.
+    const pipelineHosts = hosts.filter((h) => net.engines.get(h)!.spaReports().length > 0);
+    expect(pipelineHosts.length).toBeGreaterThan(0);
+    for (const h of pipelineHosts) {
+      const inbound = [...net.carriedData].filter(([link]) => link.endsWith(`>${h}`)).reduce((sum, [, c]) => sum + c, 0);
+      expect(h === publisher || inbound === 44, h).toBe(true);
+    }
+  });
+
+  it('a branch whose pipeline cannot start gets nothing from it, and the host reports why', async () => {
+    const hosts = ['h0', 'h1'];
+    const net = new SimNetwork(new Cube(2, 1), () => 1, 'greedy', undefined, () => Promise.reject(new Error('no such SPA: nope')));
+    net.addHosts(hosts);
+    net.advance(200);
+    net.engines.get('h0')!.publish(1, 0);
+    net.engines.get('h1')!.subscribe(1);
+    net.engines.get('h0')!.requestRoute({ subscriptionId: 's', channel: 1, target: 1, maxLatencyMs: 500, pipeline: [{ spa: 'nope' }], policy: 'greedy' });
+    net.advance(50);
+    net.engines.get('h0')!.sendChunk(1, Flags.Key, new Uint8Array(10));
+    await started();
+    net.engines.get('h0')!.sendChunk(1, Flags.Key, new Uint8Array(10));
+    net.advance(100);
+    expect(net.chunks('h1')).toHaveLength(0);
+    expect(net.eventsOf('h0', 'spa:died')).toEqual([expect.objectContaining({ channel: 1, pipeline: ['nope'], message: 'no such SPA: nope' })]);
+    expect(net.engines.get('h0')!.spaReports()).toEqual([expect.objectContaining({ state: 'dead', error: 'no such SPA: nope' })]);
   });
 });

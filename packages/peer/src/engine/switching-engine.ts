@@ -9,16 +9,20 @@ import {
   MAX_PAYLOAD_BYTES,
   MessageType,
   NO_DESTINATION,
+  parsePipeline,
   patchForwarded,
+  pipelineVariant,
+  PUBLISHED_VARIANT,
   type DecodedMessage,
   type Emulation,
   type MessageHeader,
   type RouteSetup,
   type RoutingPolicyName,
+  type SpaSpec,
 } from '@cubecast/protocol';
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
 import { Reassembler } from './reassembly.js';
-import type { CubeView, EngineEnvironment, LinkTransport } from './types.js';
+import type { CubeView, EngineEnvironment, EnginePipeline, LinkTransport, SpaReport } from './types.js';
 
 export interface EngineOptions {
   readonly pingIntervalMs: number;
@@ -42,13 +46,29 @@ export interface RouteRequestInfo {
   readonly channel: number;
   readonly target: number;
   readonly maxLatencyMs: number;
-  readonly pipeline: readonly unknown[];
+  readonly pipeline: readonly SpaSpec[];
   readonly policy: RoutingPolicyName;
 }
 
 interface Branch {
   readonly nextHost: string;
+  /** The variant the subscription wants: what must reach it down this branch. */
+  readonly variant: number;
   expiresAt: number;
+}
+
+/** A pipeline this host runs because it is the branch point of the subscriptions that want it. */
+interface HostedPipeline {
+  readonly channel: number;
+  readonly variant: number;
+  readonly spec: readonly SpaSpec[];
+  state: 'starting' | 'running' | 'dead';
+  pipeline?: EnginePipeline | undefined;
+  error?: string;
+  /** The last input's header and arrival: outputs inherit its source, sequence and latency. */
+  last?: { header: MessageHeader; arrival: number };
+  /** The sequence number of the last output. */
+  lastSequence?: number;
 }
 
 /**
@@ -95,14 +115,22 @@ export class SwitchingEngine {
   private inboxTimer: unknown;
   /** channel -> subscription -> branch: where each subscription's route leaves this host. */
   private readonly branches = new Map<number, Map<string, Branch>>();
+  /** channel -> subscription -> variant, for the subscriptions whose routes end here. */
+  private readonly local = new Map<number, Map<string, { variant: number; expiresAt: number }>>();
+  /** variant -> its pipeline, as the route setups that asked for it spelled it. */
+  private readonly pipelineSpecs = new Map<number, readonly SpaSpec[]>();
+  /** `channel:variant` -> the pipeline producing that variant here. */
+  private readonly hosted = new Map<string, HostedPipeline>();
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
   private readonly upstream = new Map<number, string>();
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
   private readonly routes = new Map<string, RouteRequestInfo>();
   private readonly subscribed = new Set<number>();
-  private readonly seen = new Map<number, RecentKeys>();
+  private readonly seen = new Map<string, RecentKeys>();
   private readonly lastKeyframeRequest = new Map<number, number>();
   private readonly reassembler = new Reassembler();
+  /** Whole chunks for the pipelines this host runs (their input is the published variant). */
+  private readonly pipelineInput = new Reassembler();
   private readonly clock: LinkClock;
   private pumpTimer: unknown;
   private refreshSoon: unknown;
@@ -248,22 +276,26 @@ export class SwitchingEngine {
     if (!publication) throw new Error(`channel ${channel} is not published here`);
     const sequence = publication.sequence;
     publication.sequence = (sequence + 1) >>> 0;
+    const base = { ...this.header(MessageType.Data, channel, flags), sequence, source: publication.anchor };
+    this.originate(base, payload, this.env.now(), this.env.now());
+    return sequence;
+  }
+
+  /**
+   * Fragments a chunk this host originates (published here, or a pipeline's output) and
+   * switches each fragment as if it had just arrived, at `arrival`.
+   */
+  private originate(base: MessageHeader, payload: Uint8Array, arrival: number, now: number): void {
     const count = Math.max(1, Math.ceil(payload.byteLength / MAX_PAYLOAD_BYTES));
     if (count > 256) throw new RangeError(`a chunk of ${payload.byteLength} bytes needs more than 256 fragments`);
-    const now = this.env.now();
     for (let index = 0; index < count; index++) {
-      const header: MessageHeader = {
-        ...this.header(MessageType.Data, channel, flags),
-        sequence,
-        source: publication.anchor,
-        fragmentIndex: index,
-        fragmentCount: count,
-      };
-      const bytes = encode(header, payload.subarray(index * MAX_PAYLOAD_BYTES, (index + 1) * MAX_PAYLOAD_BYTES));
-      this.seenBefore(channel, sequence, index);
-      this.forward(header, bytes, now, null);
+      const fragment = payload.subarray(index * MAX_PAYLOAD_BYTES, (index + 1) * MAX_PAYLOAD_BYTES);
+      const message: DecodedMessage = { ...base, fragmentIndex: index, fragmentCount: count, payload: fragment };
+      // A pipeline's output may also reach this host from another branch point (routes
+      // of different subscribers can cross): whichever copy comes second is dropped.
+      if (!this.seenBefore(message.channel, message.destination, message.sequence, index)) continue;
+      this.forward(message, encode(message, fragment), arrival, null, now);
     }
-    return sequence;
   }
 
   /** Bytes waiting or in flight toward the channel's next hops (the worst link): for senders that pace themselves. */
@@ -284,6 +316,8 @@ export class SwitchingEngine {
     for (const timer of [this.pumpTimer, this.refreshSoon, this.inboxTimer]) if (timer !== undefined) this.env.clearTimer(timer);
     for (const link of this.links.values()) link.close();
     this.links.clear();
+    for (const hosted of this.hosted.values()) hosted.pipeline?.close();
+    this.hosted.clear();
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -331,7 +365,7 @@ export class SwitchingEngine {
     if (!link) return;
     switch (message.type) {
       case MessageType.Data:
-        if (!this.seenBefore(message.channel, message.sequence, message.fragmentIndex)) {
+        if (!this.seenBefore(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
           this.counters.duplicates++;
           return;
         }
@@ -372,20 +406,37 @@ export class SwitchingEngine {
   // ---- switching -----------------------------------------------------------------------------
 
   /**
-   * Delivers locally if subscribed, and queues one copy per next-hop host of the channel's
-   * live branches (never back to where it came from). Each copy is stamped as it leaves:
-   * hops + 1, latency + the time spent here + the link's one-way latency.
+   * Switches one message of a channel's variant (the header's destination): delivers it here
+   * if a local subscription wants that variant; queues one copy per next-hop host whose
+   * branches want it (never back to where it came from); and, where this host is a branch
+   * point (a next hop, or a local subscription, wants only a pipeline's output), feeds the
+   * whole chunk to that pipeline instead. Each copy is stamped as it leaves: hops + 1,
+   * latency + the time spent here + the link's one-way latency.
    */
-  private forward(header: MessageHeader, bytes: Uint8Array, arrival: number, from: string | null): void {
-    if (this.subscribed.has(header.channel) && from !== null) {
-      const message = header as DecodedMessage;
-      const whole = this.reassembler.add(message, arrival);
+  private forward(header: DecodedMessage, bytes: Uint8Array, arrival: number, from: string | null, now = arrival): void {
+    const variant = header.destination;
+    const wantedHere = this.localVariants(header.channel);
+    // A publisher does not deliver its own chunks to itself; a pipeline's outputs are new here.
+    if (wantedHere.has(variant) && (from !== null || variant !== PUBLISHED_VARIANT)) {
+      const whole = this.reassembler.add(header, arrival);
       if (whole) this.env.emit({ type: 'chunk', chunk: whole });
     }
-    const targets = this.liveNextHops(header.channel);
-    targets.delete(from ?? '');
-    const group = `${header.channel}:${header.sequence}`;
-    let remaining = targets.size;
+    const targets: string[] = [];
+    const branchPoints = new Set<number>();
+    for (const [hostId, variants] of this.demand(header.channel)) {
+      if (hostId === from) continue;
+      if (variant !== PUBLISHED_VARIANT) {
+        // A host that also needs the published stream gets that, and branches itself.
+        if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
+      } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
+        branchPoints.add(variants.values().next().value!);
+      } else {
+        targets.push(hostId);
+      }
+    }
+    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) branchPoints.add(wanted);
+    const group = `${header.channel}:${variant}:${header.sequence}`;
+    let remaining = targets.length;
     for (const hostId of targets) {
       remaining--;
       const link = this.links.get(hostId);
@@ -399,7 +450,108 @@ export class SwitchingEngine {
         stamp: (copy, sentAt) => patchForwarded(copy, header.hops + 1, header.latencyUs + (sentAt - arrival + link.oneWayMs) * 1000),
       });
     }
-    if (targets.size > 0) this.pump();
+    if (targets.length > 0) this.pump();
+    if (branchPoints.size > 0) {
+      const whole = this.pipelineInput.add(header, now);
+      if (whole) for (const wanted of branchPoints) this.feedPipeline(header, wanted, whole.payload, now);
+    }
+  }
+
+  /** next host -> the variants its branches want, over a channel's unexpired branches. */
+  private demand(channel: number): Map<string, Set<number>> {
+    const now = this.env.now();
+    const demand = new Map<string, Set<number>>();
+    for (const branch of this.branches.get(channel)?.values() ?? []) {
+      if (branch.expiresAt < now) continue;
+      let variants = demand.get(branch.nextHost);
+      if (!variants) demand.set(branch.nextHost, (variants = new Set()));
+      variants.add(branch.variant);
+    }
+    return demand;
+  }
+
+  /** The variants subscriptions ending here want (the published one if routes have not said). */
+  private localVariants(channel: number): Set<number> {
+    if (!this.subscribed.has(channel)) return new Set();
+    const now = this.env.now();
+    const wanted = new Set<number>();
+    for (const entry of this.local.get(channel)?.values() ?? []) if (entry.expiresAt >= now) wanted.add(entry.variant);
+    return wanted.size > 0 ? wanted : new Set([PUBLISHED_VARIANT]);
+  }
+
+  // ---- pipelines (SPAs at branch points) ------------------------------------------------------
+
+  private feedPipeline(header: MessageHeader, variant: number, payload: Uint8Array, now: number): void {
+    const hosted = this.hostedPipeline(header.channel, variant);
+    if (hosted?.state !== 'running') return; // starting: this chunk is lost to that branch; dead: so is every chunk
+    hosted.last = { header, arrival: now };
+    hosted.pipeline!.push(payload, header.flags);
+  }
+
+  private hostedPipeline(channel: number, variant: number): HostedPipeline | undefined {
+    const key = `${channel}:${variant}`;
+    const existing = this.hosted.get(key);
+    if (existing) return existing;
+    const spec = this.pipelineSpecs.get(variant);
+    if (!spec) return undefined;
+    const hosted: HostedPipeline = { channel, variant, spec, state: 'starting' };
+    this.hosted.set(key, hosted);
+    const fail = (message: string) => {
+      hosted.state = 'dead';
+      hosted.error = message;
+      hosted.pipeline = undefined;
+      this.env.emit({ type: 'spa:died', channel, variant, pipeline: spec.map((s) => s.spa), message });
+    };
+    if (!this.env.createPipeline) {
+      fail('this host cannot run SPAs');
+      return hosted;
+    }
+    this.env.createPipeline(spec).then(
+      (pipeline) => {
+        if (this.hosted.get(key) !== hosted || this.closed) {
+          pipeline.close(); // no longer wanted by the time it started
+          return;
+        }
+        hosted.state = 'running';
+        hosted.pipeline = pipeline;
+        pipeline.onOutput((output, flags) => this.emitVariant(hosted, output, flags));
+        pipeline.onDied((message) => {
+          pipeline.close();
+          if (this.hosted.get(key) === hosted) fail(message);
+        });
+      },
+      (error: unknown) => {
+        if (this.hosted.get(key) === hosted) fail(error instanceof Error ? error.message : String(error));
+      },
+    );
+    return hosted;
+  }
+
+  /** A pipeline's output leaves this host as a chunk of its own variant, numbered here. */
+  private emitVariant(hosted: HostedPipeline, payload: Uint8Array, flags: number): void {
+    const last = hosted.last;
+    if (!last || this.closed) return;
+    // An output takes its input's sequence number, so two branch points making the same
+    // variant of the same chunk make the same message, and hosts where their routes cross
+    // keep one. (A second output from one input takes the next number.)
+    const sequence = hosted.lastSequence === last.header.sequence ? (last.header.sequence + 1) >>> 0 : last.header.sequence;
+    hosted.lastSequence = sequence;
+    const now = this.env.now();
+    const latencyUs = last.header.latencyUs + (now - last.arrival) * 1000;
+    const base: MessageHeader = { ...last.header, flags, sequence, destination: hosted.variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
+    this.originate(base, payload, now, now);
+  }
+
+  /** Stops pipelines no branch or local subscription here wants any more. */
+  private closeUnwantedPipelines(): void {
+    for (const [key, hosted] of this.hosted) {
+      const wanted =
+        this.localVariants(hosted.channel).has(hosted.variant) ||
+        [...this.demand(hosted.channel).values()].some((variants) => variants.size === 1 && variants.has(hosted.variant));
+      if (wanted) continue;
+      hosted.pipeline?.close();
+      this.hosted.delete(key);
+    }
   }
 
   private pump(): void {
@@ -418,9 +570,10 @@ export class SwitchingEngine {
     }
   }
 
-  private seenBefore(channel: number, sequence: number, fragment: number): boolean {
-    let recent = this.seen.get(channel);
-    if (!recent) this.seen.set(channel, (recent = new RecentKeys()));
+  private seenBefore(channel: number, variant: number, sequence: number, fragment: number): boolean {
+    const key = `${channel}:${variant}`;
+    let recent = this.seen.get(key);
+    if (!recent) this.seen.set(key, (recent = new RecentKeys()));
     return recent.add(sequence * 256 + fragment);
   }
 
@@ -472,8 +625,20 @@ export class SwitchingEngine {
     const router = this.routerFor(setup.policy);
     let at = setup.at;
     if (!router || !this.ids.has(at)) return;
+    const pipeline = parsePipeline(setup.pipeline);
+    if (!pipeline) {
+      this.counters.malformed++;
+      return;
+    }
+    const variant = pipelineVariant(pipeline);
+    if (variant !== PUBLISHED_VARIANT) this.pipelineSpecs.set(variant, pipeline);
+    const expiresAt = this.env.now() + 3 * this.options.refreshMs;
     for (;;) {
       if (at === header.destination) {
+        let table = this.local.get(header.channel);
+        if (!table) this.local.set(header.channel, (table = new Map()));
+        if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
+        else table.set(setup.subscriptionId, { variant, expiresAt });
         if (type === MessageType.RouteSetup) {
           this.env.emit({ type: 'route:established', channel: header.channel, subscriptionId: setup.subscriptionId, hops: header.hops, latencyUs: header.latencyUs });
         }
@@ -491,7 +656,7 @@ export class SwitchingEngine {
       let table = this.branches.get(header.channel);
       if (!table) this.branches.set(header.channel, (table = new Map()));
       if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
-      else table.set(setup.subscriptionId, { nextHost, expiresAt: this.env.now() + 3 * this.options.refreshMs });
+      else table.set(setup.subscriptionId, { nextHost, variant, expiresAt });
       const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
       link.toWire(encode(forwarded, encodeRouteSetup({ ...setup, at: next })), this.env.now());
       return;
@@ -500,9 +665,12 @@ export class SwitchingEngine {
 
   private refreshRoutes(): void {
     const now = this.env.now();
-    for (const table of this.branches.values()) {
-      for (const [id, branch] of table) if (branch.expiresAt < now) table.delete(id);
+    for (const tables of [this.branches, this.local]) {
+      for (const table of tables.values()) {
+        for (const [id, entry] of table) if (entry.expiresAt < now) table.delete(id);
+      }
     }
+    this.closeUnwantedPipelines();
     for (const route of this.routes.values()) this.originateSetup(route, MessageType.RouteSetup);
   }
 
@@ -590,6 +758,7 @@ export class SwitchingEngine {
       malformed: this.counters.malformed,
       duplicates: this.counters.duplicates,
       forwarding: [...this.branches.keys()].map((channel) => ({ channel, to: this.nextHops(channel) })).filter((f) => f.to.length > 0),
+      spas: this.spaReports(),
     });
     for (const link of this.links.values()) if (link.inTransit < LOW_WATER_BYTES && link.queued > 0) this.pump();
   }
@@ -600,10 +769,19 @@ export class SwitchingEngine {
 
   /** The distinct hosts a channel's unexpired branches lead to. */
   private liveNextHops(channel: number): Set<string> {
-    const now = this.env.now();
-    const hosts = new Set<string>();
-    for (const branch of this.branches.get(channel)?.values() ?? []) if (branch.expiresAt >= now) hosts.add(branch.nextHost);
-    return hosts;
+    return new Set(this.demand(channel).keys());
+  }
+
+  /** The pipelines this host runs, with their stages' per-chunk times. */
+  spaReports(): SpaReport[] {
+    return [...this.hosted.values()].map((hosted) => ({
+      channel: hosted.channel,
+      variant: hosted.variant,
+      pipeline: hosted.spec.map((s) => s.spa),
+      state: hosted.state,
+      stages: hosted.pipeline?.stats() ?? [],
+      ...(hosted.error !== undefined && { error: hosted.error }),
+    }));
   }
 
   /** For tests and the stats: the hosts this host forwards a channel to. */

@@ -1,4 +1,4 @@
-import type { Emulation, RoutingPolicyName } from '@cubecast/protocol';
+import type { Emulation, RoutingPolicyName, SpaSpec } from '@cubecast/protocol';
 
 /** What the engine needs from where it runs: a clock and timers (the worker, or a test). */
 export interface EngineEnvironment {
@@ -8,6 +8,44 @@ export interface EngineEnvironment {
   clearTimer(handle: unknown): void;
   /** Everything the engine reports to the control plane. */
   emit(event: EngineEvent): void;
+  /**
+   * Starts a subscription pipeline's SPAs where this host is its branch point. Without it the
+   * host runs no SPAs, and branches that need one get nothing from it.
+   */
+  createPipeline?(pipeline: readonly SpaSpec[]): Promise<EnginePipeline>;
+}
+
+/** A running pipeline, as the engine sees it: chunks in, chunks out. */
+export interface EnginePipeline {
+  /** False when the pipeline is full: the chunk is dropped (real time does not wait). */
+  push(payload: Uint8Array, flags: number): boolean;
+  /** Each output, with the flags it travels with (the input's, unless the pipeline re-encodes). */
+  onOutput(listener: (payload: Uint8Array, flags: number) => void): void;
+  /** The watchdog stopped it, or a stage crashed: it produces nothing more. */
+  onDied(listener: (message: string) => void): void;
+  stats(): readonly SpaStageStats[];
+  close(): void;
+}
+
+export interface SpaStageStats {
+  readonly name: string;
+  readonly chunksIn: number;
+  readonly chunksOut: number;
+  readonly errors: number;
+  /** Mean and last `spa_process` time per chunk, µs. */
+  readonly meanMicros: number;
+  readonly lastMicros: number;
+}
+
+/** A pipeline this host runs for a channel (it is the branch point of its subscriptions). */
+export interface SpaReport {
+  readonly channel: number;
+  readonly variant: number;
+  readonly pipeline: readonly string[];
+  readonly state: 'starting' | 'running' | 'dead';
+  readonly stages: readonly SpaStageStats[];
+  /** Why it died. */
+  readonly error?: string;
 }
 
 /** One end of a data channel to a linked host. */
@@ -41,6 +79,8 @@ export interface LinkStats {
 
 export interface DeliveredChunk {
   readonly channel: number;
+  /** Which variant of the channel: as published, or a pipeline's output (protocol's pipelineVariant). */
+  readonly variant: number;
   readonly sequence: number;
   readonly flags: number;
   readonly payload: Uint8Array;
@@ -51,7 +91,8 @@ export interface DeliveredChunk {
 
 export type EngineEvent =
   | { type: 'chunk'; chunk: DeliveredChunk }
-  | { type: 'stats'; links: LinkStats[]; malformed: number; duplicates: number; forwarding: { channel: number; to: string[] }[] }
+  | { type: 'stats'; links: LinkStats[]; malformed: number; duplicates: number; forwarding: { channel: number; to: string[] }[]; spas: SpaReport[] }
+  | { type: 'spa:died'; channel: number; variant: number; pipeline: string[]; message: string }
   | { type: 'link:failed'; hostId: string; reason: string }
   | { type: 'keyframe:request'; channel: number }
   | { type: 'route:established'; channel: number; subscriptionId: string; hops: number; latencyUs: number };

@@ -1,7 +1,7 @@
 import { Cube, Ownership } from '@cubecast/overlay';
-import type { RoutingPolicyName } from '@cubecast/protocol';
+import { MessageType, type RoutingPolicyName } from '@cubecast/protocol';
 import { SwitchingEngine, type EngineOptions } from '../engine/switching-engine.js';
-import type { EngineEvent, LinkTransport } from '../engine/types.js';
+import type { EngineEnvironment, EngineEvent, LinkTransport } from '../engine/types.js';
 
 /**
  * A deterministic network for engine tests: virtual time, a timer queue, and links that
@@ -15,6 +15,8 @@ export class SimNetwork {
   readonly events = new Map<string, { at: number; event: EngineEvent }[]>();
   /** Messages carried per directed link `a>b`. */
   readonly carried = new Map<string, number>();
+  /** Data messages (chunks and fragments) carried per directed link `a>b`. */
+  readonly carriedData = new Map<string, number>();
   private readonly cut = new Set<string>();
   ownership!: Ownership;
   epoch = 1;
@@ -24,6 +26,7 @@ export class SimNetwork {
     readonly latencyMs: (a: string, b: string) => number,
     private readonly policy: RoutingPolicyName = 'greedy',
     private readonly options?: EngineOptions,
+    private readonly createPipeline?: EngineEnvironment['createPipeline'],
   ) {}
 
   setTimer(run: () => void, ms: number) {
@@ -60,6 +63,7 @@ export class SimNetwork {
           setTimer: (cb, ms) => this.setTimer(cb, ms),
           clearTimer: (h) => ((h as { cancelled: boolean }).cancelled = true),
           emit: (event) => events.push({ at: this.now, event }),
+          ...(this.createPipeline && { createPipeline: this.createPipeline }),
         },
         this.options,
       );
@@ -103,6 +107,7 @@ export class SimNetwork {
       send: (bytes) => {
         const key = `${from}>${to}`;
         this.carried.set(key, (this.carried.get(key) ?? 0) + 1);
+        if (bytes[1] === MessageType.Data) this.carriedData.set(key, (this.carriedData.get(key) ?? 0) + 1);
         const copy = bytes.slice();
         this.setTimer(() => {
           if (this.cut.has(from) || this.cut.has(to)) return;
