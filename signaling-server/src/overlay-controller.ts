@@ -30,6 +30,8 @@ import {
   type JoinResult,
   type LinkReport,
   type ObserverEvent,
+  pipelineVariant,
+  type SpaReport,
   type ObserverSnapshot,
   type RouteRequest,
   type RoutingPolicyName,
@@ -115,6 +117,7 @@ export class OverlayController {
       connectedAt: this.config.now(),
       rejected: 0,
       sent: { ids: new Set(), neighbours: new Map() },
+      spas: [],
     };
     let current = this.store.cube;
     if (!current) {
@@ -357,6 +360,27 @@ export class OverlayController {
     this.outbox.changed();
   }
 
+  /**
+   * A host's report of the pipelines it runs. A pipeline newly dead there (its watchdog
+   * stopped it, or it could not start) is news for every subscription that wanted its output.
+   */
+  reportSpas(hostId: string, report: SpaReport): void {
+    const record = this.store.hosts.get(hostId);
+    if (!record) return;
+    const wasDead = new Set(record.spas.filter((s) => s.state === 'dead').map((s) => `${s.channel}:${s.variant}`));
+    record.spas = report.spas;
+    for (const spa of report.spas) {
+      if (spa.state !== 'dead' || wasDead.has(`${spa.channel}:${spa.variant}`)) continue;
+      const message = spa.error ?? 'the pipeline stopped';
+      this.logEvent('spa', `${spa.pipeline.join(' > ')} for ${spa.channel} died on ${hostId}: ${message}`, hostId, { channel: spa.channel, pipeline: spa.pipeline });
+      for (const sub of this.store.subscriptions.values()) {
+        if (sub.channel !== spa.channel || pipelineVariant(sub.pipeline) !== spa.variant) continue;
+        this.outbox.host(sub.subscriber, 'spa:failed', { subscriptionId: sub.subscriptionId, channel: sub.channel, host: hostId, pipeline: spa.pipeline, message });
+      }
+    }
+    this.outbox.changed();
+  }
+
   // ---- swaps -------------------------------------------------------------------------------
 
   private swapView(): SwapView {
@@ -596,6 +620,7 @@ export class OverlayController {
         ...(h.emulation !== undefined && { emulation: h.emulation }),
         connectedAt: h.connectedAt,
         rejected: h.rejected,
+        spas: h.spas,
       })),
       links: [...links.values()],
       channels: this.channels(),

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildModule, validSpec } from '@cubecast/spa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
@@ -37,5 +38,30 @@ describe('server', () => {
     const res = await fetch(`${server.url}/..%2f..%2f..%2fetc%2fpasswd`);
     expect([403, 404]).toContain(res.status);
     expect(await res.text()).not.toMatch(/root:/);
+  });
+
+  it('takes custom SPA modules that follow the ABI, names them by hash, and serves them back', async () => {
+    const module = buildModule(validSpec());
+    const upload = await fetch(`${server.url}/spa`, { method: 'POST', body: module, headers: { 'Content-Type': 'application/wasm' } });
+    expect(upload.status).toBe(201);
+    const { spa } = (await upload.json()) as { spa: string };
+    expect(spa).toMatch(/^custom:[0-9a-f]{64}$/);
+    const fetched = await fetch(`${server.url}/spa/${spa.slice(7)}`);
+    expect(fetched.headers.get('content-type')).toBe('application/wasm');
+    expect(new Uint8Array(await fetched.arrayBuffer())).toEqual(module);
+    expect((await fetch(`${server.url}/spa/${'0'.repeat(64)}`)).status).toBe(404);
+  });
+
+  it('refuses a bad module with the reason, and an oversized one', async () => {
+    const spec = validSpec();
+    spec.imports.push({ module: 'env', field: 'fetch', kind: 0, type: 0 });
+    const bad = await fetch(`${server.url}/spa`, { method: 'POST', body: buildModule(spec) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'not a valid SPA: the module imports env.fetch (a function): an SPA may import only env.memory' });
+    const text = await fetch(`${server.url}/spa`, { method: 'POST', body: 'hello' });
+    expect(await text.json()).toEqual({ error: 'not a valid SPA: this is not a WebAssembly module (no \\0asm header)' });
+    const huge = await fetch(`${server.url}/spa`, { method: 'POST', body: new Uint8Array(5 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect((await fetch(`${server.url}/spa`)).status).toBe(405);
   });
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { NetworkCoordinates } from '@cubecast/overlay';
 import { LIMITS } from '@cubecast/protocol';
 import { Server as SocketServer } from 'socket.io';
+import { createSpaModuleHandler } from './http/spa-modules.js';
 import { createStaticHandler, ISOLATION_HEADERS } from './http/static-files.js';
 import type { Logger } from './log.js';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type ControllerConfig } from './overlay-controller.js';
@@ -38,9 +39,11 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { burst: 600, perSecond: 200 };
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const serveStatic = options.webRoot ? createStaticHandler(options.webRoot) : undefined;
   const startedAt = Date.now();
+  const spaModules = createSpaModuleHandler();
   let signaling: Signaling | undefined;
   const http = createServer((req, res) => {
     for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
+    if (spaModules(req, res)) return;
     if (req.url === '/healthz' || req.url === '/metrics') {
       const store = signaling?.controller.store;
       const body =

@@ -1,5 +1,6 @@
 import { createRng, randomInt } from '@cubecast/overlay';
 import {
+  pipelineVariant,
   CLIENT_EVENT_SCHEMAS,
   OBSERVER_EVENT_SCHEMAS,
   PROTOCOL_VERSION,
@@ -421,3 +422,31 @@ describe('observer', () => {
     expect(await admin.control('control:reembed', { k: 'two' })).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' });
   });
 });
+
+describe('SPA reports', () => {
+  it('tells the subscribers whose pipeline died at a branch point, once, and shows it to observers', async () => {
+    const s = await server();
+    const publisher = await host(s);
+    const thin = await host(s);
+    const full = await host(s);
+    await publisher.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
+    await eventually(() => thin.channels.has('cam') && full.channels.has('cam'));
+    const pipeline = [{ spa: 'thin', config: { maxLayer: 0 } }];
+    const { subscription } = await thin.request('subscription:create', { channel: 'cam', maxLatencyMs: 500, pipeline });
+    await full.request('subscription:create', { channel: 'cam', maxLatencyMs: 500, pipeline: [] });
+    const report = (state: 'running' | 'dead') => ({
+      spas: [{ channel: 'cam', variant: pipelineVariant(pipeline), pipeline: ['thin'], state, stages: [{ name: 'thin', chunksIn: 5, meanMicros: 12.5, errors: 0 }], ...(state === 'dead' && { error: 'thin ran 150 ms on one chunk (budget 100 ms) and was stopped' }) }],
+    });
+    await publisher.request('spa:report', report('running'));
+    expect(s.controller.snapshot({ enabled: false }, 0).hosts.find((h) => h.hostId === publisher.hostId)!.spas).toEqual(report('running').spas);
+    await publisher.request('spa:report', report('dead'));
+    await publisher.request('spa:report', report('dead')); // the same death again: no second notice
+    await eventually(() => thin.spaFailures.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(thin.spaFailures).toEqual([{ subscriptionId: subscription.subscriptionId, channel: 'cam', host: publisher.hostId, pipeline: ['thin'], message: expect.stringMatching(/budget 100 ms/) }]);
+    expect(full.spaFailures).toEqual([]);
+    expect(s.controller.store.events.some((e) => e.type === 'spa' && e.hostId === publisher.hostId)).toBe(true);
+    await expect(publisher.request('spa:report', { spas: [{ channel: 'cam', variant: -1, pipeline: [], state: 'dead', stages: [] }] })).rejects.toMatchObject({ code: 'BAD_PAYLOAD' });
+  });
+});
+

@@ -104,6 +104,7 @@ export class Signaling {
         boundMet: c.report(hostOf(socket), data),
       }),
       'link:report': (data: Parameters<OverlayController['reportLinks']>[1], socket) => c.reportLinks(hostOf(socket), data),
+      'spa:report': (data: Parameters<OverlayController['reportSpas']>[1], socket) => c.reportSpas(hostOf(socket), data),
     };
     io.of('/').on('connection', (socket: HostSocket) => this.onHost(socket));
     this.observers.on('connection', (socket) => this.onObserver(socket));

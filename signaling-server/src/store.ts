@@ -2,6 +2,7 @@ import type { Cube, NetworkCoordinates, Ownership } from '@cubecast/overlay';
 import type {
   ChannelInfo,
   Emulation,
+  HostSpa,
   ObserverEvent,
   RoutingPolicyName,
   SpaSpec,
@@ -16,6 +17,8 @@ export interface HostRecord {
   rejected: number;
   /** What the host was last told: deltas are computed against it. */
   sent: { ids: Set<number>; neighbours: Map<number, string> };
+  /** The pipelines it last reported running. */
+  spas: HostSpa[];
 }
 
 export interface SubscriptionRecord {

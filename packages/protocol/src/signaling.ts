@@ -17,6 +17,8 @@ export const LIMITS = {
   maxSubscriptionsPerHost: 16,
   maxPipelineStages: 8,
   maxLinksPerReport: 512,
+  /** Pipelines one host may report running (a few per channel it relays). */
+  maxSpasPerReport: 32,
   maxNameLength: 64,
   maxLatencyBoundMs: 60_000,
 } as const;
@@ -139,6 +141,37 @@ export const linkReportSchema = z.strictObject({
 });
 export type LinkReport = z.infer<typeof linkReportSchema>;
 
+const spaName = z.string().regex(/^([a-z][a-z0-9-]{0,31}|custom:[0-9a-f]{64})$/);
+
+/** The pipelines a host runs as a branch point, with their stages' per-chunk times. */
+export const spaReportSchema = z.strictObject({
+  spas: z
+    .array(
+      z.strictObject({
+        channel: channelName,
+        /** The variant the pipeline makes (protocol's pipelineVariant). */
+        variant: z.number().int().min(0).max(0xffffffff),
+        pipeline: z.array(spaName).max(LIMITS.maxPipelineStages),
+        state: z.enum(['starting', 'running', 'dead']),
+        stages: z
+          .array(
+            z.strictObject({
+              name: spaName,
+              chunksIn: z.number().int().nonnegative(),
+              meanMicros: finite.nonnegative(),
+              errors: z.number().int().nonnegative(),
+            }),
+          )
+          .max(LIMITS.maxPipelineStages),
+        /** Why it died (the watchdog, a crash, a module that could not start). */
+        error: z.string().max(300).optional(),
+      }),
+    )
+    .max(LIMITS.maxSpasPerReport),
+});
+export type SpaReport = z.infer<typeof spaReportSchema>;
+export type HostSpa = SpaReport['spas'][number];
+
 export const controlKillSchema = z.strictObject({ hostId });
 export const controlEmulationSchema = z.strictObject({ hostId, emulation: emulationSchema });
 export const controlPolicySchema = z.strictObject({ policy: z.enum(ROUTING_POLICIES) });
@@ -159,6 +192,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   'subscription:delete': subscriptionRefSchema,
   'subscription:report': subscriptionReportSchema,
   'link:report': linkReportSchema,
+  'spa:report': spaReportSchema,
 } as const;
 
 export const OBSERVER_EVENT_SCHEMAS = {
@@ -232,6 +266,15 @@ export interface SubscriptionInfo {
   readonly state: 'active' | 'ended';
 }
 
+export interface SpaFailure {
+  readonly subscriptionId: string;
+  readonly channel: string;
+  /** The branch point that ran the pipeline. */
+  readonly host: string;
+  readonly pipeline: string[];
+  readonly message: string;
+}
+
 export type Ack<T extends object = object> = ({ readonly ok: true } & T) | ErrorAck;
 
 export interface JoinResult {
@@ -254,6 +297,7 @@ export interface ClientToServerEvents {
   'subscription:delete': (payload: In<typeof subscriptionRefSchema>, ack: AckFn) => void;
   'subscription:report': (payload: In<typeof subscriptionReportSchema>, ack: AckFn<{ boundMet: boolean }>) => void;
   'link:report': (payload: In<typeof linkReportSchema>, ack: AckFn) => void;
+  'spa:report': (payload: In<typeof spaReportSchema>, ack: AckFn) => void;
 }
 
 export interface ServerToClientEvents {
@@ -266,6 +310,8 @@ export interface ServerToClientEvents {
   'route:request': (request: RouteRequest) => void;
   'route:cancel': (request: { subscriptionId: string; channel: string }) => void;
   'subscription:updated': (subscription: SubscriptionInfo) => void;
+  /** The pipeline of this host's subscription died at its branch point: nothing more comes. */
+  'spa:failed': (failure: SpaFailure) => void;
   'emulation:set': (emulation: Emulation) => void;
   'policy:changed': (change: { policy: RoutingPolicyName }) => void;
 }
@@ -286,6 +332,7 @@ export const OBSERVER_EVENT_TYPES = [
   'policy',
   'emulation',
   'rejected',
+  'spa',
 ] as const;
 
 export interface ObserverEvent {
@@ -303,6 +350,8 @@ export interface ObserverHost {
   readonly emulation?: Emulation;
   readonly connectedAt: number;
   readonly rejected: number;
+  /** The pipelines the host runs, as it last reported them. */
+  readonly spas: HostSpa[];
 }
 
 export interface ObserverLink {

@@ -1,4 +1,4 @@
-import { MalformedMessageError } from './data-plane.js';
+import { Flags, MalformedMessageError } from './data-plane.js';
 
 /**
  * What a video channel's chunk carries before the encoded frame (big-endian):
@@ -83,4 +83,19 @@ export function decodeVideoPayload(bytes: Uint8Array): { header: VideoFrameHeade
     },
     frame: bytes.subarray(offset),
   };
+}
+
+/** The data-plane flags of a video chunk: key frames are never dropped, L1T3's top layer may be. */
+export function videoChunkFlags(key: boolean, layer: number): number {
+  return (key ? Flags.Key : 0) | (layer << Flags.LayerShift) | (layer === 2 && !key ? Flags.Droppable : 0);
+}
+
+/**
+ * The flags a chunk travels with, read back from its payload if it is a video payload (what
+ * a branch point needs for an SPA's output, which may not be the chunk it last gave the SPA);
+ * undefined for anything else.
+ */
+export function videoFlagsOf(payload: Uint8Array): number | undefined {
+  if (payload.byteLength < FIXED || payload[0] !== VIDEO_PAYLOAD_VERSION) return undefined;
+  return videoChunkFlags((payload[1]! & 1) !== 0, payload[VIDEO_LAYER_OFFSET]!);
 }

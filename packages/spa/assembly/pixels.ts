@@ -1,10 +1,11 @@
 // pixels: grayscale and 2x downscale of a decoded I420 frame (the host decodes before and
 // encodes after; docs/protocol.md, "SPA frame record"). Config: byte 0, bit 0 grayscale,
 // bit 1 halve both dimensions (a 2x2 box filter).
-// Record: u32 width, u32 height (little-endian), then the Y, U and V planes, tightly packed;
+// Record: u32 width, u32 height, f64 timestamp (µs; carried through unchanged, so the host can
+// match an output to its frame), all little-endian; then the Y, U and V planes, tightly packed;
 // chroma planes are ceil(w/2) x ceil(h/2).
 
-const HEADER: usize = 8;
+const HEADER: usize = 16;
 
 let gray = false;
 let halve = false;
@@ -55,6 +56,7 @@ export function spa_process(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i
   if (outLen > <u64>outCap) return -2;
   store<u32>(output, outWidth);
   store<u32>(output, outHeight, 4);
+  store<f64>(output, load<f64>(input, 8), 8);
 
   const lumaIn = input + HEADER;
   const lumaOut = output + HEADER;

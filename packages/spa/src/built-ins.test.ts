@@ -55,11 +55,12 @@ describe('pixels', () => {
       fc.uint8Array({ minLength: width * height + 2 * chroma(width) * chroma(height), maxLength: width * height + 2 * chroma(width) * chroma(height) }).map((planes) => ({ width, height, planes })),
     );
   const record = (width: number, height: number, planes: Uint8Array) => {
-    const out = new Uint8Array(8 + planes.byteLength);
+    const out = new Uint8Array(16 + planes.byteLength);
     const view = new DataView(out.buffer);
     view.setUint32(0, width, true);
     view.setUint32(4, height, true);
-    out.set(planes, 8);
+    view.setFloat64(8, 1234.5, true); // the timestamp, carried through
+    out.set(planes, 16);
     return out;
   };
   // The 2x2 box filter, written plainly.

@@ -8,6 +8,7 @@ import {
   type CubeState,
   type RouteRequest,
   type ServerToClientEvents,
+  type SpaFailure,
 } from '@cubecast/protocol';
 import { io, type Socket } from 'socket.io-client';
 
@@ -26,6 +27,7 @@ export class VirtualHost {
   ids = new Set<number>();
   neighbours = new Map<number, string>();
   readonly routeRequests: RouteRequest[] = [];
+  readonly spaFailures: SpaFailure[] = [];
   readonly channels = new Map<string, ChannelInfo>();
   /** Deltas dropped as stale (older epoch or revision). */
   staleDeltas = 0;
@@ -37,6 +39,7 @@ export class VirtualHost {
     this.socket.on('cube:state', (state) => this.applyState(state));
     this.socket.on('cube:delta', (delta) => this.applyDelta(delta));
     this.socket.on('route:request', (request) => this.routeRequests.push(request));
+    this.socket.on('spa:failed', (failure) => this.spaFailures.push(failure));
     this.socket.on('channel:added', (c) => this.channels.set(c.name, c));
     this.socket.on('channel:updated', (c) => this.channels.set(c.name, c));
     this.socket.on('channel:removed', (c) => this.channels.delete(c.name));

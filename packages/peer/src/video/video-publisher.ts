@@ -1,5 +1,5 @@
 /// <reference path="./webcodecs.d.ts" />
-import { encodeVideoPayload, Flags } from '@cubecast/protocol';
+import { encodeVideoPayload, videoChunkFlags } from '@cubecast/protocol';
 import type { CubecastPeer } from '../peer-client.js';
 
 export interface VideoPublishOptions {
@@ -15,10 +15,6 @@ export const DEFAULT_VIDEO: VideoPublishOptions = { width: 320, height: 240, fra
 const CODEC = 'vp8';
 
 /** Temporal layer 2 of L1T3 is referenced by nothing: relays may drop it to save a link. */
-function flagsFor(key: boolean, layer: number): number {
-  return (key ? Flags.Key : 0) | (layer << Flags.LayerShift) | (layer === 2 && !key ? Flags.Droppable : 0);
-}
-
 /**
  * A webcam into a channel: getUserMedia -> MediaStreamTrackProcessor -> VideoEncoder (VP8,
  * L1T3) -> chunks into the peer's engine. Frames are skipped, not queued, when the encoder
@@ -119,6 +115,6 @@ export class VideoPublisher {
       frame,
     );
     this.framesEncoded++;
-    this.peer.sendChunk(this.channel, flagsFor(key, layer), payload.buffer as ArrayBuffer);
+    this.peer.sendChunk(this.channel, videoChunkFlags(key, layer), payload.buffer as ArrayBuffer);
   }
 }

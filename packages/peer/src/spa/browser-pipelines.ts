@@ -1,0 +1,145 @@
+/// <reference path="../video/webcodecs.d.ts" />
+import { videoFlagsOf, type SpaSpec } from '@cubecast/protocol';
+import {
+  BUILT_IN_SPAS,
+  encodeCustomConfig,
+  encodeSpaConfig,
+  isBuiltInSpa,
+  spawnBrowserStage,
+  SpaPipeline,
+  type SpaInput,
+  type SpaStageSpec,
+} from '@cubecast/spa';
+import type { EnginePipeline, SpaStageStats } from '../engine/types.js';
+import { FrameCodec } from './frame-codec.js';
+
+/** Where the engine worker finds what SPAs need: given by the page, which knows the bundle's URLs. */
+export interface SpaResources {
+  /** The bundled spa-stage.worker. */
+  readonly stageWorkerUrl: string;
+  /** Built-in name -> URL of its .wasm. */
+  readonly builtIns: Readonly<Record<string, string>>;
+  /** Custom modules are fetched from `${customModulesUrl}/<sha-256 hex>` (the server). */
+  readonly customModulesUrl: string;
+}
+
+/** Largest chunk payload a pipeline takes (bigger ones are dropped and counted). */
+const MAX_PAYLOAD_CHUNK = 256 * 1024;
+/** Largest decoded frame a pixel stage takes: 1280x720 I420 and its 8-byte header. */
+const MAX_FRAME_RECORD = 8 + (1280 * 720 * 3) / 2;
+const BUDGET_MS = 100;
+
+/** A pipeline's module could not be found, fetched or trusted. */
+export class SpaModuleError extends Error {
+  override readonly name = 'SpaModuleError';
+}
+
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Makes the engine's `createPipeline` for browsers: each run of consecutive stages that take
+ * the same input becomes one SpaPipeline (a worker per stage); runs of pixel stages are
+ * wrapped in a VP8 decoder before and an encoder after.
+ */
+export function browserPipelineFactory(resources: SpaResources) {
+  const modules = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+  const moduleBytes = (spa: string) => {
+    let bytes = modules.get(spa);
+    if (!bytes) {
+      bytes = fetchModule(spa, resources);
+      bytes.catch(() => modules.delete(spa)); // let a later subscription try again
+      modules.set(spa, bytes);
+    }
+    return bytes;
+  };
+
+  return async (pipeline: readonly SpaSpec[]): Promise<EnginePipeline> => {
+    const runs: { input: SpaInput; stages: SpaStageSpec[] }[] = [];
+    for (const spec of pipeline) {
+      const input = isBuiltInSpa(spec.spa) ? BUILT_IN_SPAS[spec.spa].input : 'payload';
+      if (input === 'tagged') throw new SpaModuleError(`${spec.spa} takes two streams: it runs in a coding session, not in a subscription's pipeline`);
+      const stage: SpaStageSpec = {
+        name: spec.spa,
+        module: await moduleBytes(spec.spa),
+        config: isBuiltInSpa(spec.spa) ? encodeSpaConfig(spec.spa, spec.config) : encodeCustomConfig(spec.config),
+      };
+      const last = runs.at(-1);
+      if (last?.input === input) last.stages.push(stage);
+      else runs.push({ input, stages: [stage] });
+    }
+    const segments: Segment[] = [];
+    try {
+      for (const run of runs) segments.push(await startSegment(run.input, run.stages, resources.stageWorkerUrl));
+    } catch (error) {
+      for (const segment of segments) segment.close();
+      throw error;
+    }
+    return chain(segments);
+  };
+}
+
+async function fetchModule(spa: string, resources: SpaResources): Promise<Uint8Array<ArrayBuffer>> {
+  const custom = /^custom:([0-9a-f]{64})$/.exec(spa);
+  const url = custom ? `${resources.customModulesUrl}/${custom[1]}` : resources.builtIns[spa];
+  if (!url) throw new SpaModuleError(`there is no built-in SPA named ${spa}`);
+  const response = await fetch(url);
+  if (!response.ok) throw new SpaModuleError(`${spa}: the module could not be fetched (HTTP ${response.status})`);
+  const bytes = await response.arrayBuffer();
+  // A custom module is named by its hash: run only the bytes the subscriber chose.
+  if (custom && hex(await crypto.subtle.digest('SHA-256', bytes)) !== custom[1]) throw new SpaModuleError(`${spa}: the module fetched does not match its hash`);
+  return new Uint8Array(bytes);
+}
+
+type Segment = EnginePipeline;
+
+async function startSegment(input: SpaInput, stages: SpaStageSpec[], stageWorkerUrl: string): Promise<Segment> {
+  const spawn = () => spawnBrowserStage(stageWorkerUrl);
+  if (input === 'frames') {
+    const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_FRAME_RECORD, budgetMs: BUDGET_MS });
+    return new FrameCodec(spa);
+  }
+  const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_PAYLOAD_CHUNK, budgetMs: BUDGET_MS });
+  let lastFlags = 0;
+  return {
+    push(payload, flags) {
+      if (payload.byteLength > MAX_PAYLOAD_CHUNK) return false;
+      lastFlags = flags;
+      return spa.push(payload);
+    },
+    onOutput(listener) {
+      // Outputs lag inputs (a worker per stage), so a video output's flags come from its own
+      // header; anything else travels with the latest input's.
+      spa.onOutput((chunk) => listener(chunk.slice(), videoFlagsOf(chunk) ?? lastFlags));
+    },
+    onDied(listener) {
+      spa.on('pipeline:died', ({ message }) => listener(message));
+    },
+    stats: () => spa.stageStats(),
+    close: () => void spa.close(),
+  };
+}
+
+/** Segments in sequence: each one's output is the next one's input. */
+function chain(segments: Segment[]): EnginePipeline {
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const next = segments[i + 1]!;
+    segments[i]!.onOutput((payload, flags) => void next.push(payload, flags));
+  }
+  return {
+    push: (payload, flags) => segments[0]!.push(payload, flags),
+    onOutput: (listener) => segments.at(-1)!.onOutput(listener),
+    onDied(listener) {
+      let dead = false;
+      for (const segment of segments) {
+        segment.onDied((message) => {
+          if (dead) return;
+          dead = true;
+          for (const other of segments) other.close();
+          listener(message);
+        });
+      }
+    },
+    stats: (): SpaStageStats[] => segments.flatMap((segment) => segment.stats()),
+    close: () => segments.forEach((segment) => segment.close()),
+  };
+}
