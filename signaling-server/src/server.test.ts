@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModule, validSpec } from '@cubecast/spa/testing';
+import { buildModule, validSpec } from '@cubecast/spa/testing/wasm-builder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from './log.js';
 import { startServer, type RunningServer } from './server.js';

@@ -2,4 +2,3 @@
 export { builtInBytes, directSpa } from './built-ins.js';
 export { inlinePipeline } from './inline-pipeline.js';
 export { spawnNodeStage } from './node-stage.js';
-export { buildModule, i32, op, validSpec, type ModuleSpec } from './wasm-builder.js';
