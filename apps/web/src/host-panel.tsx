@@ -46,6 +46,26 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
           ))}
         </tbody>
       </table>
+      {snapshot.spas.length > 0 && (
+        <>
+          <h3>Stream processing here</h3>
+          <p className="muted small">This tab is the branch point of these pipelines: it runs them for the subscribers downstream.</p>
+          <ul className="spas" data-testid="spas">
+            {snapshot.spas.map((spa) => (
+              <li key={`${spa.channel}:${spa.variant}`} data-state={spa.state}>
+                <strong>{spa.pipeline.map((name) => (name.startsWith('custom:') ? `custom ${name.slice(7, 15)}…` : name)).join(' > ')}</strong> on {spa.channel}:{' '}
+                {spa.state === 'dead' ? (
+                  <span className="state state-failed">stopped: {spa.error}</span>
+                ) : spa.state === 'starting' ? (
+                  <span className="muted">starting…</span>
+                ) : (
+                  spa.stages.map((stage) => `${stage.chunksIn} chunks, ${stage.meanMicros.toFixed(0)} µs each`).join('; ')
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </section>
   );
 }

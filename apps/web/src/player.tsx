@@ -27,12 +27,20 @@ export function Player({ peer, subscription, onClose }: { peer: CubecastPeer; su
   }, [peer, channel]);
 
   const met = stats ? stats.latencyMs <= subscription.maxLatencyMs : null;
+  const pipeline = subscription.pipeline.map((name) => (name.startsWith('custom:') ? 'custom SPA' : name)).join(' > ');
   return (
-    <figure className="player" data-testid="player" data-channel={channel}>
+    <figure className="player" data-testid="player" data-channel={channel} data-pipeline={subscription.pipeline.join(',')}>
       <canvas ref={canvas} width={320} height={240} />
-      {!stats && <div className="overlay">Waiting for the first key frame…</div>}
+      {subscription.spaError ? (
+        <div className="overlay error-overlay" role="alert">
+          {subscription.spaError}. Nothing more arrives on this subscription.
+        </div>
+      ) : (
+        !stats && <div className="overlay">Waiting for the first key frame…</div>
+      )}
       <figcaption>
         <strong>{channel}</strong>
+        {pipeline && <span className="muted">via {pipeline}</span>}
         <span>{stats ? `${stats.fps.toFixed(1)} fps` : '– fps'}</span>
         <span>{stats ? `${stats.latencyMs.toFixed(1)} ms` : '– ms'} (bound {subscription.maxLatencyMs} ms)</span>
         <span>{stats ? `${stats.hops} hop${stats.hops === 1 ? '' : 's'}` : '– hops'}</span>

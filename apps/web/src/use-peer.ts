@@ -2,6 +2,7 @@ import { CubecastPeer, type PeerSnapshot } from '@cubecast/peer';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import type { Emulation } from '@cubecast/protocol';
 import { useEffect, useState } from 'react';
+import { SPA_RESOURCES } from './spa-resources.js';
 
 declare global {
   interface Window {
@@ -19,7 +20,7 @@ export function usePeer(options: { emulation?: Emulation; name?: string; debug?:
   const [errors, setErrors] = useState<string[]>([]);
   useEffect(() => {
     const { debug, ...peerOptions } = options;
-    const created = new CubecastPeer({ ...peerOptions, createWorker: () => new EngineWorker() });
+    const created = new CubecastPeer({ ...peerOptions, createWorker: () => new EngineWorker(), spaResources: SPA_RESOURCES });
     const publish = (s: PeerSnapshot) => {
       window.cubecast = Object.freeze(s);
       setSnapshot(s);
@@ -27,6 +28,9 @@ export function usePeer(options: { emulation?: Emulation; name?: string; debug?:
     created.on('snapshot:changed', publish);
     created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
     created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
+    created.on('spa:failed', ({ channel, pipeline, host, message }) =>
+      setErrors((e) => [...e.slice(-4), `The ${pipeline.join(' > ')} pipeline of your ${channel} subscription was stopped on ${host}: ${message}. Nothing more arrives on it; unsubscribe and pick another pipeline.`]),
+    );
     if (debug) window.cubecastDebug = { sendRaw: (hostId, bytes) => created.debugSendRaw(hostId, new Uint8Array(bytes)) };
     publish(created.snapshot());
     setPeer(created);

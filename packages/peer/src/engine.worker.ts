@@ -1,6 +1,7 @@
 import { SwitchingEngine } from './engine/switching-engine.js';
 import { LOW_WATER_BYTES } from './engine/link.js';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
+import { browserPipelineFactory } from './spa/browser-pipelines.js';
 
 /**
  * The data plane's home: a dedicated worker holding every data channel (transferred here as
@@ -15,6 +16,8 @@ const scope = self as unknown as {
 
 const report = (message: EngineReport, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
+let createPipeline: ReturnType<typeof browserPipelineFactory> | undefined;
+
 const engine = new SwitchingEngine({
   now: () => performance.now(),
   setTimer: (callback, ms) => setTimeout(callback, ms),
@@ -23,6 +26,7 @@ const engine = new SwitchingEngine({
     if (event.type === 'chunk') report(event, [event.chunk.payload.buffer as ArrayBuffer]);
     else report(event);
   },
+  createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
 
 function attach(hostId: string, channel: RTCDataChannel): void {
@@ -68,6 +72,9 @@ scope.onmessage = (event) => {
         return engine.setView(command.view);
       case 'emulation':
         return engine.setEmulation(command.emulation);
+      case 'spa:resources':
+        createPipeline = browserPipelineFactory(command.resources);
+        return;
       case 'link:add':
         return attach(command.hostId, command.channel);
       case 'link:remove':

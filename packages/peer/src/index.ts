@@ -2,3 +2,4 @@ export { CubecastPeer, PeerClosedError, type ConnectionState, type PeerEvents, t
 export type { DeliveredChunk, LinkStats } from './engine/types.js';
 export { DEFAULT_VIDEO, VideoPublisher, type VideoPublishOptions } from './video/video-publisher.js';
 export { VideoPlayer, type PlayerStats } from './video/video-player.js';
+export type { SpaResources } from './spa/browser-pipelines.js';

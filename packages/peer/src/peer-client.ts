@@ -14,6 +14,9 @@ import {
   type RouteRequest,
   type ServerToClientEvents,
   type SignalData,
+  pipelineVariant,
+  type HostSpa,
+  type SpaFailure,
   type SpaSpec,
   type SubscriptionInfo,
   TypedEmitter,
@@ -21,7 +24,8 @@ import {
 import SimplePeer from 'simple-peer';
 import { io, type Socket } from 'socket.io-client';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
-import type { DeliveredChunk, LinkStats } from './engine/types.js';
+import type { DeliveredChunk, LinkStats, SpaReport } from './engine/types.js';
+import type { SpaResources } from './spa/browser-pipelines.js';
 
 const LINK_REPORT_MS = 2000;
 const RELINK_BACKOFF_MS = 1500;
@@ -34,7 +38,8 @@ export interface PeerSnapshot {
   readonly hostId: string | null;
   readonly cube: { k: number; n: number; epoch: number } | null;
   readonly ids: string[];
-  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null }[];
+  /** Per link: state, smoothed RTT, and data-plane throughput each way over the last second. */
+  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null; sentKbps: number; receivedKbps: number }[];
   readonly channels: ChannelInfo[];
   readonly publishing: { channel: string; framesEncoded: number }[];
   readonly subscriptions: {
@@ -47,7 +52,13 @@ export interface PeerSnapshot {
     boundMet: boolean | null;
     /** Now minus capture time: meaningful only where publisher and subscriber share a clock. */
     trueLatencyMs: number | null;
+    /** The SPAs applied on the way (empty: the stream as published). */
+    pipeline: string[];
+    /** Why the pipeline stopped at its branch point, if it did: nothing more comes. */
+    spaError: string | null;
   }[];
+  /** The pipelines this host runs as a branch point, with their per-chunk times. */
+  readonly spas: HostSpa[];
   /** Channels this host forwards, and to which hosts. */
   readonly relaying: { channel: string; to: string[] }[];
   /** Data-plane messages refused as malformed, and duplicates dropped. */
@@ -60,6 +71,8 @@ export interface PeerEvents extends Record<string, unknown> {
   'keyframe:requested': { channel: ChannelInfo };
   'link:failed': { hostId: string; reason: string };
   'subscription:ended': { channel: string };
+  /** A subscription's pipeline died at its branch point (the watchdog, or it could not start). */
+  'spa:failed': SpaFailure;
   'error:raised': { message: string };
 }
 
@@ -70,6 +83,8 @@ export interface PeerOptions {
   readonly emulation?: Emulation;
   /** Creates the engine worker (the bundler decides how it is loaded). */
   readonly createWorker: () => Worker;
+  /** Lets this host run SPAs where it is a branch point (the bundler knows the URLs). */
+  readonly spaResources?: SpaResources;
 }
 
 interface Publication {
@@ -82,6 +97,8 @@ interface Subscription {
   channel: string;
   maxLatencyMs: number;
   pipeline: SpaSpec[];
+  variant: number;
+  spaError: string | null;
   info: SubscriptionInfo | null;
   framesDecoded: number;
   latencyMs: number | null;
@@ -114,6 +131,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private linkStats = new Map<string, LinkStats>();
   private forwarding: { channel: number; to: string[] }[] = [];
   private engineCounters = { malformed: 0, duplicates: 0 };
+  private spas: SpaReport[] = [];
   private readonly channels = new Map<string, ChannelInfo>();
   private readonly publications = new Map<string, Publication>();
   private readonly subscriptions = new Map<string, Subscription>();
@@ -128,6 +146,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.worker.onmessage = (event: MessageEvent<EngineReport>) => this.onEngine(event.data);
     this.worker.onerror = (event) => this.emit('error:raised', { message: `engine worker failed: ${event.message}` });
     if (this.emulation) this.command({ type: 'emulation', emulation: this.emulation });
+    if (options.spaResources) this.command({ type: 'spa:resources', resources: options.spaResources });
     this.socket = io(options.url ?? '/', { transports: ['websocket'], reconnectionDelayMax: 5000 });
     this.socket.on('connect', () => void this.join());
     this.socket.on('disconnect', () => this.onDisconnect());
@@ -141,11 +160,13 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.socket.on('route:request', (request) => this.onRouteRequest(request));
     this.socket.on('route:cancel', ({ subscriptionId }) => this.command({ type: 'route:cancel', subscriptionId }));
     this.socket.on('subscription:updated', (info) => this.onSubscriptionUpdated(info));
+    this.socket.on('spa:failed', (failure) => this.onSpaFailed(failure));
     this.socket.on('emulation:set', (emulation) => {
       this.emulation = emulation;
       this.command({ type: 'emulation', emulation });
     });
     this.timers.push(setInterval(() => this.reportLinks(), LINK_REPORT_MS));
+    this.timers.push(setInterval(() => this.reportSpas(), LINK_REPORT_MS));
     this.timers.push(setInterval(() => this.reportSubscriptions(), 1000));
   }
 
@@ -163,7 +184,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       ids: state && this.cube ? [...state.ids].sort((a, b) => a - b).map((id) => this.cube!.toText(id)) : [],
       links: [...desired].sort().map((hostId) => {
         const stats = this.linkStats.get(hostId);
-        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null };
+        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0 };
       }),
       channels: [...this.channels.values()],
       publishing: [...this.publications.values()].map((p) => ({ channel: p.request.name, framesEncoded: p.framesEncoded })),
@@ -176,7 +197,10 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         hops: s.hops,
         boundMet: s.latencyMs === null ? null : s.latencyMs <= s.maxLatencyMs,
         trueLatencyMs: s.trueLatencyMs,
+        pipeline: s.pipeline.map((stage) => stage.spa),
+        spaError: s.spaError,
       })),
+      spas: this.namedSpas(),
       relaying: this.forwarding.flatMap(({ channel, to }) => {
         const name = this.channelById(channel)?.name;
         return name ? [{ channel: name, to }] : [];
@@ -217,7 +241,18 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   async subscribe(channel: string, maxLatencyMs: number, pipeline: SpaSpec[] = []): Promise<SubscriptionInfo> {
     this.assertOpen();
-    const subscription: Subscription = { channel, maxLatencyMs, pipeline, info: null, framesDecoded: 0, latencyMs: null, hops: null, trueLatencyMs: null };
+    const subscription: Subscription = {
+      channel,
+      maxLatencyMs,
+      pipeline,
+      variant: pipelineVariant(pipeline),
+      spaError: null,
+      info: null,
+      framesDecoded: 0,
+      latencyMs: null,
+      hops: null,
+      trueLatencyMs: null,
+    };
     const { subscription: info } = await this.request('subscription:create', { channel, maxLatencyMs, pipeline });
     subscription.info = info;
     this.subscriptions.set(channel, subscription);
@@ -511,14 +546,19 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     switch (report.type) {
       case 'chunk': {
         const channel = this.channelById(report.chunk.channel);
-        if (channel && this.subscriptions.has(channel.name)) this.emit('chunk:received', { channel, chunk: report.chunk });
+        if (channel && this.subscriptions.get(channel.name)?.variant === report.chunk.variant) this.emit('chunk:received', { channel, chunk: report.chunk });
         return;
       }
       case 'stats':
         this.linkStats = new Map(report.links.map((l) => [l.hostId, l]));
         this.forwarding = report.forwarding;
         this.engineCounters = { malformed: report.malformed, duplicates: report.duplicates };
+        this.spas = report.spas;
         this.changed();
+        return;
+      case 'spa:died':
+        // The server passes the news to the subscribers that wanted this pipeline's output.
+        this.reportSpas();
         return;
       case 'link:failed':
         this.emit('link:failed', { hostId: report.hostId, reason: report.reason });
@@ -547,6 +587,41 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       lossRate: l.lossRate,
     }));
     this.request('link:report', { links }).catch(() => undefined);
+  }
+
+  private spasReported = false;
+
+  /** What runs here as a branch point, for the server (observers, and subscribers' notices). */
+  private reportSpas(): void {
+    if (!this.state || !this.socket.connected || (this.spas.length === 0 && !this.spasReported)) return;
+    this.spasReported = this.spas.length > 0;
+    this.request('spa:report', { spas: this.namedSpas() }).catch(() => undefined);
+  }
+
+  /** The engine's pipeline reports, with channel names, as the server takes them. */
+  private namedSpas(): HostSpa[] {
+    return this.spas.flatMap(({ channel, variant, pipeline, state, stages, error }) => {
+      const name = this.channelById(channel)?.name;
+      if (!name) return [];
+      return [
+        {
+          channel: name,
+          variant,
+          pipeline: [...pipeline],
+          state,
+          stages: stages.map((stage) => ({ name: stage.name, chunksIn: stage.chunksIn, meanMicros: stage.meanMicros, errors: stage.errors })),
+          ...(error !== undefined && { error: error.slice(0, 300) }),
+        },
+      ];
+    });
+  }
+
+  private onSpaFailed(failure: SpaFailure): void {
+    const subscription = this.subscriptions.get(failure.channel);
+    if (!subscription || subscription.info?.subscriptionId !== failure.subscriptionId) return;
+    subscription.spaError = `${failure.pipeline.join(' > ')} stopped on ${failure.host}: ${failure.message}`;
+    this.emit('spa:failed', failure);
+    this.changed();
   }
 
   private reportSubscriptions(): void {

@@ -13,3 +13,4 @@ export {
   type StageWorker,
 } from './pipeline.js';
 export { createRingBuffer, initRing, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer, ringBytes } from './ring.js';
+export { ioRegionPages, MAX_PAYLOAD_CHUNK_BYTES } from './memory-layout.js';

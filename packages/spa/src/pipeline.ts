@@ -13,13 +13,11 @@
  */
 import { TypedEmitter } from '@cubecast/protocol';
 import { SpaAbiError, validateSpaModule } from './abi.js';
+import { align8, ioRegionPages, PAGE, ringCapacityFor, STAGE_GROWTH } from './memory-layout.js';
 import { createRingBuffer, initRing, RingConsumer, RingProducer, ringBytes } from './ring.js';
 import { Control, sharedBufferOf, Stat, STAGE_STATS, STAGE_WORDS } from './stage-control.js';
 import type { StageInit, StageMessage } from './stage-runtime.js';
 
-const PAGE = 65536;
-/** Bytes a stage may add to a chunk (tags, coded headers) on top of its input's size. */
-const STAGE_GROWTH = 64;
 /** How long `close` lets stages drain before it terminates them. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -88,10 +86,7 @@ export class SpaClosedError extends Error {
   override readonly name = 'SpaClosedError';
 }
 
-const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(n));
-/** Room for at least four chunks, so a stage can work while the previous one writes. */
-const ringCapacityFor = (maxRecord: number) => Math.max(PAGE, nextPowerOfTwo(4 * (maxRecord + 16)));
-const align8 = (n: number) => (n + 7) & ~7;
+
 
 interface Stage {
   readonly name: string;
@@ -142,7 +137,7 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
       const capacity = ringCapacityFor(chunkBytes);
       const outputOffset = align8(inputOffset + ringBytes(capacity));
       const outputCapacity = chunkBytes + STAGE_GROWTH;
-      const pages = Math.ceil((outputOffset + outputCapacity) / PAGE);
+      const pages = info.memory.initialPages + ioRegionPages(chunkBytes);
       if (pages > info.memory.maximumPages) {
         throw new SpaAbiError(
           `${spec.name} may use at most ${info.memory.maximumPages} pages of memory; with its I/O region for ` +

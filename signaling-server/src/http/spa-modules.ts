@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SpaAbiError, validateSpaModule } from '@cubecast/spa/abi';
+import { ioRegionPages, MAX_PAYLOAD_CHUNK_BYTES } from '@cubecast/spa/memory-layout';
 
 /** Largest custom SPA module the server takes. */
 export const MAX_SPA_MODULE_BYTES = 4 * 1024 * 1024;
@@ -69,6 +70,14 @@ async function receive(req: IncomingMessage, res: ServerResponse, modules: Map<s
   } catch (error) {
     if (!(error instanceof SpaAbiError)) throw error;
     json(res, 400, { error: `not a valid SPA: ${error.message}` });
+    return;
+  }
+  // A branch point adds its I/O region above the module's initial memory (docs/protocol.md).
+  const needed = memory.initialPages + ioRegionPages(MAX_PAYLOAD_CHUNK_BYTES);
+  if (memory.maximumPages < needed) {
+    json(res, 400, {
+      error: `not a valid SPA: env.memory may grow to ${memory.maximumPages} pages, but a pipeline stage needs ${needed} (its ${memory.initialPages} initial pages and ${needed - memory.initialPages} for chunks of up to ${MAX_PAYLOAD_CHUNK_BYTES / 1024} KB)`,
+    });
     return;
   }
   const hash = createHash('sha256').update(bytes).digest('hex');

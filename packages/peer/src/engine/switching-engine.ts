@@ -537,7 +537,7 @@ export class SwitchingEngine {
     const sequence = hosted.lastSequence === last.header.sequence ? (last.header.sequence + 1) >>> 0 : last.header.sequence;
     hosted.lastSequence = sequence;
     const now = this.env.now();
-    const latencyUs = last.header.latencyUs + (now - last.arrival) * 1000;
+    const latencyUs = Math.min(0xffffffff, Math.round(last.header.latencyUs + (now - last.arrival) * 1000));
     const base: MessageHeader = { ...last.header, flags, sequence, destination: hosted.variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
     this.originate(base, payload, now, now);
   }

@@ -1,4 +1,5 @@
 import type { Emulation } from '@cubecast/protocol';
+import type { SpaResources } from '../spa/browser-pipelines.js';
 import type { RouteRequestInfo } from './switching-engine.js';
 import type { CubeView, EngineEvent } from './types.js';
 
@@ -6,6 +7,8 @@ import type { CubeView, EngineEvent } from './types.js';
 export type EngineCommand =
   | { type: 'view'; view: CubeView }
   | { type: 'emulation'; emulation: Emulation }
+  /** Where SPA modules and the stage worker are: without them this host runs no pipelines. */
+  | { type: 'spa:resources'; resources: SpaResources }
   /** The data channel is transferred with the message, in the task that created it. */
   | { type: 'link:add'; hostId: string; channel: RTCDataChannel }
   | { type: 'link:remove'; hostId: string }

@@ -5,6 +5,7 @@ import {
   encodeCustomConfig,
   encodeSpaConfig,
   isBuiltInSpa,
+  MAX_PAYLOAD_CHUNK_BYTES,
   spawnBrowserStage,
   SpaPipeline,
   type SpaInput,
@@ -23,8 +24,6 @@ export interface SpaResources {
   readonly customModulesUrl: string;
 }
 
-/** Largest chunk payload a pipeline takes (bigger ones are dropped and counted). */
-const MAX_PAYLOAD_CHUNK = 256 * 1024;
 /** Largest decoded frame a pixel stage takes: 1280x720 I420 and its 8-byte header. */
 const MAX_FRAME_RECORD = 8 + (1280 * 720 * 3) / 2;
 const BUDGET_MS = 100;
@@ -98,11 +97,11 @@ async function startSegment(input: SpaInput, stages: SpaStageSpec[], stageWorker
     const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_FRAME_RECORD, budgetMs: BUDGET_MS });
     return new FrameCodec(spa);
   }
-  const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_PAYLOAD_CHUNK, budgetMs: BUDGET_MS });
+  const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_PAYLOAD_CHUNK_BYTES, budgetMs: BUDGET_MS });
   let lastFlags = 0;
   return {
     push(payload, flags) {
-      if (payload.byteLength > MAX_PAYLOAD_CHUNK) return false;
+      if (payload.byteLength > MAX_PAYLOAD_CHUNK_BYTES) return false;
       lastFlags = flags;
       return spa.push(payload);
     },

@@ -1,5 +1,5 @@
 /// <reference path="./webcodecs.d.ts" />
-import { decodeVideoPayload, MalformedMessageError, temporalLayer } from '@cubecast/protocol';
+import { decodeVideoPayload, MalformedMessageError, PUBLISHED_VARIANT, temporalLayer } from '@cubecast/protocol';
 import type { DeliveredChunk } from '../engine/types.js';
 
 export interface PlayerStats {
@@ -51,8 +51,9 @@ export class VideoPlayer {
     if (this.lastSequence !== undefined && ((chunk.sequence - this.lastSequence) | 0) <= 0) return; // old or repeated
     this.lastSequence = chunk.sequence;
     // A lost frame of layer 0 or 1 breaks what follows; a lost layer-2 frame breaks nothing,
-    // so a gap before a layer-2 frame is decoded through.
-    if (gap && !header.key && temporalLayer(chunk.flags) < 2) this.waiting = true;
+    // so a gap before a layer-2 frame is decoded through. A pipeline's output keeps its input's
+    // numbers, so thinning leaves gaps that lose nothing: there, only the decoder can tell.
+    if (gap && !header.key && temporalLayer(chunk.flags) < 2 && chunk.variant === PUBLISHED_VARIANT) this.waiting = true;
     if (this.waiting && !header.key) {
       this.requestKeyframe();
       return;

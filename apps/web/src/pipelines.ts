@@ -1,0 +1,31 @@
+import type { SpaSpec } from '@cubecast/protocol';
+
+/** What a subscriber can ask for, per kind of channel. `custom` takes a module the person loads. */
+export interface PipelineChoice {
+  readonly id: string;
+  readonly label: string;
+  readonly pipeline: SpaSpec[];
+}
+
+export const PIPELINE_CHOICES: Record<'video' | 'sensor', PipelineChoice[]> = {
+  video: [
+    { id: 'full', label: 'Full stream', pipeline: [] },
+    { id: 'low-fps', label: 'Low frame rate (1/4: base layer)', pipeline: [{ spa: 'thin', config: { maxLayer: 0 } }] },
+    { id: 'gray-small', label: 'Grayscale, half size', pipeline: [{ spa: 'pixels', config: { grayscale: true, halve: true } }] },
+  ],
+  sensor: [
+    { id: 'full', label: 'Every reading', pipeline: [] },
+    { id: 'smoothed', label: 'Moving average (8)', pipeline: [{ spa: 'sensor', config: { mode: 'average', window: 8 } }] },
+    { id: 'above-50', label: 'Readings of 50 or more', pipeline: [{ spa: 'sensor', config: { mode: 'threshold', threshold: 50 } }] },
+  ],
+};
+
+export const CUSTOM_CHOICE = 'custom';
+
+/** Uploads a .wasm to the server, which checks it against the SPA ABI; returns its pipeline name. */
+export async function uploadCustomSpa(file: File): Promise<string> {
+  const response = await fetch('/spa', { method: 'POST', body: file, headers: { 'Content-Type': 'application/wasm' } });
+  const body = (await response.json().catch(() => ({}))) as { spa?: string; error?: string };
+  if (!response.ok || !body.spa) throw new Error(body.error ?? `the server refused the module (HTTP ${response.status})`);
+  return body.spa;
+}
