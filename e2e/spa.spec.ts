@@ -108,3 +108,49 @@ test('a custom SPA: a bad module is refused; one that loops forever is stopped, 
   expect((await snapshot(publisher))!.publishing[0]!.framesEncoded).toBeGreaterThan(0);
   expect(framesDecoded((await snapshot(runaway))!, 'cam')).toBe(0);
 });
+
+test('network coding: two receivers each recover the source they do not receive, reading for reading', async ({ tabs }) => {
+  for (let i = 0; i < 5; i++) await tabs.open();
+  const [sourceA, sourceB, coder, r1, r2] = tabs.pages as [Page, Page, Page, Page, Page];
+  for (const [page, name] of [
+    [sourceA, 'a'],
+    [sourceB, 'b'],
+  ] as const) {
+    await page.getByTestId('channel-name-input').fill(name);
+    await page.getByTestId('publish-sensor-button').click();
+  }
+  await expect.poll(async () => (await snapshot(coder))?.channels.length).toBe(2);
+  await coder.getByText('Network coding').click();
+  await coder.getByTestId('coded-name-input').fill('a-x-b');
+  await coder.getByTestId('code-button').click();
+  await expect.poll(async () => (await snapshot(coder))?.coding[0]?.output).toBe('a-x-b');
+
+  for (const [page, plain] of [
+    [r1, 'a'],
+    [r2, 'b'],
+  ] as const) {
+    await subscribeWith(page, plain, 'full');
+    await expect.poll(async () => (await snapshot(page))?.channels.some((c) => c.name === 'a-x-b')).toBe(true);
+    await page.getByTestId('channel-list').locator('li[data-channel="a-x-b"]').getByTestId('recover-button').click();
+  }
+  for (const [page, recovered] of [
+    [r1, 'b'],
+    [r2, 'a'],
+  ] as const) {
+    await expect
+      .poll(async () => (await snapshot(page))?.subscriptions.find((s) => s.channel === recovered && s.recoveredFrom === 'a-x-b')?.framesDecoded ?? 0, { timeout: 30_000 })
+      .toBeGreaterThan(10);
+  }
+  // What each receiver recovered is exactly what the coder received from the source.
+  const history = async (page: Page, channel: string) => JSON.parse((await page.locator(`[data-testid="sensor-view"][data-channel="${channel}"]`).getAttribute('data-history'))!) as [number, number][];
+  for (const [receiver, recovered] of [
+    [r1, 'b'],
+    [r2, 'a'],
+  ] as const) {
+    const got = await history(receiver, recovered);
+    const truth = new Map((await history(coder, recovered)).map(([t, v]) => [t, v]));
+    const compared = got.filter(([t]) => truth.has(t));
+    expect(compared.length, `${recovered} readings to compare`).toBeGreaterThan(20);
+    for (const [t, v] of compared) expect(v).toBe(truth.get(t));
+  }
+});

@@ -1,10 +1,12 @@
 import { useMemo } from 'react';
 import { ChannelList } from './channel-list.js';
+import { CodingPanel } from './coding-panel.js';
 import { CubeExplorer } from './cube-explorer.js';
 import { emulationFromSearch } from './emulation-params.js';
 import { HostPanel } from './host-panel.js';
 import { Player } from './player.js';
 import { PublishPanel } from './publish-panel.js';
+import { SensorView } from './sensor-view.js';
 import { usePeer } from './use-peer.js';
 
 /** What this browser lacks for Cubecast, in words a person can act on. */
@@ -72,13 +74,17 @@ export function App() {
             />
           </div>
           <ChannelList peer={peer} snapshot={snapshot} />
+          <CodingPanel peer={peer} snapshot={snapshot} />
           {snapshot.subscriptions.length > 0 && (
             <section aria-labelledby="watch-title">
               <h2 id="watch-title">Watching</h2>
               <div className="players">
-                {snapshot.subscriptions.map((s) => (
-                  <Player key={s.channel} peer={peer} subscription={s} onClose={() => void peer.unsubscribe(s.channel)} />
-                ))}
+                {snapshot.subscriptions.map((s) => {
+                  const kind = snapshot.channels.find((c) => c.name === s.channel)?.kind;
+                  if (kind === 'coded') return null; // coded chunks are for recovering a source, not for watching
+                  const View = kind === 'sensor' ? SensorView : Player;
+                  return <View key={s.channel} peer={peer} subscription={s} onClose={() => void peer.unsubscribe(s.channel)} />;
+                })}
               </div>
             </section>
           )}

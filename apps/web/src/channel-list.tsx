@@ -70,6 +70,7 @@ export function ChannelList({ peer, snapshot }: { peer: CubecastPeer; snapshot: 
                   {channel.kind} from {mine ? 'this tab' : channel.publisher}
                 </span>
               </div>
+              {channel.kind === 'coded' && 'sources' in channel.codec && <CodedSources peer={peer} snapshot={snapshot} coded={channel.name} sources={channel.codec.sources} />}
               {mine ? (
                 <span className="muted">You publish this channel.</span>
               ) : subscribed.has(channel.name) ? (
@@ -134,5 +135,35 @@ function CustomStatus({ custom }: { custom: CustomSpa }) {
     <p className="muted small" data-testid="spa-ready">
       {custom.file} follows the SPA ABI ({custom.spa.slice(0, 19)}…). Subscribe to run it where your stream branches off.
     </p>
+  );
+}
+
+/** A coded channel's sources, and Recover when this tab receives one of them. */
+function CodedSources({ peer, snapshot, coded, sources }: { peer: CubecastPeer; snapshot: PeerSnapshot; coded: string; sources: readonly [string, string] }) {
+  const [error, setError] = useState<string | null>(null);
+  const received = snapshot.subscriptions.filter((s) => s.recoveredFrom === null).map((s) => s.channel);
+  const recovering = snapshot.subscriptions.find((s) => s.recoveredFrom === coded);
+  const have = sources.find((source) => received.includes(source));
+  const other = sources.find((source) => source !== have);
+  return (
+    <div className="row compact">
+      <span className="muted">
+        c1·{sources[0]} + c2·{sources[1]}
+      </span>
+      {recovering ? (
+        <span className="state state-open">Recovering {recovering.channel}</span>
+      ) : have && other && !received.includes(other) ? (
+        <button type="button" data-testid="recover-button" onClick={() => peer.startDecoding(coded).then(() => setError(null), (e: Error) => setError(e.message))}>
+          Recover {other} from {have}
+        </button>
+      ) : (
+        <span className="muted small">Subscribe to {sources[0]} or {sources[1]} to recover the other from it.</span>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }

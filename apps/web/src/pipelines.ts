@@ -1,4 +1,4 @@
-import type { SpaSpec } from '@cubecast/protocol';
+import type { ChannelInfo, SpaSpec } from '@cubecast/protocol';
 
 /** What a subscriber can ask for, per kind of channel. `custom` takes a module the person loads. */
 export interface PipelineChoice {
@@ -7,7 +7,7 @@ export interface PipelineChoice {
   readonly pipeline: SpaSpec[];
 }
 
-export const PIPELINE_CHOICES: Record<'video' | 'sensor', PipelineChoice[]> = {
+export const PIPELINE_CHOICES: Record<ChannelInfo['kind'], PipelineChoice[]> = {
   video: [
     { id: 'full', label: 'Full stream', pipeline: [] },
     { id: 'low-fps', label: 'Low frame rate (1/4: base layer)', pipeline: [{ spa: 'thin', config: { maxLayer: 0 } }] },
@@ -18,6 +18,7 @@ export const PIPELINE_CHOICES: Record<'video' | 'sensor', PipelineChoice[]> = {
     { id: 'smoothed', label: 'Moving average (8)', pipeline: [{ spa: 'sensor', config: { mode: 'average', window: 8 } }] },
     { id: 'above-50', label: 'Readings of 50 or more', pipeline: [{ spa: 'sensor', config: { mode: 'threshold', threshold: 50 } }] },
   ],
+  coded: [{ id: 'full', label: 'Coded chunks', pipeline: [] }],
 };
 
 export const CUSTOM_CHOICE = 'custom';

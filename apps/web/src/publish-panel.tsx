@@ -1,7 +1,7 @@
-import { DEFAULT_VIDEO, VideoPublisher, type CubecastPeer } from '@cubecast/peer';
+import { DEFAULT_SENSOR, DEFAULT_VIDEO, SensorPublisher, VideoPublisher, type CubecastPeer } from '@cubecast/peer';
 import { useEffect, useRef, useState } from 'react';
 
-type Status = { state: 'idle' } | { state: 'starting' } | { state: 'live'; name: string } | { state: 'error'; message: string };
+type Status = { state: 'idle' } | { state: 'starting' } | { state: 'live'; name: string; kind: 'video' | 'sensor' } | { state: 'error'; message: string };
 
 function cameraError(error: unknown): string {
   const name = error instanceof DOMException ? error.name : '';
@@ -11,13 +11,14 @@ function cameraError(error: unknown): string {
   return `Could not publish: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-/** Publish this tab's webcam as a channel, with a local preview. */
+/** Publish this tab's webcam (with a local preview) or a synthetic sensor as a channel. */
 export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; blocked: string | null; waiting: string | null }) {
   const canPublish = blocked ?? waiting;
   const [name, setName] = useState('');
   const [status, setStatus] = useState<Status>({ state: 'idle' });
   const preview = useRef<HTMLVideoElement>(null);
   const publisher = useRef<VideoPublisher | null>(null);
+  const sensor = useRef<SensorPublisher | null>(null);
 
   useEffect(() => {
     const off = peer.on('keyframe:requested', ({ channel }) => {
@@ -25,14 +26,36 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
     });
     return off;
   }, [peer, status]);
-  useEffect(() => () => publisher.current?.stop(), []);
+  useEffect(
+    () => () => {
+      publisher.current?.stop();
+      void sensor.current?.stop();
+    },
+    [],
+  );
+
+  const channelName = (): string | null => {
+    const channel = name.trim();
+    if (/^[\w.\- ]{1,64}$/.test(channel)) return channel;
+    setStatus({ state: 'error', message: 'Name the channel: 1 to 64 letters, digits, spaces, dots, dashes or underscores.' });
+    return null;
+  };
+
+  const startSensor = async () => {
+    const channel = channelName();
+    if (!channel) return;
+    setStatus({ state: 'starting' });
+    try {
+      sensor.current = await SensorPublisher.start(peer, channel);
+      setStatus({ state: 'live', name: channel, kind: 'sensor' });
+    } catch (error) {
+      setStatus({ state: 'error', message: `Could not publish: ${(error as Error).message}` });
+    }
+  };
 
   const start = async () => {
-    const channel = name.trim();
-    if (!/^[\w.\- ]{1,64}$/.test(channel)) {
-      setStatus({ state: 'error', message: 'Name the channel: 1 to 64 letters, digits, spaces, dots, dashes or underscores.' });
-      return;
-    }
+    const channel = channelName();
+    if (!channel) return;
     setStatus({ state: 'starting' });
     let stream: MediaStream | undefined;
     try {
@@ -48,7 +71,7 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
       publisher.current = new VideoPublisher(peer, channel, track, DEFAULT_VIDEO, (message) => setStatus({ state: 'error', message }));
       publisher.current.start();
       if (preview.current) preview.current.srcObject = stream;
-      setStatus({ state: 'live', name: channel });
+      setStatus({ state: 'live', name: channel, kind: 'video' });
     } catch (error) {
       for (const track of stream?.getTracks() ?? []) track.stop();
       setStatus({ state: 'error', message: error instanceof DOMException || error instanceof Error ? cameraError(error) : String(error) });
@@ -60,7 +83,9 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
     publisher.current?.stop();
     publisher.current = null;
     if (preview.current) preview.current.srcObject = null;
-    await peer.unpublish(status.name);
+    if (sensor.current) await sensor.current.stop();
+    else await peer.unpublish(status.name);
+    sensor.current = null;
     setStatus({ state: 'idle' });
   };
 
@@ -87,9 +112,14 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
             Stop publishing
           </button>
         ) : (
-          <button type="button" data-testid="publish-button" disabled={status.state === 'starting' || canPublish !== null} onClick={() => void start()}>
-            {status.state === 'starting' ? 'Starting camera…' : 'Publish webcam'}
-          </button>
+          <>
+            <button type="button" data-testid="publish-button" disabled={status.state === 'starting' || canPublish !== null} onClick={() => void start()}>
+              {status.state === 'starting' ? 'Starting…' : 'Publish webcam'}
+            </button>
+            <button type="button" className="secondary" data-testid="publish-sensor-button" disabled={status.state === 'starting' || waiting !== null} onClick={() => void startSensor()}>
+              Publish a synthetic sensor
+            </button>
+          </>
         )}
       </div>
       {status.state === 'error' && (
@@ -97,8 +127,12 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
           {status.message}
         </p>
       )}
-      <video ref={preview} className={status.state === 'live' ? 'preview' : 'preview hidden'} autoPlay muted playsInline />
-      {status.state === 'live' && <p className="muted">Publishing “{status.name}”. Other tabs can subscribe to it below.</p>}
+      <video ref={preview} className={status.state === 'live' && status.kind === 'video' ? 'preview' : 'preview hidden'} autoPlay muted playsInline />
+      {status.state === 'live' && (
+        <p className="muted">
+          Publishing {status.kind === 'sensor' ? `synthetic readings (${DEFAULT_SENSOR.rateHz} per second) as` : ''} “{status.name}”. Other tabs can subscribe to it below.
+        </p>
+      )}
     </section>
   );
 }

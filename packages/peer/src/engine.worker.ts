@@ -1,7 +1,8 @@
 import { SwitchingEngine } from './engine/switching-engine.js';
 import { LOW_WATER_BYTES } from './engine/link.js';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
-import { browserPipelineFactory } from './spa/browser-pipelines.js';
+import { browserPipelineFactory, type SpaResources } from './spa/browser-pipelines.js';
+import { CodingSession, type CodingRole } from './spa/coding-session.js';
 
 /**
  * The data plane's home: a dedicated worker holding every data channel (transferred here as
@@ -16,15 +17,22 @@ const scope = self as unknown as {
 
 const report = (message: EngineReport, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
+let resources: SpaResources | undefined;
 let createPipeline: ReturnType<typeof browserPipelineFactory> | undefined;
+const codingSessions = new Map<string, CodingSession>();
 
 const engine = new SwitchingEngine({
   now: () => performance.now(),
   setTimer: (callback, ms) => setTimeout(callback, ms),
   clearTimer: (handle) => clearTimeout(handle as number),
   emit: (event) => {
-    if (event.type === 'chunk') report(event, [event.chunk.payload.buffer as ArrayBuffer]);
-    else report(event);
+    if (event.type === 'chunk') {
+      // Coding sessions copy what they need before the payload is handed to the page.
+      for (const session of codingSessions.values()) session.offer(event.chunk);
+      report(event, [event.chunk.payload.buffer as ArrayBuffer]);
+    } else {
+      report(event);
+    }
   },
   createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
@@ -64,6 +72,32 @@ function flood(channel: number, bytes: number, durationMs: number): void {
   step();
 }
 
+async function startCoding(id: string, role: CodingRole): Promise<void> {
+  const failed = (message: string) => {
+    codingSessions.get(id)?.close();
+    codingSessions.delete(id);
+    report({ type: 'coding:failed', id, message });
+  };
+  if (!resources) return failed('this host was given no SPA modules');
+  try {
+    const session = await CodingSession.start(role, resources, {
+      publish: (channel, flags, payload) => {
+        try {
+          engine.sendChunk(channel, flags, payload);
+        } catch (error) {
+          failed(error instanceof Error ? error.message : String(error)); // unpublished under it
+        }
+      },
+      deliver: (chunk) => report({ type: 'chunk', chunk }, [chunk.payload.buffer as ArrayBuffer]),
+      failed,
+    });
+    codingSessions.get(id)?.close();
+    codingSessions.set(id, session);
+  } catch (error) {
+    failed(error instanceof Error ? error.message : String(error));
+  }
+}
+
 scope.onmessage = (event) => {
   const command = event.data;
   try {
@@ -73,7 +107,14 @@ scope.onmessage = (event) => {
       case 'emulation':
         return engine.setEmulation(command.emulation);
       case 'spa:resources':
+        resources = command.resources;
         createPipeline = browserPipelineFactory(command.resources);
+        return;
+      case 'coding:start':
+        return void startCoding(command.id, command.session);
+      case 'coding:stop':
+        codingSessions.get(command.id)?.close();
+        codingSessions.delete(command.id);
         return;
       case 'link:add':
         return attach(command.hostId, command.channel);

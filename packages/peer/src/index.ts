@@ -3,3 +3,4 @@ export type { DeliveredChunk, LinkStats } from './engine/types.js';
 export { DEFAULT_VIDEO, VideoPublisher, type VideoPublishOptions } from './video/video-publisher.js';
 export { VideoPlayer, type PlayerStats } from './video/video-player.js';
 export type { SpaResources } from './spa/browser-pipelines.js';
+export { DEFAULT_SENSOR, SensorPublisher, type SensorPublishOptions } from './sensor/sensor-publisher.js';

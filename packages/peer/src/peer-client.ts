@@ -14,7 +14,9 @@ import {
   type RouteRequest,
   type ServerToClientEvents,
   type SignalData,
+  LIMITS,
   pipelineVariant,
+  PUBLISHED_VARIANT,
   type HostSpa,
   type SpaFailure,
   type SpaSpec,
@@ -56,9 +58,13 @@ export interface PeerSnapshot {
     pipeline: string[];
     /** Why the pipeline stopped at its branch point, if it did: nothing more comes. */
     spaError: string | null;
+    /** Set when the channel is not received but recovered here, from this coded channel. */
+    recoveredFrom: string | null;
   }[];
   /** The pipelines this host runs as a branch point, with their per-chunk times. */
   readonly spas: HostSpa[];
+  /** Network coding this tab does: coding two channels into one, or recovering one. */
+  readonly coding: { role: 'encode' | 'decode'; channels: string[]; output: string; error: string | null }[];
   /** Channels this host forwards, and to which hosts. */
   readonly relaying: { channel: string; to: string[] }[];
   /** Data-plane messages refused as malformed, and duplicates dropped. */
@@ -99,6 +105,7 @@ interface Subscription {
   pipeline: SpaSpec[];
   variant: number;
   spaError: string | null;
+  recoveredFrom: string | null;
   info: SubscriptionInfo | null;
   framesDecoded: number;
   latencyMs: number | null;
@@ -132,6 +139,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private forwarding: { channel: number; to: string[] }[] = [];
   private engineCounters = { malformed: 0, duplicates: 0 };
   private spas: SpaReport[] = [];
+  private readonly coding = new Map<string, { role: 'encode' | 'decode'; channels: string[]; output: string; error: string | null }>();
   private readonly channels = new Map<string, ChannelInfo>();
   private readonly publications = new Map<string, Publication>();
   private readonly subscriptions = new Map<string, Subscription>();
@@ -199,7 +207,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         trueLatencyMs: s.trueLatencyMs,
         pipeline: s.pipeline.map((stage) => stage.spa),
         spaError: s.spaError,
+        recoveredFrom: s.recoveredFrom,
       })),
+      coding: [...this.coding.values()],
       spas: this.namedSpas(),
       relaying: this.forwarding.flatMap(({ channel, to }) => {
         const name = this.channelById(channel)?.name;
@@ -247,6 +257,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       pipeline,
       variant: pipelineVariant(pipeline),
       spaError: null,
+      recoveredFrom: null,
       info: null,
       framesDecoded: 0,
       latencyMs: null,
@@ -266,12 +277,67 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return;
     this.subscriptions.delete(channel);
+    if (this.coding.delete(channel)) this.command({ type: 'coding:stop', id: channel });
     const id = this.channels.get(channel)?.id;
     if (id !== undefined) this.command({ type: 'unsubscribe', channel: id });
     this.changed();
     if (subscription.info && this.socket.connected) {
       await this.request('subscription:delete', { subscriptionId: subscription.info.subscriptionId }).catch(() => undefined);
     }
+  }
+
+  // ---- network coding (iOverlay's case study) ------------------------------------------------
+
+  /**
+   * Codes channels `a` and `b` into a new channel `coded` (c1·A + c2·B over GF(2^8), fresh
+   * coefficients per pair): this tab subscribes to both and publishes the coded one.
+   */
+  async startCoding(a: string, b: string, coded: string): Promise<void> {
+    this.assertOpen();
+    for (const source of [a, b]) if (!this.subscriptions.has(source)) await this.subscribe(source, LIMITS.maxLatencyBoundMs);
+    const channel = await this.publish({ name: coded, kind: 'coded', codec: { codec: 'gf256', sources: [a, b] } });
+    const inputs = [a, b].map((name) => this.channels.get(name)?.id);
+    if (inputs[0] === undefined || inputs[1] === undefined) throw new Error('a source channel went away');
+    this.coding.set(coded, { role: 'encode', channels: [a, b], output: coded, error: null });
+    this.command({ type: 'coding:start', id: coded, session: { role: 'encode', inputs: [inputs[0], inputs[1]], output: channel.id } });
+    this.changed();
+  }
+
+  /**
+   * Recovers the source of coded channel `coded` this tab does not receive, from the one it
+   * does (it must subscribe to one of them) and the coded chunks. The recovered channel then
+   * arrives here as if subscribed.
+   */
+  async startDecoding(coded: string): Promise<string> {
+    this.assertOpen();
+    const info = this.channels.get(coded);
+    if (info?.kind !== 'coded' || !('sources' in info.codec)) throw new Error(`${coded} is not a coded channel`);
+    const sources = info.codec.sources;
+    const plainIs = sources.findIndex((name) => this.subscriptions.get(name)?.recoveredFrom === null);
+    if (plainIs < 0) throw new Error(`subscribe to ${sources[0]} or ${sources[1]} first: decoding needs one of them`);
+    const plain = sources[plainIs]!;
+    const recovered = sources[1 - plainIs]!;
+    if (this.subscriptions.has(recovered)) throw new Error(`this tab already receives ${recovered}`);
+    if (!this.subscriptions.has(coded)) await this.subscribe(coded, LIMITS.maxLatencyBoundMs);
+    const ids = [plain, coded, recovered].map((name) => this.channels.get(name)?.id);
+    if (ids.some((id) => id === undefined)) throw new Error('a channel of the coding went away');
+    this.subscriptions.set(recovered, {
+      channel: recovered,
+      maxLatencyMs: this.subscriptions.get(plain)!.maxLatencyMs,
+      pipeline: [{ spa: 'coding' }],
+      variant: PUBLISHED_VARIANT,
+      spaError: null,
+      recoveredFrom: coded,
+      info: null,
+      framesDecoded: 0,
+      latencyMs: null,
+      hops: null,
+      trueLatencyMs: null,
+    });
+    this.coding.set(recovered, { role: 'decode', channels: [plain, coded], output: recovered, error: null });
+    this.command({ type: 'coding:start', id: recovered, session: { role: 'decode', plain: ids[0]!, plainIs: plainIs as 0 | 1, coded: ids[1]!, recovered: ids[2]! } });
+    this.changed();
+    return recovered;
   }
 
   /** A subscriber's player reports what it decoded and measured. */
@@ -574,6 +640,13 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       case 'engine:error':
         this.emit('error:raised', { message: `engine: ${report.message}` });
         return;
+      case 'coding:failed': {
+        const session = this.coding.get(report.id);
+        if (session) session.error = report.message;
+        this.emit('error:raised', { message: `network coding of ${report.id} stopped: ${report.message}` });
+        this.changed();
+        return;
+      }
     }
   }
 

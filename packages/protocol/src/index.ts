@@ -7,3 +7,4 @@ export * from './video-payload.js';
 export { request, type AckingSocket, type AckResult } from './request.js';
 export { TypedEmitter } from './typed-emitter.js';
 export { canonicalPipeline, parsePipeline, pipelineVariant, PUBLISHED_VARIANT } from './pipeline-variant.js';
+export * from './sensor-payload.js';

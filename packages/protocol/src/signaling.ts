@@ -93,9 +93,16 @@ export const sensorCodecSchema = z.strictObject({
   unit: z.string().max(16).optional(),
 });
 
+/** A network-coded channel: GF(2^8) combinations of two other channels' chunks (coding SPA). */
+export const codedCodecSchema = z.strictObject({
+  codec: z.literal('gf256'),
+  sources: z.tuple([channelName, channelName]),
+});
+
 export const channelPublishSchema = z.discriminatedUnion('kind', [
   z.strictObject({ name: channelName, kind: z.literal('video'), codec: videoCodecSchema }),
   z.strictObject({ name: channelName, kind: z.literal('sensor'), codec: sensorCodecSchema }),
+  z.strictObject({ name: channelName, kind: z.literal('coded'), codec: codedCodecSchema }),
 ]);
 export type ChannelPublish = z.infer<typeof channelPublishSchema>;
 
@@ -232,7 +239,7 @@ export interface ChannelInfo {
   /** Numeric id carried in every data-plane header of the channel (u32, never reused). */
   readonly id: number;
   readonly name: string;
-  readonly kind: 'video' | 'sensor';
+  readonly kind: ChannelPublish['kind'];
   readonly publisher: string;
   /** The publisher's logical id every route of the channel starts from. */
   readonly anchor: number;

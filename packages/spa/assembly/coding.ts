@@ -14,7 +14,9 @@ import { loadU32BE, scratch, storeU32BE } from './bytes';
 const TAG: usize = 8;
 const CODED_HEADER: usize = 20;
 const VERSION: u8 = 1;
-const MAX_CHUNK: usize = 16384;
+/** Plain chunks are at most this long; a held slot also fits a coded chunk's header. */
+const MAX_PLAIN: usize = 16384;
+const MAX_CHUNK: usize = MAX_PLAIN + CODED_HEADER;
 const SLOTS: usize = 8;
 
 // Working memory above the static data (zeroed by the host): the module's initial memory
@@ -195,7 +197,7 @@ export function spa_process(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i
     if (<usize>inLen < TAG) return -2;
     const which = <usize>load<u8>(input);
     const len = <usize>inLen - TAG;
-    if (which > 1 || len > MAX_CHUNK) return -2;
+    if (which > 1 || len > (decoding && which == 1 ? MAX_CHUNK : MAX_PLAIN)) return -2;
     if (decoding && which == 1) {
       // A coded chunk must be whole: its lengths say how much body follows.
       if (len < CODED_HEADER || load<u8>(input + TAG) != VERSION) return -2;

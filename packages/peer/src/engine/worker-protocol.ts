@@ -1,5 +1,6 @@
 import type { Emulation } from '@cubecast/protocol';
 import type { SpaResources } from '../spa/browser-pipelines.js';
+import type { CodingRole } from '../spa/coding-session.js';
 import type { RouteRequestInfo } from './switching-engine.js';
 import type { CubeView, EngineEvent } from './types.js';
 
@@ -9,6 +10,9 @@ export type EngineCommand =
   | { type: 'emulation'; emulation: Emulation }
   /** Where SPA modules and the stage worker are: without them this host runs no pipelines. */
   | { type: 'spa:resources'; resources: SpaResources }
+  /** Starts network coding (iOverlay's case study) on chunks this host receives. */
+  | { type: 'coding:start'; id: string; session: CodingRole }
+  | { type: 'coding:stop'; id: string }
   /** The data channel is transferred with the message, in the task that created it. */
   | { type: 'link:add'; hostId: string; channel: RTCDataChannel }
   | { type: 'link:remove'; hostId: string }
@@ -27,4 +31,4 @@ export type EngineCommand =
   | { type: 'stop' };
 
 /** What the engine worker reports: its events, plus an error if it failed. */
-export type EngineReport = EngineEvent | { type: 'engine:error'; message: string };
+export type EngineReport = EngineEvent | { type: 'engine:error'; message: string } | { type: 'coding:failed'; id: string; message: string };
