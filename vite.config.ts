@@ -22,10 +22,11 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     rollupOptions: {
-      // The app, and the page the browser benchmark drives.
+      // The app, and the pages the browser benchmarks drive.
       input: {
         main: fileURLToPath(new URL('apps/web/index.html', import.meta.url)),
         bench: fileURLToPath(new URL('apps/web/bench.html', import.meta.url)),
+        'spa-bench': fileURLToPath(new URL('apps/web/spa-bench.html', import.meta.url)),
       },
     },
   },

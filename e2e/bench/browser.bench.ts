@@ -11,11 +11,9 @@
  *     engine's and WebRTC's own).
  * Every tab runs the product's engine worker; each figure stands beside its same-run baseline.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { summarize } from '@cubecast/overlay';
-import { startServer, silentLogger } from '@cubecast/signaling-server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { startBenchBrowser } from '../../scripts/browser-bench.js';
 import { table } from '../../scripts/bench-table.js';
 
 const DEADLINE_MS = 10 * 60_000;
@@ -43,22 +41,8 @@ const api = (page: Page) => ({
     page.evaluate(([n, a]) => (window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string]!(...(a as unknown[])), [name, args] as const) as Promise<Awaited<ReturnType<BenchApi[K]>>>,
 });
 
-const watchdog = setTimeout(() => {
-  console.error(`bench: still running after ${DEADLINE_MS / 60_000} minutes; stopping`);
-  process.exit(1);
-}, DEADLINE_MS);
-
-const webRoot = fileURLToPath(new URL('../../apps/web/dist', import.meta.url));
-if (!existsSync(`${webRoot}/bench.html`)) {
-  console.error('bench: apps/web/dist/bench.html is missing; run npm run build first');
-  process.exit(2);
-}
-const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger });
-const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-const browser: Browser = await chromium.launch({
-  ...(executablePath && { executablePath }),
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
-});
+const bench = await startBenchBrowser('bench:browser', 'bench.html', DEADLINE_MS);
+const { server, browser } = bench;
 
 /** n tabs wired in a line, the first publishing to the last. */
 async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof api>; last: ReturnType<typeof api>; tabs: ReturnType<typeof api>[]; close(): Promise<void> }> {
@@ -223,7 +207,5 @@ try {
   console.log('\n(c) Video-sized chunks (4 KB, 30 fps) through relays: end-to-end latency, ms');
   console.log(table(['relays', 'chunks', 'p50', 'p99', 'added p50 per relay', 'added p99 per relay'], video));
 } finally {
-  await browser.close();
-  await server.close();
-  clearTimeout(watchdog);
+  await bench.close();
 }

@@ -14,8 +14,11 @@ export const MAX_PAYLOAD_CHUNK_BYTES = 128 * 1024;
 const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(n));
 export const align8 = (n: number) => (n + 7) & ~7;
 
-/** Room for at least three chunks, so a stage can work while the previous one writes. */
-export const ringCapacityFor = (maxRecord: number) => Math.max(PAGE, nextPowerOfTwo(3 * (maxRecord + 16)));
+/**
+ * Room for four of the largest chunks, and for many small ones: a stage works on one while
+ * the previous stage writes the next, and bursts do not stall the producer.
+ */
+export const ringCapacityFor = (maxRecord: number) => Math.max(4 * PAGE, nextPowerOfTwo(4 * (maxRecord + 16)));
 
 /** Pages a stage's I/O region takes above the module's initial memory, for inputs of up to `maxChunkBytes`. */
 export function ioRegionPages(maxChunkBytes: number): number {

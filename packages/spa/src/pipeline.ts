@@ -226,6 +226,12 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
     return true;
   }
 
+  /** Resolves true once a `bytes`-long chunk fits the first stage's ring (false on timeout or close). */
+  waitForRoom(bytes: number, timeoutMs = 1000): Promise<boolean> {
+    if (this.state !== 'open') return Promise.resolve(false);
+    return this.input.waitForSpaceAsync(bytes + (this.options.tagged ? 8 : 0), timeoutMs);
+  }
+
   /** Receives each output chunk; the view is valid only during the call. */
   onOutput(listener: (chunk: Uint8Array) => void): void {
     this.outputListener = listener;

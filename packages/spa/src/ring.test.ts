@@ -110,16 +110,19 @@ describe('SPSC ring', () => {
     const done = Promise.race([new Promise<{ count: number; ok: boolean }>((resolve) => worker.once('message', resolve)), failed]);
     // Bounded: a consumer that never runs must fail the test, not hang it.
     const deadline = Date.now() + 20_000;
-    for (let i = 0; i < 2000; i++) {
+    // A wait that times out while the consumer is reading is a lost wake-up.
+    let timeouts = 0;
+    for (let i = 0; i < 20_000; i++) {
       const r = record(1 + (i % 200), 0);
       r[0] = i & 0xff;
       while (!producer.tryWrite(r)) {
         if (Date.now() > deadline) throw new Error('the consumer thread stopped reading');
-        producer.waitForSpace(r.byteLength, 200);
+        if (!producer.waitForSpace(r.byteLength, 1000)) timeouts++;
       }
     }
     producer.close();
-    expect(await done).toEqual({ count: 2000, ok: true });
+    expect(await done).toEqual({ count: 20_000, ok: true });
+    expect(timeouts).toBe(0);
     await worker.terminate();
   });
 });
