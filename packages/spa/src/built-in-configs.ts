@@ -8,7 +8,8 @@ import { z } from 'zod';
 /**
  * What a stage consumes. `payload`: a channel's chunk payloads as they travel. `frames`: decoded
  * I420 frame records (the host decodes before and encodes after). `tagged`: chunks of two
- * streams, tagged with their input and sequence number.
+ * streams, tagged by the host with their input and sequence number (split's records carry
+ * such tags themselves, so merge takes them as payloads).
  */
 export type SpaInput = 'payload' | 'frames' | 'tagged';
 
@@ -40,7 +41,7 @@ export const BUILT_IN_SPAS: Record<BuiltInSpa, { readonly input: SpaInput; reado
   sensor: { input: 'payload', summary: 'filters a sensor channel: threshold, or moving average' },
   coding: { input: 'tagged', summary: 'GF(2^8) network coding of two streams, and decoding' },
   split: { input: 'payload', summary: 'deals chunks across two paths' },
-  merge: { input: 'tagged', summary: 'puts split chunks back in order (hold)' },
+  merge: { input: 'payload', summary: "puts split's records back in order (hold)" },
 };
 
 /** A configuration a built-in SPA does not accept. */

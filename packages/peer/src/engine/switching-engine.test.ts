@@ -268,4 +268,30 @@ describe('pipelines at branch points', () => {
     expect(net.eventsOf('h0', 'spa:died')).toEqual([expect.objectContaining({ channel: 1, pipeline: ['nope'], message: 'no such SPA: nope' })]);
     expect(net.engines.get('h0')!.spaReports()).toEqual([expect.objectContaining({ state: 'dead', error: 'no such SPA: nope' })]);
   });
+
+  it('split and merge: a split subscription gets every chunk in order, over two routes', async () => {
+    const cube = new Cube(3, 3);
+    const { net, hosts, publisher, anchor, subscribe } = setup(27, cube);
+    // The host farthest from the publisher: its two routes can leave by different links.
+    const far = hosts.slice(1).sort((a, b) => cube.hopDistance(anchor, net.ownership.idsOf(b)[0]!) - cube.hopDistance(anchor, net.ownership.idsOf(a)[0]!))[0]!;
+    subscribe(far, [{ spa: 'split' }]);
+    net.advance(100);
+    publishFrames(net, publisher);
+    await started();
+    net.events.get(far)!.length = 0;
+    net.carriedData.clear();
+    publishFrames(net, publisher);
+    await started(); // the merge at the subscriber starts on the first chunks
+    for (const h of hosts) net.events.get(h)!.length = 0;
+    publishFrames(net, publisher);
+    const got = net.chunks(far);
+    expect(got.map((c) => frameIndex(c.payload))).toEqual([...Array(40).keys()]);
+    expect(got.every((c) => c.variant === pipelineVariant([{ spa: 'split' }]))).toBe(true);
+    // The publisher splits; its two halves leave by two links; the subscriber merges.
+    const out = [...net.carriedData].filter(([link]) => link.startsWith(`${publisher}>`));
+    expect(out.length).toBe(2);
+    for (const [, count] of out) expect(count).toBeGreaterThanOrEqual(20);
+    expect(net.engines.get(publisher)!.spaReports()).toEqual([expect.objectContaining({ role: 'branch', pipeline: ['split'], state: 'running' })]);
+    expect(net.engines.get(far)!.spaReports()).toEqual([expect.objectContaining({ role: 'merge', pipeline: ['merge'], state: 'running' })]);
+  });
 });

@@ -57,8 +57,12 @@ interface Branch {
   expiresAt: number;
 }
 
-/** A pipeline this host runs because it is the branch point of the subscriptions that want it. */
+/**
+ * A pipeline this host runs: as the branch point of the subscriptions that want its output,
+ * or (`merge`) to put a split stream back together for a subscription that ends here.
+ */
 interface HostedPipeline {
+  readonly role: 'branch' | 'merge';
   readonly channel: number;
   readonly variant: number;
   readonly spec: readonly SpaSpec[];
@@ -69,6 +73,20 @@ interface HostedPipeline {
   last?: { header: MessageHeader; arrival: number };
   /** The sequence number of the last output. */
   lastSequence?: number;
+}
+
+/**
+ * iOverlay's split and hold across two paths: a subscription whose pipeline starts with `split`
+ * gets a second route, its setups' pipeline marked `path: 1` (so a variant of its own), laid
+ * by another policy so it leaves by another link where the cube allows. The branch point sends
+ * split's path-1 records as that variant; the subscriber's host merges both.
+ */
+const SPLIT = 'split';
+const secondPath = (pipeline: readonly SpaSpec[]): SpaSpec[] => [{ spa: SPLIT, config: { ...pipeline[0]!.config, path: 1 } }, ...pipeline.slice(1)];
+const isSecondPath = (pipeline: readonly SpaSpec[]) => pipeline[0]?.spa === SPLIT && pipeline[0].config?.['path'] === 1;
+function firstPath(pipeline: readonly SpaSpec[]): SpaSpec[] {
+  const { path: _, ...config } = pipeline[0]!.config ?? {};
+  return [Object.keys(config).length > 0 ? { spa: SPLIT, config } : { spa: SPLIT }, ...pipeline.slice(1)];
 }
 
 /**
@@ -119,6 +137,9 @@ export class SwitchingEngine {
   private readonly local = new Map<number, Map<string, { variant: number; expiresAt: number }>>();
   /** variant -> its pipeline, as the route setups that asked for it spelled it. */
   private readonly pipelineSpecs = new Map<number, readonly SpaSpec[]>();
+  /** A split pipeline's variants: second path -> first, and first -> second. */
+  private readonly splitFirst = new Map<number, number>();
+  private readonly splitSecond = new Map<number, number>();
   /** `channel:variant` -> the pipeline producing that variant here. */
   private readonly hosted = new Map<string, HostedPipeline>();
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
@@ -419,7 +440,9 @@ export class SwitchingEngine {
     // A publisher does not deliver its own chunks to itself; a pipeline's outputs are new here.
     if (wantedHere.has(variant) && (from !== null || variant !== PUBLISHED_VARIANT)) {
       const whole = this.reassembler.add(header, arrival);
-      if (whole) this.env.emit({ type: 'chunk', chunk: whole });
+      const split = this.baseVariant(variant);
+      if (whole && this.isSplit(split)) this.feedPipeline(header, split, whole.payload, now, 'merge');
+      else if (whole) this.env.emit({ type: 'chunk', chunk: whole });
     }
     const targets: string[] = [];
     const branchPoints = new Set<number>();
@@ -435,6 +458,8 @@ export class SwitchingEngine {
       }
     }
     if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) branchPoints.add(wanted);
+    // Both paths of a split stream come from one split pipeline.
+    const pipelines = new Set([...branchPoints].map((v) => this.baseVariant(v)));
     const group = `${header.channel}:${variant}:${header.sequence}`;
     let remaining = targets.length;
     for (const hostId of targets) {
@@ -451,10 +476,18 @@ export class SwitchingEngine {
       });
     }
     if (targets.length > 0) this.pump();
-    if (branchPoints.size > 0) {
+    if (pipelines.size > 0) {
       const whole = this.pipelineInput.add(header, now);
-      if (whole) for (const wanted of branchPoints) this.feedPipeline(header, wanted, whole.payload, now);
+      if (whole) for (const wanted of pipelines) this.feedPipeline(header, wanted, whole.payload, now, 'branch');
     }
+  }
+
+  private baseVariant(variant: number): number {
+    return this.splitFirst.get(variant) ?? variant;
+  }
+
+  private isSplit(variant: number): boolean {
+    return this.pipelineSpecs.get(variant)?.[0]?.spa === SPLIT;
   }
 
   /** next host -> the variants its branches want, over a channel's unexpired branches. */
@@ -481,20 +514,20 @@ export class SwitchingEngine {
 
   // ---- pipelines (SPAs at branch points) ------------------------------------------------------
 
-  private feedPipeline(header: MessageHeader, variant: number, payload: Uint8Array, now: number): void {
-    const hosted = this.hostedPipeline(header.channel, variant);
+  private feedPipeline(header: MessageHeader, variant: number, payload: Uint8Array, now: number, role: HostedPipeline['role']): void {
+    const hosted = this.hostedPipeline(header.channel, variant, role);
     if (hosted?.state !== 'running') return; // starting: this chunk is lost to that branch; dead: so is every chunk
     hosted.last = { header, arrival: now };
     hosted.pipeline!.push(payload, header.flags);
   }
 
-  private hostedPipeline(channel: number, variant: number): HostedPipeline | undefined {
-    const key = `${channel}:${variant}`;
+  private hostedPipeline(channel: number, variant: number, role: HostedPipeline['role']): HostedPipeline | undefined {
+    const key = `${channel}:${variant}:${role}`;
     const existing = this.hosted.get(key);
     if (existing) return existing;
-    const spec = this.pipelineSpecs.get(variant);
+    const spec = role === 'merge' ? [{ spa: 'merge' }] : this.pipelineSpecs.get(variant);
     if (!spec) return undefined;
-    const hosted: HostedPipeline = { channel, variant, spec, state: 'starting' };
+    const hosted: HostedPipeline = { role, channel, variant, spec, state: 'starting' };
     this.hosted.set(key, hosted);
     const fail = (message: string) => {
       hosted.state = 'dead';
@@ -514,7 +547,7 @@ export class SwitchingEngine {
         }
         hosted.state = 'running';
         hosted.pipeline = pipeline;
-        pipeline.onOutput((output, flags) => this.emitVariant(hosted, output, flags));
+        pipeline.onOutput((output, flags) => (role === 'merge' ? this.deliverMerged(hosted, output, flags) : this.emitVariant(hosted, output, flags)));
         pipeline.onDied((message) => {
           pipeline.close();
           if (this.hosted.get(key) === hosted) fail(message);
@@ -538,16 +571,31 @@ export class SwitchingEngine {
     hosted.lastSequence = sequence;
     const now = this.env.now();
     const latencyUs = Math.min(0xffffffff, Math.round(last.header.latencyUs + (now - last.arrival) * 1000));
-    const base: MessageHeader = { ...last.header, flags, sequence, destination: hosted.variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
+    // Split's records name their path (byte 0): the second path's go out as its own variant.
+    const variant = this.isSplit(hosted.variant) && payload[0] === 1 ? (this.splitSecond.get(hosted.variant) ?? hosted.variant) : hosted.variant;
+    const base: MessageHeader = { ...last.header, flags, sequence, destination: variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
     this.originate(base, payload, now, now);
+  }
+
+  /** A merged chunk of a split stream, for the subscription here that asked for it. */
+  private deliverMerged(hosted: HostedPipeline, payload: Uint8Array, flags: number): void {
+    const last = hosted.last;
+    if (!last || this.closed) return;
+    const sequence = ((hosted.lastSequence ?? -1) + 1) >>> 0;
+    hosted.lastSequence = sequence;
+    const latencyUs = Math.round(last.header.latencyUs + (this.env.now() - last.arrival) * 1000);
+    this.env.emit({ type: 'chunk', chunk: { channel: hosted.channel, variant: hosted.variant, sequence, flags, payload: payload.slice(), latencyUs, hops: last.header.hops } });
   }
 
   /** Stops pipelines no branch or local subscription here wants any more. */
   private closeUnwantedPipelines(): void {
     for (const [key, hosted] of this.hosted) {
+      const serves = (variant: number) => this.baseVariant(variant) === hosted.variant;
+      const wantedHere = [...this.localVariants(hosted.channel)].some(serves);
       const wanted =
-        this.localVariants(hosted.channel).has(hosted.variant) ||
-        [...this.demand(hosted.channel).values()].some((variants) => variants.size === 1 && variants.has(hosted.variant));
+        hosted.role === 'merge'
+          ? wantedHere
+          : wantedHere || [...this.demand(hosted.channel).values()].some((variants) => variants.size === 1 && serves(variants.values().next().value!));
       if (wanted) continue;
       hosted.pipeline?.close();
       this.hosted.delete(key);
@@ -611,6 +659,11 @@ export class SwitchingEngine {
     };
     const header: MessageHeader = { ...this.header(type, route.channel, 0), source: publication.anchor, destination: route.target };
     this.routeStep(header, setup, type);
+    if (route.pipeline[0]?.spa === SPLIT) {
+      // The second path: its own branches (another id) and another policy, so another route.
+      const policy = route.policy === 'random' ? 'odr' : 'random';
+      this.routeStep(header, { ...setup, subscriptionId: `${route.subscriptionId}/2`, policy, pipeline: secondPath(route.pipeline) }, type);
+    }
   }
 
   /**
@@ -632,6 +685,13 @@ export class SwitchingEngine {
     }
     const variant = pipelineVariant(pipeline);
     if (variant !== PUBLISHED_VARIANT) this.pipelineSpecs.set(variant, pipeline);
+    if (isSecondPath(pipeline)) {
+      const first = firstPath(pipeline);
+      const firstVariant = pipelineVariant(first);
+      this.pipelineSpecs.set(firstVariant, first);
+      this.splitFirst.set(variant, firstVariant);
+      this.splitSecond.set(firstVariant, variant);
+    }
     const expiresAt = this.env.now() + 3 * this.options.refreshMs;
     for (;;) {
       if (at === header.destination) {
@@ -775,6 +835,7 @@ export class SwitchingEngine {
   /** The pipelines this host runs, with their stages' per-chunk times. */
   spaReports(): SpaReport[] {
     return [...this.hosted.values()].map((hosted) => ({
+      role: hosted.role,
       channel: hosted.channel,
       variant: hosted.variant,
       pipeline: hosted.spec.map((s) => s.spa),

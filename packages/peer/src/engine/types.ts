@@ -39,6 +39,8 @@ export interface SpaStageStats {
 
 /** A pipeline this host runs for a channel (it is the branch point of its subscriptions). */
 export interface SpaReport {
+  /** `branch`: this host is the pipeline's branch point; `merge`: it reassembles a split stream for a subscription here. */
+  readonly role: 'branch' | 'merge';
   readonly channel: number;
   readonly variant: number;
   readonly pipeline: readonly string[];
