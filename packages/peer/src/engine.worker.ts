@@ -37,7 +37,12 @@ const engine = new SwitchingEngine({
   createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
 
+/** Each host's current channel: a replaced channel's late events must not touch its successor's link. */
+const channels = new Map<string, RTCDataChannel>();
+
 function attach(hostId: string, channel: RTCDataChannel): void {
+  channels.set(hostId, channel);
+  const current = () => channels.get(hostId) === channel;
   channel.binaryType = 'arraybuffer';
   channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
   engine.addLink(hostId, {
@@ -47,11 +52,12 @@ function attach(hostId: string, channel: RTCDataChannel): void {
     },
     close: () => channel.close(),
   });
-  channel.onopen = () => engine.linkOpened(hostId);
-  channel.onclose = () => engine.linkClosed(hostId, 'data channel closed');
-  channel.onerror = () => engine.linkClosed(hostId, 'data channel error');
-  channel.onbufferedamountlow = () => engine.bufferLow(hostId);
+  channel.onopen = () => current() && engine.linkOpened(hostId);
+  channel.onclose = () => current() && engine.linkClosed(hostId, 'data channel closed');
+  channel.onerror = () => current() && engine.linkClosed(hostId, 'data channel error');
+  channel.onbufferedamountlow = () => current() && engine.bufferLow(hostId);
   channel.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
+    if (!current()) return;
     // Text frames are not Cubecast's: hand them to the decoder as bytes, which refuses them.
     const data = typeof event.data === 'string' ? new TextEncoder().encode(event.data) : new Uint8Array(event.data);
     engine.receive(hostId, data);
@@ -119,6 +125,7 @@ scope.onmessage = (event) => {
       case 'link:add':
         return attach(command.hostId, command.channel);
       case 'link:remove':
+        channels.delete(command.hostId);
         return engine.removeLink(command.hostId);
       case 'publish':
         return engine.publish(command.channel, command.anchor);

@@ -31,6 +31,8 @@ import type { SpaResources } from './spa/browser-pipelines.js';
 
 const LINK_REPORT_MS = 2000;
 const RELINK_BACKOFF_MS = 1500;
+/** A link not connected by then is started over (its signals may have been lost). */
+const LINK_CONNECT_TIMEOUT_MS = 10_000;
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 
@@ -450,6 +452,16 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   }
 
   private applyState(state: CubeState): void {
+    if (this.state && state.epoch !== this.state.epoch) {
+      // Signals carry their epoch and the server refuses stale ones: a link still negotiating
+      // has lost its remaining offer, answer or candidates. Start those over in the new epoch.
+      for (const [hostId, link] of this.links) {
+        if (link.peer.connected) continue;
+        link.peer.destroy();
+        this.links.delete(hostId);
+        this.command({ type: 'link:remove', hostId });
+      }
+    }
     this.state = { ...state, ids: [...state.ids], neighbours: [...state.neighbours] };
     if (!this.cube || this.cube.k !== state.k || this.cube.n !== state.n) this.cube = new Cube(state.k, state.n);
     this.syncTopology();
@@ -512,6 +524,12 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     });
     peer.on('error', () => this.onPeerGone(hostId, peer));
     peer.on('close', () => this.onPeerGone(hostId, peer));
+    // Whatever else loses a signal (a reconnection, a refused relay), the offering side retries.
+    if (initiator) {
+      setTimeout(() => {
+        if (this.links.get(hostId)?.peer === peer && !peer.connected) this.onPeerGone(hostId, peer);
+      }, LINK_CONNECT_TIMEOUT_MS);
+    }
     return link;
   }
 
@@ -533,8 +551,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private onSignal(message: { from: string; epoch: number; data: SignalData }): void {
     if (!this.state || message.epoch !== this.state.epoch) return;
     let link = this.links.get(message.from);
-    // A fresh offer from a host we hold a stale connection to: it restarted the link.
-    if (link && !link.initiator && 'type' in message.data && message.data.type === 'offer' && link.peer.connected) {
+    // A fresh offer from a host we hold a link to (connected or still negotiating): it started
+    // the link over. (Cubecast never renegotiates a connection in place.)
+    if (link && !link.initiator && 'type' in message.data && message.data.type === 'offer') {
       link.peer.destroy();
       this.links.delete(message.from);
       this.command({ type: 'link:remove', hostId: message.from });
