@@ -1,4 +1,5 @@
 import type { PeerSnapshot } from '@cubecast/peer';
+import { pipelineLabel, readableSpaText } from './pipelines.js';
 
 /** This tab as a host: its id, the cube, its ids and its links. */
 export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
@@ -53,9 +54,9 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
           <ul className="spas" data-testid="spas">
             {snapshot.spas.map((spa) => (
               <li key={`${spa.channel}:${spa.variant}`} data-state={spa.state}>
-                <strong>{spa.pipeline.map((name) => (name.startsWith('custom:') ? `custom ${name.slice(7, 15)}…` : name)).join(' > ')}</strong> on {spa.channel}:{' '}
+                <strong>{pipelineLabel(spa.pipeline)}</strong> on {spa.channel}:{' '}
                 {spa.state === 'dead' ? (
-                  <span className="state state-failed">stopped: {spa.error}</span>
+                  <span className="state state-failed">stopped: {readableSpaText(spa.error ?? '')}</span>
                 ) : spa.state === 'starting' ? (
                   <span className="muted">starting…</span>
                 ) : (

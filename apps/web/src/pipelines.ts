@@ -30,3 +30,13 @@ export async function uploadCustomSpa(file: File): Promise<string> {
   if (!response.ok || !body.spa) throw new Error(body.error ?? `the server refused the module (HTTP ${response.status})`);
   return body.spa;
 }
+
+/** Custom SPAs are named by a 64-digit hash: people see its first 8 digits. */
+export function readableSpaText(text: string): string {
+  return text.replace(/custom:([0-9a-f]{8})[0-9a-f]{56}/g, 'custom SPA $1…');
+}
+
+/** A pipeline as people read it: `thin > pixels`, custom SPAs shortened. */
+export function pipelineLabel(pipeline: readonly string[]): string {
+  return readableSpaText(pipeline.join(' > '));
+}

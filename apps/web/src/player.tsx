@@ -1,5 +1,6 @@
 import { VideoPlayer, type CubecastPeer, type PeerSnapshot, type PlayerStats } from '@cubecast/peer';
 import { useEffect, useRef, useState } from 'react';
+import { pipelineLabel, readableSpaText } from './pipelines.js';
 
 type Subscription = PeerSnapshot['subscriptions'][number];
 
@@ -27,13 +28,13 @@ export function Player({ peer, subscription, onClose }: { peer: CubecastPeer; su
   }, [peer, channel]);
 
   const met = stats ? stats.latencyMs <= subscription.maxLatencyMs : null;
-  const pipeline = subscription.pipeline.map((name) => (name.startsWith('custom:') ? 'custom SPA' : name)).join(' > ');
+  const pipeline = pipelineLabel(subscription.pipeline);
   return (
     <figure className="player" data-testid="player" data-channel={channel} data-pipeline={subscription.pipeline.join(',')}>
       <canvas ref={canvas} width={320} height={240} />
       {subscription.spaError ? (
         <div className="overlay error-overlay" role="alert">
-          {subscription.spaError}. Nothing more arrives on this subscription.
+          {readableSpaText(subscription.spaError)}. Nothing more arrives on this subscription.
         </div>
       ) : (
         !stats && <div className="overlay">Waiting for the first key frame…</div>

@@ -1,6 +1,7 @@
 import type { CubecastPeer, PeerSnapshot } from '@cubecast/peer';
 import { decodeSensorPayload, MalformedMessageError, type SensorReading } from '@cubecast/protocol';
 import { useEffect, useState } from 'react';
+import { pipelineLabel, readableSpaText } from './pipelines.js';
 
 type Subscription = PeerSnapshot['subscriptions'][number];
 
@@ -36,7 +37,7 @@ export function SensorView({ peer, subscription, onClose }: { peer: CubecastPeer
   const low = Math.min(0, ...values);
   const high = Math.max(100, ...values);
   const points = values.map((v, i) => `${((i / (KEPT - 1)) * WIDTH).toFixed(1)},${(HEIGHT - ((v - low) / (high - low)) * HEIGHT).toFixed(1)}`).join(' ');
-  const pipeline = subscription.pipeline.map((name) => (name.startsWith('custom:') ? 'custom SPA' : name)).join(' > ');
+  const pipeline = pipelineLabel(subscription.pipeline);
   return (
     <figure
       className="player sensor"
@@ -51,7 +52,7 @@ export function SensorView({ peer, subscription, onClose }: { peer: CubecastPeer
       </svg>
       {subscription.spaError ? (
         <div className="overlay error-overlay" role="alert">
-          {subscription.spaError}. Nothing more arrives on this subscription.
+          {readableSpaText(subscription.spaError)}. Nothing more arrives on this subscription.
         </div>
       ) : (
         readings.length === 0 && <div className="overlay">Waiting for readings…</div>

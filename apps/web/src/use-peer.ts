@@ -2,6 +2,7 @@ import { CubecastPeer, type PeerSnapshot } from '@cubecast/peer';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import type { Emulation } from '@cubecast/protocol';
 import { useEffect, useState } from 'react';
+import { readableSpaText } from './pipelines.js';
 import { SPA_RESOURCES } from './spa-resources.js';
 
 declare global {
@@ -29,7 +30,7 @@ export function usePeer(options: { emulation?: Emulation; name?: string; debug?:
     created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
     created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
     created.on('spa:failed', ({ channel, pipeline, host, message }) =>
-      setErrors((e) => [...e.slice(-4), `The ${pipeline.join(' > ')} pipeline of your ${channel} subscription was stopped on ${host}: ${message}. Nothing more arrives on it; unsubscribe and pick another pipeline.`]),
+      setErrors((e) => [...e.slice(-4), readableSpaText(`The ${pipeline.join(' > ')} pipeline of your ${channel} subscription was stopped on ${host}: ${message}. Nothing more arrives on it; unsubscribe and pick another pipeline.`)]),
     );
     if (debug) window.cubecastDebug = { sendRaw: (hostId, bytes) => created.debugSendRaw(hostId, new Uint8Array(bytes)) };
     publish(created.snapshot());
