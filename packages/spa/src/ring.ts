@@ -163,37 +163,41 @@ export class RingProducer extends RingEnd {
     return true;
   }
 
-  /** The same, without blocking the thread (for the main thread and event loops). */
-  async waitForSpaceAsync(length: number, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const read = Atomics.load(this.control, READ);
-      if (this.reserve(length)) {
-        this.reserved = -1;
-        return true;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0 || this.closed) return false;
-      const wait = Atomics.waitAsync(this.control, READ, read, remaining);
-      if (wait.async) await wait.value;
-    }
-  }
-
   /** Waits (worker threads only) until `length` bytes fit or `timeoutMs` passes. */
   waitForSpace(length: number, timeoutMs: number): boolean {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      // Read the word before checking for room: a release between the check and the wait
-      // changes it, so the wait returns at once instead of missing the wake-up.
-      const read = Atomics.load(this.control, READ);
-      if (this.reserve(length)) {
-        this.reserved = -1;
-        return true;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0 || this.closed) return false;
-      Atomics.wait(this.control, READ, read, remaining);
+      const step = this.spaceOrWait(length, deadline);
+      if (typeof step === 'boolean') return step;
+      Atomics.wait(this.control, READ, step.read, step.remaining);
     }
+  }
+
+  /** The same, without blocking the thread (for the main thread and event loops). */
+  async waitForSpaceAsync(length: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const step = this.spaceOrWait(length, deadline);
+      if (typeof step === 'boolean') return step;
+      const wait = Atomics.waitAsync(this.control, READ, step.read, step.remaining);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  /**
+   * True if `length` bytes fit, false if the time is up or the ring closed; otherwise the
+   * release counter to wait on. It is read before checking for room: a release between the
+   * check and the wait changes it, so the wait returns at once instead of missing the wake-up.
+   */
+  private spaceOrWait(length: number, deadline: number): boolean | { read: number; remaining: number } {
+    const read = Atomics.load(this.control, READ);
+    if (this.reserve(length)) {
+      this.reserved = -1;
+      return true;
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || this.closed) return false;
+    return { read, remaining };
   }
 }
 
