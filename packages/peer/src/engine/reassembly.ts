@@ -1,4 +1,4 @@
-import type { DecodedMessage } from '@cubecast/protocol';
+import type { MessageHeader } from '@cubecast/protocol';
 import type { DeliveredChunk } from './types.js';
 
 interface Partial {
@@ -22,14 +22,14 @@ const GIVE_UP_MS = 3000;
 export class Reassembler {
   private readonly partial = new Map<string, Partial>();
 
-  add(message: DecodedMessage, now: number): DeliveredChunk | undefined {
+  add(message: MessageHeader, payload: Uint8Array, now: number): DeliveredChunk | undefined {
     if (message.fragmentCount === 1) {
       return {
         channel: message.channel,
         variant: message.destination,
         sequence: message.sequence,
         flags: message.flags,
-        payload: message.payload.slice(),
+        payload: payload.slice(),
         latencyUs: message.latencyUs,
         hops: message.hops,
       };
@@ -41,20 +41,20 @@ export class Reassembler {
       this.partial.set(key, entry);
     }
     if (entry.parts.length !== message.fragmentCount || entry.parts[message.fragmentIndex]) return undefined;
-    entry.parts[message.fragmentIndex] = message.payload.slice();
+    entry.parts[message.fragmentIndex] = payload.slice();
     entry.received++;
-    entry.bytes += message.payload.byteLength;
+    entry.bytes += payload.byteLength;
     entry.latencyUs = Math.max(entry.latencyUs, message.latencyUs);
     entry.hops = Math.max(entry.hops, message.hops);
     if (entry.received < entry.parts.length) return undefined;
     this.partial.delete(key);
-    const payload = new Uint8Array(entry.bytes);
+    const whole = new Uint8Array(entry.bytes);
     let offset = 0;
     for (const part of entry.parts) {
-      payload.set(part!, offset);
+      whole.set(part!, offset);
       offset += part!.byteLength;
     }
-    return { channel: message.channel, variant: message.destination, sequence: message.sequence, flags: entry.flags, payload, latencyUs: entry.latencyUs, hops: entry.hops };
+    return { channel: message.channel, variant: message.destination, sequence: message.sequence, flags: entry.flags, payload: whole, latencyUs: entry.latencyUs, hops: entry.hops };
   }
 
   expire(now: number): void {

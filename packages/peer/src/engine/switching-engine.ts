@@ -82,6 +82,37 @@ interface HostedPipeline {
  * split's path-1 records as that variant; the subscriber's host merges both.
  */
 const SPLIT = 'split';
+
+/**
+ * A data message's header, built field by field in one order: headers made by spreading
+ * decoded messages (which also carry a payload) take other shapes, and the codec and the
+ * switch slow down on the mix (measured: about 20% of switched MB/s).
+ */
+function dataHeader(base: MessageHeader, fragmentIndex: number, fragmentCount: number): MessageHeader {
+  return {
+    type: MessageType.Data,
+    flags: base.flags,
+    hops: base.hops,
+    channel: base.channel,
+    sequence: base.sequence,
+    source: base.source,
+    destination: base.destination,
+    latencyUs: base.latencyUs,
+    fragmentIndex,
+    fragmentCount,
+  };
+}
+
+/** What a channel's branches and local routes want, valid until the first of them expires. */
+interface ChannelDemand {
+  /** next host -> the variants its branches want. */
+  readonly next: Map<string, Set<number>>;
+  /** The variants routes ending here want. */
+  readonly local: Set<number>;
+  readonly validUntil: number;
+}
+const ONLY_PUBLISHED: ReadonlySet<number> = new Set([PUBLISHED_VARIANT]);
+const NOTHING: ReadonlySet<number> = new Set();
 const secondPath = (pipeline: readonly SpaSpec[]): SpaSpec[] => [{ spa: SPLIT, config: { ...pipeline[0]!.config, path: 1 } }, ...pipeline.slice(1)];
 const isSecondPath = (pipeline: readonly SpaSpec[]) => pipeline[0]?.spa === SPLIT && pipeline[0].config?.['path'] === 1;
 function firstPath(pipeline: readonly SpaSpec[]): SpaSpec[] {
@@ -142,12 +173,18 @@ export class SwitchingEngine {
   private readonly splitSecond = new Map<number, number>();
   /** `channel:variant` -> the pipeline producing that variant here. */
   private readonly hosted = new Map<string, HostedPipeline>();
+  /**
+   * Per channel, `branches` and `local` digested for the data plane, which reads it for every
+   * message; dropped whenever either table changes, and recomputed when an entry expires.
+   */
+  private readonly demandCache = new Map<number, ChannelDemand>();
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
   private readonly upstream = new Map<number, string>();
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
   private readonly routes = new Map<string, RouteRequestInfo>();
   private readonly subscribed = new Set<number>();
-  private readonly seen = new Map<string, RecentKeys>();
+  /** channel -> variant -> recent keys. */
+  private readonly seen = new Map<number, Map<number, RecentKeys>>();
   private readonly lastKeyframeRequest = new Map<number, number>();
   private readonly reassembler = new Reassembler();
   /** Whole chunks for the pipelines this host runs (their input is the published variant). */
@@ -197,6 +234,7 @@ export class SwitchingEngine {
     for (const table of this.branches.values()) {
       for (const [id, branch] of table) if (!linked.has(branch.nextHost)) table.delete(id);
     }
+    this.demandCache.clear();
     this.refreshRoutesSoon();
   }
 
@@ -250,6 +288,7 @@ export class SwitchingEngine {
     this.published.delete(channel);
     for (const [id, route] of this.routes) if (route.channel === channel) this.routes.delete(id);
     this.branches.delete(channel);
+    this.demandCache.delete(channel);
   }
 
   /** The server asks this publisher to set up (or move) a route: do it now, then keep it alive. */
@@ -311,18 +350,18 @@ export class SwitchingEngine {
     if (count > 256) throw new RangeError(`a chunk of ${payload.byteLength} bytes needs more than 256 fragments`);
     for (let index = 0; index < count; index++) {
       const fragment = payload.subarray(index * MAX_PAYLOAD_BYTES, (index + 1) * MAX_PAYLOAD_BYTES);
-      const message: DecodedMessage = { ...base, fragmentIndex: index, fragmentCount: count, payload: fragment };
+      const header = dataHeader(base, index, count);
       // A pipeline's output may also reach this host from another branch point (routes
       // of different subscribers can cross): whichever copy comes second is dropped.
-      if (!this.seenBefore(message.channel, message.destination, message.sequence, index)) continue;
-      this.forward(message, encode(message, fragment), arrival, null, now);
+      if (!this.seenBefore(header.channel, header.destination, header.sequence, index)) continue;
+      this.forward(header, fragment, encode(header, fragment), arrival, null, now);
     }
   }
 
   /** Bytes waiting or in flight toward the channel's next hops (the worst link): for senders that pace themselves. */
   backlogBytes(channel: number): number {
     let worst = 0;
-    for (const hostId of this.liveNextHops(channel)) worst = Math.max(worst, this.links.get(hostId)?.backlogBytes ?? 0);
+    for (const hostId of this.demand(channel).next.keys()) worst = Math.max(worst, this.links.get(hostId)?.backlogBytes ?? 0);
     return worst;
   }
 
@@ -390,7 +429,7 @@ export class SwitchingEngine {
           this.counters.duplicates++;
           return;
         }
-        this.forward(message, bytes, this.env.now(), from);
+        this.forward(message, message.payload, bytes, this.env.now(), from);
         return;
       case MessageType.RouteSetup:
       case MessageType.RoutePrune: {
@@ -434,32 +473,33 @@ export class SwitchingEngine {
    * whole chunk to that pipeline instead. Each copy is stamped as it leaves: hops + 1,
    * latency + the time spent here + the link's one-way latency.
    */
-  private forward(header: DecodedMessage, bytes: Uint8Array, arrival: number, from: string | null, now = arrival): void {
+  private forward(header: MessageHeader, payload: Uint8Array, bytes: Uint8Array, arrival: number, from: string | null, now = arrival): void {
     const variant = header.destination;
-    const wantedHere = this.localVariants(header.channel);
+    const demand = this.demand(header.channel, now);
+    const wantedHere = this.localVariants(header.channel, demand);
     // A publisher does not deliver its own chunks to itself; a pipeline's outputs are new here.
     if (wantedHere.has(variant) && (from !== null || variant !== PUBLISHED_VARIANT)) {
-      const whole = this.reassembler.add(header, arrival);
+      const whole = this.reassembler.add(header, payload, arrival);
       const split = this.baseVariant(variant);
       if (whole && this.isSplit(split)) this.feedPipeline(header, split, whole.payload, now, 'merge');
       else if (whole) this.env.emit({ type: 'chunk', chunk: whole });
     }
     const targets: string[] = [];
-    const branchPoints = new Set<number>();
-    for (const [hostId, variants] of this.demand(header.channel)) {
+    // The pipelines to feed here; both paths of a split stream come from one split pipeline.
+    let pipelines: Set<number> | undefined;
+    const branchHere = (wanted: number) => (pipelines ??= new Set()).add(this.baseVariant(wanted));
+    for (const [hostId, variants] of demand.next) {
       if (hostId === from) continue;
       if (variant !== PUBLISHED_VARIANT) {
         // A host that also needs the published stream gets that, and branches itself.
         if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
       } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
-        branchPoints.add(variants.values().next().value!);
+        branchHere(variants.values().next().value!);
       } else {
         targets.push(hostId);
       }
     }
-    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) branchPoints.add(wanted);
-    // Both paths of a split stream come from one split pipeline.
-    const pipelines = new Set([...branchPoints].map((v) => this.baseVariant(v)));
+    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) branchHere(wanted);
     const group = `${header.channel}:${variant}:${header.sequence}`;
     let remaining = targets.length;
     for (const hostId of targets) {
@@ -476,8 +516,8 @@ export class SwitchingEngine {
       });
     }
     if (targets.length > 0) this.pump();
-    if (pipelines.size > 0) {
-      const whole = this.pipelineInput.add(header, now);
+    if (pipelines) {
+      const whole = this.pipelineInput.add(header, payload, now);
       if (whole) for (const wanted of pipelines) this.feedPipeline(header, wanted, whole.payload, now, 'branch');
     }
   }
@@ -490,26 +530,35 @@ export class SwitchingEngine {
     return this.pipelineSpecs.get(variant)?.[0]?.spa === SPLIT;
   }
 
-  /** next host -> the variants its branches want, over a channel's unexpired branches. */
-  private demand(channel: number): Map<string, Set<number>> {
-    const now = this.env.now();
-    const demand = new Map<string, Set<number>>();
+  /** A channel's unexpired branches and local routes, digested (cached: see `demandCache`). */
+  private demand(channel: number, now = this.env.now()): ChannelDemand {
+    const cached = this.demandCache.get(channel);
+    if (cached && now <= cached.validUntil) return cached;
+    let validUntil = Infinity;
+    const next = new Map<string, Set<number>>();
     for (const branch of this.branches.get(channel)?.values() ?? []) {
       if (branch.expiresAt < now) continue;
-      let variants = demand.get(branch.nextHost);
-      if (!variants) demand.set(branch.nextHost, (variants = new Set()));
+      validUntil = Math.min(validUntil, branch.expiresAt);
+      let variants = next.get(branch.nextHost);
+      if (!variants) next.set(branch.nextHost, (variants = new Set()));
       variants.add(branch.variant);
     }
+    const local = new Set<number>();
+    for (const entry of this.local.get(channel)?.values() ?? []) {
+      if (entry.expiresAt < now) continue;
+      validUntil = Math.min(validUntil, entry.expiresAt);
+      local.add(entry.variant);
+    }
+    const demand = { next, local, validUntil };
+    this.demandCache.set(channel, demand);
     return demand;
   }
 
   /** The variants subscriptions ending here want (the published one if routes have not said). */
-  private localVariants(channel: number): Set<number> {
-    if (!this.subscribed.has(channel)) return new Set();
-    const now = this.env.now();
-    const wanted = new Set<number>();
-    for (const entry of this.local.get(channel)?.values() ?? []) if (entry.expiresAt >= now) wanted.add(entry.variant);
-    return wanted.size > 0 ? wanted : new Set([PUBLISHED_VARIANT]);
+  private localVariants(channel: number, demand = this.demand(channel)): ReadonlySet<number> {
+    if (!this.subscribed.has(channel)) return NOTHING;
+    const { local } = demand;
+    return local.size > 0 ? local : ONLY_PUBLISHED;
   }
 
   // ---- pipelines (SPAs at branch points) ------------------------------------------------------
@@ -595,7 +644,7 @@ export class SwitchingEngine {
       const wanted =
         hosted.role === 'merge'
           ? wantedHere
-          : wantedHere || [...this.demand(hosted.channel).values()].some((variants) => variants.size === 1 && serves(variants.values().next().value!));
+          : wantedHere || [...this.demand(hosted.channel).next.values()].some((variants) => variants.size === 1 && serves(variants.values().next().value!));
       if (wanted) continue;
       hosted.pipeline?.close();
       this.hosted.delete(key);
@@ -619,9 +668,10 @@ export class SwitchingEngine {
   }
 
   private seenBefore(channel: number, variant: number, sequence: number, fragment: number): boolean {
-    const key = `${channel}:${variant}`;
-    let recent = this.seen.get(key);
-    if (!recent) this.seen.set(key, (recent = new RecentKeys()));
+    let variants = this.seen.get(channel);
+    if (!variants) this.seen.set(channel, (variants = new Map()));
+    let recent = variants.get(variant);
+    if (!recent) variants.set(variant, (recent = new RecentKeys()));
     return recent.add(sequence * 256 + fragment);
   }
 
@@ -699,6 +749,7 @@ export class SwitchingEngine {
         if (!table) this.local.set(header.channel, (table = new Map()));
         if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
         else table.set(setup.subscriptionId, { variant, expiresAt });
+        this.demandCache.delete(header.channel);
         if (type === MessageType.RouteSetup) {
           this.env.emit({ type: 'route:established', channel: header.channel, subscriptionId: setup.subscriptionId, hops: header.hops, latencyUs: header.latencyUs });
         }
@@ -717,6 +768,7 @@ export class SwitchingEngine {
       if (!table) this.branches.set(header.channel, (table = new Map()));
       if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
       else table.set(setup.subscriptionId, { nextHost, variant, expiresAt });
+      this.demandCache.delete(header.channel);
       const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
       link.toWire(encode(forwarded, encodeRouteSetup({ ...setup, at: next })), this.env.now());
       return;
@@ -747,6 +799,7 @@ export class SwitchingEngine {
     for (const table of this.branches.values()) {
       for (const [id, branch] of table) if (branch.nextHost === hostId) table.delete(id);
     }
+    this.demandCache.clear();
     for (const [channel, upstream] of this.upstream) if (upstream === hostId) this.upstream.delete(channel);
   }
 
@@ -827,11 +880,6 @@ export class SwitchingEngine {
     return { type, flags, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
   }
 
-  /** The distinct hosts a channel's unexpired branches lead to. */
-  private liveNextHops(channel: number): Set<string> {
-    return new Set(this.demand(channel).keys());
-  }
-
   /** The pipelines this host runs, with their stages' per-chunk times. */
   spaReports(): SpaReport[] {
     return [...this.hosted.values()].map((hosted) => ({
@@ -847,7 +895,7 @@ export class SwitchingEngine {
 
   /** For tests and the stats: the hosts this host forwards a channel to. */
   nextHops(channel: number): string[] {
-    return [...this.liveNextHops(channel)];
+    return [...this.demand(channel).next.keys()];
   }
 
   linkRtt(hostId: string): number | undefined {
