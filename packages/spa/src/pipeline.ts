@@ -107,8 +107,6 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
   private outputListener: ((chunk: Uint8Array) => void) | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   readonly budgetMs: number;
-  readonly death: Promise<SpaDeath>;
-  private markDeath!: (death: SpaDeath) => void;
 
   /** Validates every module, starts a worker per stage, resolves once all are initialised. */
   static async create(options: SpaPipelineOptions): Promise<SpaPipeline> {
@@ -123,7 +121,6 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
     super();
     if (options.stages.length === 0) throw new RangeError('a pipeline needs at least one stage');
     this.budgetMs = options.budgetMs ?? 100;
-    this.death = new Promise((resolve) => (this.markDeath = resolve));
     const controlBuffer = new SharedArrayBuffer(options.stages.length * STAGE_WORDS * 4);
     const statsBuffer = new SharedArrayBuffer(options.stages.length * STAGE_STATS * 8);
     this.control = new Int32Array(controlBuffer);
@@ -199,11 +196,6 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
 
   get closed(): boolean {
     return this.state !== 'open';
-  }
-
-  /** The largest chunk `push` takes. */
-  get maxChunkBytes(): number {
-    return this.options.maxChunkBytes;
   }
 
   /**
@@ -282,7 +274,6 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
   private die(death: SpaDeath): void {
     if (this.state === 'closed') return;
     this.shutDown();
-    this.markDeath(death);
     this.emit('pipeline:died', death);
   }
 

@@ -633,7 +633,7 @@ export class SwitchingEngine {
     const sequence = ((hosted.lastSequence ?? -1) + 1) >>> 0;
     hosted.lastSequence = sequence;
     const latencyUs = Math.round(last.header.latencyUs + (this.env.now() - last.arrival) * 1000);
-    this.env.emit({ type: 'chunk', chunk: { channel: hosted.channel, variant: hosted.variant, sequence, flags, payload: payload.slice(), latencyUs, hops: last.header.hops } });
+    this.env.emit({ type: 'chunk', chunk: { channel: hosted.channel, variant: hosted.variant, sequence, flags, payload, latencyUs, hops: last.header.hops } });
   }
 
   /** Stops pipelines no branch or local subscription here wants any more. */

@@ -19,7 +19,10 @@ export interface EngineEnvironment {
 export interface EnginePipeline {
   /** False when the pipeline is full: the chunk is dropped (real time does not wait). */
   push(payload: Uint8Array, flags: number): boolean;
-  /** Each output, with the flags it travels with (the input's, unless the pipeline re-encodes). */
+  /**
+   * Each output, with the flags it travels with (the input's, unless the pipeline re-encodes).
+   * The payload is the listener's to keep: implementations hand over a copy of their memory.
+   */
   onOutput(listener: (payload: Uint8Array, flags: number) => void): void;
   /** The watchdog stopped it, or a stage crashed: it produces nothing more. */
   onDied(listener: (message: string) => void): void;
