@@ -1,7 +1,7 @@
 import { SwitchingEngine } from './engine/switching-engine.js';
 import { LOW_WATER_BYTES } from './engine/link.js';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
-import { browserPipelineFactory, type SpaResources } from './spa/browser-pipelines.js';
+import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from './spa/browser-pipelines.js';
 import { CodingSession, type CodingRole } from './spa/coding-session.js';
 
 /**
@@ -18,6 +18,7 @@ const scope = self as unknown as {
 const report = (message: EngineReport, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
 let resources: SpaResources | undefined;
+let modules: SpaModuleSource | undefined;
 let createPipeline: ReturnType<typeof browserPipelineFactory> | undefined;
 const codingSessions = new Map<string, CodingSession>();
 
@@ -84,9 +85,9 @@ async function startCoding(id: string, role: CodingRole): Promise<void> {
     codingSessions.delete(id);
     report({ type: 'coding:failed', id, message });
   };
-  if (!resources) return failed('this host was given no SPA modules');
+  if (!resources || !modules) return failed('this host was given no SPA modules');
   try {
-    const session = await CodingSession.start(role, resources, {
+    const session = await CodingSession.start(role, resources, modules, {
       publish: (channel, flags, payload) => {
         try {
           engine.sendChunk(channel, flags, payload);
@@ -114,7 +115,8 @@ scope.onmessage = (event) => {
         return engine.setEmulation(command.emulation);
       case 'spa:resources':
         resources = command.resources;
-        createPipeline = browserPipelineFactory(command.resources);
+        modules = spaModuleSource(command.resources);
+        createPipeline = browserPipelineFactory(command.resources, modules);
         return;
       case 'coding:start':
         return void startCoding(command.id, command.session);

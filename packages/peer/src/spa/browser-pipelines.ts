@@ -40,18 +40,7 @@ const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toSt
  * the same input becomes one SpaPipeline (a worker per stage); runs of pixel stages are
  * wrapped in a VP8 decoder before and an encoder after.
  */
-export function browserPipelineFactory(resources: SpaResources) {
-  const modules = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
-  const moduleBytes = (spa: string) => {
-    let bytes = modules.get(spa);
-    if (!bytes) {
-      bytes = fetchModule(spa, resources);
-      bytes.catch(() => modules.delete(spa)); // let a later subscription try again
-      modules.set(spa, bytes);
-    }
-    return bytes;
-  };
-
+export function browserPipelineFactory(resources: SpaResources, moduleBytes: SpaModuleSource = spaModuleSource(resources)) {
   return async (pipeline: readonly SpaSpec[]): Promise<EnginePipeline> => {
     const runs: { input: SpaInput; stages: SpaStageSpec[] }[] = [];
     for (const spec of pipeline) {
@@ -74,6 +63,23 @@ export function browserPipelineFactory(resources: SpaResources) {
       throw error;
     }
     return chain(segments);
+  };
+}
+
+/** A module's bytes by its pipeline name: a built-in, or `custom:<sha-256>`. */
+export type SpaModuleSource = (spa: string) => Promise<Uint8Array<ArrayBuffer>>;
+
+/** Fetches each module once per worker (a failed fetch is tried again next time). */
+export function spaModuleSource(resources: SpaResources): SpaModuleSource {
+  const modules = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+  return (spa) => {
+    let bytes = modules.get(spa);
+    if (!bytes) {
+      bytes = fetchModule(spa, resources);
+      bytes.catch(() => modules.delete(spa));
+      modules.set(spa, bytes);
+    }
+    return bytes;
   };
 }
 

@@ -1,7 +1,7 @@
 import { Flags, PUBLISHED_VARIANT } from '@cubecast/protocol';
 import { encodeSpaConfig, spawnBrowserStage, SpaPipeline } from '@cubecast/spa';
 import type { DeliveredChunk } from '../engine/types.js';
-import type { SpaResources } from './browser-pipelines.js';
+import type { SpaModuleSource, SpaResources } from './browser-pipelines.js';
 
 /** Plain chunks a coding session takes (the coding SPA's slots; docs/protocol.md). */
 const MAX_CODED_PLAIN = 16 * 1024;
@@ -38,10 +38,8 @@ export class CodingSession {
     spa.on('pipeline:died', ({ message }) => outputs.failed(message));
   }
 
-  static async start(role: CodingRole, resources: SpaResources, outputs: CodingOutputs, seed = 1): Promise<CodingSession> {
-    const url = resources.builtIns['coding'];
-    if (!url) throw new Error('the coding SPA is missing from this build');
-    const module = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  static async start(role: CodingRole, resources: SpaResources, modules: SpaModuleSource, outputs: CodingOutputs, seed = 1): Promise<CodingSession> {
+    const module = await modules('coding');
     const config = role.role === 'encode' ? { mode: 'encode', seed } : { mode: 'decode', plain: role.plainIs === 0 ? 'a' : 'b' };
     const spa = await SpaPipeline.create({
       stages: [{ name: 'coding', module, config: encodeSpaConfig('coding', config) }],
