@@ -120,6 +120,10 @@ interface PeerLink {
   initiator: boolean;
 }
 
+function newSubscription(channel: string, maxLatencyMs: number, pipeline: SpaSpec[], recoveredFrom: string | null): Subscription {
+  return { channel, maxLatencyMs, pipeline, variant: pipelineVariant(pipeline), spaError: null, recoveredFrom, info: null, framesDecoded: 0, latencyMs: null, hops: null, trueLatencyMs: null };
+}
+
 /** A call on a closed peer. */
 export class PeerClosedError extends Error {
   override readonly name = 'PeerClosedError';
@@ -253,19 +257,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   async subscribe(channel: string, maxLatencyMs: number, pipeline: SpaSpec[] = []): Promise<SubscriptionInfo> {
     this.assertOpen();
-    const subscription: Subscription = {
-      channel,
-      maxLatencyMs,
-      pipeline,
-      variant: pipelineVariant(pipeline),
-      spaError: null,
-      recoveredFrom: null,
-      info: null,
-      framesDecoded: 0,
-      latencyMs: null,
-      hops: null,
-      trueLatencyMs: null,
-    };
+    const subscription = newSubscription(channel, maxLatencyMs, pipeline, null);
     const { subscription: info } = await this.request('subscription:create', { channel, maxLatencyMs, pipeline });
     subscription.info = info;
     this.subscriptions.set(channel, subscription);
@@ -323,19 +315,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     if (!this.subscriptions.has(coded)) await this.subscribe(coded, LIMITS.maxLatencyBoundMs);
     const ids = [plain, coded, recovered].map((name) => this.channels.get(name)?.id);
     if (ids.some((id) => id === undefined)) throw new Error('a channel of the coding went away');
-    this.subscriptions.set(recovered, {
-      channel: recovered,
-      maxLatencyMs: this.subscriptions.get(plain)!.maxLatencyMs,
-      pipeline: [{ spa: 'coding' }],
-      variant: PUBLISHED_VARIANT,
-      spaError: null,
-      recoveredFrom: coded,
-      info: null,
-      framesDecoded: 0,
-      latencyMs: null,
-      hops: null,
-      trueLatencyMs: null,
-    });
+    // Recovered chunks come as the channel's published variant: 'coding' is only what the page shows.
+    this.subscriptions.set(recovered, { ...newSubscription(recovered, this.subscriptions.get(plain)!.maxLatencyMs, [{ spa: 'coding' }], coded), variant: PUBLISHED_VARIANT });
     this.coding.set(recovered, { role: 'decode', channels: [plain, coded], output: recovered, error: null });
     this.command({ type: 'coding:start', id: recovered, session: { role: 'decode', plain: ids[0]!, plainIs: plainIs as 0 | 1, coded: ids[1]!, recovered: ids[2]! } });
     this.changed();
