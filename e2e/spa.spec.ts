@@ -3,7 +3,7 @@ import type { Page } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, framesDecoded, publishCamera, snapshot, snapshots, test, type Snapshot } from './fixtures.js';
+import { expect, framesDecoded, publishCamera, snapshot, snapshots, test, type Snapshot, type Tabs } from './fixtures.js';
 
 /** Subscribes through the page's controls with a pipeline from the list. */
 async function subscribeWith(page: Page, channel: string, pipeline: string, boundMs = 2000): Promise<void> {
@@ -25,14 +25,20 @@ function colourfulness(page: Page): Promise<{ width: number; chroma: number }> {
   });
 }
 
+/** Three tabs: the first publishes the fake camera as `cam`, the others subscribe with these pipelines. */
+async function publisherAndTwoSubscribers(tabs: Tabs, first: string, second: string): Promise<[Page, Page, Page]> {
+  for (let i = 0; i < 3; i++) await tabs.open();
+  const [publisher, a, b] = tabs.pages as [Page, Page, Page];
+  await publishCamera(publisher, 'cam');
+  await subscribeWith(a, 'cam', first);
+  await subscribeWith(b, 'cam', second);
+  return [publisher, a, b];
+}
+
 const receivedKbps = (s: Snapshot) => s.links.reduce((sum, link) => sum + link.receivedKbps, 0);
 
 test('a grayscale subscriber gets gray, half-size frames while another gets colour', async ({ tabs }) => {
-  for (let i = 0; i < 3; i++) await tabs.open();
-  const [publisher, gray, colour] = tabs.pages as [Page, Page, Page];
-  await publishCamera(publisher, 'cam');
-  await subscribeWith(gray, 'cam', 'gray-small');
-  await subscribeWith(colour, 'cam', 'full');
+  const [, gray, colour] = await publisherAndTwoSubscribers(tabs, 'gray-small', 'full');
   await expect
     .poll(async () => Math.min(...(await snapshots([gray, colour])).map((s) => framesDecoded(s, 'cam'))), { timeout: 60_000, intervals: [1000] })
     .toBeGreaterThanOrEqual(30);
@@ -50,11 +56,7 @@ test('a grayscale subscriber gets gray, half-size frames while another gets colo
 });
 
 test('a low-frame-rate subscriber decodes about a quarter of the frames, and its link carries a fraction of the bytes', async ({ tabs }) => {
-  for (let i = 0; i < 3; i++) await tabs.open();
-  const [publisher, low, full] = tabs.pages as [Page, Page, Page];
-  await publishCamera(publisher, 'cam');
-  await subscribeWith(low, 'cam', 'low-fps');
-  await subscribeWith(full, 'cam', 'full');
+  const [, low, full] = await publisherAndTwoSubscribers(tabs, 'low-fps', 'full');
   await expect.poll(async () => framesDecoded((await snapshot(low))!, 'cam'), { timeout: 60_000, intervals: [1000] }).toBeGreaterThanOrEqual(10);
   await expect.poll(async () => framesDecoded((await snapshot(full))!, 'cam'), { timeout: 60_000, intervals: [1000] }).toBeGreaterThanOrEqual(30);
   // Over the same 10 s: frames decoded, and bytes per second into each subscriber.
