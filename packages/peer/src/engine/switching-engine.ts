@@ -487,19 +487,18 @@ export class SwitchingEngine {
     const targets: string[] = [];
     // The pipelines to feed here; both paths of a split stream come from one split pipeline.
     let pipelines: Set<number> | undefined;
-    const branchHere = (wanted: number) => (pipelines ??= new Set()).add(this.baseVariant(wanted));
     for (const [hostId, variants] of demand.next) {
       if (hostId === from) continue;
       if (variant !== PUBLISHED_VARIANT) {
         // A host that also needs the published stream gets that, and branches itself.
         if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
       } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
-        branchHere(variants.values().next().value!);
+        (pipelines ??= new Set()).add(this.baseVariant(variants.values().next().value!));
       } else {
         targets.push(hostId);
       }
     }
-    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) branchHere(wanted);
+    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.baseVariant(wanted));
     const group = `${header.channel}:${variant}:${header.sequence}`;
     let remaining = targets.length;
     for (const hostId of targets) {
