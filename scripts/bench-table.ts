@@ -1,10 +1,2 @@
-/**
- * The table every benchmark prints: a header, a rule, then rows; the first `textColumns`
- * columns left-aligned, numbers right-aligned.
- */
-export function table(headers: string[], rows: (string | number)[][], textColumns = 1): string {
-  const cells = [headers, ...rows.map((row) => headers.map((_, c) => String(row[c] ?? '')))];
-  const widths = headers.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c < textColumns ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
+// Kept where every benchmark imports it from; the table itself lives with the simulator, which prints the same tables.
+export { formatTable as table } from '../packages/sim/src/table.js';

@@ -12,4 +12,9 @@ const { run } = await import(entry.href);
 process.exitCode = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  status: {
+    live: process.stderr.isTTY === true,
+    show: (text) => process.stderr.write(process.stderr.isTTY ? `\r\x1b[2K${text.slice(0, process.stderr.columns - 1)}` : `${text}\n`),
+    done: () => process.stderr.isTTY && process.stderr.write('\r\x1b[2K'),
+  },
 });

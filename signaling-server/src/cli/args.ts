@@ -12,6 +12,8 @@ export interface Parsed {
   readonly help: boolean;
   /** A string option's value (its default when not given). */
   string(name: string): string | undefined;
+  /** Whether a boolean option was given. */
+  flag(name: string): boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export function parse(args: string[], options: Options, command: string): Parsed
     positionals: parsed.positionals,
     help: values.help === true,
     string: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined),
+    flag: (name) => values[name] === true,
   };
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -159,5 +159,40 @@ describe('cubecast serve', () => {
     const r = await cli('serve', '--port', '0', '--web-root', mkdtempSync(join(tmpdir(), 'empty-')));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no index.html in --web-root/);
+  });
+});
+
+describe('cubecast sim', () => {
+  it('lists the experiments and options in --help', async () => {
+    const r = await cli('sim', '--help');
+    expect(r.code).toBe(0);
+    for (const name of ['delay-penalty', 'success-ratio', 'lateness', 'link-stress', 'mregion', 'churn', '--hosts', '--seed', '--out']) {
+      expect(r.stdout).toContain(name);
+    }
+  });
+
+  it('refuses an unknown experiment, a host count that is not a power of 16, and stray arguments', async () => {
+    expect(await cli('sim', 'fig9')).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown experiment "fig9"/) });
+    expect(await cli('sim', 'mregion', '--hosts', '1000')).toMatchObject({ code: 2, stderr: expect.stringMatching(/power of 16/) });
+    expect(await cli('sim', 'mregion', '--seed', '-1')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--seed/) });
+    expect(await cli('sim', 'mregion', 'churn')).toMatchObject({ code: 2, stderr: expect.stringMatching(/one experiment at a time/) });
+  });
+
+  it('writes the JSON and SVG, prints the table, the wall time and peak memory, and shows progress', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cubecast-sim-'));
+    const shown: string[] = [];
+    const stdout: string[] = [];
+    const code = await run(['sim', 'delay-penalty', '--hosts', '256', '--out', out], {
+      out: (t) => stdout.push(t),
+      err: () => {},
+      status: { live: false, show: (t) => shown.push(t), done: () => {} },
+    });
+    expect(code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'delay-penalty.json'), 'utf8'));
+    expect(json).toMatchObject({ experiment: 'delay-penalty', hosts: 256, seed: 1 });
+    expect(readFileSync(join(out, 'delay-penalty.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(stdout.join('\n')).toMatch(/2x8\s+greedy/);
+    expect(stdout.join('\n')).toMatch(/wall time \d+\.\d s, peak memory \d+ MB/);
+    expect(shown.at(-1)).toMatch(/^\[#+\] 100%/);
   });
 });

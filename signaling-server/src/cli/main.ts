@@ -2,10 +2,21 @@ import { InvalidArgumentError } from '@cubecast/overlay';
 import { UsageError } from './args.js';
 import { cubeCommand } from './cube-commands.js';
 import { serveCommand } from './serve-command.js';
+import { simCommand } from './sim-command.js';
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Where long commands show progress; absent, they show none. */
+  readonly status?: StatusLine;
+}
+
+/** A line of progress on stderr: redrawn in place on a terminal (`live`), else appended. */
+export interface StatusLine {
+  readonly live: boolean;
+  show(text: string): void;
+  /** Clears a live line before the command prints its results. */
+  done(): void;
 }
 
 export const HELP = `Usage: cubecast <command> [options]
@@ -15,6 +26,7 @@ Cubecast delivers and processes live streams through a k-ary n-cube overlay of b
 Commands:
   serve            run the signaling server and the web app
   cube             cube facts: M-regions, routes, the region table
+  sim              the papers' overlay experiments on a simulated Internet of 65536 hosts
 
 Run "cubecast <command> --help" for a command's options.`;
 
@@ -35,10 +47,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'cube':
         cubeCommand(rest, io);
         return 0;
+      case 'sim':
+        return simCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io);
       default:
-        throw new UsageError(`unknown command "${command}": expected serve or cube (see cubecast --help)`);
+        throw new UsageError(`unknown command "${command}": expected serve, cube or sim (see cubecast --help)`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof InvalidArgumentError) {

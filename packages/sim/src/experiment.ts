@@ -1,0 +1,79 @@
+import type { Summary } from '@cubecast/overlay';
+
+/** What every experiment takes and gives back. Experiments compute; the CLI does the I/O. */
+
+/** Called as work advances: `done` of `total` units, and what is being done. */
+export type ProgressReporter = (done: number, total: number, label: string) => void;
+
+export interface ExperimentOptions {
+  readonly hosts: number;
+  readonly seed: number;
+  readonly progress?: ProgressReporter;
+  /** A monotonic clock in ms, for experiments that time the overlay's own operations. */
+  readonly now?: () => number;
+}
+
+export interface SummaryTable {
+  readonly headers: readonly string[];
+  /** Leading columns holding text (left-aligned); default 1. */
+  readonly textColumns?: number;
+  readonly rows: readonly (readonly (string | number)[])[];
+}
+
+export interface ExperimentResult {
+  /** Written to `<name>.json`: always carries `experiment`, `hosts` and `seed`. */
+  readonly json: { readonly experiment: string; readonly hosts: number; readonly seed: number } & Record<string, unknown>;
+  readonly table: SummaryTable;
+  /** Written to `<name>.svg`. */
+  readonly svg: string;
+}
+
+export interface Experiment {
+  readonly name: string;
+  /** One line for `--help`. */
+  readonly description: string;
+  run(options: ExperimentOptions): ExperimentResult;
+}
+
+/**
+ * Counts units of work and reports them, at most once per percent, so a reporter that draws
+ * costs nothing measurable however fine-grained the work is.
+ */
+export class WorkMeter {
+  private done = 0;
+  private nextReport = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly progress: ProgressReporter | undefined,
+  ) {}
+
+  advance(units: number, label: string): void {
+    this.done += units;
+    if (this.progress && (this.done >= this.nextReport || this.done >= this.total)) {
+      this.nextReport = this.done + this.total / 100;
+      this.progress(Math.min(this.done, this.total), this.total, label);
+    }
+  }
+}
+
+/** The summary fields the experiments report, rounded. */
+export function brief(summary: Summary) {
+  return { mean: round(summary.mean), p10: round(summary.p10), p50: round(summary.p50), p90: round(summary.p90), p99: round(summary.p99) };
+}
+
+/** `count` points [value, fraction at or below it] of the empirical CDF of `values`. */
+export function cdfPoints(values: ArrayLike<number>, count: number): (readonly [number, number])[] {
+  const sorted = Float64Array.from(values).sort();
+  const points: (readonly [number, number])[] = [];
+  for (let j = 1; j <= count; j++) {
+    const rank = Math.max(1, Math.floor((j / count) * sorted.length));
+    points.push([round(sorted[rank - 1]!), round(rank / sorted.length, 4)]);
+  }
+  return points;
+}
+
+/** A number rounded for tables and JSON: `digits` significant decimals. */
+export function round(value: number, digits = 3): number {
+  return Number.isFinite(value) ? Number(value.toFixed(digits)) : value;
+}

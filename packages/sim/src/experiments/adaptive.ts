@@ -1,0 +1,153 @@
+import {
+  createRouter,
+  meanNormalizedLateness,
+  planSwapDepth,
+  randomInt,
+  successRatio,
+  type Cube,
+  type SwapView,
+} from '@cubecast/overlay';
+import { round, WorkMeter, type ExperimentOptions } from '../experiment.js';
+import type { HostNetwork } from '../hosts.js';
+import { assertHostCount, buildScenario, comparedCubes, Draw, drawRng, groupSizes, IdAssignment, sampleHosts, walkRoute } from '../scenario.js';
+
+/**
+ * Subscribers' latency bounds: uniform in this range of one-way ms. About half the
+ * subscribers of a 65536-host hypercube meet theirs under plain greedy routing (its median
+ * route latency is about 540 ms on the default underlay), so there is room for swaps to help
+ * and to fail.
+ */
+export const BOUND_RANGE_MS = [250, 750] as const;
+
+/** Swap depths compared against no swaps (the slides ran D = 1 and asked about more). */
+export const SWAP_DEPTHS = [1, 2, 3] as const;
+
+/** Publishers (each with its own ids, subscribers and bounds) averaged over: one draw is noisy. */
+export const ADAPTIVE_TRIALS = 3;
+
+export interface AdaptiveRow {
+  readonly groupSize: number;
+  /** 0 for plain greedy routing, else the swap planner's depth D. */
+  readonly depth: number;
+  /** Means over the trials. */
+  readonly successRatio: number;
+  readonly meanNormalizedLateness: number;
+  readonly swaps: number;
+  readonly meanLatencyMs: number;
+  /** Each trial's success ratio and lateness, to show the spread behind the means. */
+  readonly byTrial: readonly { readonly successRatio: number; readonly meanNormalizedLateness: number }[];
+}
+
+export interface AdaptiveRun {
+  readonly cube: string;
+  readonly trials: number;
+  readonly publishers: number[];
+  readonly rows: AdaptiveRow[];
+}
+
+/**
+ * The slides' set-up for success ratio and lateness: the hypercube of N nodes, a random
+ * publisher, groups of subscribers with latency bounds, greedy routing. Subscribers join one
+ * at a time in random order; with adaptive assignment, one that misses its bound runs the
+ * slides' depth-D Subscribe (planSwapDepth), which never displaces the publisher or a host
+ * that already subscribed. Outcomes are read once every subscriber has joined, so a later
+ * swap that changes an earlier subscriber's relays counts too. Within a trial every depth
+ * starts from the same ids, subscribers and bounds, so depths are compared pairwise.
+ */
+export function runAdaptive({ hosts, seed, progress }: ExperimentOptions, trials = ADAPTIVE_TRIALS): AdaptiveRun {
+  assertHostCount(hosts);
+  const { hosts: network } = buildScenario(hosts, seed);
+  const [cube] = comparedCubes(hosts);
+  const sizes = groupSizes(hosts);
+  const depths = [0, ...SWAP_DEPTHS];
+  const meter = new WorkMeter(sizes.reduce((sum, size) => sum + size, 0) * depths.length * trials, progress);
+  const publishers: number[] = [];
+  const outcomes = new Map<string, TrialOutcome[]>();
+  for (let trial = 0; trial < trials; trial++) {
+    const publisher = randomInt(drawRng(seed, Draw.Publisher, trial), hosts);
+    publishers.push(publisher);
+    const initial = IdAssignment.random(hosts, drawRng(seed, Draw.Ids, trial));
+    for (const size of sizes) {
+      const draw = trial * 2 ** 20 + size;
+      const subscribers = sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, draw));
+      const boundRng = drawRng(seed, Draw.Bounds, draw);
+      const [low, high] = BOUND_RANGE_MS;
+      const bounds = Float64Array.from(subscribers, () => low + (high - low) * boundRng());
+      for (const depth of depths) {
+        const label = `trial ${trial + 1}/${trials}, group ${size}, ${depth === 0 ? 'no swaps' : `swaps D=${depth}`}`;
+        const outcome = subscribeAll(cube, network, initial.clone(), publisher, subscribers, bounds, depth, (n) => meter.advance(n, label));
+        const key = `${size}/${depth}`;
+        outcomes.set(key, [...(outcomes.get(key) ?? []), outcome]);
+      }
+    }
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const rows = [...outcomes.values()].map((byTrial) => ({
+    groupSize: byTrial[0]!.groupSize,
+    depth: byTrial[0]!.depth,
+    successRatio: round(mean(byTrial.map((o) => o.successRatio)), 4),
+    meanNormalizedLateness: round(mean(byTrial.map((o) => o.meanNormalizedLateness)), 4),
+    swaps: round(mean(byTrial.map((o) => o.swaps)), 1),
+    meanLatencyMs: round(mean(byTrial.map((o) => o.meanLatencyMs)), 1),
+    byTrial: byTrial.map((o) => ({ successRatio: o.successRatio, meanNormalizedLateness: o.meanNormalizedLateness })),
+  }));
+  return { cube: `${cube.k}x${cube.n}`, trials, publishers, rows };
+}
+
+interface TrialOutcome {
+  readonly groupSize: number;
+  readonly depth: number;
+  readonly successRatio: number;
+  readonly meanNormalizedLateness: number;
+  readonly swaps: number;
+  readonly meanLatencyMs: number;
+}
+
+function subscribeAll(
+  cube: Cube,
+  network: HostNetwork,
+  ids: IdAssignment,
+  publisher: number,
+  subscribers: Int32Array,
+  bounds: Float64Array,
+  depth: number,
+  advance: (units: number) => void,
+): TrialOutcome {
+  const cost = ids.linkCost(network);
+  const router = createRouter(cube, { policy: 'greedy', cost });
+  // The publisher is never displaced, so the channel's anchor stays put.
+  const anchor = ids.idOf[publisher]!;
+  const subscribed = new Uint8Array(network.count);
+  subscribed[publisher] = 1;
+  const view: SwapView = {
+    cube,
+    policy: 'greedy',
+    ownerOf: (id) => String(ids.hostOf[id]!),
+    idsOf: (host) => [ids.idOf[Number(host)]!],
+    hostCost: (a, b) => network.latency(Number(a), Number(b)),
+    isProtected: (host) => subscribed[Number(host)] === 1,
+  };
+  let swaps = 0;
+  subscribers.forEach((s, i) => {
+    if (depth > 0 && walkRoute(router, cost, anchor, ids.idOf[s]!).latency > bounds[i]!) {
+      const request = { subscriber: String(s), publisher: String(publisher), anchor: anchor, boundMs: bounds[i]! };
+      const plan = planSwapDepth(view, request, depth);
+      if (plan) {
+        ids.swap(plan.give, plan.take);
+        swaps++;
+      }
+    }
+    subscribed[s] = 1;
+    if ((i & 255) === 255) advance(256);
+  });
+  advance(subscribers.length & 255);
+  const outcomes = Array.from(subscribers, (s, i) => ({ latency: walkRoute(router, cost, anchor, ids.idOf[s]!).latency, bound: bounds[i]! }));
+  return {
+    groupSize: subscribers.length,
+    depth,
+    successRatio: round(successRatio(outcomes), 4),
+    meanNormalizedLateness: round(meanNormalizedLateness(outcomes), 4),
+    swaps,
+    meanLatencyMs: round(outcomes.reduce((sum, o) => sum + o.latency, 0) / outcomes.length, 1),
+  };
+}

@@ -1,0 +1,79 @@
+import { buildSplitGreedyTree, buildTree, createRouter, forwardingSets, linkStress, randomInt, type MulticastTree } from '@cubecast/overlay';
+import { round, WorkMeter, type Experiment, type ExperimentOptions } from '../experiment.js';
+import type { HostNetwork } from '../hosts.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawRng, groupSizes, IdAssignment, sampleHosts } from '../scenario.js';
+import { lineChart } from '../svg-chart.js';
+
+const TREES = ['greedy', 'split-greedy'] as const;
+
+/**
+ * The slides' link-stress comparison: on the hypercube of N nodes, a random publisher and
+ * groups of subscribers; the multicast tree is the union of greedy routes, or the slides'
+ * split-based greedy tree. Each host sends one copy per next-hop host; every copy crosses
+ * the sender's access link, the shortest router path and the receiver's access link. Link
+ * stress = crossings / unique physical links.
+ */
+export const linkStressExperiment: Experiment = {
+  name: 'link-stress',
+  description: 'slides: physical link stress of greedy and split-based greedy multicast trees, by group size',
+  run({ hosts, seed, progress }: ExperimentOptions) {
+    assertHostCount(hosts);
+    const { hosts: network } = buildScenario(hosts, seed);
+    const [cube] = comparedCubes(hosts);
+    const publisher = randomInt(drawRng(seed, Draw.Publisher), hosts);
+    const ids = IdAssignment.random(hosts, drawRng(seed, Draw.Ids));
+    const cost = ids.linkCost(network);
+    const router = createRouter(cube, { policy: 'greedy', cost });
+    const sizes = groupSizes(hosts);
+    const meter = new WorkMeter(sizes.reduce((sum, size) => sum + size, 0) * TREES.length, progress);
+    const rows = sizes.flatMap((size) => {
+      const subscribers = Array.from(sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, size)), (h) => ids.idOf[h]!);
+      return TREES.map((tree) => {
+        const build = tree === 'greedy' ? buildTree : buildSplitGreedyTree;
+        const built = build(router, ids.idOf[publisher]!, subscribers, cost);
+        meter.advance(size, `group ${size}, ${tree} tree`);
+        return { groupSize: size, tree, ...measureTree(built, ids, network) };
+      });
+    });
+    return {
+      json: { experiment: 'link-stress', hosts, seed, cube: cubeName(cube), publisher, rows },
+      table: {
+        textColumns: 2,
+        headers: ['group', 'tree', 'link stress', 'max stress', 'unique links', 'crossings', 'copies', 'mean latency ms'],
+        rows: rows.map((r) => [r.groupSize, r.tree, r.linkStress, r.maxStress, r.uniqueLinks, r.crossings, r.copies, r.meanLatencyMs]),
+      },
+      svg: lineChart({
+        title: `Physical link stress, ${cubeName(cube)}, ${hosts} hosts`,
+        xLabel: 'group size (subscribers)',
+        yLabel: 'link stress (crossings / unique links)',
+        xScale: 'log2',
+        series: TREES.map((tree) => ({
+          name: tree === 'greedy' ? 'greedy' : 'split-based greedy',
+          points: rows.filter((r) => r.tree === tree).map((r) => [r.groupSize, r.linkStress] as const),
+          markers: true,
+        })),
+      }),
+    };
+  },
+};
+
+function measureTree(tree: MulticastTree, ids: IdAssignment, network: HostNetwork) {
+  const forwarding = forwardingSets(tree, (id) => ids.hostOf[id]!);
+  let copies = 0;
+  for (const targets of forwarding.values()) copies += targets.size;
+  const stress = linkStress(forwarding, (from, to) => {
+    const links: number[] = [];
+    network.forEachPhysicalLink(from, to, (link) => links.push(link));
+    return links;
+  });
+  let latencySum = 0;
+  for (const subscriber of tree.subscribers) latencySum += tree.latency(subscriber)!;
+  return {
+    linkStress: round(stress.stress),
+    maxStress: stress.maxStress,
+    uniqueLinks: stress.uniqueLinks,
+    crossings: stress.crossings,
+    copies,
+    meanLatencyMs: round(latencySum / tree.subscribers.size, 1),
+  };
+}

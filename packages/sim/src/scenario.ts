@@ -1,0 +1,125 @@
+import { Cube, createRng, hash32, InvalidArgumentError, randomInt, type LinkCost, type LogicalId, type Rng, type Router } from '@cubecast/overlay';
+import { HostNetwork } from './hosts.js';
+import { RouterDistances } from './shortest-paths.js';
+import { generateTransitStub, type Underlay } from './transit-stub.js';
+
+/** Host counts the experiments take: powers of 16, so both compared cubes have exactly N ids. */
+export const HOST_COUNTS = [256, 4096, 65536] as const;
+export const DEFAULT_HOSTS = 65536;
+
+export function assertHostCount(hosts: number): void {
+  if (!(HOST_COUNTS as readonly number[]).includes(hosts)) {
+    throw new InvalidArgumentError(`--hosts must be a power of 16 from 256 to 65536 (${HOST_COUNTS.join(', ')}), got ${hosts}`);
+  }
+}
+
+/** Stream ids for the seeded draws of one run, so adding a draw does not shift the others. */
+export const Draw = { Underlay: 1, Hosts: 2, Ids: 3, Publisher: 4, Subscribers: 5, Bounds: 6, Churn: 7 } as const;
+
+export function drawRng(seed: number, draw: (typeof Draw)[keyof typeof Draw], index = 0): Rng {
+  return createRng(hash32(seed, draw, index));
+}
+
+/** The underlay and hosts every experiment of one seed shares. */
+export interface Scenario {
+  readonly underlay: Underlay;
+  readonly hosts: HostNetwork;
+}
+
+export function buildScenario(hostCount: number, seed: number): Scenario {
+  const underlay = generateTransitStub(hash32(seed, Draw.Underlay));
+  const hosts = new HostNetwork(new RouterDistances(underlay), hostCount, hash32(seed, Draw.Hosts));
+  return { underlay, hosts };
+}
+
+/** The hypercube of N nodes and the 16-ary cube of N nodes (2x16 and 16x4 at 65536). */
+export function comparedCubes(hosts: number): [Cube, Cube] {
+  return [new Cube(2, Math.round(Math.log2(hosts))), new Cube(16, Math.round(Math.log2(hosts) / 4))];
+}
+
+export function cubeName(cube: Cube): string {
+  return `${cube.k}x${cube.n}`;
+}
+
+/**
+ * One logical id per host, as in the papers' experiments (N hosts on a cube of N nodes),
+ * drawn at random. Swaps exchange two hosts' ids.
+ */
+export class IdAssignment {
+  private constructor(
+    readonly hostOf: Int32Array,
+    readonly idOf: Int32Array,
+  ) {}
+
+  static random(count: number, rng: Rng): IdAssignment {
+    const hostOf = new Int32Array(count);
+    for (let i = 0; i < count; i++) hostOf[i] = i;
+    for (let i = count - 1; i > 0; i--) {
+      const j = randomInt(rng, i + 1);
+      const t = hostOf[i]!;
+      hostOf[i] = hostOf[j]!;
+      hostOf[j] = t;
+    }
+    const idOf = new Int32Array(count);
+    for (let id = 0; id < count; id++) idOf[hostOf[id]!] = id;
+    return new IdAssignment(hostOf, idOf);
+  }
+
+  clone(): IdAssignment {
+    return new IdAssignment(this.hostOf.slice(), this.idOf.slice());
+  }
+
+  swap(a: LogicalId, b: LogicalId): void {
+    const ha = this.hostOf[a]!;
+    const hb = this.hostOf[b]!;
+    this.hostOf[a] = hb;
+    this.hostOf[b] = ha;
+    this.idOf[ha] = b;
+    this.idOf[hb] = a;
+  }
+
+  /** Logical link costs: the latency between the hosts owning either end, read live. */
+  linkCost(hosts: HostNetwork): LinkCost {
+    const hostOf = this.hostOf;
+    return (a, b) => hosts.latency(hostOf[a]!, hostOf[b]!);
+  }
+}
+
+/**
+ * Latency and hop count of the route from `source` to `destination`, walked hop by hop as
+ * relays would, without building the path.
+ */
+export function walkRoute(router: Router, cost: LinkCost, source: LogicalId, destination: LogicalId): { latency: number; hops: number } {
+  let latency = 0;
+  let hops = 0;
+  for (let at = source, next = router.nextHop(at, destination, source); next !== null; at = next, next = router.nextHop(at, destination, source)) {
+    latency += cost(at, next);
+    hops++;
+  }
+  return { latency, hops };
+}
+
+/** `count` distinct hosts other than `exclude`, in random order (a partial Fisher-Yates). */
+export function sampleHosts(total: number, count: number, exclude: number, rng: Rng): Int32Array {
+  if (count > total - 1) throw new InvalidArgumentError(`cannot pick ${count} of ${total - 1} hosts`);
+  const pool = new Int32Array(total - 1);
+  for (let h = 0, i = 0; h < total; h++) if (h !== exclude) pool[i++] = h;
+  for (let i = 0; i < count; i++) {
+    const j = i + randomInt(rng, pool.length - i);
+    const t = pool[i]!;
+    pool[i] = pool[j]!;
+    pool[j] = t;
+  }
+  return pool.subarray(0, count);
+}
+
+/**
+ * Group sizes from N/128 up: powers of two to N/2, then every other host (512 .. 32768 and
+ * 65535 at 65536 hosts).
+ */
+export function groupSizes(hosts: number): number[] {
+  const sizes: number[] = [];
+  for (let size = Math.max(2, hosts / 128); size <= hosts / 2; size *= 2) sizes.push(size);
+  sizes.push(hosts - 1);
+  return sizes;
+}
