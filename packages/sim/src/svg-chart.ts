@@ -72,12 +72,17 @@ export function lineChart(chart: LineChart): string {
   const [xMin, xMax] = chart.xRange ?? extent(xs, [1, 2]);
   // A log axis spans whole powers of two, so the first and last points sit on labelled ticks.
   const [x0, x1] = log ? [2 ** Math.floor(Math.log2(xMin)), 2 ** Math.ceil(Math.log2(xMax))] : [xMin, xMax];
-  const [y0, y1] = chart.yRange ?? extent([0, ...ys], [0, 1]);
+  let [y0, y1] = chart.yRange ?? extent([0, ...ys], [0, 1]);
+  const yTicks = niceTicks(y0, y1);
+  // An axis chosen from the data ends on a tick, so the top line has a value beside it.
+  if (!chart.yRange && yTicks.length > 1 && yTicks.at(-1)! < y1) {
+    y1 = yTicks.at(-1)! + (yTicks[1]! - yTicks[0]!);
+    yTicks.push(Number(y1.toPrecision(12)));
+  }
   const tx = log ? Math.log2 : (x: number) => x;
   const sx = (x: number) => PLOT.left + ((tx(x) - tx(x0)) / (tx(x1) - tx(x0))) * (PLOT.right - PLOT.left);
   const sy = (y: number) => PLOT.bottom - ((y - y0) / (y1 - y0)) * (PLOT.bottom - PLOT.top);
   const xTicks = log ? powersOfTwo(x0, x1) : niceTicks(x0, x1);
-  const yTicks = niceTicks(y0, y1);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
