@@ -25,16 +25,19 @@ export const SWAP_DEPTHS = [1, 2, 3] as const;
 /** Publishers (each with its own ids, subscribers and bounds) averaged over: one draw is noisy. */
 export const ADAPTIVE_TRIALS = 3;
 
-export interface AdaptiveRow {
+/** What one trial gives for one group size and depth. */
+interface TrialOutcome {
   readonly groupSize: number;
   /** 0 for plain greedy routing, else the swap planner's depth D. */
   readonly depth: number;
-  /** Means over the trials. */
   readonly successRatio: number;
   readonly meanNormalizedLateness: number;
   readonly swaps: number;
   readonly meanLatencyMs: number;
-  /** Each trial's success ratio and lateness, to show the spread behind the means. */
+}
+
+/** Means over the trials, with each trial's success ratio and lateness to show the spread. */
+export interface AdaptiveRow extends TrialOutcome {
   readonly byTrial: readonly { readonly successRatio: number; readonly meanNormalizedLateness: number }[];
 }
 
@@ -92,15 +95,6 @@ export function runAdaptive({ hosts, seed, progress }: ExperimentOptions, trials
     byTrial: byTrial.map((o) => ({ successRatio: o.successRatio, meanNormalizedLateness: o.meanNormalizedLateness })),
   }));
   return { cube: `${cube.k}x${cube.n}`, trials, publishers, rows };
-}
-
-interface TrialOutcome {
-  readonly groupSize: number;
-  readonly depth: number;
-  readonly successRatio: number;
-  readonly meanNormalizedLateness: number;
-  readonly swaps: number;
-  readonly meanLatencyMs: number;
 }
 
 function subscribeAll(
