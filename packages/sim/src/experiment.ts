@@ -48,6 +48,11 @@ export class WorkMeter {
     private readonly progress: ProgressReporter | undefined,
   ) {}
 
+  /** Says what starts now, at once: a long step shows its own label while it runs. */
+  begin(label: string): void {
+    this.progress?.(Math.min(this.done, this.total), this.total, label);
+  }
+
   advance(units: number, label: string): void {
     this.done += units;
     if (this.progress && (this.done >= this.nextReport || this.done >= this.total)) {

@@ -29,16 +29,22 @@ Every run ends with its wall time and peak memory (resident set).
 Example:
   $ cubecast sim delay-penalty --hosts 4096 --out /tmp/sim`;
 
-/** The progress bar: redrawn at most every 100 ms on a terminal, a line per 10% elsewhere. */
+/**
+ * The progress bar: on a terminal, redrawn when the step changes and otherwise at most every
+ * 100 ms; elsewhere (a log), a line per 10%.
+ */
 function progressBar(status: StatusLine, clock: () => number): ProgressReporter {
   const started = clock();
   let lastDraw = -Infinity;
+  let lastLabel = '';
   let lastTenth = -1;
   return (done, total, label) => {
     const fraction = total > 0 ? done / total : 1;
     const now = clock();
-    if (status.live ? now - lastDraw < 100 && done < total : Math.floor(fraction * 10) === lastTenth) return;
+    const due = status.live ? label !== lastLabel || now - lastDraw >= 100 || done >= total : Math.floor(fraction * 10) !== lastTenth;
+    if (!due) return;
     lastDraw = now;
+    lastLabel = label;
     lastTenth = Math.floor(fraction * 10);
     const width = 30;
     const filled = Math.round(fraction * width);

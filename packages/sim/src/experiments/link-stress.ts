@@ -30,8 +30,10 @@ export const linkStressExperiment: Experiment = {
       const subscribers = Array.from(sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, size)), (h) => ids.idOf[h]!);
       return TREES.map((tree) => {
         const build = tree === 'greedy' ? buildTree : buildSplitGreedyTree;
+        const label = `group ${size}, ${tree} tree`;
+        meter.begin(label);
         const built = build(router, ids.idOf[publisher]!, subscribers, cost);
-        meter.advance(size, `group ${size}, ${tree} tree`);
+        meter.advance(size, label);
         return { groupSize: size, tree, ...measureTree(built, ids, network) };
       });
     });
