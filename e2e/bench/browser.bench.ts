@@ -13,7 +13,7 @@
  */
 import { summarize } from '@cubecast/overlay';
 import type { Page } from 'playwright-core';
-import { startBenchBrowser } from '../../scripts/browser-bench.js';
+import { startBenchBrowser, withCpu, type CpuSample } from '../../scripts/browser-bench.js';
 import { table } from '../../scripts/bench-table.js';
 
 const DEADLINE_MS = 10 * 60_000;
@@ -22,6 +22,8 @@ const FLOOD_MS = 3000;
 /** Measurements per chain after its warm-up; the median is reported. */
 const REPEATS = 3;
 const STREAM_MS = 6000;
+/** Direct/relayed flood pairs per relay measurement (b'). */
+const PAIRS = 7;
 
 type BenchApi = {
   offer(peer: string): Promise<string>;
@@ -33,6 +35,7 @@ type BenchApi = {
   subscribe(channel?: number): void;
   reset(channel?: number): void;
   flood(bytes: number, durationMs: number, channel?: number): void;
+  relay(peer: string | null): void;
   stream(bytes: number, fps: number, durationMs: number): Promise<void>;
   results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[] };
 };
@@ -63,7 +66,7 @@ async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof
   if (!raw) for (let i = 0; i < n; i++) await tabs[i]!.call('view', i, n);
   const deadline = Date.now() + 30_000;
   for (let i = 0; i < n; i++) {
-    const expected = raw ? 1 : (i > 0 ? 1 : 0) + (i < n - 1 ? 1 : 0);
+    const expected = (i > 0 ? 1 : 0) + (i < n - 1 ? 1 : 0);
     while ((await tabs[i]!.call('openLinks')).length < expected) {
       if (Date.now() > deadline) throw new Error(`chain of ${n}: tab ${i} never opened its links`);
       await new Promise((r) => setTimeout(r, 100));
@@ -103,37 +106,67 @@ async function throughput(n: number, bytes: number, raw = false): Promise<number
 
 /**
  * One relay's overhead measured on one 3-tab chain, so both flows share the same connections
- * and conditions: channel 2 goes t0 -> t1 (direct), channel 1 goes t0 -> t1 -> t2 (relayed),
- * flooded alternately. Overhead = 1 - (relayed MB/s x 2 links) / (direct MB/s x 1 link).
+ * and conditions: t0 -> t1 (direct) and t0 -> t1 -> t2 (relayed), flooded alternately.
+ * Overhead = 1 - (relayed MB/s x 2 links) / (direct MB/s x 1 link), per pair; the median pair. With the engine the two
+ * flows are channels 2 and 1; with `raw` (bare channels, no engine) t1 either counts or
+ * relays, which is what a relay costs in Chromium's data channels alone.
  */
-async function pairedRelayOverhead(bytes: number, pairs: number) {
-  const c = await chain(3);
+async function pairedRelayOverhead(bytes: number, pairs: number, raw = false) {
+  const c = await chain(3, raw);
   const [t0, t1, t2] = c.tabs as [ReturnType<typeof api>, ReturnType<typeof api>, ReturnType<typeof api>];
-  await t1.call('subscribe', 2);
-  await t0.call('publish', 1, 2);
-  await new Promise((r) => setTimeout(r, 300));
-  const flood = async (channel: number, receiver: ReturnType<typeof api>, ms: number) => {
+  if (!raw) {
+    await t1.call('subscribe', 2);
+    await t0.call('publish', 1, 2);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const cpu: { direct: CpuSample[]; relayed: CpuSample[] } = { direct: [], relayed: [] };
+  const flood = async (relayed: boolean, ms: number) => {
+    const receiver = relayed ? t2 : t1;
+    const channel = relayed ? 1 : 2;
+    if (raw) await t1.call('relay', relayed ? 't2' : null);
     await receiver.call('reset', channel);
-    await t0.call('flood', bytes, ms, channel);
-    await new Promise((r) => setTimeout(r, ms + 1000));
+    const measured = await withCpu(async () => {
+      await t0.call('flood', bytes, ms, channel);
+      await new Promise((r) => setTimeout(r, ms));
+    });
+    if (measured.cpu) cpu[relayed ? 'relayed' : 'direct'].push(measured.cpu);
+    await new Promise((r) => setTimeout(r, 1000));
     const r = await receiver.call('results');
     return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
   };
   try {
-    await flood(2, t1, WARMUP_MS);
-    await flood(1, t2, WARMUP_MS);
+    await flood(false, WARMUP_MS);
+    await flood(true, WARMUP_MS);
+    cpu.direct.length = cpu.relayed.length = 0;
     const direct: number[] = [];
     const relayed: number[] = [];
     for (let i = 0; i < pairs; i++) {
-      direct.push(await flood(2, t1, FLOOD_MS));
-      relayed.push(await flood(1, t2, FLOOD_MS));
+      direct.push(await flood(false, FLOOD_MS));
+      relayed.push(await flood(true, FLOOD_MS));
     }
     const d = summarize(direct);
     const r = summarize(relayed);
-    return { direct: d.p50, relayed: r.p50, overhead: 1 - (r.p50 * 2) / d.p50, directRange: [d.min, d.max], relayedRange: [r.min, r.max] };
+    // Each pair's flows ran back to back, so their ratio is free of the drift between pairs
+    // (a connection's throughput here wanders by 10-20% over a minute); report its median.
+    const overheads = summarize(direct.map((dm, i) => 1 - (relayed[i]! * 2) / dm));
+    return {
+      direct: d.p50,
+      relayed: r.p50,
+      overhead: overheads.p50,
+      overheadRange: [overheads.min, overheads.max],
+      directRange: [d.min, d.max],
+      relayedRange: [r.min, r.max],
+      cpu: { direct: medianCpu(cpu.direct), relayed: medianCpu(cpu.relayed) },
+    };
   } finally {
     await c.close();
   }
+}
+
+function medianCpu(samples: CpuSample[]): string {
+  if (samples.length === 0) return 'n/a';
+  const m = (pick: (s: CpuSample) => number) => summarize(samples.map(pick)).p50.toFixed(0);
+  return `${m((s) => s.machine)} / ${m((s) => s.networkService)} / ${m((s) => s.busiestRenderer)}`;
 }
 
 async function latency(n: number): Promise<number[]> {
@@ -172,18 +205,30 @@ try {
   console.log('\n(b) Chains forwarding 64 KB chunks back to back (overhead: 1 - switched / switched of 2 tabs)');
   console.log(table(['tabs', 'end-to-end MB/s', 'switched MB/s', 'overhead'], chains));
 
-  const paired = await pairedRelayOverhead(64 * 1024, 5);
-  console.log("\n(b') One relay on one 3-tab chain, direct and relayed flows alternated (5 pairs, medians, 64 KB chunks)");
+  const relays = { engine: await pairedRelayOverhead(64 * 1024, PAIRS), bare: await pairedRelayOverhead(64 * 1024, PAIRS, true) };
+  console.log(`\n(b') One relay on one 3-tab chain, direct and relayed flows alternated (${PAIRS} pairs, medians, 64 KB chunks)`);
   console.log(
     table(
-      ['flow', 'MB/s (median)', 'range', 'switched MB/s'],
-      [
-        ['t0 -> t1 (direct, baseline)', paired.direct.toFixed(1), paired.directRange.map((v) => v.toFixed(1)).join(' - '), paired.direct.toFixed(1)],
-        ['t0 -> t1 -> t2 (relayed)', paired.relayed.toFixed(1), paired.relayedRange.map((v) => v.toFixed(1)).join(' - '), (paired.relayed * 2).toFixed(1)],
-      ],
+      ['relay', 'flow', 'MB/s (median)', 'range', 'switched MB/s', 'CPU % machine / net / tab', 'relay overhead (median pair)', 'pairs range'],
+      Object.entries(relays).flatMap(([name, paired]) => [
+        [name, 't0 -> t1 (direct)', paired.direct.toFixed(1), paired.directRange.map((v) => v.toFixed(1)).join(' - '), paired.direct.toFixed(1), paired.cpu.direct, 'baseline'],
+        [
+          name,
+          't0 -> t1 -> t2 (relayed)',
+          paired.relayed.toFixed(1),
+          paired.relayedRange.map((v) => v.toFixed(1)).join(' - '),
+          (paired.relayed * 2).toFixed(1),
+          paired.cpu.relayed,
+          `${(paired.overhead * 100).toFixed(1)}%`,
+          paired.overheadRange.map((v) => `${(v * 100).toFixed(1)}%`).join(' .. '),
+        ],
+      ]),
+      2,
     ),
   );
-  console.log(`relay overhead: ${(paired.overhead * 100).toFixed(1)}% (target: within 5%; iOverlay reports 3.3%)`);
+  console.log('engine: the product\'s engine at every tab; bare: bare channels, t1 sends on what it receives (no engine)');
+  console.log('CPU: medians over the floods, % of one core: the machine (2 cores = 200), Chromium\'s network service, the busiest tab');
+  console.log('target: engine relay overhead within 5% (iOverlay reports 3.3%)');
 
   const video: (string | number)[][] = [];
   let direct50 = 0;

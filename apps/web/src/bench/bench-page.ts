@@ -8,7 +8,7 @@ import { DATA_CHANNEL } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
 
-// `?raw` in the page URL: the baseline, a bare channel in a worker instead of the engine.
+// `?raw` in the page URL: the baseline, bare channels in a worker instead of the engine.
 const raw = new URLSearchParams(location.search).has('raw');
 const worker: Worker = raw ? new RawChannelWorker() : new EngineWorker();
 let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
@@ -16,12 +16,12 @@ const connections = new Map<string, RTCPeerConnection>();
 const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], channel: 0 };
 const openLinks = new Set<string>();
 
-type RawReport = { raw: 'open' } | { raw: 'results'; results: NonNullable<typeof rawResults> };
+type RawReport = { raw: 'open'; peer: string } | { raw: 'results'; results: NonNullable<typeof rawResults> };
 
 worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
   const report = event.data;
   if ('raw' in report) {
-    if (report.raw === 'open') openLinks.add('raw');
+    if (report.raw === 'open') openLinks.add(report.peer);
     else rawResults = report.results;
     return;
   }
@@ -47,7 +47,7 @@ async function connection(peer: string): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers: [] });
   const { label, ...init } = DATA_CHANNEL;
   const channel = pc.createDataChannel(label, init);
-  if (raw) worker.postMessage({ channel }, [channel as unknown as Transferable]);
+  if (raw) worker.postMessage({ channel, peer }, [channel as unknown as Transferable]);
   else command({ type: 'link:add', hostId: peer, channel }, [channel as unknown as Transferable]);
   connections.set(peer, pc);
   return pc;
@@ -95,9 +95,14 @@ const bench = {
     Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [], channel });
     if (raw) worker.postMessage({ reset: true });
   },
-  flood(bytes: number, durationMs: number, channel = 1): void {
-    if (raw) worker.postMessage({ flood: { bytes, durationMs } });
+  /** With `raw`, floods the link to `peer`; else the engine floods `channel`. */
+  flood(bytes: number, durationMs: number, channel = 1, peer = [...connections.keys()][0]): void {
+    if (raw) worker.postMessage({ flood: { bytes, durationMs, peer } });
     else command({ type: 'bench:flood', channel, bytes, durationMs });
+  },
+  /** `raw` only: relay what arrives from other peers to `peer` (null: count it here). */
+  relay(peer: string | null): void {
+    worker.postMessage({ relay: peer });
   },
   /** Chunks of `bytes` at `fps`, each stamped with its send time (one clock for all tabs). */
   stream(bytes: number, fps: number, durationMs: number): Promise<void> {
