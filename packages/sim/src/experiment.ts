@@ -53,11 +53,12 @@ export class WorkMeter {
     this.progress?.(Math.min(this.done, this.total), this.total, label);
   }
 
-  advance(units: number, label: string): void {
+  /** `label` may be a function, so work reported per tiny step builds its text only when shown. */
+  advance(units: number, label: string | (() => string)): void {
     this.done += units;
     if (this.progress && (this.done >= this.nextReport || this.done >= this.total)) {
       this.nextReport = this.done + this.total / 100;
-      this.progress(Math.min(this.done, this.total), this.total, label);
+      this.progress(Math.min(this.done, this.total), this.total, typeof label === 'string' ? label : label());
     }
   }
 }

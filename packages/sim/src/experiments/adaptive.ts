@@ -9,7 +9,7 @@ import {
 } from '@cubecast/overlay';
 import { round, WorkMeter, type ExperimentOptions } from '../experiment.js';
 import type { HostNetwork } from '../hosts.js';
-import { assertHostCount, buildScenario, comparedCubes, Draw, drawRng, groupSizes, IdAssignment, sampleHosts, walkRoute } from '../scenario.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawRng, groupSizes, IdAssignment, sampleHosts, walkRoute } from '../scenario.js';
 
 /**
  * Subscribers' latency bounds: uniform in this range of one-way ms. About half the
@@ -94,7 +94,7 @@ export function runAdaptive({ hosts, seed, progress }: ExperimentOptions, trials
     meanLatencyMs: round(mean(byTrial.map((o) => o.meanLatencyMs)), 1),
     byTrial: byTrial.map((o) => ({ successRatio: o.successRatio, meanNormalizedLateness: o.meanNormalizedLateness })),
   }));
-  return { cube: `${cube.k}x${cube.n}`, trials, publishers, rows };
+  return { cube: cubeName(cube), trials, publishers, rows };
 }
 
 function subscribeAll(
@@ -124,7 +124,7 @@ function subscribeAll(
   let swaps = 0;
   subscribers.forEach((s, i) => {
     if (depth > 0 && walkRoute(router, cost, anchor, ids.idOf[s]!).latency > bounds[i]!) {
-      const request = { subscriber: String(s), publisher: String(publisher), anchor: anchor, boundMs: bounds[i]! };
+      const request = { subscriber: String(s), publisher: String(publisher), anchor, boundMs: bounds[i]! };
       const plan = planSwapDepth(view, request, depth);
       if (plan) {
         ids.swap(plan.give, plan.take);

@@ -1,6 +1,6 @@
 import { Cube, InvalidArgumentError, mRegion, Ownership, randomInt, reembedTarget, summarize } from '@cubecast/overlay';
 import { round, WorkMeter, type Experiment, type ExperimentOptions } from '../experiment.js';
-import { assertHostCount, Draw, drawRng } from '../scenario.js';
+import { assertHostCount, cubeName, Draw, drawRng } from '../scenario.js';
 import { lineChart } from '../svg-chart.js';
 
 /**
@@ -39,6 +39,7 @@ export const churnExperiment: Experiment = {
     let t = 0;
     let events = 0;
     let nextSample = 0;
+    let peakHosts = 0;
 
     /** Moves `ownership` into the cube its population calls for, if any; true if it did. */
     const reembedIfNeeded = (m: number, joining?: string): boolean => {
@@ -47,7 +48,7 @@ export const churnExperiment: Experiment = {
       if (!target) return false;
       ownership = ownership!.reembed(new Cube(target.k, target.n));
       if (joining) ownership.join(joining);
-      reembeds.push({ t: round(t, 4), hosts: m, from: `${cube.k}x${cube.n}`, to: `${target.k}x${target.n}` });
+      reembeds.push({ t: round(t, 4), hosts: m, from: cubeName(cube), to: `${target.k}x${target.n}` });
       return true;
     };
 
@@ -82,7 +83,8 @@ export const churnExperiment: Experiment = {
       micros[kind].push((now() - start) * 1000);
       moves[kind].push(moved);
       events++;
-      meter.advance(1, `t = ${t.toFixed(2)}, ${present.length} hosts in the ${ownership ? `${ownership.cube.k}x${ownership.cube.n}` : 'empty'} cube`);
+      peakHosts = Math.max(peakHosts, present.length);
+      meter.advance(1, () => `t = ${t.toFixed(2)}, ${present.length} hosts in the ${ownership ? cubeName(ownership.cube) : 'empty'} cube`);
       if (t >= nextSample) {
         nextSample += end / PLOT_POINTS;
         population.push([round(t, 3), present.length]);
@@ -99,7 +101,7 @@ export const churnExperiment: Experiment = {
       }),
     ) as Record<EventKind, { events: number; idsMoved: { mean: number; p99: number; max: number }; microseconds: { p50: number; p99: number; max: number } }>;
     return {
-      json: { experiment: 'churn', hosts, seed, phases: CHURN_PHASES, events, peakHosts: Math.max(...population.map(([, p]) => p)), stats, reembeds, population, cubeSize },
+      json: { experiment: 'churn', hosts, seed, phases: CHURN_PHASES, events, peakHosts, stats, reembeds, population, cubeSize },
       table: {
         headers: ['event', 'count', 'ids moved mean', 'p99', 'max', 'time p50 us', 'p99 us', 'max us'],
         rows: kinds.map((kind) => {
