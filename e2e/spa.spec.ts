@@ -93,7 +93,6 @@ test('a custom SPA: a bad module is refused; one that loops forever is stopped, 
   await expect(item.getByTestId('spa-refused')).toContainText('an SPA may import only env.memory');
 
   const spin = validSpec();
-  spin.imports[0]!.memory = { flags: 3, min: 1, max: 64 };
   spin.functions[1] = { params: [i32, i32, i32, i32], results: [i32], body: [...op.spinForever, ...op.returnI32(0)] };
   const file = join(tmpdir(), `spin-${process.pid}.wasm`);
   writeFileSync(file, buildModule(spin));

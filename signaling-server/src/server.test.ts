@@ -41,9 +41,7 @@ describe('server', () => {
   });
 
   it('takes custom SPA modules that follow the ABI, names them by hash, and serves them back', async () => {
-    const spec = validSpec();
-    spec.imports[0]!.memory = { flags: 3, min: 1, max: 64 };
-    const module = buildModule(spec);
+    const module = buildModule(validSpec());
     const upload = await fetch(`${server.url}/spa`, { method: 'POST', body: module, headers: { 'Content-Type': 'application/wasm' } });
     expect(upload.status).toBe(201);
     const { spa } = (await upload.json()) as { spa: string };
@@ -62,7 +60,9 @@ describe('server', () => {
     expect(await bad.json()).toEqual({ error: 'not a valid SPA: the module imports env.fetch (a function): an SPA may import only env.memory' });
     const text = await fetch(`${server.url}/spa`, { method: 'POST', body: 'hello' });
     expect(await text.json()).toEqual({ error: 'not a valid SPA: this is not a WebAssembly module (no \\0asm header)' });
-    const cramped = await fetch(`${server.url}/spa`, { method: 'POST', body: buildModule(validSpec()) }); // at most 16 pages
+    const crampedSpec = validSpec();
+    crampedSpec.imports[0]!.memory = { flags: 3, min: 1, max: 16 };
+    const cramped = await fetch(`${server.url}/spa`, { method: 'POST', body: buildModule(crampedSpec) });
     expect(cramped.status).toBe(400);
     expect(((await cramped.json()) as { error: string }).error).toMatch(/may grow to 16 pages, but a pipeline stage needs 20 \(its 1 initial pages and 19 for chunks of up to 128 KB\)/);
     const huge = await fetch(`${server.url}/spa`, { method: 'POST', body: new Uint8Array(5 * 1024 * 1024) });

@@ -11,8 +11,8 @@ function variant(change: (spec: ModuleSpec) => void): Uint8Array {
 describe('validateSpaModule', () => {
   it('accepts a module that follows the ABI, and the engine compiles it', async () => {
     const bytes = buildModule(validSpec());
-    expect(validateSpaModule(bytes)).toEqual({ memory: { initialPages: 1, maximumPages: 16 } });
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    expect(validateSpaModule(bytes)).toEqual({ memory: { initialPages: 1, maximumPages: 64 } });
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 64, shared: true });
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     expect((instance.exports.spa_process as (...a: number[]) => number)(0, 0, 0, 0)).toBe(0);
