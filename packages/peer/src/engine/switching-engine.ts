@@ -103,6 +103,11 @@ function dataHeader(base: MessageHeader, fragmentIndex: number, fragmentCount: n
   };
 }
 
+/** An output's latency: its input's, plus the time the input spent in the pipeline here (µs, header-capped). */
+function latencyAfter(input: { readonly header: MessageHeader; readonly arrival: number }, now: number): number {
+  return Math.min(0xffffffff, Math.round(input.header.latencyUs + (now - input.arrival) * 1000));
+}
+
 /** What a channel's branches and local routes want, valid until the first of them expires. */
 interface ChannelDemand {
   /** next host -> the variants its branches want. */
@@ -499,22 +504,25 @@ export class SwitchingEngine {
       }
     }
     if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.baseVariant(wanted));
-    const group = `${header.channel}:${variant}:${header.sequence}`;
-    let remaining = targets.length;
-    for (const hostId of targets) {
-      remaining--;
-      const link = this.links.get(hostId);
-      if (!link || link.state !== 'open') continue;
-      link.enqueue({
-        // Each copy is stamped for its own link; the last one can take the buffer itself (it
-        // is this host's: fresh from the channel or from encode, and reassembly copied out).
-        bytes: remaining === 0 ? bytes : bytes.slice(),
-        flags: header.flags,
-        group,
-        stamp: (copy, sentAt) => patchForwarded(copy, header.hops + 1, header.latencyUs + (sentAt - arrival + link.oneWayMs) * 1000),
-      });
+    if (targets.length > 0) {
+      // Only copies that leave need the group their link may drop them by.
+      const group = `${header.channel}:${variant}:${header.sequence}`;
+      let remaining = targets.length;
+      for (const hostId of targets) {
+        remaining--;
+        const link = this.links.get(hostId);
+        if (!link || link.state !== 'open') continue;
+        link.enqueue({
+          // Each copy is stamped for its own link; the last one can take the buffer itself (it
+          // is this host's: fresh from the channel or from encode, and reassembly copied out).
+          bytes: remaining === 0 ? bytes : bytes.slice(),
+          flags: header.flags,
+          group,
+          stamp: (copy, sentAt) => patchForwarded(copy, header.hops + 1, header.latencyUs + (sentAt - arrival + link.oneWayMs) * 1000),
+        });
+      }
+      this.pump();
     }
-    if (targets.length > 0) this.pump();
     if (pipelines) {
       const whole = this.pipelineInput.add(header, payload, now);
       if (whole) for (const wanted of pipelines) this.feedPipeline(header, wanted, whole.payload, now, 'branch');
@@ -618,7 +626,7 @@ export class SwitchingEngine {
     const sequence = hosted.lastSequence === last.header.sequence ? (last.header.sequence + 1) >>> 0 : last.header.sequence;
     hosted.lastSequence = sequence;
     const now = this.env.now();
-    const latencyUs = Math.min(0xffffffff, Math.round(last.header.latencyUs + (now - last.arrival) * 1000));
+    const latencyUs = latencyAfter(last, now);
     // Split's records name their path (byte 0): the second path's go out as its own variant.
     const variant = this.isSplit(hosted.variant) && payload[0] === 1 ? (this.splitSecond.get(hosted.variant) ?? hosted.variant) : hosted.variant;
     const base: MessageHeader = { ...last.header, flags, sequence, destination: variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
@@ -631,7 +639,7 @@ export class SwitchingEngine {
     if (!last || this.closed) return;
     const sequence = ((hosted.lastSequence ?? -1) + 1) >>> 0;
     hosted.lastSequence = sequence;
-    const latencyUs = Math.round(last.header.latencyUs + (this.env.now() - last.arrival) * 1000);
+    const latencyUs = latencyAfter(last, this.env.now());
     this.env.emit({ type: 'chunk', chunk: { channel: hosted.channel, variant: hosted.variant, sequence, flags, payload, latencyUs, hops: last.header.hops } });
   }
 

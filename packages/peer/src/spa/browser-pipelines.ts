@@ -40,7 +40,7 @@ const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toSt
  * the same input becomes one SpaPipeline (a worker per stage); runs of pixel stages are
  * wrapped in a VP8 decoder before and an encoder after.
  */
-export function browserPipelineFactory(resources: SpaResources, moduleBytes: SpaModuleSource = spaModuleSource(resources)) {
+export function browserPipelineFactory(resources: SpaResources, moduleBytes: SpaModuleSource) {
   return async (pipeline: readonly SpaSpec[]): Promise<EnginePipeline> => {
     const runs: { input: SpaInput; stages: SpaStageSpec[] }[] = [];
     for (const spec of pipeline) {
