@@ -6,10 +6,12 @@
  * (b) Chains of 2, 3, 4, 8 and 16 tabs forwarding 64 KB chunks back to back from one end to
  *     the other: end-to-end MB/s, total switched MB/s (end-to-end x links), and the overhead
  *     against the 2-tab chain of the same run (iOverlay's Fig. 3 measure).
+ * (b') One relay on one 3-tab chain, direct and relayed floods alternated: the engine's relay
+ *     overhead beside a bare relay's (no engine) in the same run, with CPU sampled from /proc.
  * (c) Video-sized chunks (4 KB at 30 fps) through 0, 1, 2 and 4 relays: latency p50/p99 and
  *     the latency each relay adds over the direct link (no emulated delay: all of it is the
  *     engine's and WebRTC's own).
- * Every tab runs the product's engine worker; each figure stands beside its same-run baseline.
+ * Every tab runs the product's engine worker (but the bare baselines); each figure stands beside its same-run baseline.
  */
 import { summarize } from '@cubecast/overlay';
 import type { Page } from 'playwright-core';
@@ -205,12 +207,12 @@ try {
   console.log('\n(b) Chains forwarding 64 KB chunks back to back (overhead: 1 - switched / switched of 2 tabs)');
   console.log(table(['tabs', 'end-to-end MB/s', 'switched MB/s', 'overhead'], chains));
 
-  const relays = { engine: await pairedRelayOverhead(64 * 1024, PAIRS), bare: await pairedRelayOverhead(64 * 1024, PAIRS, true) };
+  const relayOverheads = { engine: await pairedRelayOverhead(64 * 1024, PAIRS), bare: await pairedRelayOverhead(64 * 1024, PAIRS, true) };
   console.log(`\n(b') One relay on one 3-tab chain, direct and relayed flows alternated (${PAIRS} pairs, medians, 64 KB chunks)`);
   console.log(
     table(
       ['relay', 'flow', 'MB/s (median)', 'range', 'switched MB/s', 'CPU % machine / net / tab', 'relay overhead (median pair)', 'pairs range'],
-      Object.entries(relays).flatMap(([name, paired]) => [
+      Object.entries(relayOverheads).flatMap(([name, paired]) => [
         [name, 't0 -> t1 (direct)', paired.direct.toFixed(1), paired.directRange.map((v) => v.toFixed(1)).join(' - '), paired.direct.toFixed(1), paired.cpu.direct, 'baseline'],
         [
           name,
