@@ -72,7 +72,8 @@ export function lineChart(chart: LineChart): string {
   const [xMin, xMax] = chart.xRange ?? extent(xs, [1, 2]);
   // A log axis spans whole powers of two, so the first and last points sit on labelled ticks.
   const [x0, x1] = log ? [2 ** Math.floor(Math.log2(xMin)), 2 ** Math.ceil(Math.log2(xMax))] : [xMin, xMax];
-  let [y0, y1] = chart.yRange ?? extent([0, ...ys], [0, 1]);
+  const [y0, yTop] = chart.yRange ?? extent([0, ...ys], [0, 1]);
+  let y1 = yTop;
   const yTicks = niceTicks(y0, y1);
   // An axis chosen from the data ends on a tick, so the top line has a value beside it.
   if (!chart.yRange && yTicks.length > 1 && yTicks.at(-1)! < y1) {

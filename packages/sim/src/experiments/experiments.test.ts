@@ -76,6 +76,9 @@ describe('link-stress', () => {
       expect(row.linkStress).toBeCloseTo(row.crossings / row.uniqueLinks, 2);
       expect(row.maxStress).toBeGreaterThanOrEqual(1);
       expect(row.copies).toBeGreaterThanOrEqual(row.groupSize);
+      // Every copy crosses at least its sender's and its receiver's access links.
+      expect(row.crossings).toBeGreaterThanOrEqual(2 * row.copies);
+      expect(row.uniqueLinks).toBeLessThanOrEqual(row.crossings);
     }
   });
 });
