@@ -32,6 +32,14 @@ export function buildScenario(hostCount: number, seed: number): Scenario {
   return { underlay, hosts };
 }
 
+/**
+ * A trial's random publisher and random ids (one per host), the papers' starting point for
+ * every routing experiment; trial 0 is what single-publisher experiments use.
+ */
+export function drawPublication(hosts: number, seed: number, trial = 0): { publisher: number; ids: IdAssignment } {
+  return { publisher: randomInt(drawRng(seed, Draw.Publisher, trial), hosts), ids: IdAssignment.random(hosts, drawRng(seed, Draw.Ids, trial)) };
+}
+
 /** The hypercube of N nodes and the 16-ary cube of N nodes (2x16 and 16x4 at 65536). */
 export function comparedCubes(hosts: number): [Cube, Cube] {
   return [new Cube(2, Math.round(Math.log2(hosts))), new Cube(16, Math.round(Math.log2(hosts) / 4))];

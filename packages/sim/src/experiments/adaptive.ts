@@ -1,15 +1,7 @@
-import {
-  createRouter,
-  meanNormalizedLateness,
-  planSwapDepth,
-  randomInt,
-  successRatio,
-  type Cube,
-  type SwapView,
-} from '@cubecast/overlay';
+import { createRouter, meanNormalizedLateness, planSwapDepth, successRatio, type Cube, type SwapView } from '@cubecast/overlay';
 import { round, WorkMeter, type ExperimentOptions } from '../experiment.js';
 import type { HostNetwork } from '../hosts.js';
-import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawRng, groupSizes, IdAssignment, sampleHosts, walkRoute } from '../scenario.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawRng, groupSizes, IdAssignment, sampleHosts, walkRoute } from '../scenario.js';
 
 /**
  * Subscribers' latency bounds: uniform in this range of one-way ms. About half the
@@ -67,9 +59,8 @@ export function runAdaptive({ hosts, seed, progress }: ExperimentOptions, trials
   const publishers: number[] = [];
   const outcomes = new Map<string, TrialOutcome[]>();
   for (let trial = 0; trial < trials; trial++) {
-    const publisher = randomInt(drawRng(seed, Draw.Publisher, trial), hosts);
+    const { publisher, ids: initial } = drawPublication(hosts, seed, trial);
     publishers.push(publisher);
-    const initial = IdAssignment.random(hosts, drawRng(seed, Draw.Ids, trial));
     for (const size of sizes) {
       const draw = trial * 2 ** 20 + size;
       const subscribers = sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, draw));

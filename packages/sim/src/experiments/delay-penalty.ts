@@ -1,6 +1,6 @@
-import { createRouter, delayPenalty, randomInt, ROUTING_POLICIES, summarize } from '@cubecast/overlay';
+import { createRouter, delayPenalty, ROUTING_POLICIES, summarize } from '@cubecast/overlay';
 import { brief, cdfPoints, round, WorkMeter, type Experiment, type ExperimentOptions } from '../experiment.js';
-import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawRng, IdAssignment, walkRoute } from '../scenario.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, drawPublication, walkRoute } from '../scenario.js';
 import { lineChart, PALETTE } from '../svg-chart.js';
 
 /** CDF points kept per series in the JSON and drawn in the plot. */
@@ -18,8 +18,7 @@ export const delayPenaltyExperiment: Experiment = {
   run({ hosts, seed, progress }: ExperimentOptions) {
     assertHostCount(hosts);
     const { hosts: network } = buildScenario(hosts, seed);
-    const publisher = randomInt(drawRng(seed, Draw.Publisher), hosts);
-    const ids = IdAssignment.random(hosts, drawRng(seed, Draw.Ids));
+    const { publisher, ids } = drawPublication(hosts, seed);
     const cost = ids.linkCost(network);
     const cubes = comparedCubes(hosts);
     const meter = new WorkMeter(cubes.length * ROUTING_POLICIES.length * (hosts - 1), progress);

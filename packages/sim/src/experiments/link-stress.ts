@@ -1,7 +1,7 @@
-import { buildSplitGreedyTree, buildTree, createRouter, forwardingSets, linkStress, randomInt, type MulticastTree } from '@cubecast/overlay';
+import { buildSplitGreedyTree, buildTree, createRouter, forwardingSets, linkStress, type MulticastTree } from '@cubecast/overlay';
 import { round, WorkMeter, type Experiment, type ExperimentOptions } from '../experiment.js';
 import type { HostNetwork } from '../hosts.js';
-import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawRng, groupSizes, IdAssignment, sampleHosts } from '../scenario.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawRng, groupSizes, IdAssignment, sampleHosts } from '../scenario.js';
 import { lineChart } from '../svg-chart.js';
 
 const TREES = ['greedy', 'split-greedy'] as const;
@@ -20,8 +20,7 @@ export const linkStressExperiment: Experiment = {
     assertHostCount(hosts);
     const { hosts: network } = buildScenario(hosts, seed);
     const [cube] = comparedCubes(hosts);
-    const publisher = randomInt(drawRng(seed, Draw.Publisher), hosts);
-    const ids = IdAssignment.random(hosts, drawRng(seed, Draw.Ids));
+    const { publisher, ids } = drawPublication(hosts, seed);
     const cost = ids.linkCost(network);
     const router = createRouter(cube, { policy: 'greedy', cost });
     const sizes = groupSizes(hosts);
