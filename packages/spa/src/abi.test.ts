@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SpaAbiError, validateSpaModule } from './abi.js';
 import { buildModule, i32, validSpec, type ModuleSpec } from './testing/wasm-builder.js';
@@ -36,5 +37,38 @@ describe('validateSpaModule', () => {
   ])('refuses %s with a message that names the problem', (_what, bytes, message) => {
     expect(() => validateSpaModule(bytes)).toThrow(SpaAbiError);
     expect(() => validateSpaModule(bytes)).toThrow(message);
+  });
+
+  it('refuses a vector count larger than the bytes left before allocating for it (a 17-byte module crashed the server)', () => {
+    // One function type whose parameter count is 2^32 - 1, in a section of 8 bytes.
+    const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 7, 1, 0x60, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    expect(bytes.byteLength).toBe(17);
+    expect(() => validateSpaModule(bytes)).toThrow(SpaAbiError);
+    expect(() => validateSpaModule(bytes)).toThrow(/a vector of 4294967295 entries in 0 bytes/);
+  });
+
+  it('refuses LEB128 numbers past 32 bits', () => {
+    const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    expect(() => validateSpaModule(bytes)).toThrow(/larger than 32 bits/);
+  });
+
+  it('answers every mutation of a valid module with its limits or an SpaAbiError, nothing else', () => {
+    const valid = buildModule(validSpec());
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(valid.byteLength - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.nat(valid.byteLength),
+        (edits, cut) => {
+          const bytes = valid.slice(0, Math.max(8, cut));
+          for (const [at, value] of edits) if (at < bytes.byteLength) bytes[at] = value;
+          try {
+            validateSpaModule(bytes);
+          } catch (error) {
+            if (!(error instanceof SpaAbiError)) throw error;
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -55,13 +55,27 @@ class Reader {
     for (let shift = 0; shift < 35; shift += 7) {
       const b = this.byte();
       result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
+      if ((b & 0x80) === 0) {
+        if (result > 0xffffffff) throw new SpaAbiError('a LEB128 number larger than 32 bits');
+        return result;
+      }
     }
     throw new SpaAbiError('a malformed LEB128 number');
   }
 
+  /**
+   * A vector's length. Every element takes at least one byte, so a count larger than the
+   * bytes left is a lie: refusing it here keeps a 17-byte module from making the validator
+   * allocate for 2^32 elements.
+   */
+  count(): number {
+    const n = this.u32();
+    if (n > this.end - this.at) throw new SpaAbiError(`a vector of ${n} entries in ${this.end - this.at} bytes`);
+    return n;
+  }
+
   name(): string {
-    const length = this.u32();
+    const length = this.count();
     if (this.at + length > this.end) throw new SpaAbiError('a name runs past its section');
     const text = new TextDecoder().decode(this.bytes.subarray(this.at, this.at + length));
     this.at += length;
@@ -101,14 +115,14 @@ export function validateSpaModule(bytes: Uint8Array): SpaModuleInfo {
     const id = reader.byte();
     const section = reader.sub(reader.u32());
     if (id === 1) {
-      for (let n = section.u32(); n > 0; n--) {
+      for (let n = section.count(); n > 0; n--) {
         if (section.byte() !== 0x60) throw new SpaAbiError('a type that is not a function type');
-        const params = Array.from({ length: section.u32() }, () => section.valtype());
-        const results = Array.from({ length: section.u32() }, () => section.valtype());
+        const params = Array.from({ length: section.count() }, () => section.valtype());
+        const results = Array.from({ length: section.count() }, () => section.valtype());
         types.push({ params, results });
       }
     } else if (id === 2) {
-      for (let n = section.u32(); n > 0; n--) {
+      for (let n = section.count(); n > 0; n--) {
         const module = section.name();
         const field = section.name();
         const kind = section.byte();
@@ -122,9 +136,9 @@ export function validateSpaModule(bytes: Uint8Array): SpaModuleInfo {
         memory = { initialPages, maximumPages, shared: (flags & 2) !== 0 };
       }
     } else if (id === 3) {
-      for (let n = section.u32(); n > 0; n--) functionTypes.push(section.u32());
+      for (let n = section.count(); n > 0; n--) functionTypes.push(section.u32());
     } else if (id === 7) {
-      for (let n = section.u32(); n > 0; n--) {
+      for (let n = section.count(); n > 0; n--) {
         const name = section.name();
         exports.set(name, { kind: section.byte(), index: section.u32() });
       }
