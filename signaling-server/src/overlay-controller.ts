@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   Cube,
   mRegion,
@@ -15,6 +16,7 @@ import {
   ChannelExistsError,
   CubeFullError,
   InvalidRequestError,
+  jsonBytes,
   LIMITS,
   LimitExceededError,
   NotLinkedError,
@@ -41,7 +43,7 @@ import {
   type SubscriptionInfo,
 } from '@cubecast/protocol';
 import { oneWayLatencyMs } from './latency-view.js';
-import { measurement, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord } from './store.js';
+import { measurement, type HostBytes, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord } from './store.js';
 
 /** Where the controller's messages go; the socket layer implements it, tests record it. */
 export interface Outbox {
@@ -73,6 +75,16 @@ export interface ControllerConfig {
   readonly hysteresis: number;
   readonly now: () => number;
   readonly maxEvents: number;
+  /**
+   * Ids the cube may have: joins past it are refused (CUBE_FULL). Every id costs the server
+   * about 120 bytes and the re-embedding that makes it a few microseconds.
+   */
+  readonly maxCubeIds: number;
+  /**
+   * A cube an observer forces may have at most max(this, 4 x hosts) ids: room to try the
+   * papers' shapes (the 16-ary 4-cube, the 2-ary 16-cube) without a 2^24-id stall.
+   */
+  readonly maxForcedCubeIds: number;
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -83,9 +95,15 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   hysteresis: 0.25,
   now: () => Date.now(),
   maxEvents: 500,
+  maxCubeIds: 2 ** 24,
+  maxForcedCubeIds: 2 ** 16,
 };
 
 export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
+
+/** What a channel or a subscription costs its host (LIMITS.maxHostStateBytes). */
+const channelBytes = (channel: ChannelInfo) => jsonBytes(channel.name) + jsonBytes(channel.codec);
+const subscriptionBytes = (sub: SubscriptionRecord) => jsonBytes(sub.channel) + jsonBytes(sub.pipeline);
 
 const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
 
@@ -112,12 +130,14 @@ export class OverlayController {
     const m = this.store.hosts.size + 1;
     const record: HostRecord = {
       hostId,
+      sessionToken: randomBytes(24).toString('base64url'),
       ...(input.name !== undefined && { name: input.name }),
       ...(input.emulation !== undefined && { emulation: input.emulation }),
       connectedAt: this.config.now(),
       rejected: 0,
       sent: { ids: new Set(), neighbours: new Map() },
       spas: [],
+      bytes: { channels: 0, subscriptions: 0, links: 0, spas: 0 },
     };
     let current = this.store.cube;
     if (!current) {
@@ -126,8 +146,9 @@ export class OverlayController {
       current = this.store.cube = { cube, ownership: Ownership.create(cube, []), epoch: 1, revision: 0, pinned: false };
     }
     const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
-    if (target && target.M > 2 ** 24) throw new CubeFullError(`the overlay is full at ${m - 1} hosts`);
+    if (target && target.M > this.config.maxCubeIds) throw new CubeFullError(`the overlay is full at ${m - 1} hosts`);
     this.store.hosts.set(hostId, record);
+    this.store.sessions.set(record.sessionToken, hostId);
     this.store.counters.joins++;
     if (target) {
       this.reembedInto(new Cube(target.k, target.n), false, hostsText(m), hostId);
@@ -137,7 +158,7 @@ export class OverlayController {
     }
     const state = this.stateFor(record);
     this.logEvent('join', `${hostId} joined (${hostsText(m)})`, hostId, { ids: state.ids.length });
-    return { hostId, state, channels: [...this.store.channels.values()] };
+    return { hostId, state, channels: [...this.store.channels.values()], sessionToken: record.sessionToken };
   }
 
   leave(hostId: string, reason: LeaveReason): void {
@@ -151,6 +172,7 @@ export class OverlayController {
       if (sub.subscriber === hostId) this.removeSubscription(sub);
     }
     this.store.hosts.delete(hostId);
+    this.store.sessions.delete(record.sessionToken);
     this.store.coordinates.forget(hostId);
     // Its own reports go now; others' reports about it go with their next report.
     this.store.links.delete(hostId);
@@ -169,6 +191,30 @@ export class OverlayController {
 
   hasHost(hostId: string): boolean {
     return this.store.hosts.has(hostId);
+  }
+
+  /** The connected host a session token belongs to. */
+  hostOfSession(token: string): string | undefined {
+    return this.store.sessions.get(token);
+  }
+
+  /** True while a live subscription's pipeline names this SPA (`custom:<hash>`). */
+  spaInUse(spa: string): boolean {
+    for (const sub of this.store.subscriptions.values()) if (sub.pipeline.some((stage) => stage.spa === spa)) return true;
+    return false;
+  }
+
+  /**
+   * Sets what one part of a host's state costs in bytes; refuses (and changes nothing) when
+   * the host's total would pass LIMITS.maxHostStateBytes.
+   */
+  private charge(host: HostRecord, part: keyof HostBytes, bytes: number): void {
+    const { channels, subscriptions, links, spas } = host.bytes;
+    const total = channels + subscriptions + links + spas - host.bytes[part] + bytes;
+    if (bytes > host.bytes[part] && total > LIMITS.maxHostStateBytes) {
+      throw new LimitExceededError(`${host.hostId} would hold ${total} bytes in the server, more than ${LIMITS.maxHostStateBytes}`);
+    }
+    host.bytes[part] = bytes;
   }
 
   countRejected(hostId: string | undefined): void {
@@ -199,6 +245,7 @@ export class OverlayController {
       throw new LimitExceededError(`a host may publish ${LIMITS.maxChannelsPerHost} channels at most`);
     }
     if (this.store.channels.has(request.name)) throw new ChannelExistsError(`a channel named "${request.name}" exists`);
+    const host = this.host(hostId);
     const channel: ChannelInfo = {
       id: ++this.nextChannel,
       name: request.name,
@@ -207,6 +254,7 @@ export class OverlayController {
       anchor: Math.min(...this.requireCube().ownership.idsOf(hostId)),
       codec: request.codec,
     };
+    this.charge(host, 'channels', host.bytes.channels + channelBytes(channel));
     this.store.channels.set(channel.name, channel);
     this.outbox.allHosts('channel:added', channel);
     this.logEvent('publish', `${hostId} publishes "${channel.name}" (${channel.kind})`, hostId);
@@ -233,9 +281,12 @@ export class OverlayController {
     for (const sub of [...this.store.subscriptions.values()]) {
       if (sub.channel !== channel.name) continue;
       this.store.subscriptions.delete(sub.subscriptionId);
+      this.releaseSubscription(sub);
       this.outbox.host(sub.subscriber, 'subscription:updated', { ...this.subscriptionInfo(sub), state: 'ended' });
     }
     this.store.channels.delete(channel.name);
+    const publisher = this.store.hosts.get(channel.publisher);
+    if (publisher) publisher.bytes.channels -= channelBytes(channel);
     this.outbox.allHosts('channel:removed', { name: channel.name });
     this.logEvent('unpublish', `"${channel.name}" ended: ${why}`, channel.publisher);
   }
@@ -250,6 +301,7 @@ export class OverlayController {
       throw new LimitExceededError(`a host may hold ${LIMITS.maxSubscriptionsPerHost} subscriptions at most`);
     }
     const current = this.requireCube();
+    const host = this.host(hostId);
     const sub: SubscriptionRecord = {
       subscriptionId: `s${++this.nextSubscription}`,
       channel: channel.name,
@@ -260,6 +312,7 @@ export class OverlayController {
       misses: 0,
       lastSwapAttempt: -Infinity,
     };
+    this.charge(host, 'subscriptions', host.bytes.subscriptions + subscriptionBytes(sub));
     this.store.subscriptions.set(sub.subscriptionId, sub);
     this.requestRoute(sub);
     this.logEvent('subscribe', `${hostId} subscribes to "${channel.name}" within ${request.maxLatencyMs} ms`, hostId);
@@ -301,9 +354,21 @@ export class OverlayController {
 
   private removeSubscription(sub: SubscriptionRecord): void {
     this.store.subscriptions.delete(sub.subscriptionId);
+    this.releaseSubscription(sub);
     const channel = this.store.channels.get(sub.channel);
     if (channel) this.outbox.host(channel.publisher, 'route:cancel', { subscriptionId: sub.subscriptionId, channel: sub.channel });
     this.logEvent('unsubscribe', `${sub.subscriber} left "${sub.channel}"`, sub.subscriber);
+  }
+
+  private releaseSubscription(sub: SubscriptionRecord): void {
+    const host = this.store.hosts.get(sub.subscriber);
+    if (host) host.bytes.subscriptions -= subscriptionBytes(sub);
+  }
+
+  private host(hostId: string): HostRecord {
+    const host = this.store.hosts.get(hostId);
+    if (!host) throw new UnknownHostError(`no host ${hostId} is connected`);
+    return host;
   }
 
   private subscriptionInfo(sub: SubscriptionRecord): SubscriptionInfo {
@@ -336,13 +401,19 @@ export class OverlayController {
 
   // ---- measurements ------------------------------------------------------------------------
 
-  /** A host's report of all its links: it replaces what the host said before. */
+  /**
+   * A host's report of all its links: it replaces what the host said before. Only links the
+   * server made count: what a host says about hosts it is not linked to is not its to say.
+   */
   reportLinks(hostId: string, report: LinkReport): void {
+    const host = this.host(hostId);
+    const linked = this.requireCube().ownership.linkedHosts(hostId);
+    const links = report.links.filter((link) => linked.has(link.hostId));
+    this.charge(host, 'links', jsonBytes(links));
     const now = this.config.now();
     const before = this.store.links.get(hostId);
     const reported = new Map<string, LinkMeasurement>();
-    for (const link of report.links) {
-      if (!this.store.hosts.has(link.hostId) || link.hostId === hostId) continue;
+    for (const link of links) {
       const previous = before?.get(link.hostId);
       reported.set(link.hostId, {
         state: link.state,
@@ -362,23 +433,40 @@ export class OverlayController {
 
   /**
    * A host's report of the pipelines it runs. A pipeline newly dead there (its watchdog
-   * stopped it, or it could not start) is news for every subscription that wanted its output.
+   * stopped it, or it could not start) is news for every subscription that wanted its output
+   * and whose route can pass through that host: the reporter must own an id on a minimal
+   * path from the channel's anchor to the subscriber (every policy routes on one), so a host
+   * cannot end streams it does not carry. Subscribers get the server's words, not the
+   * reporter's.
    */
   reportSpas(hostId: string, report: SpaReport): void {
-    const record = this.store.hosts.get(hostId);
-    if (!record) return;
+    const record = this.host(hostId);
+    this.charge(record, 'spas', jsonBytes(report.spas));
     const wasDead = new Set(record.spas.filter((s) => s.state === 'dead').map((s) => `${s.channel}:${s.variant}`));
     record.spas = report.spas;
     for (const spa of report.spas) {
       if (spa.state !== 'dead' || wasDead.has(`${spa.channel}:${spa.variant}`)) continue;
-      const message = spa.error ?? 'the pipeline stopped';
-      this.logEvent('spa', `${spa.pipeline.join(' > ')} for ${spa.channel} died on ${hostId}: ${message}`, hostId, { channel: spa.channel, pipeline: spa.pipeline });
-      for (const sub of this.store.subscriptions.values()) {
-        if (sub.channel !== spa.channel || pipelineVariant(sub.pipeline) !== spa.variant) continue;
-        this.outbox.host(sub.subscriber, 'spa:failed', { subscriptionId: sub.subscriptionId, channel: sub.channel, host: hostId, pipeline: spa.pipeline, message });
+      const channel = this.store.channels.get(spa.channel);
+      if (!channel) continue;
+      const affected = [...this.store.subscriptions.values()].filter(
+        (sub) => sub.channel === spa.channel && pipelineVariant(sub.pipeline) === spa.variant && this.onMinimalPath(hostId, channel.anchor, sub.target),
+      );
+      if (affected.length === 0) continue;
+      const pipeline = affected[0]!.pipeline.map((stage) => stage.spa);
+      const message = `the pipeline ${pipeline.join(' > ')} stopped on ${hostId}, its branch point`;
+      this.logEvent('spa', `${message} (${hostId} says: ${spa.error ?? 'no reason given'})`, hostId, { channel: spa.channel, pipeline });
+      for (const sub of affected) {
+        this.outbox.host(sub.subscriber, 'spa:failed', { subscriptionId: sub.subscriptionId, channel: sub.channel, host: hostId, pipeline, message });
       }
     }
     this.outbox.changed();
+  }
+
+  /** Whether some id of the host lies on a minimal-hop path from `from` to `to`. */
+  private onMinimalPath(hostId: string, from: number, to: number): boolean {
+    const { cube, ownership } = this.requireCube();
+    const length = cube.hopDistance(from, to);
+    return ownership.idsOf(hostId).some((id) => cube.hopDistance(from, id) + cube.hopDistance(id, to) === length);
   }
 
   // ---- swaps -------------------------------------------------------------------------------
@@ -565,7 +653,10 @@ export class OverlayController {
     if (m === 0 || !this.store.cube) throw new InvalidRequestError('there are no hosts to re-embed');
     let cube: Cube;
     if (shape.k !== undefined && shape.n !== undefined) {
-      if (shape.k ** shape.n > 2 ** 24) throw new InvalidRequestError(`a ${shape.k}-ary ${shape.n}-cube is too large to serve`);
+      const most = Math.min(this.config.maxCubeIds, Math.max(this.config.maxForcedCubeIds, 4 * m));
+      if (shape.k ** shape.n > most) {
+        throw new InvalidRequestError(`a ${shape.k}-ary ${shape.n}-cube has ${shape.k ** shape.n} ids; a forced cube may have ${most} at most`);
+      }
       cube = new Cube(shape.k, shape.n);
       if (cube.size < m) throw new InvalidRequestError(`the ${cube} has ${cube.size} ids, fewer than the ${m} hosts`);
     } else if (shape.k === undefined && shape.n === undefined) {

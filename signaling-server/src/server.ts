@@ -1,9 +1,9 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NetworkCoordinates } from '@cubecast/overlay';
 import { LIMITS } from '@cubecast/protocol';
 import { Server as SocketServer } from 'socket.io';
-import { createSpaModuleHandler } from './http/spa-modules.js';
+import { createSpaModuleHandler, DEFAULT_SPA_MODULE_LIMITS, type SpaModuleLimits } from './http/spa-modules.js';
 import { createStaticHandler, ISOLATION_HEADERS } from './http/static-files.js';
 import type { Logger } from './log.js';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type ControllerConfig } from './overlay-controller.js';
@@ -24,7 +24,30 @@ export interface ServerOptions {
   readonly controller?: Partial<ControllerConfig>;
   readonly store?: Store;
   readonly snapshotIntervalMs?: number;
+  readonly limits?: Partial<ServerLimits>;
 }
+
+/** What one server takes at most; docs/security.md gives each one's reason. */
+export interface ServerLimits {
+  /** Observers connected at once. */
+  readonly maxObservers: number;
+  /**
+   * socket.io connections (hosts and observers) from one remote address at once. A household
+   * or an office behind one NAT shares an address, so it is generous; tests and benchmarks
+   * that open thousands of clients from loopback raise it.
+   */
+  readonly maxConnectionsPerAddress: number;
+  /** Unsent bytes one socket may hold before it is dropped as a client that stopped reading. */
+  readonly maxBufferedBytesPerSocket: number;
+  readonly spaModules: SpaModuleLimits;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  maxObservers: 200,
+  maxConnectionsPerAddress: 64,
+  maxBufferedBytesPerSocket: 8 * 1024 * 1024,
+  spaModules: DEFAULT_SPA_MODULE_LIMITS,
+};
 
 export interface RunningServer {
   readonly url: string;
@@ -37,11 +60,37 @@ export interface RunningServer {
 export const DEFAULT_RATE_LIMIT: RateLimit = { burst: 600, perSecond: 200 };
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
   const serveStatic = options.webRoot ? createStaticHandler(options.webRoot) : undefined;
   const startedAt = Date.now();
-  const spaModules = createSpaModuleHandler();
+  const store = options.store ?? createMemoryStore(new NetworkCoordinates());
   let signaling: Signaling | undefined;
+  const spaModules = createSpaModuleHandler(
+    {
+      hostOfSession: (token) => signaling?.controller.hostOfSession(token),
+      spaInUse: (spa) => signaling?.controller.spaInUse(spa) ?? false,
+    },
+    options.logger,
+    limits.spaModules,
+  );
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    options.logger.log('error', 'http:error', { url: req.url, error: error instanceof Error ? error.stack : String(error) });
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error');
+    else res.destroy();
+  };
   const http = createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (error) {
+      fail(req, res, error);
+    }
+  });
+  // A reset connection mid-response is the client's business, not the server's.
+  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+  });
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
     if (spaModules(req, res)) return;
     if (req.url === '/healthz' || req.url === '/metrics') {
@@ -66,12 +115,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
       return;
     }
-    serveStatic(req, res).catch((error: unknown) => {
-      options.logger.log('error', 'http:error', { url: req.url, error: String(error) });
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
+    serveStatic(req, res).catch((error: unknown) => fail(req, res, error));
+  };
+  const connections = new Map<string, number>();
   const io = new SocketServer(http, {
     serveClient: false,
     // Past this socket.io drops the connection; below it, payloads over the protocol's own
@@ -79,8 +125,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxHttpBufferSize: LIMITS.maxPayloadBytes * 4,
     pingInterval: 10_000,
     pingTimeout: 10_000,
+    // Checked at each new engine.io session (not at every polling request).
+    allowRequest: (req, callback) => {
+      const address = req.socket.remoteAddress ?? '';
+      if ((connections.get(address) ?? 0) < limits.maxConnectionsPerAddress) return callback(null, true);
+      store.counters.connectionsRefused++;
+      options.logger.log('warn', 'connection:refused', { address, reason: 'too many connections from one address' });
+      callback(`more than ${limits.maxConnectionsPerAddress} connections from one address`, false);
+    },
   });
-  const store = options.store ?? createMemoryStore(new NetworkCoordinates());
+  io.engine.on('connection', (conn: { remoteAddress: string; once(event: 'close', listener: () => void): void }) => {
+    const address = conn.remoteAddress;
+    connections.set(address, (connections.get(address) ?? 0) + 1);
+    conn.once('close', () => {
+      const left = (connections.get(address) ?? 1) - 1;
+      if (left > 0) connections.set(address, left);
+      else connections.delete(address);
+    });
+  });
   signaling = new Signaling(
     io,
     (outbox) => new OverlayController(store, outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
@@ -89,6 +151,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
       logger: options.logger,
       snapshotIntervalMs: options.snapshotIntervalMs ?? 250,
+      maxObservers: limits.maxObservers,
+      maxBufferedBytesPerSocket: limits.maxBufferedBytesPerSocket,
     },
   );
   await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,8 @@ import {
   OBSERVER_EVENT_SCHEMAS,
   PROTOCOL_VERSION,
   type Ack,
+  applyObserverDelta,
+  type ObserverDelta,
   type ObserverEvent,
   type ObserverSnapshot,
 } from '@cubecast/protocol';
@@ -367,12 +369,18 @@ describe('observer', () => {
     clients.push({ close: () => socket.disconnect() });
     const snapshots: ObserverSnapshot[] = [];
     const events: ObserverEvent[] = [];
-    socket.on('observer:snapshot', (snap: ObserverSnapshot) => snapshots.push(snap));
+    // The overlay as this observer knows it: the first snapshot, then every delta applied.
+    let state: ObserverSnapshot | undefined;
+    socket.on('observer:snapshot', (snap: ObserverSnapshot) => {
+      snapshots.push(snap);
+      state = snap;
+    });
+    socket.on('observer:delta', (delta: ObserverDelta) => (state = applyObserverDelta(state!, delta)));
     socket.on('observer:event', (event: ObserverEvent) => events.push(event));
     await eventually(() => snapshots.length > 0);
     const control = (event: keyof typeof OBSERVER_EVENT_SCHEMAS, payload: unknown) =>
       socket.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;
-    return { socket, snapshots, events, control };
+    return { socket, snapshots, events, control, state: () => state! };
   }
 
   it('feeds the topology and events; controls are off without a server token', async () => {
@@ -385,8 +393,30 @@ describe('observer', () => {
     expect(await o.control('control:kill', { hostId: hosts[0]!.hostId })).toMatchObject({ ok: false, code: 'CONTROLS_DISABLED' });
     expect(await o.control('control:policy', { policy: 'odr' })).toMatchObject({ ok: false, code: 'CONTROLS_DISABLED' });
     hosts.push(await host(s));
-    await eventually(() => o.snapshots.at(-1)!.hosts.length === 4 && o.events.filter((e) => e.type === 'join').length === 4);
+    await eventually(() => o.state().hosts.length === 4 && o.events.filter((e) => e.type === 'join').length === 4);
     expect(s.controller.store.hosts.size).toBe(4);
+    expect(o.snapshots).toHaveLength(1);
+  });
+
+  it("keeps every observer's view, snapshot plus deltas, equal to the server's through joins, leaves and reports", async () => {
+    const s = await server();
+    const observers = [await observer(s), await observer(s)];
+    const hosts = [await host(s), await host(s), await host(s)];
+    await hosts[0]!.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
+    await hosts[1]!.request('subscription:create', { channel: 'cam', maxLatencyMs: 100, pipeline: [] });
+    const late = await observer(s);
+    hosts.push(await host(s), await host(s));
+    hosts[2]!.close();
+    await hosts[1]!.request('link:report', { links: [{ hostId: hosts[0]!.hostId, state: 'open', rttMs: 12 }] });
+    await eventually(() => s.controller.store.hosts.size === 4);
+    const sorted = (view: ObserverSnapshot) => {
+      const { time: _time, server: _server, controls: _controls, ...rest } = view;
+      return { ...rest, hosts: [...rest.hosts].sort((a, b) => a.hostId.localeCompare(b.hostId)), links: [...rest.links].sort((a, b) => (a.a + a.b).localeCompare(b.a + b.b)) };
+    };
+    for (const o of [...observers, late]) {
+      await eventually(() => JSON.stringify(sorted(o.state())) === JSON.stringify(sorted(s.controller.snapshot(o.state().controls, 0))));
+      expect(o.snapshots).toHaveLength(1);
+    }
   });
 
   it('refuses controls without the token and carries them out with it', async () => {
@@ -443,7 +473,10 @@ describe('SPA reports', () => {
     await publisher.request('spa:report', report('dead')); // the same death again: no second notice
     await eventually(() => thin.spaFailures.length === 1);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(thin.spaFailures).toEqual([{ subscriptionId: subscription.subscriptionId, channel: 'cam', host: publisher.hostId, pipeline: ['thin'], message: expect.stringMatching(/budget 100 ms/) }]);
+    // The server's words: a reporter's text never reaches subscribers.
+    expect(thin.spaFailures).toEqual([
+      { subscriptionId: subscription.subscriptionId, channel: 'cam', host: publisher.hostId, pipeline: ['thin'], message: `the pipeline thin stopped on ${publisher.hostId}, its branch point` },
+    ]);
     expect(full.spaFailures).toEqual([]);
     expect(s.controller.store.events.some((e) => e.type === 'spa' && e.hostId === publisher.hostId)).toBe(true);
     await expect(publisher.request('spa:report', { spas: [{ channel: 'cam', variant: -1, pipeline: [], state: 'dead', stages: [] }] })).rejects.toMatchObject({ code: 'BAD_PAYLOAD' });

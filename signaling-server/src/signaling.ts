@@ -19,6 +19,7 @@ import {
 } from '@cubecast/protocol';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Logger } from './log.js';
+import { ObserverFeed } from './observer-feed.js';
 import { OverlayController, type LeaveReason, type Outbox } from './overlay-controller.js';
 import { TokenBucket, type RateLimit } from './rate-limiter.js';
 
@@ -27,19 +28,41 @@ export interface SignalingOptions {
   readonly adminToken: string | undefined;
   readonly rateLimit: RateLimit;
   readonly logger: Logger;
-  /** Least time between two observer snapshots. */
+  /** Least time between two observer deltas. */
   readonly snapshotIntervalMs: number;
+  /** Observers connected at once; more are refused at connection. */
+  readonly maxObservers: number;
+  /**
+   * Bytes the server may hold for one socket that it could not send yet (socket.io's write
+   * buffer plus the WebSocket's). A client that stops reading is dropped past it instead of
+   * growing the server until its ping times out.
+   */
+  readonly maxBufferedBytesPerSocket: number;
+}
+
+/** How often every socket's unsent bytes are checked (besides after each message to a host). */
+const BUFFER_SWEEP_MS = 1000;
+
+/** What socket.io holds for a socket and has not handed to the kernel yet, in bytes. */
+export function unsentBytes(socket: Socket): number {
+  const conn = socket.conn as unknown as { writeBuffer?: { data?: unknown }[]; transport?: { socket?: { bufferedAmount?: number } } };
+  let bytes = conn.transport?.socket?.bufferedAmount ?? 0;
+  for (const packet of conn.writeBuffer ?? []) {
+    const data = packet.data;
+    bytes += typeof data === 'string' ? data.length : ((data as { byteLength?: number } | undefined)?.byteLength ?? 0);
+  }
+  return bytes;
 }
 
 type HostSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 type ObserverNamespace = Namespace<ObserverClientEvents, ObserverServerEvents>;
 type Handler = (data: never, socket: HostSocket) => object | void;
+type AnySocket = Socket<never, never>;
 
 const HOSTS_ROOM = 'hosts';
 
 /** socket.io's disconnect reasons: a silent or broken transport is a failure, not a leave. */
-function leaveReason(reason: string, killed: boolean): LeaveReason {
-  if (killed) return 'killed';
+function leaveReason(reason: string): LeaveReason {
   if (reason === 'ping timeout' || reason === 'transport error') return 'failure';
   return 'disconnect';
 }
@@ -52,11 +75,14 @@ function leaveReason(reason: string, killed: boolean): LeaveReason {
 export class Signaling {
   readonly controller: OverlayController;
   private readonly sockets = new Map<string, HostSocket>();
-  private readonly killed = new Set<string>();
+  /** Hosts the server dropped (an observer's kill, a socket that stopped reading), and why. */
+  private readonly dropped = new Map<string, LeaveReason>();
   /** When each host (or '(not joined)') last had a 'rejected' event logged. */
   private readonly lastRejectedEvent = new Map<string, number>();
   private readonly observers: ObserverNamespace;
   private snapshotTimer: NodeJS.Timeout | undefined;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly feed = new ObserverFeed();
   private readonly startedAt = Date.now();
   private readonly handlers: Record<keyof typeof CLIENT_EVENT_SCHEMAS, Handler>;
 
@@ -106,21 +132,63 @@ export class Signaling {
       'link:report': (data: Parameters<OverlayController['reportLinks']>[1], socket) => c.reportLinks(hostOf(socket), data),
       'spa:report': (data: Parameters<OverlayController['reportSpas']>[1], socket) => c.reportSpas(hostOf(socket), data),
     };
-    io.of('/').on('connection', (socket: HostSocket) => this.onHost(socket));
-    this.observers.on('connection', (socket) => this.onObserver(socket));
+    io.of('/').on('connection', (socket: HostSocket) => this.guard('host:connection', () => this.onHost(socket)));
+    this.observers.use((_socket, next) => {
+      if (this.observers.sockets.size < options.maxObservers) next();
+      else next(new Error(`the server has ${options.maxObservers} observers connected, the most it takes: try again later`));
+    });
+    this.observers.on('connection', (socket) => this.guard('observer:connection', () => this.onObserver(socket)));
+    this.sweepTimer = setInterval(() => this.guard('socket:sweep', () => this.dropSlowSockets()), BUFFER_SWEEP_MS);
+    this.sweepTimer.unref();
   }
 
   close(): void {
     clearTimeout(this.snapshotTimer);
+    clearInterval(this.sweepTimer);
+  }
+
+  /**
+   * Runs one entry point's work (a socket event, a timer, a connection): whatever it throws
+   * is logged and ends there, never in the process.
+   */
+  private guard(where: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.options.logger.log('error', 'server:fault', { where, error: error instanceof Error ? error.stack : String(error) });
+    }
+  }
+
+  private dropSlowSockets(): void {
+    for (const socket of this.io.of('/').sockets.values()) this.dropIfSlow(socket);
+    for (const socket of this.observers.sockets.values()) this.dropIfSlow(socket);
+  }
+
+  /**
+   * Drops a socket whose client stopped reading. The drop waits for the current task: it may
+   * be found while the controller is in the middle of a change, which its leave must not cut.
+   */
+  private dropIfSlow(socket: AnySocket | HostSocket): void {
+    if (socket.data.droppingSlow === true || socket.disconnected) return;
+    const unsent = unsentBytes(socket);
+    if (unsent <= this.options.maxBufferedBytesPerSocket) return;
+    socket.data.droppingSlow = true;
+    const hostId = socket.data.hostId as string | undefined;
+    this.options.logger.log('warn', 'socket:slow', { hostId, unsentBytes: unsent });
+    this.controller.store.counters.slowSocketsDropped++;
+    setImmediate(() =>
+      this.guard('socket:drop', () => {
+        if (hostId) this.dropped.set(hostId, 'failure');
+        socket.disconnect(true);
+        // A graceful close would wait behind the unsent bytes; they are what must go now.
+        (socket.conn.transport as unknown as { socket?: { terminate?: () => void } }).socket?.terminate?.();
+      }),
+    );
   }
 
   private onHost(socket: HostSocket): void {
     const bucket = new TokenBucket(this.options.rateLimit);
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (event in CLIENT_EVENT_SCHEMAS) return;
-      const ack = args.at(-1);
-      this.refuse(socket.data.hostId as string | undefined, event, new BadPayloadError(`unknown event "${event}"`), ack);
-    });
+    this.refuseUnknownEvents(socket, CLIENT_EVENT_SCHEMAS, bucket);
     for (const event of Object.keys(CLIENT_EVENT_SCHEMAS) as (keyof typeof CLIENT_EVENT_SCHEMAS)[]) {
       socket.on(event, (...args: unknown[]) => {
         // A client may send an ack with no payload: the callback then comes first.
@@ -139,12 +207,28 @@ export class Signaling {
         }
       });
     }
-    socket.on('disconnect', (reason) => {
+    socket.on('disconnect', (reason) =>
+      this.guard('host:disconnect', () => {
+        const hostId = socket.data.hostId as string | undefined;
+        if (!hostId) return;
+        this.sockets.delete(hostId);
+        const dropped = this.dropped.get(hostId);
+        this.dropped.delete(hostId);
+        this.controller.leave(hostId, dropped ?? leaveReason(reason));
+      }),
+    );
+  }
+
+  /**
+   * Events outside the schema map are refused with BAD_PAYLOAD and cost a token like any
+   * other. `Object.hasOwn`, not `in`: `constructor` or `__proto__` are no events of ours.
+   */
+  private refuseUnknownEvents(socket: HostSocket | AnySocket, schemas: object, bucket: TokenBucket): void {
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (Object.hasOwn(schemas, event)) return;
       const hostId = socket.data.hostId as string | undefined;
-      if (!hostId) return;
-      this.sockets.delete(hostId);
-      const killed = this.killed.delete(hostId);
-      this.controller.leave(hostId, leaveReason(reason, killed));
+      const error = bucket.take() ? new BadPayloadError(`unknown event "${String(event).slice(0, 64)}"`) : new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`);
+      this.refuse(hostId, String(event).slice(0, 64), error, args.at(-1));
     });
   }
 
@@ -154,8 +238,10 @@ export class Signaling {
       this.options.logger.log('error', 'request:failed', { event, hostId, error: error instanceof Error ? error.stack : String(error) });
     }
     const reply = ackFromError(error);
-    this.controller.countRejected(hostId);
-    this.noteRejected(hostId, event, reply.code, reply.message);
+    this.guard('request:refused', () => {
+      this.controller.countRejected(hostId);
+      this.noteRejected(hostId, event, reply.code, reply.message);
+    });
     if (typeof ack === 'function') {
       try {
         (ack as (r: unknown) => void)(reply);
@@ -178,7 +264,7 @@ export class Signaling {
   private onObserver(socket: Socket<ObserverClientEvents, ObserverServerEvents>): void {
     const controls = this.controlsFor(socket.handshake.auth as Record<string, unknown> | undefined);
     const bucket = new TokenBucket(this.options.rateLimit);
-    socket.emit('observer:snapshot', this.snapshot(controls));
+    socket.emit('observer:snapshot', { ...this.feed.current(() => this.snapshot()), controls });
     for (const event of this.controller.store.events) socket.emit('observer:event', event);
     const c = this.controller;
     const actions: Record<keyof typeof OBSERVER_EVENT_SCHEMAS, (data: never) => object | void> = {
@@ -188,10 +274,7 @@ export class Signaling {
       'control:policy': (data: { policy: Parameters<OverlayController['setPolicy']>[0] }) => c.setPolicy(data.policy),
       'control:reembed': (data: { k?: number; n?: number }) => c.forceReembed(data),
     };
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (event in OBSERVER_EVENT_SCHEMAS) return;
-      this.refuse(undefined, event, new BadPayloadError(`unknown event "${event}"`), args.at(-1));
-    });
+    this.refuseUnknownEvents(socket as unknown as AnySocket, OBSERVER_EVENT_SCHEMAS, bucket);
     for (const event of Object.keys(OBSERVER_EVENT_SCHEMAS) as (keyof typeof OBSERVER_EVENT_SCHEMAS)[]) {
       socket.on(event, (...args: unknown[]) => {
         const [payload, ack] = typeof args[0] === 'function' ? [undefined, args[0]] : [args[0], args[1]];
@@ -222,27 +305,43 @@ export class Signaling {
     return ok ? { enabled: true } : { enabled: false, reason: 'connected without the admin token: view only' };
   }
 
-  private snapshot(controls: ObserverSnapshot['controls']): ObserverSnapshot {
-    const snapshot = this.controller.snapshot(controls, Math.round((Date.now() - this.startedAt) / 1000));
+  /** The overlay as observers see it; `controls` is each observer's own, set when it is sent. */
+  private snapshot(): ObserverSnapshot {
+    const snapshot = this.controller.snapshot({ enabled: false }, Math.round((Date.now() - this.startedAt) / 1000));
     return { ...snapshot, server: { ...snapshot.server, heapUsedBytes: process.memoryUsage().heapUsed } };
   }
 
-  /** Snapshots to observers, at most one per interval, only when something changed. */
+  /**
+   * One delta for all observers, at most one per interval, only when something changed: the
+   * snapshot is built and compared once, and socket.io encodes a broadcast once.
+   */
   private scheduleSnapshot(): void {
-    if (this.snapshotTimer || this.observers.sockets.size === 0) return;
-    this.snapshotTimer = setTimeout(() => {
-      this.snapshotTimer = undefined;
-      for (const socket of this.observers.sockets.values()) {
-        socket.emit('observer:snapshot', this.snapshot(this.controlsFor(socket.handshake.auth as Record<string, unknown>)));
-      }
-    }, this.options.snapshotIntervalMs);
+    if (this.snapshotTimer) return;
+    if (this.observers.sockets.size === 0) {
+      this.feed.reset();
+      return;
+    }
+    this.snapshotTimer = setTimeout(
+      () =>
+        this.guard('observer:delta', () => {
+          this.snapshotTimer = undefined;
+          const delta = this.feed.advance(this.snapshot());
+          if (!delta) return;
+          this.observers.emit('observer:delta', delta);
+          for (const socket of this.observers.sockets.values()) this.dropIfSlow(socket);
+        }),
+      this.options.snapshotIntervalMs,
+    );
     this.snapshotTimer.unref();
   }
 
   private outbox(): Outbox {
     return {
       host: (hostId, event, ...args) => {
-        this.sockets.get(hostId)?.emit(event, ...args);
+        const socket = this.sockets.get(hostId);
+        if (!socket) return;
+        socket.emit(event, ...args);
+        this.dropIfSlow(socket);
       },
       allHosts: (event, ...args) => {
         this.io.of('/').to(HOSTS_ROOM).emit(event, ...args);
@@ -259,7 +358,7 @@ export class Signaling {
       disconnect: (hostId) => {
         const socket = this.sockets.get(hostId);
         if (!socket) return;
-        this.killed.add(hostId);
+        this.dropped.set(hostId, 'killed');
         socket.disconnect(true);
       },
     };

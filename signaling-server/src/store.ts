@@ -8,8 +8,18 @@ import type {
   SpaSpec,
 } from '@cubecast/protocol';
 
+/** Bytes of JSON a host makes the server hold, by what holds them (LIMITS.maxHostStateBytes). */
+export interface HostBytes {
+  channels: number;
+  subscriptions: number;
+  links: number;
+  spas: number;
+}
+
 export interface HostRecord {
   readonly hostId: string;
+  /** Proves HTTP requests (SPA uploads) come from this host; see JoinResult. */
+  readonly sessionToken: string;
   readonly name?: string;
   emulation?: Emulation;
   readonly connectedAt: number;
@@ -19,6 +29,7 @@ export interface HostRecord {
   sent: { ids: Set<number>; neighbours: Map<number, string> };
   /** The pipelines it last reported running. */
   spas: HostSpa[];
+  bytes: HostBytes;
 }
 
 export interface SubscriptionRecord {
@@ -62,6 +73,8 @@ export interface CubeRecord {
  */
 export interface Store {
   readonly hosts: Map<string, HostRecord>;
+  /** Session token -> host id, for the hosts connected now. */
+  readonly sessions: Map<string, string>;
   readonly channels: Map<string, ChannelInfo>;
   readonly subscriptions: Map<string, SubscriptionRecord>;
   /**
@@ -74,7 +87,7 @@ export interface Store {
   readonly events: ObserverEvent[];
   cube: CubeRecord | undefined;
   policy: RoutingPolicyName;
-  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number };
+  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number; slowSocketsDropped: number; connectionsRefused: number };
 }
 
 export function measurement(store: Store, from: string, to: string): LinkMeasurement | undefined {
@@ -84,6 +97,7 @@ export function measurement(store: Store, from: string, to: string): LinkMeasure
 export function createMemoryStore(coordinates: NetworkCoordinates): Store {
   return {
     hosts: new Map(),
+    sessions: new Map(),
     channels: new Map(),
     subscriptions: new Map(),
     links: new Map(),
@@ -91,6 +105,6 @@ export function createMemoryStore(coordinates: NetworkCoordinates): Store {
     events: [],
     cube: undefined,
     policy: 'greedy',
-    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0 },
+    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0, slowSocketsDropped: 0, connectionsRefused: 0 },
   };
 }

@@ -1,7 +1,7 @@
 import type { CubecastPeer, PeerSnapshot } from '@cubecast/peer';
 import type { ChannelInfo, SpaSpec } from '@cubecast/protocol';
 import { useState } from 'react';
-import { CUSTOM_CHOICE, PIPELINE_CHOICES, uploadCustomSpa } from './pipelines.js';
+import { CUSTOM_CHOICE, PIPELINE_CHOICES } from './pipelines.js';
 
 /** A custom module, once the server has checked it: its pipeline name, or why it was refused. */
 type CustomSpa = { state: 'uploading'; file: string } | { state: 'ready'; file: string; spa: string } | { state: 'refused'; file: string; reason: string };
@@ -47,7 +47,7 @@ export function ChannelList({ peer, snapshot }: { peer: CubecastPeer; snapshot: 
     if (!file) return;
     setCustom((c) => ({ ...c, [name]: { state: 'uploading', file: file.name } }));
     try {
-      const spa = await uploadCustomSpa(file);
+      const spa = await peer.uploadSpa(file);
       setCustom((c) => ({ ...c, [name]: { state: 'ready', file: file.name, spa } }));
     } catch (error) {
       setCustom((c) => ({ ...c, [name]: { state: 'refused', file: file.name, reason: (error as Error).message } }));

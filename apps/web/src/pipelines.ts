@@ -23,14 +23,6 @@ export const PIPELINE_CHOICES: Record<ChannelInfo['kind'], PipelineChoice[]> = {
 
 export const CUSTOM_CHOICE = 'custom';
 
-/** Uploads a .wasm to the server, which checks it against the SPA ABI; returns its pipeline name. */
-export async function uploadCustomSpa(file: File): Promise<string> {
-  const response = await fetch('/spa', { method: 'POST', body: file, headers: { 'Content-Type': 'application/wasm' } });
-  const body = (await response.json().catch(() => ({}))) as { spa?: string; error?: string };
-  if (!response.ok || !body.spa) throw new Error(body.error ?? `the server refused the module (HTTP ${response.status})`);
-  return body.spa;
-}
-
 /** Custom SPAs are named by a 64-digit hash: people see its first 8 digits. */
 export function readableSpaText(text: string): string {
   return text.replace(/custom:([0-9a-f]{8})[0-9a-f]{56}/g, 'custom SPA $1…');

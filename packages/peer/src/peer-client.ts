@@ -152,6 +152,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private closedFlag = false;
   private emulation: Emulation | undefined;
+  /** From the latest join: proves this host's HTTP requests (uploads) to the server. */
+  private sessionToken: string | null = null;
 
   constructor(private readonly options: PeerOptions) {
     super();
@@ -251,6 +253,25 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     if (publication.channel) this.command({ type: 'unpublish', channel: publication.channel.id });
     this.changed();
     if (this.socket.connected) await this.request('channel:unpublish', { name }).catch(() => undefined);
+  }
+
+  /**
+   * Uploads a custom SPA module as this host (the server takes uploads from joined hosts
+   * only, within quotas) and returns its pipeline name, `custom:<sha-256>`. The server checks
+   * it against the SPA ABI; a refusal rejects with the server's reason.
+   */
+  async uploadSpa(module: Blob | ArrayBuffer): Promise<string> {
+    this.assertOpen();
+    if (!this.sessionToken) throw new Error('join the overlay before uploading an SPA');
+    const url = new URL('/spa', this.options.url ?? globalThis.location.href);
+    const response = await fetch(url, {
+      method: 'POST',
+      body: module,
+      headers: { 'Content-Type': 'application/wasm', Authorization: `Bearer ${this.sessionToken}` },
+    });
+    const body = (await response.json().catch(() => ({}))) as { spa?: string; error?: string };
+    if (!response.ok || !body.spa) throw new Error(body.error ?? `the server refused the module (HTTP ${response.status})`);
+    return body.spa;
   }
 
   // ---- subscribing ---------------------------------------------------------------------------
@@ -368,6 +389,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         ...(this.options.name !== undefined && { name: this.options.name }),
         ...(this.emulation !== undefined && { emulation: this.emulation }),
       });
+      this.sessionToken = result.sessionToken;
       this.channels.clear();
       for (const channel of result.channels) this.channels.set(channel.name, channel);
       this.setConnection('connected');

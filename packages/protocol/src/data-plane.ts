@@ -199,7 +199,8 @@ export interface RouteSetup {
 
 const POLICIES = ['odr', 'random', 'greedy'] as const;
 const MAX_SUBSCRIPTION_ID_BYTES = 64;
-const MAX_PIPELINE_BYTES = 4096;
+/** A route setup's pipeline JSON, at most: the server refuses subscriptions with longer ones. */
+export const MAX_PIPELINE_BYTES = 4096;
 
 export function encodeRouteSetup(setup: RouteSetup): Uint8Array {
   const id = new TextEncoder().encode(setup.subscriptionId);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PIPELINE_BYTES } from './data-plane.js';
 import type { ErrorAck } from './errors.js';
 
 /**
@@ -21,7 +22,23 @@ export const LIMITS = {
   maxSpasPerReport: 32,
   maxNameLength: 64,
   maxLatencyBoundMs: 60_000,
+  /**
+   * A subscription's pipeline as JSON (UTF-8): route setups carry it hop by hop in one
+   * data-plane message, so the server takes no pipeline the data plane cannot carry.
+   */
+  maxPipelineBytes: MAX_PIPELINE_BYTES,
+  /**
+   * What one host may make the server hold, in bytes of JSON: its channels, its
+   * subscriptions' pipelines and its latest link and SPA reports together. Counts alone
+   * would let 16 subscriptions of 4 KiB pipelines each cost every observer snapshot 64 KiB.
+   */
+  maxHostStateBytes: 32 * 1024,
 } as const;
+
+/** UTF-8 bytes of a value's JSON: what the limits on bytes count. */
+export function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value) ?? '').byteLength;
+}
 
 export const PROTOCOL_VERSION = 1;
 
@@ -119,7 +136,12 @@ export type SpaSpec = z.infer<typeof spaSpecSchema>;
 export const subscriptionCreateSchema = z.strictObject({
   channel: channelName,
   maxLatencyMs: finite.positive().max(LIMITS.maxLatencyBoundMs),
-  pipeline: z.array(spaSpecSchema).max(LIMITS.maxPipelineStages),
+  pipeline: z
+    .array(spaSpecSchema)
+    .max(LIMITS.maxPipelineStages)
+    .refine((pipeline) => jsonBytes(pipeline) <= LIMITS.maxPipelineBytes, {
+      message: `the pipeline is longer than the ${LIMITS.maxPipelineBytes} bytes of JSON a route setup carries`,
+    }),
 });
 export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
 
@@ -287,6 +309,11 @@ export type Ack<T extends object = object> = ({ readonly ok: true } & T) | Error
 export interface JoinResult {
   readonly state: CubeState;
   readonly channels: ChannelInfo[];
+  /**
+   * Proves to the server's HTTP routes (`POST /spa`: `Authorization: Bearer <token>`) that a
+   * request comes from this joined host. Valid while the host is connected.
+   */
+  readonly sessionToken: string;
 }
 
 type AckFn<T extends object = object> = (ack: Ack<T>) => void;
@@ -387,7 +414,25 @@ export interface ObserverClientEvents {
   'control:reembed': (payload: In<typeof controlReembedSchema>, ack: AckFn<{ k: number; n: number; epoch: number }>) => void;
 }
 
+/**
+ * What changed since the previous snapshot or delta: entities set (added or changed, whole)
+ * and removed (by key: host id, `a|b` for a link, channel name, subscription id).
+ */
+export interface ObserverDelta {
+  readonly time: number;
+  readonly cube?: ObserverSnapshot['cube'];
+  readonly policy?: RoutingPolicyName;
+  readonly server: ObserverSnapshot['server'];
+  readonly hosts?: { set: ObserverHost[]; removed: string[] };
+  readonly links?: { set: ObserverLink[]; removed: string[] };
+  readonly channels?: { set: ChannelInfo[]; removed: string[] };
+  readonly subscriptions?: { set: SubscriptionInfo[]; removed: string[] };
+}
+
 export interface ObserverServerEvents {
+  /** Sent once, when the observer connects: the whole overlay, then deltas. */
   'observer:snapshot': (snapshot: ObserverSnapshot) => void;
+  /** Built and serialized once per change for every observer. */
+  'observer:delta': (delta: ObserverDelta) => void;
   'observer:event': (event: ObserverEvent) => void;
 }

@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -27,11 +26,18 @@ export const ISOLATION_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 } as const;
 
+/** How files are opened: injected so tests can make a read fail halfway. */
+export type OpenFile = (path: string) => Promise<FileHandle>;
+
 /**
  * Serves a built single-page app from `root`. Paths with no file and no extension get
- * index.html, so client-side routes such as /observer load the app.
+ * index.html, so client-side routes such as /observer load the app. A file is opened before
+ * it is measured and read through that handle, so one replaced or deleted meanwhile (a
+ * redeploy) is still served whole; a read that fails cuts the response, never the server.
  */
-export function createStaticHandler(root: string) {
+export function createStaticHandler(webRoot: string, openFile: OpenFile = (path) => open(path, 'r')) {
+  // Without a trailing separator, or `root + sep` below would never match.
+  const root = resolve(webRoot);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -49,8 +55,7 @@ export function createStaticHandler(root: string) {
       res.writeHead(403).end('forbidden');
       return;
     }
-    const found = await fileAt(file);
-    const target = found ?? (extname(pathname) === '' ? await fileAt(join(root, 'index.html')) : undefined);
+    const target = (await fileAt(file, openFile)) ?? (extname(pathname) === '' ? await fileAt(join(root, 'index.html'), openFile) : undefined);
     if (!target) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
       return;
@@ -61,16 +66,31 @@ export function createStaticHandler(root: string) {
       'Content-Length': target.size,
       'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(target.path).pipe(res);
+    if (req.method === 'HEAD') {
+      res.end();
+      await target.handle.close();
+      return;
+    }
+    const stream = target.handle.createReadStream();
+    stream.once('error', () => res.destroy());
+    res.once('close', () => stream.destroy());
+    stream.pipe(res);
   };
 }
 
-async function fileAt(path: string): Promise<{ path: string; size: number } | undefined> {
+async function fileAt(path: string, openFile: OpenFile): Promise<{ path: string; size: number; handle: FileHandle } | undefined> {
+  let handle: FileHandle;
   try {
-    const info = await stat(path);
-    return info.isFile() ? { path, size: info.size } : undefined;
+    handle = await openFile(path);
   } catch {
     return undefined;
   }
+  try {
+    const info = await handle.stat();
+    if (info.isFile()) return { path, size: info.size, handle };
+  } catch {
+    // unreadable: as if absent
+  }
+  await handle.close().catch(() => undefined);
+  return undefined;
 }

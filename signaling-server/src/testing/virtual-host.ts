@@ -20,6 +20,8 @@ import { io, type Socket } from 'socket.io-client';
 export class VirtualHost {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   hostId = '';
+  /** From host:join: what authorizes this host's uploads. */
+  sessionToken = '';
   epoch = 0;
   revision = 0;
   k = 0;
@@ -51,6 +53,7 @@ export class VirtualHost {
 
   async join(extra: { name?: string; emulation?: { position?: [number, number] } } = {}): Promise<this> {
     const result = await this.request('host:join', { protocol: PROTOCOL_VERSION, ...extra });
+    this.sessionToken = result.sessionToken;
     this.applyState(result.state);
     for (const channel of result.channels) this.channels.set(channel.name, channel);
     return this;
