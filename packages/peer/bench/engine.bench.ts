@@ -49,6 +49,7 @@ function engineChain(n: number) {
     if (i > 0) engine.linkOpened(`t${i - 1}`);
     if (i < n - 1) engine.linkOpened(`t${i + 1}`);
   });
+  for (const engine of engines) engine.setChannels([1]);
   engines[n - 1]!.subscribe(1);
   engines[0]!.publish(1, 0);
   engines[0]!.requestRoute({ subscriptionId: 'b', channel: 1, target: n - 1, maxLatencyMs: 1000, pipeline: [], policy: 'odr' });

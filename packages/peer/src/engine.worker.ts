@@ -144,6 +144,8 @@ scope.onmessage = (event) => {
         return engine.subscribe(command.channel);
       case 'unsubscribe':
         return engine.unsubscribe(command.channel);
+      case 'channels':
+        return engine.setChannels(command.ids);
       case 'keyframe':
         return engine.requestKeyframe(command.channel);
       case 'raw':

@@ -392,6 +392,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       this.sessionToken = result.sessionToken;
       this.channels.clear();
       for (const channel of result.channels) this.channels.set(channel.name, channel);
+      this.sendDirectory();
       this.setConnection('connected');
       this.applyState(result.state);
       await this.restore();
@@ -583,12 +584,19 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
     }
     if (this.subscriptions.has(channel.name)) this.command({ type: 'subscribe', channel: channel.id });
+    this.sendDirectory();
     this.changed();
+  }
+
+  /** The engine carries only the channels the server lists. */
+  private sendDirectory(): void {
+    this.command({ type: 'channels', ids: [...this.channels.values()].map((c) => c.id) });
   }
 
   private onChannelRemoved(name: string): void {
     const channel = this.channels.get(name);
     this.channels.delete(name);
+    this.sendDirectory();
     if (channel && this.subscriptions.delete(name)) {
       this.command({ type: 'unsubscribe', channel: channel.id });
       this.emit('subscription:ended', { channel: name });

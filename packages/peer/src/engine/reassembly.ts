@@ -13,6 +13,11 @@ interface Partial {
 
 /** Incomplete chunks older than this are given up on (a fragment was lost). */
 const GIVE_UP_MS = 3000;
+/**
+ * Incomplete chunks held at once: a second of video has a few, and a peer that sends first
+ * fragments of chunks it never finishes must not make this host hold 256 parts for each.
+ */
+const MAX_PARTIAL_CHUNKS = 64;
 
 /**
  * Puts fragmented chunks back together at a subscriber, or for a branch point's pipeline
@@ -37,6 +42,8 @@ export class Reassembler {
     const key = `${message.channel}:${message.destination}:${message.sequence}`;
     let entry = this.partial.get(key);
     if (!entry) {
+      // The oldest incomplete chunk is the likeliest to have lost a fragment for good.
+      if (this.partial.size >= MAX_PARTIAL_CHUNKS) this.partial.delete(this.partial.keys().next().value!);
       entry = { parts: new Array(message.fragmentCount), received: 0, bytes: 0, latencyUs: 0, hops: 0, flags: message.flags, firstAt: now };
       this.partial.set(key, entry);
     }
@@ -55,6 +62,11 @@ export class Reassembler {
       offset += part!.byteLength;
     }
     return { channel: message.channel, variant: message.destination, sequence: message.sequence, flags: entry.flags, payload: whole, latencyUs: entry.latencyUs, hops: entry.hops };
+  }
+
+  /** Incomplete chunks held now. */
+  get size(): number {
+    return this.partial.size;
   }
 
   expire(now: number): void {

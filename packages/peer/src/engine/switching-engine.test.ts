@@ -1,5 +1,5 @@
 import { Cube, routeTarget } from '@cubecast/overlay';
-import { encode, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type SpaSpec } from '@cubecast/protocol';
+import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
 import { inlinePipeline } from '@cubecast/spa/testing';
 import { describe, expect, it } from 'vitest';
 import { SimNetwork } from '../testing/sim-network.js';
@@ -293,5 +293,69 @@ describe('pipelines at branch points', () => {
     for (const [, count] of out) expect(count).toBeGreaterThanOrEqual(20);
     expect(net.engines.get(publisher)!.spaReports()).toEqual([expect.objectContaining({ role: 'branch', pipeline: ['split'], state: 'running' })]);
     expect(net.engines.get(far)!.spaReports()).toEqual([expect.objectContaining({ role: 'merge', pipeline: ['merge'], state: 'running' })]);
+  });
+});
+
+describe('SwitchingEngine against what a linked peer or a bad route can do', () => {
+  const header = (fields: Partial<MessageHeader>): MessageHeader => ({
+    type: MessageType.Data,
+    flags: 0,
+    hops: 0,
+    channel: 1,
+    sequence: 0,
+    source: 0,
+    destination: PUBLISHED_VARIANT,
+    latencyUs: 0,
+    fragmentIndex: 0,
+    fragmentCount: 1,
+    ...fields,
+  });
+
+  it('keeps bounded state however many channels, variants, pipelines and partial chunks a peer invents', () => {
+    const cube = new Cube(3, 2);
+    const { net, hosts, subscribe } = setup(9, cube);
+    const victim = 'h4';
+    subscribe(victim);
+    net.advance(100);
+    const attacker = hosts.find((h) => h !== victim && net.ownership.linkedHosts(victim).has(h))!;
+    const junk = net.engines.get(attacker)!;
+    const at = net.ownership.idsOf(victim)[0]!;
+    for (let i = 0; i < 2000; i++) {
+      // Data of invented channels, of invented variants of a real one, and first fragments never finished.
+      junk.sendRaw(victim, encode(header({ channel: 1000 + i, destination: i }), new Uint8Array(100)));
+      junk.sendRaw(victim, encode(header({ channel: 1, destination: (i * 2654435761) >>> 0 }), new Uint8Array(100)));
+      junk.sendRaw(victim, encode(header({ channel: 1, sequence: 10_000 + i, fragmentCount: 256 }), new Uint8Array(100)));
+      // Route setups of 2000 different pipelines through the victim.
+      const setup = encodeRouteSetup({ policy: 'odr', subscriptionId: `x${i}`, epoch: net.epoch, at, maxLatencyMs: 100, pipeline: [{ spa: 'thin', config: { maxLayer: 0, n: i } }] });
+      junk.sendRaw(victim, encode(header({ type: MessageType.RouteSetup, channel: 1, destination: (at + 1) % cube.size }), setup));
+      junk.sendRaw(victim, encode(header({ type: MessageType.KeyframeRequest, channel: 5000 + i })));
+    }
+    net.advance(10);
+    const footprint = net.engines.get(victim)!.footprint();
+    expect(footprint.dedupWindows).toBeLessThanOrEqual(128);
+    expect(footprint.pipelineSpecs).toBeLessThanOrEqual(64);
+    expect(footprint.partialChunks).toBeLessThanOrEqual(64 * 2);
+    expect(footprint.channels).toBeLessThanOrEqual(net.channels.length);
+    // Once the invented routes expire (3 refreshes), their pipelines are forgotten.
+    net.advance(10_000);
+    expect(net.engines.get(victim)!.footprint().pipelineSpecs).toBe(0);
+  });
+
+  it('a route the data plane cannot carry costs only itself: every refresh still sets up the others', () => {
+    const cube = new Cube(3, 2);
+    const { net, publisher, anchor, subscribe } = setup(9, cube);
+    subscribe('h4');
+    const engine = net.engines.get(publisher)!;
+    const long: SpaSpec[] = Array.from({ length: 8 }, () => ({ spa: 'thin', config: { a: 'x'.repeat(256), b: 'y'.repeat(256) } }));
+    const target = routeTarget(cube, anchor, net.ownership.idsOf('h8'));
+    expect(() => engine.requestRoute({ subscriptionId: 'long', channel: 1, target, maxLatencyMs: 500, pipeline: long, policy: 'greedy' })).toThrow(/pipeline too long/);
+    // Five refreshes: a branch not refreshed for three expires, so a dead refresh loop would end the stream.
+    net.advance(10_000);
+    for (let i = 0; i < 5; i++) {
+      engine.sendChunk(1, Flags.Key, new Uint8Array(100).fill(i));
+      net.advance(50);
+    }
+    expect(net.chunks('h4').map((c) => c.sequence)).toEqual([0, 1, 2, 3, 4]);
+    expect(net.eventsOf(publisher, 'engine:error').length).toBeGreaterThanOrEqual(4);
   });
 });

@@ -149,6 +149,14 @@ class RecentKeys {
 }
 
 const KEYFRAME_REQUEST_MIN_INTERVAL_MS = 300;
+/**
+ * Duplicate-suppression windows (64 KiB each and a set) one channel, and this host in all, may
+ * keep: a linked peer that invents variants gets its messages dropped, not a window each.
+ */
+const MAX_DEDUP_VARIANTS_PER_CHANNEL = 16;
+const MAX_DEDUP_WINDOWS = 128;
+/** Pipelines (variants) routes may ask this host about at once: more setups are dropped. */
+const MAX_PIPELINE_SPECS = 64;
 
 /**
  * iOverlay's message switch for one host: it owns the data channels to linked hosts and
@@ -190,6 +198,9 @@ export class SwitchingEngine {
   private readonly subscribed = new Set<number>();
   /** channel -> variant -> recent keys. */
   private readonly seen = new Map<number, Map<number, RecentKeys>>();
+  private dedupWindows = 0;
+  /** The channels of the tab's directory (the server's): data of any other is not ours to carry. */
+  private directory = new Set<number>();
   private readonly lastKeyframeRequest = new Map<number, number>();
   private readonly reassembler = new Reassembler();
   /** Whole chunks for the pipelines this host runs (their input is the published variant). */
@@ -199,7 +210,8 @@ export class SwitchingEngine {
   private refreshSoon: unknown;
   private readonly intervals: unknown[] = [];
   private nonce = 0;
-  private counters = { malformed: 0, duplicates: 0 };
+  /** `malformed` counts messages dropped unread too: bad bytes, unknown channels, over a bound. */
+  private counters = { malformed: 0, duplicates: 0, failedTasks: 0 };
   private closed = false;
 
   constructor(
@@ -214,17 +226,51 @@ export class SwitchingEngine {
     this.every(options.statsIntervalMs, () => this.reportStats());
   }
 
+  /** A periodic task; a round that throws is reported and the next one still runs. */
   private every(ms: number, task: () => void): void {
     const loop = () => {
       if (this.closed) return;
-      task();
       this.intervals[index] = this.env.setTimer(loop, ms);
+      this.attempt(task);
     };
     const index = this.intervals.length;
     this.intervals.push(this.env.setTimer(loop, ms));
   }
 
+  /** Runs one unit of periodic work; what it throws costs that unit, reported, not the engine. */
+  private attempt(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.counters.failedTasks++;
+      this.env.emit({ type: 'engine:error', message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
   // ---- control plane ------------------------------------------------------------------------
+
+  /**
+   * The channels the tab's directory lists (besides those published or subscribed here).
+   * Routes, data and key frame requests of any other channel are dropped unread, and state
+   * kept for channels that left the directory goes.
+   */
+  setChannels(ids: Iterable<number>): void {
+    this.directory = new Set(ids);
+    for (const channel of new Set([...this.seen.keys(), ...this.branches.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()])) {
+      if (this.knows(channel)) continue;
+      this.dedupWindows -= this.seen.get(channel)?.size ?? 0;
+      this.seen.delete(channel);
+      this.branches.delete(channel);
+      this.local.delete(channel);
+      this.upstream.delete(channel);
+      this.lastKeyframeRequest.delete(channel);
+      this.demandCache.delete(channel);
+    }
+  }
+
+  private knows(channel: number): boolean {
+    return this.directory.has(channel) || this.published.has(channel) || this.subscribed.has(channel);
+  }
 
   setView(view: CubeView): void {
     const changedShape = !this.cube || this.cube.k !== view.k || this.cube.n !== view.n;
@@ -358,7 +404,7 @@ export class SwitchingEngine {
       const header = dataHeader(base, index, count);
       // A pipeline's output may also reach this host from another branch point (routes
       // of different subscribers can cross): whichever copy comes second is dropped.
-      if (!this.seenBefore(header.channel, header.destination, header.sequence, index)) continue;
+      if (!this.isFirstCopy(header.channel, header.destination, header.sequence, index)) continue;
       this.forward(header, fragment, encode(header, fragment), arrival, null, now);
     }
   }
@@ -428,9 +474,17 @@ export class SwitchingEngine {
     }
     const link = this.links.get(from);
     if (!link) return;
+    if (message.type !== MessageType.Ping && message.type !== MessageType.Pong && !this.knows(message.channel)) {
+      this.counters.malformed++;
+      return;
+    }
     switch (message.type) {
       case MessageType.Data:
-        if (!this.seenBefore(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
+        if (!this.carries(message.channel, message.destination)) {
+          this.counters.malformed++;
+          return;
+        }
+        if (!this.isFirstCopy(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
           this.counters.duplicates++;
           return;
         }
@@ -674,11 +728,29 @@ export class SwitchingEngine {
     }
   }
 
-  private seenBefore(channel: number, variant: number, sequence: number, fragment: number): boolean {
+  /**
+   * Whether a message of this variant has anywhere to go from here: a local subscription, a
+   * branch, or (the published variant) a pipeline here. Others are dropped before any state
+   * is made for them.
+   */
+  private carries(channel: number, variant: number): boolean {
+    const demand = this.demand(channel);
+    if (this.localVariants(channel, demand).has(variant)) return true;
+    if (variant === PUBLISHED_VARIANT) return demand.next.size > 0 || this.localVariants(channel, demand).size > 0;
+    for (const variants of demand.next.values()) if (variants.has(variant)) return true;
+    return false;
+  }
+
+  /** True for the first copy of a fragment (now remembered); false for a repeat, or past the bounds. */
+  private isFirstCopy(channel: number, variant: number, sequence: number, fragment: number): boolean {
     let variants = this.seen.get(channel);
     if (!variants) this.seen.set(channel, (variants = new Map()));
     let recent = variants.get(variant);
-    if (!recent) variants.set(variant, (recent = new RecentKeys()));
+    if (!recent) {
+      if (variants.size >= MAX_DEDUP_VARIANTS_PER_CHANNEL || this.dedupWindows >= MAX_DEDUP_WINDOWS) return false;
+      variants.set(variant, (recent = new RecentKeys()));
+      this.dedupWindows++;
+    }
     return recent.add(sequence * 256 + fragment);
   }
 
@@ -741,6 +813,10 @@ export class SwitchingEngine {
       return;
     }
     const variant = pipelineVariant(pipeline);
+    if (variant !== PUBLISHED_VARIANT && !this.pipelineSpecs.has(variant) && this.pipelineSpecs.size >= MAX_PIPELINE_SPECS) {
+      this.counters.malformed++;
+      return;
+    }
     if (variant !== PUBLISHED_VARIANT) this.pipelineSpecs.set(variant, pipeline);
     if (isSecondPath(pipeline)) {
       const first = firstPath(pipeline);
@@ -790,7 +866,23 @@ export class SwitchingEngine {
       }
     }
     this.closeUnwantedPipelines();
-    for (const route of this.routes.values()) this.originateSetup(route, MessageType.RouteSetup);
+    this.forgetUnusedSpecs();
+    // One route that cannot be set up (say, a pipeline too long to carry) costs only itself.
+    for (const route of this.routes.values()) this.attempt(() => this.originateSetup(route, MessageType.RouteSetup));
+  }
+
+  /** Pipeline specs that no branch, local route or hosted pipeline here names any more. */
+  private forgetUnusedSpecs(): void {
+    const used = new Set<number>();
+    for (const tables of [this.branches, this.local]) for (const table of tables.values()) for (const entry of table.values()) used.add(this.baseVariant(entry.variant)).add(entry.variant);
+    for (const hosted of this.hosted.values()) used.add(hosted.variant);
+    for (const variant of this.pipelineSpecs.keys()) {
+      if (used.has(variant)) continue;
+      this.pipelineSpecs.delete(variant);
+      const second = this.splitSecond.get(variant);
+      this.splitSecond.delete(variant);
+      if (second !== undefined) this.splitFirst.delete(second);
+    }
   }
 
   /** After a topology change, refresh within a few ms rather than at the next period. */
@@ -872,6 +964,7 @@ export class SwitchingEngine {
   private reportStats(): void {
     const now = this.env.now();
     this.reassembler.expire(now);
+    this.pipelineInput.expire(now);
     this.env.emit({
       type: 'stats',
       links: [...this.links.values()].map((link) => link.stats(now)),
@@ -885,6 +978,16 @@ export class SwitchingEngine {
 
   private header(type: MessageType, channel: number, flags: number): MessageHeader {
     return { type, flags, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
+  }
+
+  /** What the engine holds per key a peer could invent: each has a bound (diagnostics, tests). */
+  footprint(): { dedupWindows: number; pipelineSpecs: number; partialChunks: number; channels: number } {
+    return {
+      dedupWindows: this.dedupWindows,
+      pipelineSpecs: this.pipelineSpecs.size,
+      partialChunks: this.reassembler.size + this.pipelineInput.size,
+      channels: new Set([...this.seen.keys(), ...this.branches.keys(), ...this.local.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
+    };
   }
 
   /** The pipelines this host runs, with their stages' per-chunk times. */

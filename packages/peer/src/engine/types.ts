@@ -100,6 +100,8 @@ export type EngineEvent =
   | { type: 'spa:died'; channel: number; variant: number; pipeline: string[]; message: string }
   | { type: 'link:failed'; hostId: string; reason: string }
   | { type: 'keyframe:request'; channel: number }
-  | { type: 'route:established'; channel: number; subscriptionId: string; hops: number; latencyUs: number };
+  | { type: 'route:established'; channel: number; subscriptionId: string; hops: number; latencyUs: number }
+  /** Work the engine could not do (a command, a periodic round); the engine goes on. */
+  | { type: 'engine:error'; message: string };
 
 export type EngineEmulation = Emulation;

@@ -24,6 +24,8 @@ export type EngineCommand =
   | { type: 'subscribe'; channel: number }
   | { type: 'unsubscribe'; channel: number }
   | { type: 'keyframe'; channel: number }
+  /** The channel directory's numeric ids: the engine carries nothing of other channels. */
+  | { type: 'channels'; ids: number[] }
   /** Diagnostics: raw bytes onto a link, unchecked. */
   | { type: 'raw'; hostId: string; bytes: ArrayBuffer }
   /** Benchmarks: publish `bytes`-sized chunks back to back for `durationMs`, paced by backpressure. */
@@ -31,4 +33,4 @@ export type EngineCommand =
   | { type: 'stop' };
 
 /** What the engine worker reports: its events, plus an error if it failed. */
-export type EngineReport = EngineEvent | { type: 'engine:error'; message: string } | { type: 'coding:failed'; id: string; message: string };
+export type EngineReport = EngineEvent | { type: 'coding:failed'; id: string; message: string };

@@ -20,6 +20,8 @@ export class SimNetwork {
   private readonly cut = new Set<string>();
   ownership!: Ownership;
   epoch = 1;
+  /** The channel directory every engine is given: the channels tests publish. */
+  readonly channels = [1, 2, 3, 4];
 
   constructor(
     readonly cube: Cube,
@@ -67,6 +69,7 @@ export class SimNetwork {
         },
         this.options,
       );
+      engine.setChannels(this.channels);
       this.engines.set(hostId, engine);
     }
     this.syncViews();
