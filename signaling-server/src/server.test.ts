@@ -43,7 +43,7 @@ async function joined(s: RunningServer): Promise<VirtualHost> {
   return h.join();
 }
 
-const upload = (s: RunningServer, body: BodyInit, token?: string) =>
+const upload = (s: RunningServer, body: Uint8Array<ArrayBuffer> | string, token?: string) =>
   fetch(`${s.url}/spa`, { method: 'POST', body, headers: { 'Content-Type': 'application/wasm', ...(token !== undefined && { Authorization: `Bearer ${token}` }) } });
 
 describe('server', () => {
