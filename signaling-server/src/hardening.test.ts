@@ -84,7 +84,7 @@ describe('reports', () => {
     expect(s.controller.store.events.some((e) => e.type === 'failure' && e.details?.peer === stranger.hostId)).toBe(false);
   });
 
-  it('lets only a host on a subscription route end its pipeline, in the server words', async () => {
+  it('lets only a host on a subscription route end its pipeline, and tells subscribers in the server words', async () => {
     const s = await server();
     const all = await hosts(s, 12);
     const [publisher, subscriber] = all as [VirtualHost, VirtualHost];
@@ -104,7 +104,7 @@ describe('reports', () => {
     await publisher.request('spa:report', dead);
     await subscriber.request('channel:list', {});
     expect(subscriber.spaFailures).toHaveLength(1);
-    expect(subscriber.spaFailures[0]!.message).toBe(`the pipeline thin stopped on ${publisher.hostId}, its branch point`);
+    expect(subscriber.spaFailures[0]!.message).toBe('its branch point reported it stopped');
   });
 });
 

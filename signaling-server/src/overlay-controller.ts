@@ -105,6 +105,19 @@ export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
 const channelBytes = (channel: ChannelInfo) => jsonBytes(channel.name) + jsonBytes(channel.codec);
 const subscriptionBytes = (sub: SubscriptionRecord) => jsonBytes(sub.channel) + jsonBytes(sub.pipeline);
 
+/**
+ * What subscribers are told of a pipeline's death: the server's words. A watchdog stop is
+ * recognised and said again from its numbers (a stage of that very pipeline, a bounded time);
+ * anything else a reporter wrote stays with the reporter.
+ */
+function failureReason(reported: string | undefined, pipeline: readonly string[]): string {
+  const watchdog = /^(\S+) ran (\d{1,9}) ms on one chunk \(budget (\d{1,9}) ms\)/.exec(reported ?? '');
+  if (watchdog && pipeline.includes(watchdog[1]!)) {
+    return `${watchdog[1]} ran ${Number(watchdog[2])} ms on one chunk (budget ${Number(watchdog[3])} ms) and was stopped`;
+  }
+  return 'its branch point reported it stopped';
+}
+
 const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
 
 /**
@@ -453,8 +466,8 @@ export class OverlayController {
       );
       if (affected.length === 0) continue;
       const pipeline = affected[0]!.pipeline.map((stage) => stage.spa);
-      const message = `the pipeline ${pipeline.join(' > ')} stopped on ${hostId}, its branch point`;
-      this.logEvent('spa', `${message} (${hostId} says: ${spa.error ?? 'no reason given'})`, hostId, { channel: spa.channel, pipeline });
+      const message = failureReason(spa.error, pipeline);
+      this.logEvent('spa', `${pipeline.join(' > ')} for ${spa.channel} died on ${hostId}: ${message}`, hostId, { channel: spa.channel, pipeline });
       for (const sub of affected) {
         this.outbox.host(sub.subscriber, 'spa:failed', { subscriptionId: sub.subscriptionId, channel: sub.channel, host: hostId, pipeline, message });
       }

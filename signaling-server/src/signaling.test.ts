@@ -475,7 +475,7 @@ describe('SPA reports', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     // The server's words: a reporter's text never reaches subscribers.
     expect(thin.spaFailures).toEqual([
-      { subscriptionId: subscription.subscriptionId, channel: 'cam', host: publisher.hostId, pipeline: ['thin'], message: `the pipeline thin stopped on ${publisher.hostId}, its branch point` },
+      { subscriptionId: subscription.subscriptionId, channel: 'cam', host: publisher.hostId, pipeline: ['thin'], message: 'thin ran 150 ms on one chunk (budget 100 ms) and was stopped' },
     ]);
     expect(full.spaFailures).toEqual([]);
     expect(s.controller.store.events.some((e) => e.type === 'spa' && e.hostId === publisher.hostId)).toBe(true);
