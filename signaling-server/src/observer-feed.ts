@@ -1,6 +1,7 @@
-import { observerLinkKey, type ObserverDelta, type ObserverSnapshot } from '@cubecast/protocol';
+import { observerLinkKey, type EntityChanges, type ObserverDelta, type ObserverSnapshot } from '@cubecast/protocol';
 
-type Keyed<T> = Map<string, { value: T; json: string }>;
+/** Each entity with the JSON of each of its top-level fields, to compare field by field. */
+type Keyed<T> = Map<string, { value: T; fields: Map<string, string> }>;
 
 interface Indexed {
   readonly hosts: Keyed<ObserverSnapshot['hosts'][number]>;
@@ -9,8 +10,8 @@ interface Indexed {
   readonly subscriptions: Keyed<ObserverSnapshot['subscriptions'][number]>;
 }
 
-function index<T>(items: readonly T[], key: (item: T) => string): Keyed<T> {
-  return new Map(items.map((value) => [key(value), { value, json: JSON.stringify(value) }]));
+function index<T extends object>(items: readonly T[], key: (item: T) => string): Keyed<T> {
+  return new Map(items.map((value) => [key(value), { value, fields: new Map(Object.entries(value).map(([name, field]) => [name, JSON.stringify(field)])) }]));
 }
 
 function indexed(snapshot: ObserverSnapshot): Indexed {
@@ -22,12 +23,34 @@ function indexed(snapshot: ObserverSnapshot): Indexed {
   };
 }
 
-function diff<T>(before: Keyed<T>, after: Keyed<T>): { set: T[]; removed: string[] } | undefined {
+function diff<T extends object>(before: Keyed<T>, after: Keyed<T>): EntityChanges<T> | undefined {
   const set: T[] = [];
+  const patch: [string, Partial<T>][] = [];
   const removed: string[] = [];
-  for (const [key, entry] of after) if (before.get(key)?.json !== entry.json) set.push(entry.value);
+  for (const [key, entry] of after) {
+    const old = before.get(key);
+    if (!old) {
+      set.push(entry.value);
+      continue;
+    }
+    const changed: Record<string, unknown> = {};
+    let any = false;
+    for (const [name, json] of entry.fields) {
+      if (old.fields.get(name) === json) continue;
+      changed[name] = (entry.value as Record<string, unknown>)[name];
+      any = true;
+    }
+    // A field that went away is sent as null: JSON has no undefined.
+    for (const name of old.fields.keys()) {
+      if (entry.fields.has(name)) continue;
+      changed[name] = null;
+      any = true;
+    }
+    if (any) patch.push([key, changed as Partial<T>]);
+  }
   for (const key of before.keys()) if (!after.has(key)) removed.push(key);
-  return set.length + removed.length > 0 ? { set, removed } : undefined;
+  if (set.length + patch.length + removed.length === 0) return undefined;
+  return { ...(set.length > 0 && { set }), ...(patch.length > 0 && { patch }), ...(removed.length > 0 && { removed }) };
 }
 
 /**

@@ -1,15 +1,26 @@
-import type { ObserverDelta, ObserverLink, ObserverSnapshot } from './signaling.js';
+import type { EntityChanges, ObserverDelta, ObserverLink, ObserverSnapshot } from './signaling.js';
 
 /** A link's key in deltas: its two host ids, the smaller first, joined by `|`. */
 export const observerLinkKey = (link: Pick<ObserverLink, 'a' | 'b'>) => `${link.a}|${link.b}`;
 
 /** Applies a delta to a snapshot: what an observer does with the feed (tests, the page). */
 export function applyObserverDelta(snapshot: ObserverSnapshot, delta: ObserverDelta): ObserverSnapshot {
-  const merge = <T>(items: readonly T[], change: { set: T[]; removed: string[] } | undefined, key: (item: T) => string): T[] => {
+  const merge = <T>(items: readonly T[], change: EntityChanges<T> | undefined, key: (item: T) => string): T[] => {
     if (!change) return [...items];
     const map = new Map(items.map((item) => [key(item), item]));
-    for (const removed of change.removed) map.delete(removed);
-    for (const item of change.set) map.set(key(item), item);
+    for (const removed of change.removed ?? []) map.delete(removed);
+    for (const item of change.set ?? []) map.set(key(item), item);
+    for (const [at, fields] of change.patch ?? []) {
+      const item = map.get(at);
+      if (!item) continue;
+      const patched: Record<string, unknown> = { ...item };
+      // null removes a field (none of these entities has a field whose value may be null).
+      for (const [name, value] of Object.entries(fields)) {
+        if (value === null) delete patched[name];
+        else patched[name] = value;
+      }
+      map.set(at, patched as T);
+    }
     return [...map.values()];
   };
   return {

@@ -415,18 +415,27 @@ export interface ObserverClientEvents {
 }
 
 /**
- * What changed since the previous snapshot or delta: entities set (added or changed, whole)
- * and removed (by key: host id, `a|b` for a link, channel name, subscription id).
+ * Changes to one kind of entity: `set` adds entities (whole), `patch` changes entities the
+ * observer has (only the top-level fields that changed: a latency report does not resend a
+ * subscription's pipeline; `null` removes a field), `removed` drops them. Keys: host id, `a|b` for a link (its two host
+ * ids, smaller first), channel name, subscription id.
  */
+export interface EntityChanges<T> {
+  readonly set?: T[];
+  readonly patch?: [key: string, fields: Partial<T>][];
+  readonly removed?: string[];
+}
+
+/** What changed since the previous snapshot or delta. */
 export interface ObserverDelta {
   readonly time: number;
   readonly cube?: ObserverSnapshot['cube'];
   readonly policy?: RoutingPolicyName;
   readonly server: ObserverSnapshot['server'];
-  readonly hosts?: { set: ObserverHost[]; removed: string[] };
-  readonly links?: { set: ObserverLink[]; removed: string[] };
-  readonly channels?: { set: ChannelInfo[]; removed: string[] };
-  readonly subscriptions?: { set: SubscriptionInfo[]; removed: string[] };
+  readonly hosts?: EntityChanges<ObserverHost>;
+  readonly links?: EntityChanges<ObserverLink>;
+  readonly channels?: EntityChanges<ChannelInfo>;
+  readonly subscriptions?: EntityChanges<SubscriptionInfo>;
 }
 
 export interface ObserverServerEvents {
