@@ -15,7 +15,8 @@ const gc = (globalThis as { gc?: () => void }).gc!;
 
 async function start(): Promise<{ url: string; counters: () => object }> {
   if (mode === 'cubecast') {
-    const server = await startServer({ port: 0, host: '127.0.0.1', logger: silentLogger, rateLimit: { burst: 1e6, perSecond: 1e6 } });
+    // Every virtual host comes from loopback: the per-address cap would stop the load at 64.
+    const server = await startServer({ port: 0, host: '127.0.0.1', logger: silentLogger, rateLimit: { burst: 1e6, perSecond: 1e6 }, limits: { maxConnectionsPerAddress: 1e6 } });
     return { url: server.url, counters: () => ({ hosts: server.controller.store.hosts.size, ...server.controller.store.counters }) };
   }
   const http = createServer();
@@ -38,7 +39,7 @@ process.send!({ type: 'ready', url });
 process.on('message', (message: { type: string }) => {
   if (message.type === 'heap') {
     gc();
-    process.send!({ type: 'heap', heapUsed: process.memoryUsage().heapUsed, ...counters() });
+    process.send!({ type: 'heap', heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, ...counters() });
   } else if (message.type === 'counters') {
     process.send!({ type: 'counters', ...counters() });
   } else if (message.type === 'stop') {

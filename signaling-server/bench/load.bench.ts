@@ -9,59 +9,17 @@
  * is killed at the end whatever happens. Targets: 5000 hosts joined in under 20 s, under
  * 200 MB server heap.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { summarize } from '@cubecast/overlay';
 import { table } from '../../scripts/bench-table.js';
 import { VirtualHost } from '../src/testing/virtual-host.js';
+import { ask, startServerProcess, withDeadline } from './server-process.js';
 
 const SIZES = [1000, 5000];
 const IN_FLIGHT = 64;
-const PHASE_DEADLINE_MS = 120_000;
-
-interface Reply {
-  type: string;
-  url?: string;
-  heapUsed?: number;
-  hosts?: number;
-  deltasSent?: number;
-  statesSent?: number;
-  joins?: number;
-}
-
-function ask(child: ChildProcess, type: string): Promise<Reply> {
-  const reply = new Promise<Reply>((resolve) => {
-    const listen = (message: Reply) => {
-      if (message.type !== type) return;
-      child.off('message', listen);
-      resolve(message);
-    };
-    child.on('message', listen);
-  });
-  child.send({ type });
-  return reply;
-}
-
-async function withDeadline<T>(what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${PHASE_DEADLINE_MS / 1000} s`)), PHASE_DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function run(mode: 'bare' | 'cubecast', count: number) {
-  const child = fork(new URL('./load-server.ts', import.meta.url), [mode], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const { child, url } = await startServerProcess(mode);
   try {
-    const [ready] = (await once(child, 'message')) as [Reply];
-    const url = ready.url!;
     const heapBefore = (await ask(child, 'heap')).heapUsed!;
     const hosts: VirtualHost[] = [];
     const latencies: number[] = [];
