@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { jsonLogger } from '../log.js';
 import { isSwapStrategy } from '../overlay-controller.js';
-import { startServer } from '../server.js';
+import { DEFAULT_SERVER_LIMITS, startServer } from '../server.js';
 import { integerArg, parse, UsageError } from './args.js';
 import type { Io } from './main.js';
 
@@ -18,6 +18,9 @@ Options:
   --web-root <dir>     built web app to serve (default the apps/web build, built first if missing)
   --swap-depth <D>     how far from a publisher a swap may look (default 1)
   --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
+  --max-connections-per-address <n>
+                       socket.io connections one remote address may hold (default 64; raise it
+                       behind a reverse proxy, where every client shares the proxy's address)
 
 Environment:
   CUBECAST_ADMIN_TOKEN  enables observer controls for observers that present it
@@ -32,6 +35,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       'web-root': { type: 'string' },
       'swap-depth': { type: 'string', default: '1' },
       'swap-strategy': { type: 'string', default: 'depth' },
+      'max-connections-per-address': { type: 'string', default: String(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress) },
     },
     'serve',
   );
@@ -46,6 +50,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   const swapDepth = integerArg(options.string('swap-depth'), '--swap-depth', 0, 8);
   const swapStrategy = options.string('swap-strategy')!;
   if (!isSwapStrategy(swapStrategy)) throw new UsageError(`--swap-strategy must be depth, fig5 or best, got "${swapStrategy}"`);
+  const maxConnectionsPerAddress = integerArg(options.string('max-connections-per-address'), '--max-connections-per-address', 1, 1_000_000);
   const adminToken = process.env.CUBECAST_ADMIN_TOKEN || undefined;
   const customRoot = options.string('web-root') !== undefined;
   if (!existsSync(join(webRoot, 'index.html'))) {
@@ -60,6 +65,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     webRoot,
     adminToken,
     controller: { swapDepth, swapStrategy },
+    limits: { maxConnectionsPerAddress },
     logger: jsonLogger((line) => io.err(line)),
   });
   io.out(`Cubecast is serving the web app at ${server.url}`);
