@@ -7,35 +7,22 @@
  * `npm test` runs a CI-sized count; `npm run fuzz` sets CUBECAST_FUZZ_RUNS for a longer run.
  */
 import { Cube, routeTarget } from '@cubecast/overlay';
-import { encode, encodeRouteSetup, Flags, MessageType, PUBLISHED_VARIANT, type MessageHeader } from '@cubecast/protocol';
+import { encode, encodeRouteSetup, Flags, MessageType } from '@cubecast/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SimNetwork } from '../testing/sim-network.js';
+import { messageHeader, SimNetwork } from '../testing/sim-network.js';
 
 const RUNS = Number(process.env.CUBECAST_FUZZ_RUNS ?? 50);
 
-const header = (fields: Partial<MessageHeader>): MessageHeader => ({
-  type: MessageType.Data,
-  flags: 0,
-  hops: 0,
-  channel: 1,
-  sequence: 0,
-  source: 0,
-  destination: PUBLISHED_VARIANT,
-  latencyUs: 0,
-  fragmentIndex: 0,
-  fragmentCount: 1,
-  ...fields,
-});
 
 const seeds = (at: number): Uint8Array[] => [
-  encode(header({ sequence: 7 }), new Uint8Array(300).fill(7)),
-  encode(header({ sequence: 8, fragmentIndex: 1, fragmentCount: 3, flags: Flags.Key }), new Uint8Array(1000)),
-  encode(header({ type: MessageType.RouteSetup, destination: at }), encodeRouteSetup({ policy: 'greedy', subscriptionId: 'f', epoch: 1, at, maxLatencyMs: 100, pipeline: [{ spa: 'thin', config: { maxLayer: 0 } }] })),
-  encode(header({ type: MessageType.RoutePrune, destination: at }), encodeRouteSetup({ policy: 'odr', subscriptionId: 'f', epoch: 1, at, maxLatencyMs: 100, pipeline: [] })),
-  encode(header({ type: MessageType.Ping, sequence: 3 }), new Uint8Array(16)),
-  encode(header({ type: MessageType.Pong, sequence: 3 }), new Uint8Array(16)),
-  encode(header({ type: MessageType.KeyframeRequest })),
+  encode(messageHeader({ sequence: 7 }), new Uint8Array(300).fill(7)),
+  encode(messageHeader({ sequence: 8, fragmentIndex: 1, fragmentCount: 3, flags: Flags.Key }), new Uint8Array(1000)),
+  encode(messageHeader({ type: MessageType.RouteSetup, destination: at }), encodeRouteSetup({ policy: 'greedy', subscriptionId: 'f', epoch: 1, at, maxLatencyMs: 100, pipeline: [{ spa: 'thin', config: { maxLayer: 0 } }] })),
+  encode(messageHeader({ type: MessageType.RoutePrune, destination: at }), encodeRouteSetup({ policy: 'odr', subscriptionId: 'f', epoch: 1, at, maxLatencyMs: 100, pipeline: [] })),
+  encode(messageHeader({ type: MessageType.Ping, sequence: 3 }), new Uint8Array(16)),
+  encode(messageHeader({ type: MessageType.Pong, sequence: 3 }), new Uint8Array(16)),
+  encode(messageHeader({ type: MessageType.KeyframeRequest })),
 ];
 
 /** A seed with bytes rewritten (header fields included), cut short or padded. */

@@ -1,8 +1,8 @@
 import { Cube, routeTarget } from '@cubecast/overlay';
-import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
+import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type SpaSpec } from '@cubecast/protocol';
 import { inlinePipeline } from '@cubecast/spa/testing';
 import { describe, expect, it } from 'vitest';
-import { SimNetwork } from '../testing/sim-network.js';
+import { messageHeader, SimNetwork } from '../testing/sim-network.js';
 
 /** Hosts at points of a plane; one-way latency = distance / 10 ms + 1 ms. */
 function planar(count: number) {
@@ -297,20 +297,7 @@ describe('pipelines at branch points', () => {
 });
 
 describe('SwitchingEngine against what a linked peer or a bad route can do', () => {
-  const header = (fields: Partial<MessageHeader>): MessageHeader => ({
-    type: MessageType.Data,
-    flags: 0,
-    hops: 0,
-    channel: 1,
-    sequence: 0,
-    source: 0,
-    destination: PUBLISHED_VARIANT,
-    latencyUs: 0,
-    fragmentIndex: 0,
-    fragmentCount: 1,
-    ...fields,
-  });
-
+  
   it('keeps bounded state however many channels, variants, pipelines and partial chunks a peer invents', () => {
     const cube = new Cube(3, 2);
     const { net, hosts, subscribe } = setup(9, cube);
@@ -322,13 +309,13 @@ describe('SwitchingEngine against what a linked peer or a bad route can do', () 
     const at = net.ownership.idsOf(victim)[0]!;
     for (let i = 0; i < 2000; i++) {
       // Data of invented channels, of invented variants of a real one, and first fragments never finished.
-      junk.sendRaw(victim, encode(header({ channel: 1000 + i, destination: i }), new Uint8Array(100)));
-      junk.sendRaw(victim, encode(header({ channel: 1, destination: (i * 2654435761) >>> 0 }), new Uint8Array(100)));
-      junk.sendRaw(victim, encode(header({ channel: 1, sequence: 10_000 + i, fragmentCount: 256 }), new Uint8Array(100)));
+      junk.sendRaw(victim, encode(messageHeader({ channel: 1000 + i, destination: i }), new Uint8Array(100)));
+      junk.sendRaw(victim, encode(messageHeader({ channel: 1, destination: (i * 2654435761) >>> 0 }), new Uint8Array(100)));
+      junk.sendRaw(victim, encode(messageHeader({ channel: 1, sequence: 10_000 + i, fragmentCount: 256 }), new Uint8Array(100)));
       // Route setups of 2000 different pipelines through the victim.
       const setup = encodeRouteSetup({ policy: 'odr', subscriptionId: `x${i}`, epoch: net.epoch, at, maxLatencyMs: 100, pipeline: [{ spa: 'thin', config: { maxLayer: 0, n: i } }] });
-      junk.sendRaw(victim, encode(header({ type: MessageType.RouteSetup, channel: 1, destination: (at + 1) % cube.size }), setup));
-      junk.sendRaw(victim, encode(header({ type: MessageType.KeyframeRequest, channel: 5000 + i })));
+      junk.sendRaw(victim, encode(messageHeader({ type: MessageType.RouteSetup, channel: 1, destination: (at + 1) % cube.size }), setup));
+      junk.sendRaw(victim, encode(messageHeader({ type: MessageType.KeyframeRequest, channel: 5000 + i })));
     }
     net.advance(10);
     const footprint = net.engines.get(victim)!.footprint();

@@ -1,5 +1,5 @@
 import { Cube, Ownership } from '@cubecast/overlay';
-import { MessageType, type RoutingPolicyName } from '@cubecast/protocol';
+import { MessageType, PUBLISHED_VARIANT, type MessageHeader, type RoutingPolicyName } from '@cubecast/protocol';
 import { SwitchingEngine, type EngineOptions } from '../engine/switching-engine.js';
 import type { EngineEnvironment, EngineEvent, LinkTransport } from '../engine/types.js';
 
@@ -144,4 +144,21 @@ export class SimNetwork {
   eventsOf<T extends EngineEvent['type']>(hostId: string, type: T) {
     return (this.events.get(hostId) ?? []).flatMap(({ at, event }) => (event.type === type ? [{ at, ...(event as Extract<EngineEvent, { type: T }>) }] : []));
   }
+}
+
+/** A data-plane header for tests that forge messages: a whole published-variant data chunk unless told otherwise. */
+export function messageHeader(fields: Partial<MessageHeader>): MessageHeader {
+  return {
+    type: MessageType.Data,
+    flags: 0,
+    hops: 0,
+    channel: 1,
+    sequence: 0,
+    source: 0,
+    destination: PUBLISHED_VARIANT,
+    latencyUs: 0,
+    fragmentIndex: 0,
+    fragmentCount: 1,
+    ...fields,
+  };
 }
