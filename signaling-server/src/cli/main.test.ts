@@ -100,6 +100,7 @@ describe('bad input', () => {
     [['cube', 'dance'], /unknown command "cube dance"/],
     [['dance'], /unknown command "dance"/],
     [['serve', '--port', '70000'], /--port must be from 0 to 65535/],
+    [['serve', '--max-connections-per-address', '0'], /--max-connections-per-address must be from 1 to 1000000, got 0/],
   ])('%j exits 2 with one clear line', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
