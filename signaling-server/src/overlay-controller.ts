@@ -42,6 +42,7 @@ import {
   type SubscriptionCreate,
   type SubscriptionInfo,
 } from '@cubecast/protocol';
+import { readWatchdogMessage, watchdogMessage } from '@cubecast/spa/watchdog';
 import { oneWayLatencyMs } from './latency-view.js';
 import { measurement, type HostBytes, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord } from './store.js';
 
@@ -106,16 +107,13 @@ const channelBytes = (channel: ChannelInfo) => jsonBytes(channel.name) + jsonByt
 const subscriptionBytes = (sub: SubscriptionRecord) => jsonBytes(sub.channel) + jsonBytes(sub.pipeline);
 
 /**
- * What subscribers are told of a pipeline's death: the server's words. A watchdog stop is
- * recognised and said again from its numbers (a stage of that very pipeline, a bounded time);
- * anything else a reporter wrote stays with the reporter.
+ * What subscribers are told of a pipeline's death: the server's words. A watchdog stop of a
+ * stage of that very pipeline is said again from its numbers; anything else a reporter wrote
+ * stays with the reporter.
  */
 function failureReason(reported: string | undefined, pipeline: readonly string[]): string {
-  const watchdog = /^(\S+) ran (\d{1,9}) ms on one chunk \(budget (\d{1,9}) ms\)/.exec(reported ?? '');
-  if (watchdog && pipeline.includes(watchdog[1]!)) {
-    return `${watchdog[1]} ran ${Number(watchdog[2])} ms on one chunk (budget ${Number(watchdog[3])} ms) and was stopped`;
-  }
-  return 'its branch point reported it stopped';
+  const stop = readWatchdogMessage(reported ?? '');
+  return stop && pipeline.includes(stop.stage) ? watchdogMessage(stop) : 'its branch point reported it stopped';
 }
 
 const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;

@@ -17,6 +17,7 @@ import { align8, ioRegionPages, PAGE, ringCapacityFor, STAGE_GROWTH } from './me
 import { createRingBuffer, initRing, RingConsumer, RingProducer, ringBytes } from './ring.js';
 import { Control, sharedBufferOf, Stat, STAGE_STATS, STAGE_WORDS } from './stage-control.js';
 import type { StageInit, StageMessage } from './stage-runtime.js';
+import { watchdogMessage } from './watchdog.js';
 
 /** How long `close` lets stages drain before it terminates them. */
 const CLOSE_GRACE_MS = 2000;
@@ -266,7 +267,7 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
       if (busySince === 0) return;
       const ran = nowMs - (busySince - 1);
       if (ran > this.budgetMs) {
-        this.die({ stage: index, name: stage.name, reason: 'budget', message: `${stage.name} ran ${ran} ms on one chunk (budget ${this.budgetMs} ms) and was stopped` });
+        this.die({ stage: index, name: stage.name, reason: 'budget', message: watchdogMessage({ stage: stage.name, ranMs: ran, budgetMs: this.budgetMs }) });
       }
     });
   }
