@@ -577,6 +577,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   // ---- channels and routes -------------------------------------------------------------------
 
   private onChannel(channel: ChannelInfo): void {
+    // An update (the anchor moved) keeps the id: the engine's directory is unchanged.
+    const added = this.channels.get(channel.name)?.id !== channel.id;
     this.channels.set(channel.name, channel);
     const publication = this.publications.get(channel.name);
     if (publication && channel.publisher === this.state?.hostId) {
@@ -584,7 +586,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
     }
     if (this.subscriptions.has(channel.name)) this.command({ type: 'subscribe', channel: channel.id });
-    this.sendDirectory();
+    if (added) this.sendDirectory();
     this.changed();
   }
 
