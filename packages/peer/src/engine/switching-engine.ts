@@ -211,7 +211,7 @@ export class SwitchingEngine {
   private readonly intervals: unknown[] = [];
   private nonce = 0;
   /** `malformed` counts messages dropped unread too: bad bytes, unknown channels, over a bound. */
-  private counters = { malformed: 0, duplicates: 0, failedTasks: 0 };
+  private counters = { malformed: 0, duplicates: 0 };
   private closed = false;
 
   constructor(
@@ -242,7 +242,6 @@ export class SwitchingEngine {
     try {
       work();
     } catch (error) {
-      this.counters.failedTasks++;
       this.env.emit({ type: 'engine:error', message: error instanceof Error ? error.message : String(error) });
     }
   }
@@ -479,8 +478,11 @@ export class SwitchingEngine {
       return;
     }
     switch (message.type) {
-      case MessageType.Data:
-        if (!this.carries(message.channel, message.destination)) {
+      case MessageType.Data: {
+        // One clock read and one demand digest serve the check and the switching.
+        const now = this.env.now();
+        const demand = this.demand(message.channel, now);
+        if (!this.carries(message.channel, message.destination, demand)) {
           this.counters.malformed++;
           return;
         }
@@ -488,8 +490,9 @@ export class SwitchingEngine {
           this.counters.duplicates++;
           return;
         }
-        this.forward(message, message.payload, bytes, this.env.now(), from);
+        this.forward(message, message.payload, bytes, now, from, now, demand);
         return;
+      }
       case MessageType.RouteSetup:
       case MessageType.RoutePrune: {
         let setup: RouteSetup;
@@ -532,9 +535,16 @@ export class SwitchingEngine {
    * whole chunk to that pipeline instead. Each copy is stamped as it leaves: hops + 1,
    * latency + the time spent here + the link's one-way latency.
    */
-  private forward(header: MessageHeader, payload: Uint8Array, bytes: Uint8Array, arrival: number, from: string | null, now = arrival): void {
+  private forward(
+    header: MessageHeader,
+    payload: Uint8Array,
+    bytes: Uint8Array,
+    arrival: number,
+    from: string | null,
+    now = arrival,
+    demand = this.demand(header.channel, now),
+  ): void {
     const variant = header.destination;
-    const demand = this.demand(header.channel, now);
     const wantedHere = this.localVariants(header.channel, demand);
     // A publisher does not deliver its own chunks to itself; a pipeline's outputs are new here.
     if (wantedHere.has(variant) && (from !== null || variant !== PUBLISHED_VARIANT)) {
@@ -733,10 +743,10 @@ export class SwitchingEngine {
    * branch, or (the published variant) a pipeline here. Others are dropped before any state
    * is made for them.
    */
-  private carries(channel: number, variant: number): boolean {
-    const demand = this.demand(channel);
-    if (this.localVariants(channel, demand).has(variant)) return true;
-    if (variant === PUBLISHED_VARIANT) return demand.next.size > 0 || this.localVariants(channel, demand).size > 0;
+  private carries(channel: number, variant: number, demand: ChannelDemand): boolean {
+    const wantedHere = this.localVariants(channel, demand);
+    if (wantedHere.has(variant)) return true;
+    if (variant === PUBLISHED_VARIANT) return demand.next.size > 0 || wantedHere.size > 0;
     for (const variants of demand.next.values()) if (variants.has(variant)) return true;
     return false;
   }
