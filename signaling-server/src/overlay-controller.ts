@@ -241,7 +241,7 @@ export class OverlayController {
     if (message.epoch !== current.epoch) {
       throw new StaleEpochError(`epoch ${message.epoch} is over; the current epoch is ${current.epoch}`);
     }
-    if (!this.store.hosts.has(message.to)) throw new UnknownHostError(`no host ${message.to} is connected`);
+    this.host(message.to);
     if (!current.ownership.linkedHosts(from).has(message.to)) {
       throw new NotLinkedError(`${from} and ${message.to} are not linked in epoch ${current.epoch}`);
     }
@@ -638,14 +638,12 @@ export class OverlayController {
   // ---- observer controls -----------------------------------------------------------------
 
   kill(hostId: string): void {
-    if (!this.store.hosts.has(hostId)) throw new UnknownHostError(`no host ${hostId} is connected`);
+    this.host(hostId);
     this.outbox.disconnect(hostId);
   }
 
   setEmulation(hostId: string, emulation: Emulation): void {
-    const host = this.store.hosts.get(hostId);
-    if (!host) throw new UnknownHostError(`no host ${hostId} is connected`);
-    host.emulation = emulation;
+    this.host(hostId).emulation = emulation;
     this.outbox.host(hostId, 'emulation:set', emulation);
     this.logEvent('emulation', `${hostId} emulates ${JSON.stringify(emulation)}`, hostId);
   }

@@ -79,16 +79,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     else res.destroy();
   };
   const http = createServer((req, res) => {
+    // A reset connection mid-response is the client's business, not the server's.
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
     try {
       route(req, res);
     } catch (error) {
       fail(req, res, error);
     }
-  });
-  // A reset connection mid-response is the client's business, not the server's.
-  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    req.on('error', () => undefined);
-    res.on('error', () => undefined);
   });
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);

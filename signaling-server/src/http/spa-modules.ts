@@ -142,14 +142,13 @@ export function createSpaModuleHandler(owners: SpaModuleOwners, logger: Logger, 
     const path = (req.url ?? '').split('?')[0]!;
     if (path === '/spa' && req.method === 'POST') {
       receive(req, res).catch((error: unknown) => {
-        if (error instanceof UploadRefused) {
-          if (!res.headersSent) json(res, error.status, { error: error.message }, error.headers);
-        } else {
-          logger.log('error', 'spa:upload-failed', { error: error instanceof Error ? error.stack : String(error) });
-          if (!res.headersSent) json(res, 500, { error: 'the server failed to take the module; nothing was kept' });
-        }
-        // The rest of a refused body is not worth reading.
-        if (!req.complete) req.destroy();
+        if (!(error instanceof UploadRefused)) logger.log('error', 'spa:upload-failed', { error: error instanceof Error ? error.stack : String(error) });
+        if (res.headersSent) return;
+        const refused = error instanceof UploadRefused ? error : new UploadRefused(500, 'the server failed to take the module; nothing was kept');
+        // The rest of a refused body is not worth reading: the connection ends once the answer is out.
+        const unread = req.complete ? {} : { Connection: 'close' };
+        json(res, refused.status, { error: refused.message }, { ...refused.headers, ...unread });
+        if (!req.complete) res.once('finish', () => req.destroy());
       });
       return true;
     }
