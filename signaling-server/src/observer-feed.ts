@@ -1,4 +1,4 @@
-import { observerLinkKey, type EntityChanges, type ObserverDelta, type ObserverSnapshot } from '@cubecast/protocol';
+import { OBSERVER_ENTITY_KEYS, type EntityChanges, type ObserverDelta, type ObserverSnapshot } from '@cubecast/protocol';
 
 /** Each entity with the JSON of each of its top-level fields, to compare field by field. */
 type Keyed<T> = Map<string, { value: T; fields: Map<string, string> }>;
@@ -16,10 +16,10 @@ function index<T extends object>(items: readonly T[], key: (item: T) => string):
 
 function indexed(snapshot: ObserverSnapshot): Indexed {
   return {
-    hosts: index(snapshot.hosts, (h) => h.hostId),
-    links: index(snapshot.links, observerLinkKey),
-    channels: index(snapshot.channels, (c) => c.name),
-    subscriptions: index(snapshot.subscriptions, (s) => s.subscriptionId),
+    hosts: index(snapshot.hosts, OBSERVER_ENTITY_KEYS.hosts),
+    links: index(snapshot.links, OBSERVER_ENTITY_KEYS.links),
+    channels: index(snapshot.channels, OBSERVER_ENTITY_KEYS.channels),
+    subscriptions: index(snapshot.subscriptions, OBSERVER_ENTITY_KEYS.subscriptions),
   };
 }
 

@@ -8,4 +8,4 @@ export { request, type AckingSocket, type AckResult } from './request.js';
 export { TypedEmitter } from './typed-emitter.js';
 export { canonicalPipeline, parsePipeline, pipelineVariant, PUBLISHED_VARIANT } from './pipeline-variant.js';
 export * from './sensor-payload.js';
-export { applyObserverDelta, observerLinkKey } from './observer-delta.js';
+export { applyObserverDelta, OBSERVER_ENTITY_KEYS } from './observer-delta.js';

@@ -1,7 +1,12 @@
-import type { EntityChanges, ObserverDelta, ObserverLink, ObserverSnapshot } from './signaling.js';
+import type { ChannelInfo, EntityChanges, ObserverDelta, ObserverHost, ObserverLink, ObserverSnapshot, SubscriptionInfo } from './signaling.js';
 
-/** A link's key in deltas: its two host ids, the smaller first, joined by `|`. */
-export const observerLinkKey = (link: Pick<ObserverLink, 'a' | 'b'>) => `${link.a}|${link.b}`;
+/** Each kind of entity's key in deltas; a link's is its two host ids, the smaller first, joined by `|`. */
+export const OBSERVER_ENTITY_KEYS = {
+  hosts: (host: ObserverHost) => host.hostId,
+  links: (link: Pick<ObserverLink, 'a' | 'b'>) => `${link.a}|${link.b}`,
+  channels: (channel: ChannelInfo) => channel.name,
+  subscriptions: (subscription: SubscriptionInfo) => subscription.subscriptionId,
+} as const;
 
 /** Applies a delta to a snapshot: what an observer does with the feed (tests, the page). */
 export function applyObserverDelta(snapshot: ObserverSnapshot, delta: ObserverDelta): ObserverSnapshot {
@@ -29,9 +34,9 @@ export function applyObserverDelta(snapshot: ObserverSnapshot, delta: ObserverDe
     server: delta.server,
     cube: delta.cube ?? snapshot.cube,
     policy: delta.policy ?? snapshot.policy,
-    hosts: merge(snapshot.hosts, delta.hosts, (h) => h.hostId),
-    links: merge(snapshot.links, delta.links, observerLinkKey),
-    channels: merge(snapshot.channels, delta.channels, (c) => c.name),
-    subscriptions: merge(snapshot.subscriptions, delta.subscriptions, (s) => s.subscriptionId),
+    hosts: merge(snapshot.hosts, delta.hosts, OBSERVER_ENTITY_KEYS.hosts),
+    links: merge(snapshot.links, delta.links, OBSERVER_ENTITY_KEYS.links),
+    channels: merge(snapshot.channels, delta.channels, OBSERVER_ENTITY_KEYS.channels),
+    subscriptions: merge(snapshot.subscriptions, delta.subscriptions, OBSERVER_ENTITY_KEYS.subscriptions),
   };
 }
