@@ -11,14 +11,13 @@ import { summarize } from '@cubecast/overlay';
 import { jsonBytes, LIMITS } from '@cubecast/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { table } from '../../scripts/bench-table.js';
-import { VirtualHost } from '../src/testing/virtual-host.js';
+import { TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../src/testing/virtual-host.js';
 import { ask, startServerProcess, withDeadline } from './server-process.js';
 
 const HOSTS = 100;
 const OBSERVER_COUNTS = [0, 1, 20, 100];
 const LOAD_MS = 10_000;
 const HEALTH_EVERY_MS = 50;
-const VIDEO = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' } as const;
 /** About 3.9 KB of JSON: eight make a host's state reach its limit. */
 const BIG_PIPELINE = Array.from({ length: 7 }, () => ({ spa: 'thin', config: { a: 'x'.repeat(256), b: 'y'.repeat(256) } }));
 

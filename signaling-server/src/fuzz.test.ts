@@ -12,10 +12,9 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
-import { VirtualHost } from './testing/virtual-host.js';
+import { TEST_VIDEO_CODEC as VIDEO, VirtualHost } from './testing/virtual-host.js';
 
 const RUNS = Number(process.env.CUBECAST_FUZZ_RUNS ?? 50);
-const VIDEO = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' };
 
 /** Replaces, deletes or adds one node of a JSON value, or blows one string up. */
 type Mutation = { path: number[]; op: 'replace' | 'delete' | 'add' | 'grow'; value: unknown };
@@ -100,7 +99,7 @@ beforeAll(async () => {
   });
   peer = await new VirtualHost(server.url).join();
   fuzzer = await new VirtualHost(server.url).join();
-  await peer.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO as never });
+  await peer.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
   anonymous = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
   extra.push({ close: () => anonymous.disconnect() });
 });

@@ -15,9 +15,8 @@ import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from './log.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
-import { eventually, VirtualHost } from './testing/virtual-host.js';
+import { eventually, TEST_VIDEO_CODEC as VIDEO, VirtualHost } from './testing/virtual-host.js';
 
-const VIDEO = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' } as const;
 
 const servers: RunningServer[] = [];
 const clients: { close(): void }[] = [];

@@ -12,6 +12,9 @@ import {
 } from '@cubecast/protocol';
 import { io, type Socket } from 'socket.io-client';
 
+/** A video channel's codec as a webcam publisher states it: for hosts that publish in tests and benchmarks. */
+export const TEST_VIDEO_CODEC = { codec: 'vp8', width: 640, height: 480, framerate: 30, bitrateKbps: 800, scalabilityMode: 'L1T3' } as const;
+
 /**
  * A host without WebRTC: a real socket.io client that joins, keeps its view of the cube from
  * `cube:state` and `cube:delta` exactly as a browser peer must, and records what it is sent.
