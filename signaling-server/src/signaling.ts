@@ -44,7 +44,7 @@ export interface SignalingOptions {
 const BUFFER_SWEEP_MS = 1000;
 
 /** What socket.io holds for a socket and has not handed to the kernel yet, in bytes. */
-export function unsentBytes(socket: Socket): number {
+function unsentBytes(socket: Socket): number {
   const conn = socket.conn as unknown as { writeBuffer?: { data?: unknown }[]; transport?: { socket?: { bufferedAmount?: number } } };
   let bytes = conn.transport?.socket?.bufferedAmount ?? 0;
   for (const packet of conn.writeBuffer ?? []) {
@@ -226,9 +226,9 @@ export class Signaling {
   private refuseUnknownEvents(socket: HostSocket | AnySocket, schemas: object, bucket: TokenBucket): void {
     socket.onAny((event: string, ...args: unknown[]) => {
       if (Object.hasOwn(schemas, event)) return;
-      const hostId = socket.data.hostId as string | undefined;
-      const error = bucket.take() ? new BadPayloadError(`unknown event "${String(event).slice(0, 64)}"`) : new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`);
-      this.refuse(hostId, String(event).slice(0, 64), error, args.at(-1));
+      const name = String(event).slice(0, 64);
+      const error = bucket.take() ? new BadPayloadError(`unknown event "${name}"`) : new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`);
+      this.refuse(socket.data.hostId as string | undefined, name, error, args.at(-1));
     });
   }
 
