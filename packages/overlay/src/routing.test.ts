@@ -40,17 +40,32 @@ describe.each(['odr', 'random', 'greedy'] as const)('%s routing', (policy) => {
     );
   });
 
-  it('decides hop by hop: a relay that recomputes from the header gets the same path', () => {
+  it('decides hop by hop from the header alone: a relay that already routed other traffic continues the route', () => {
     fc.assert(
-      fc.property(cases, ({ cube, from, to, seed }) => {
-        const router = routerFor(policy, cube, seed);
-        const path = router.path(from, to);
+      fc.property(cases, fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), ({ cube, from, to, seed }, otherSources) => {
+        const path = routerFor(policy, cube, seed).path(from, to);
+        // Each relay has its own router, which has just routed other sources' messages to the same place.
         for (let i = 0; i < path.length; i++) {
-          expect(routerFor(policy, cube, seed).nextHop(path[i]!, to, from)).toBe(path[i + 1] ?? null);
+          const relay = routerFor(policy, cube, seed);
+          for (const other of otherSources) relay.path(other % cube.size, to);
+          expect(relay.nextHop(path[i]!, to, from)).toBe(path[i + 1] ?? null);
         }
       }),
     );
   });
+
+  if (policy !== 'random') {
+    // Random-dimension routing draws its order from the source, so only the others have this.
+    it('the rest of a route is the route from where it has got to', () => {
+      fc.assert(
+        fc.property(cases, ({ cube, from, to, seed }) => {
+          const router = routerFor(policy, cube, seed);
+          const path = router.path(from, to);
+          for (let i = 1; i < path.length; i++) expect(router.path(path[i]!, to)).toEqual(path.slice(i));
+        }),
+      );
+    });
+  }
 
   it('refuses ids outside the cube', () => {
     const cube = new Cube(3, 3);
