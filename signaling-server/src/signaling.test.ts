@@ -147,6 +147,8 @@ describe('signal relay', () => {
     expect(linked).toBeDefined();
     expect(unlinked).toBeDefined();
 
+    const linkedSignals: unknown[] = [];
+    linked.socket.on('signal:receive', (message) => linkedSignals.push(message));
     const received = new Promise<unknown>((resolve) => linked.socket.once('signal:receive', resolve));
     const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
     await a.request('signal:send', { to: linked.hostId, epoch: a.epoch, data: offer });
@@ -161,8 +163,10 @@ describe('signal relay', () => {
       code: 'STALE_EPOCH',
     });
     await expect(a.request('signal:send', { to: 'h999', epoch: a.epoch, data: offer })).rejects.toMatchObject({ code: 'UNKNOWN_HOST' });
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([unlinked.roundTrip(), linked.roundTrip()]);
     expect(leaked).toBe(false);
+    // The refused offers reached nobody, the stale one not its addressee either.
+    expect(linkedSignals).toEqual([{ from: a.hostId, epoch: a.epoch, data: offer }]);
   });
 });
 
@@ -470,8 +474,7 @@ describe('SPA reports', () => {
     expect(s.controller.snapshot({ enabled: false }, 0).hosts.find((h) => h.hostId === publisher.hostId)!.spas).toEqual(report('running').spas);
     await publisher.request('spa:report', report('dead'));
     await publisher.request('spa:report', report('dead')); // the same death again: no second notice
-    await eventually(() => thin.spaFailures.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all([thin.roundTrip(), full.roundTrip()]);
     // The server's words: a reporter's text never reaches subscribers.
     expect(thin.spaFailures).toEqual([
       { subscriptionId: subscription.subscriptionId, channel: 'cam', host: publisher.hostId, pipeline: ['thin'], message: 'thin ran 150 ms on one chunk (budget 100 ms) and was stopped' },

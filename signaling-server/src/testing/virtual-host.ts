@@ -54,6 +54,15 @@ export class VirtualHost {
     return request(this.socket, event, payload);
   }
 
+  /**
+   * A request and its ack: the server writes to a socket in order, so whatever it sent this
+   * host before handling the request has arrived once this resolves. Absence checks wait on
+   * this, not on a sleep that a slow leak would outlast.
+   */
+  async roundTrip(): Promise<void> {
+    await this.request('channel:list', {});
+  }
+
   async join(extra: { name?: string; emulation?: { position?: [number, number] } } = {}): Promise<this> {
     const result = await this.request('host:join', { protocol: PROTOCOL_VERSION, ...extra });
     this.sessionToken = result.sessionToken;
