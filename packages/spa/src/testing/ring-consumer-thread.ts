@@ -3,6 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { RingConsumer } from '../ring.js';
 
 const consumer = new RingConsumer(workerData as SharedArrayBuffer);
+// The test writes only after this: a thread takes up to a second to start on a loaded machine.
+parentPort!.postMessage('ready');
 let count = 0;
 let ok = true;
 for (;;) {
