@@ -1,11 +1,43 @@
-import { Cube, Ownership } from '@cubecast/overlay';
+import { createRng, Cube, Ownership } from '@cubecast/overlay';
 import { MessageType, PUBLISHED_VARIANT, type MessageHeader, type RoutingPolicyName } from '@cubecast/protocol';
+import { LOW_WATER_BYTES } from '../engine/link.js';
 import { SwitchingEngine, type EngineOptions } from '../engine/switching-engine.js';
 import type { EngineEnvironment, EngineEvent, LinkTransport } from '../engine/types.js';
 
+/** What a directed link does to the messages it carries, beyond its propagation delay. */
+export interface LinkConditions {
+  /** Chance (0..1) that a message is lost. */
+  readonly loss?: number;
+  /** Chance that a message arrives twice. */
+  readonly duplicate?: number;
+  /** Extra one-way delay, uniform in [0, jitterMs): a later message can overtake an earlier one. */
+  readonly jitterMs?: number;
+  /**
+   * The data channel's send buffer drains this many bytes per ms: `bufferedAmount` grows with
+   * each send and the engine hears `bufferLow` when it falls to the low mark, as from
+   * RTCDataChannel's bufferedamountlow. Unset: the buffer never backs up.
+   */
+  readonly drainBytesPerMs?: number;
+  /** `send` throws, as on a channel closing under the sender. */
+  readonly sendThrows?: boolean;
+}
+
+/** One direction of a link: its conditions and its send buffer. */
+interface Wire {
+  conditions: LinkConditions;
+  buffered: number;
+  /** When the last byte now in the buffer will have left. */
+  drainedAt: number;
+  peakBuffered: number;
+  readonly bufferLowAt: number[];
+  readonly dataSentAt: number[];
+}
+
 /**
  * A deterministic network for engine tests: virtual time, a timer queue, and links that
- * deliver after a fixed propagation delay. Engines run unmodified on top of it.
+ * deliver after a propagation delay, with loss, duplication, jitter (reordering) and a send
+ * buffer that drains at a set rate when a test asks for them (seeded: runs repeat exactly).
+ * Engines run unmodified on top of it.
  */
 export class SimNetwork {
   now = 0;
@@ -18,6 +50,8 @@ export class SimNetwork {
   /** Data messages (chunks and fragments) carried per directed link `a>b`. */
   readonly carriedData = new Map<string, number>();
   private readonly cut = new Set<string>();
+  private readonly wires = new Map<string, Wire>();
+  private random = createRng(1);
   ownership!: Ownership;
   epoch = 1;
   /** The channel directory every engine is given: the channels tests publish. */
@@ -105,19 +139,61 @@ export class SimNetwork {
     this.engines.get(b)!.linkOpened(a);
   }
 
+  /** Sets the conditions of the links `from>to` for which `where` holds (all by default), and the seed of their dice. */
+  setConditions(conditions: LinkConditions, where: (from: string, to: string) => boolean = () => true, seed = 1): void {
+    this.random = createRng(seed);
+    for (const [key, wire] of this.wires) {
+      const [from, to] = key.split('>') as [string, string];
+      if (where(from, to)) wire.conditions = conditions;
+    }
+  }
+
+  /** The send buffer of `from>to`: now, its peak, when it fell to the low mark, and when data messages were sent. */
+  wire(from: string, to: string): Readonly<Wire> {
+    return this.wires.get(`${from}>${to}`)!;
+  }
+
   private transport(from: string, to: string): LinkTransport {
+    const key = `${from}>${to}`;
+    const wire: Wire = { conditions: {}, buffered: 0, drainedAt: 0, peakBuffered: 0, bufferLowAt: [], dataSentAt: [] };
+    this.wires.set(key, wire);
     return {
       send: (bytes) => {
-        const key = `${from}>${to}`;
+        const { loss = 0, duplicate = 0, jitterMs = 0, drainBytesPerMs, sendThrows } = wire.conditions;
+        if (sendThrows) throw new Error('the channel is closing');
         this.carried.set(key, (this.carried.get(key) ?? 0) + 1);
-        if (bytes[1] === MessageType.Data) this.carriedData.set(key, (this.carriedData.get(key) ?? 0) + 1);
+        if (bytes[1] === MessageType.Data) {
+          this.carriedData.set(key, (this.carriedData.get(key) ?? 0) + 1);
+          wire.dataSentAt.push(this.now);
+        }
         const copy = bytes.slice();
-        this.setTimer(() => {
-          if (this.cut.has(from) || this.cut.has(to)) return;
-          this.engines.get(to)?.receive(from, copy);
-        }, this.latencyMs(from, to));
+        let leavesIn = 0;
+        if (drainBytesPerMs !== undefined) {
+          wire.drainedAt = Math.max(this.now, wire.drainedAt) + copy.byteLength / drainBytesPerMs;
+          leavesIn = wire.drainedAt - this.now;
+          wire.buffered += copy.byteLength;
+          wire.peakBuffered = Math.max(wire.peakBuffered, wire.buffered);
+          this.setTimer(() => {
+            const before = wire.buffered;
+            wire.buffered -= copy.byteLength;
+            if (before > LOW_WATER_BYTES && wire.buffered <= LOW_WATER_BYTES) {
+              wire.bufferLowAt.push(this.now);
+              this.engines.get(from)?.bufferLow(to);
+            }
+          }, leavesIn);
+        }
+        if (this.random() < loss) return;
+        const copies = this.random() < duplicate ? 2 : 1;
+        for (let i = 0; i < copies; i++) {
+          this.setTimer(() => {
+            if (this.cut.has(from) || this.cut.has(to)) return;
+            this.engines.get(to)?.receive(from, copy);
+          }, leavesIn + this.latencyMs(from, to) + this.random() * jitterMs);
+        }
       },
-      bufferedAmount: 0,
+      get bufferedAmount() {
+        return wire.buffered;
+      },
       close: () => {},
     };
   }

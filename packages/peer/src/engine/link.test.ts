@@ -1,0 +1,107 @@
+import { Flags } from '@cubecast/protocol';
+import { describe, expect, it } from 'vitest';
+import { BandwidthBucket, HIGH_WATER_BYTES, Link, MAX_QUEUED, type Outgoing } from './link.js';
+import type { LinkTransport } from './types.js';
+
+/** A transport whose buffer the test fills and drains by hand; `sent` is what left, in order. */
+function transport(options: { throws?: (bytes: Uint8Array) => boolean } = {}) {
+  const sent: Uint8Array[] = [];
+  const t = {
+    sent,
+    bufferedAmount: 0,
+    send(bytes: Uint8Array) {
+      if (options.throws?.(bytes)) throw new Error('the channel is closing');
+      sent.push(bytes);
+      t.bufferedAmount += bytes.byteLength;
+    },
+    close() {},
+  } satisfies LinkTransport & { sent: Uint8Array[] };
+  return t;
+}
+
+const clock = { now: () => 0, set: () => 0, clear: () => {} };
+const unlimited = () => new BandwidthBucket(undefined, 0);
+
+/** A message whose first byte names it, in a drop group. */
+function message(name: number, group: string, flags: number, size = 100): Outgoing {
+  const bytes = new Uint8Array(size);
+  bytes[0] = name;
+  return { bytes, flags, group };
+}
+
+function openLink(t: LinkTransport) {
+  const link = new Link('peer', t, clock);
+  link.state = 'open';
+  return link;
+}
+
+describe('Link backpressure', () => {
+  it('stops handing the channel messages above the high mark and goes on where it stopped', () => {
+    const t = transport();
+    const link = openLink(t);
+    const size = 64 * 1024;
+    const count = Math.ceil(HIGH_WATER_BYTES / size) + 10;
+    for (let i = 0; i < count; i++) link.enqueue(message(i, `g${i}`, Flags.Key, size));
+    link.pump(0, unlimited());
+    // Sending stops once more than the high mark is buffered: one message past it at most.
+    expect(t.bufferedAmount).toBeGreaterThan(HIGH_WATER_BYTES);
+    expect(t.bufferedAmount).toBeLessThanOrEqual(HIGH_WATER_BYTES + size);
+    const first = t.sent.length;
+    expect(link.queued).toBe(count - first);
+    // The channel drains (bufferedamountlow): the next pump resumes in order.
+    t.bufferedAmount = 0;
+    link.pump(0, unlimited());
+    expect(t.sent.map((b) => b[0])).toEqual([...Array(count).keys()]);
+    expect(link.queued).toBe(0);
+  });
+
+  it('when the queue overflows, drops the oldest droppable chunk, all its fragments, and never a key frame', () => {
+    const t = transport();
+    const link = openLink(t);
+    t.bufferedAmount = HIGH_WATER_BYTES + 1; // blocked: everything queues
+    link.enqueue(message(0, 'key', Flags.Key | Flags.Droppable));
+    link.enqueue(message(1, 'old', Flags.Droppable));
+    link.enqueue(message(2, 'plain', 0));
+    link.enqueue(message(3, 'old', Flags.Droppable));
+    link.enqueue(message(4, 'next', Flags.Droppable));
+    for (let i = 5; i < MAX_QUEUED; i++) link.enqueue(message(i & 0xff, `filler${i}`, Flags.Droppable));
+    expect(link.queued).toBe(MAX_QUEUED);
+    link.enqueue(message(9, 'overflow', Flags.Droppable));
+    // The two fragments of 'old' went; the key frame and the non-droppable stayed.
+    expect(link.queued).toBe(MAX_QUEUED - 1);
+    expect(link.stats(0).dropped).toBe(2);
+    t.bufferedAmount = 0;
+    link.pump(0, unlimited());
+    expect(t.sent.slice(0, 3).map((b) => b[0])).toEqual([0, 2, 4]);
+  });
+
+  it('keeps non-droppable data when nothing can be dropped: the queue runs over instead', () => {
+    const t = transport();
+    const link = openLink(t);
+    t.bufferedAmount = HIGH_WATER_BYTES + 1;
+    for (let i = 0; i < MAX_QUEUED + 10; i++) link.enqueue(message(i & 0xff, `k${i}`, Flags.Key));
+    expect(link.queued).toBe(MAX_QUEUED + 10);
+    expect(link.stats(0).dropped).toBe(0);
+  });
+
+  it('a send that throws costs that message only: the pump goes on and nothing escapes', () => {
+    const t = transport({ throws: (bytes) => bytes[0] === 1 });
+    const link = openLink(t);
+    for (let i = 0; i < 3; i++) link.enqueue(message(i, `g${i}`, Flags.Key));
+    expect(() => link.pump(0, unlimited())).not.toThrow();
+    expect(t.sent.map((b) => b[0])).toEqual([0, 2]);
+    expect(() => link.toWire(message(1, 'c', 0).bytes, 0)).not.toThrow();
+  });
+
+  it('holds messages for the host upload bucket and says when to try again', () => {
+    const t = transport();
+    const link = openLink(t);
+    const bucket = new BandwidthBucket(800, 0); // 100 bytes per ms, 16 KiB burst
+    for (let i = 0; i < 40; i++) link.enqueue(message(i, `g${i}`, Flags.Key, 1000));
+    const wait = link.pump(0, bucket);
+    expect(t.sent.length).toBe(16);
+    expect(wait).toBeCloseTo(6.16, 5); // 16384 - 16000 = 384 left: 616 bytes short, at 100 bytes per ms
+    link.pump(10, bucket); // 1000 more bytes of tokens: one more message
+    expect(t.sent.length).toBe(17);
+  });
+});
