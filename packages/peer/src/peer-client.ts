@@ -1,6 +1,7 @@
 import './node-shims.js';
 import { Cube } from '@cubecast/overlay';
 import {
+  applyCubeDelta,
   DATA_CHANNEL,
   PROTOCOL_VERSION,
   request,
@@ -93,7 +94,30 @@ export interface PeerOptions {
   readonly createWorker: () => Worker;
   /** Lets this host run SPAs where it is a branch point (the bundler knows the URLs). */
   readonly spaResources?: SpaResources;
+  /** Makes the WebRTC connection to a linked host (simple-peer unless a test brings its own). */
+  readonly createConnection?: CreateConnection;
 }
+
+/** What the client drives of a WebRTC connection to a linked host: simple-peer's surface. */
+export interface LinkConnection {
+  readonly connected: boolean;
+  on(event: 'signal', listener: (data: SignalData) => void): unknown;
+  on(event: 'error' | 'close', listener: () => void): unknown;
+  signal(data: SignalData): void;
+  destroy(): void;
+}
+
+/** A connection and the negotiated data channel made on it, which goes to the engine worker. */
+export type CreateConnection = (initiator: boolean) => { connection: LinkConnection; channel: RTCDataChannel };
+
+const createSimplePeerConnection: CreateConnection = (initiator) => {
+  const peer = new SimplePeer({ initiator, trickle: true, config: { iceServers: [] } });
+  // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
+  // created on it and transferred in this same task.
+  const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
+  const { label, ...init } = DATA_CHANNEL;
+  return { connection: peer as unknown as LinkConnection, channel: pc.createDataChannel(label, init) };
+};
 
 interface Publication {
   request: ChannelPublish;
@@ -116,7 +140,7 @@ interface Subscription {
 }
 
 interface PeerLink {
-  peer: SimplePeer.Instance;
+  peer: LinkConnection;
   initiator: boolean;
 }
 
@@ -471,19 +495,10 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.syncTopology();
   }
 
-  /** Deltas apply only to the epoch they were made in, and only if newer than what we hold. */
   private applyDelta(delta: CubeDelta): void {
-    const state = this.state;
-    if (!state || delta.epoch !== state.epoch || delta.revision <= state.revision) return;
-    const ids = new Set(state.ids);
-    for (const id of delta.removedIds) ids.delete(id);
-    for (const id of delta.addedIds) ids.add(id);
-    const neighbours = new Map(state.neighbours);
-    for (const [id, owner] of delta.neighbours) {
-      if (owner === null) neighbours.delete(id);
-      else neighbours.set(id, owner);
-    }
-    this.state = { ...state, revision: delta.revision, ids: [...ids], neighbours: [...neighbours] };
+    const next = this.state && applyCubeDelta(this.state, delta);
+    if (!next) return;
+    this.state = next;
     this.syncTopology();
   }
 
@@ -510,12 +525,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   }
 
   private openLink(hostId: string, initiator: boolean): PeerLink {
-    const peer = new SimplePeer({ initiator, trickle: true, config: { iceServers: [] } });
-    // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
-    // created on it and transferred in this same task.
-    const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
-    const { label, ...init } = DATA_CHANNEL;
-    const channel = pc.createDataChannel(label, init);
+    const { connection: peer, channel } = (this.options.createConnection ?? createSimplePeerConnection)(initiator);
     this.command({ type: 'link:add', hostId, channel }, [channel as unknown as Transferable]);
     const link: PeerLink = { peer, initiator };
     this.links.set(hostId, link);
@@ -537,7 +547,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     return link;
   }
 
-  private onPeerGone(hostId: string, peer: SimplePeer.Instance): void {
+  private onPeerGone(hostId: string, peer: LinkConnection): void {
     const link = this.links.get(hostId);
     if (!link || link.peer !== peer) return;
     this.links.delete(hostId);
@@ -568,7 +578,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       link = this.openLink(message.from, false);
     }
     try {
-      link.peer.signal(message.data as SimplePeer.SignalData);
+      link.peer.signal(message.data);
     } catch (error) {
       this.emit('error:raised', { message: `bad signal from ${message.from}: ${(error as Error).message}` });
     }

@@ -9,3 +9,4 @@ export { TypedEmitter } from './typed-emitter.js';
 export { canonicalPipeline, parsePipeline, pipelineVariant, PUBLISHED_VARIANT } from './pipeline-variant.js';
 export * from './sensor-payload.js';
 export { applyObserverDelta, OBSERVER_ENTITY_KEYS } from './observer-delta.js';
+export { applyCubeDelta } from './cube-delta.js';

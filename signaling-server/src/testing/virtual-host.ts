@@ -1,4 +1,5 @@
 import {
+  applyCubeDelta,
   PROTOCOL_VERSION,
   request,
   type AckResult,
@@ -38,6 +39,7 @@ export class VirtualHost {
   staleDeltas = 0;
   statesReceived = 0;
   deltasReceived = 0;
+  private state: CubeState | undefined;
 
   constructor(url: string) {
     this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -73,6 +75,19 @@ export class VirtualHost {
 
   applyState(state: CubeState): void {
     this.statesReceived++;
+    this.view(state);
+  }
+
+  /** The browser peer's own delta handling (protocol's applyCubeDelta), counted. */
+  applyDelta(delta: CubeDelta): void {
+    this.deltasReceived++;
+    const next = this.state && applyCubeDelta(this.state, delta);
+    if (next) this.view(next);
+    else this.staleDeltas++;
+  }
+
+  private view(state: CubeState): void {
+    this.state = state;
     this.hostId = state.hostId;
     this.epoch = state.epoch;
     this.revision = state.revision;
@@ -80,21 +95,6 @@ export class VirtualHost {
     this.n = state.n;
     this.ids = new Set(state.ids);
     this.neighbours = new Map(state.neighbours);
-  }
-
-  applyDelta(delta: CubeDelta): void {
-    this.deltasReceived++;
-    if (delta.epoch !== this.epoch || delta.revision <= this.revision) {
-      this.staleDeltas++;
-      return;
-    }
-    this.revision = delta.revision;
-    for (const id of delta.removedIds) this.ids.delete(id);
-    for (const id of delta.addedIds) this.ids.add(id);
-    for (const [id, owner] of delta.neighbours) {
-      if (owner === null) this.neighbours.delete(id);
-      else this.neighbours.set(id, owner);
-    }
   }
 
   close(): void {
