@@ -200,7 +200,7 @@ describe('SPA module store', () => {
   });
 
   it('takes one upload at a time per host, a bounded number in all, and drops one that dawdles', async () => {
-    const s = await serverWith({ maxConcurrentUploads: 1, uploadTimeoutMs: 500 });
+    const s = await serverWith({ maxConcurrentUploads: 1, uploadTimeoutMs: 2000 });
     const a = await joined(s);
     const b = await joined(s);
     // A slow upload: headers and a few bytes, then nothing.
@@ -211,8 +211,11 @@ describe('SPA module store', () => {
       slow.on('error', reject);
     });
     slow.write(new Uint8Array(10));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await upload(s, distinctModule(1), a.sessionToken)).status).toBe(429);
+    // Once the server has taken the slow upload, a second one from the same host is refused
+    // (asked until then: a fixed sleep could end first on a loaded machine).
+    let second = 0;
+    for (const deadline = Date.now() + 10_000; second !== 429 && Date.now() < deadline; ) second = (await upload(s, distinctModule(1), a.sessionToken)).status;
+    expect(second).toBe(429);
     expect((await upload(s, distinctModule(1), b.sessionToken)).status).toBe(503);
     expect(await slowStatus).toBe(408);
     slow.destroy();
