@@ -15,8 +15,8 @@
  */
 import { summarize } from '@cubecast/overlay';
 import type { Page } from 'playwright-core';
-import { startBenchBrowser, withCpu, type CpuSample } from '../../scripts/browser-bench.js';
-import { table } from '../../scripts/bench-table.js';
+import { startBenchBrowser, withCpu, type CpuSample } from '@cubecast/bench-kit/browser';
+import { table } from '@cubecast/bench-kit';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARMUP_MS = 2000;

@@ -10,7 +10,7 @@
  * 200 MB server heap.
  */
 import { summarize } from '@cubecast/overlay';
-import { table } from '../../scripts/bench-table.js';
+import { table } from '@cubecast/bench-kit';
 import { VirtualHost } from '../src/testing/virtual-host.js';
 import { ask, startServerProcess, withDeadline } from './server-process.js';
 

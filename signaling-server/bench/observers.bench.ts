@@ -10,7 +10,7 @@
 import { summarize } from '@cubecast/overlay';
 import { jsonBytes, LIMITS } from '@cubecast/protocol';
 import { io, type Socket } from 'socket.io-client';
-import { table } from '../../scripts/bench-table.js';
+import { table } from '@cubecast/bench-kit';
 import { TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../src/testing/virtual-host.js';
 import { ask, startServerProcess, withDeadline } from './server-process.js';
 

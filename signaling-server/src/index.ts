@@ -1,2 +1,3 @@
-export { startServer, type RunningServer, type ServerOptions } from './server.js';
+export { DEFAULT_SERVER_LIMITS, startServer, type RunningServer, type ServerOptions } from './server.js';
+export { isSwapStrategy } from './overlay-controller.js';
 export { jsonLogger, silentLogger, type Logger } from './log.js';

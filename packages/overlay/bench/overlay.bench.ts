@@ -10,7 +10,7 @@
  * Timings are medians of several runs: the machine is small and shared. Targets: each route
  * pass under 1 s; the churn run under 2 s.
  */
-import { table } from '../../../scripts/bench-table.js';
+import { table } from '@cubecast/bench-kit';
 import { Cube, createRng, createRouter, mRegion, Ownership, randomInt, randomLinkCosts, summarize, type RoutingPolicy } from '../src/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});

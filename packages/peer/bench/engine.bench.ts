@@ -9,7 +9,7 @@
  */
 import { decode, encode, MAX_PAYLOAD_BYTES, patchForwarded } from '@cubecast/protocol';
 import { summarize } from '@cubecast/overlay';
-import { table } from '../../../scripts/bench-table.js';
+import { table } from '@cubecast/bench-kit';
 import type { LinkTransport } from '../src/engine/types.js';
 import { SwitchingEngine } from '../src/engine/switching-engine.js';
 

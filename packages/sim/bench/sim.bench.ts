@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summarize } from '@cubecast/overlay';
-import { table } from '../../../scripts/bench-table.js';
+import { table } from '@cubecast/bench-kit';
 import { generateTransitStub, RouterDistances } from '../src/index.js';
 
 const RUNS = 3;
@@ -27,7 +27,7 @@ if (process.argv[2] === '--all-pairs') {
   process.exit(0);
 }
 
-const cli = fileURLToPath(new URL('../../../signaling-server/bin/cubecast.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../cli/bin/cubecast.js', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'cubecast-sim-bench-'));
 
 function simRun(): { seconds: number; peakMb: number } {

@@ -12,8 +12,8 @@
  */
 import { summarize } from '@cubecast/overlay';
 import type { Page } from 'playwright-core';
-import { table } from '../../../scripts/bench-table.js';
-import { startBenchBrowser } from '../../../scripts/browser-bench.js';
+import { table } from '@cubecast/bench-kit';
+import { startBenchBrowser } from '@cubecast/bench-kit/browser';
 
 const SIZES = [1024, 16 * 1024, 64 * 1024, 256 * 1024];
 const TRANSPORTS = ['ring', 'post-copy', 'post-transfer', 'main-thread'] as const;

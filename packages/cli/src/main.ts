@@ -1,23 +1,11 @@
 import { InvalidArgumentError } from '@cubecast/overlay';
 import { UsageError } from './args.js';
+import type { Io } from './io.js';
 import { cubeCommand } from './cube-commands.js';
 import { serveCommand } from './serve-command.js';
 import { simCommand } from './sim-command.js';
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-  /** Where long commands show progress; absent, they show none. */
-  readonly status?: StatusLine;
-}
-
-/** A line of progress on stderr: redrawn in place on a terminal (`live`), else appended. */
-export interface StatusLine {
-  readonly live: boolean;
-  show(text: string): void;
-  /** Clears a live line before the command prints its results. */
-  done(): void;
-}
+export type { Io, StatusLine } from './io.js';
 
 export const HELP = `Usage: cubecast <command> [options]
 

@@ -136,7 +136,7 @@ describe('the installed command', () => {
 describe('cubecast serve', () => {
   it('serves, logs JSON lines, and stops cleanly on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
-    const bin = join(import.meta.dirname, '..', '..', 'bin', 'cubecast.js');
+    const bin = join(import.meta.dirname, '..', 'bin', 'cubecast.js');
     const webRoot = mkdtempSync(join(tmpdir(), 'cubecast-web-'));
     writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>t</title>');
     const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--web-root', webRoot], { stdio: ['ignore', 'pipe', 'pipe'] });

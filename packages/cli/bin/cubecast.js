@@ -3,7 +3,7 @@
 // root `prepare` script) or `npm run build`.
 import { existsSync } from 'node:fs';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/main.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('cubecast: not built yet; run "npm run build" in the repository root\n');
   process.exit(1);

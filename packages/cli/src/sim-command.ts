@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_HOSTS, EXPERIMENTS, formatTable, HOST_COUNTS, type ProgressReporter } from '@cubecast/sim';
 import { integerArg, parse, UsageError } from './args.js';
-import type { Io, StatusLine } from './main.js';
+import type { Io, StatusLine } from './io.js';
 
 const DEFAULT_SEED = 1;
 const DEFAULT_OUT = 'sim-results';

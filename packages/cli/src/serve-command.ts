@@ -2,11 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { jsonLogger } from '../log.js';
-import { isSwapStrategy } from '../overlay-controller.js';
-import { DEFAULT_SERVER_LIMITS, startServer } from '../server.js';
+import { DEFAULT_SERVER_LIMITS, isSwapStrategy, jsonLogger, startServer } from '@cubecast/signaling-server';
 import { integerArg, parse, UsageError } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 const SERVE_HELP = `Usage: cubecast serve [options]
 

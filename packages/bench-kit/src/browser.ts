@@ -20,7 +20,7 @@ export async function startBenchBrowser(name: string, page: string, deadlineMs: 
     console.error(`${name}: still running after ${deadlineMs / 60_000} minutes; stopping`);
     process.exit(1);
   }, deadlineMs);
-  const webRoot = fileURLToPath(new URL('../apps/web/dist', import.meta.url));
+  const webRoot = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
   if (!existsSync(`${webRoot}/${page}`)) {
     console.error(`${name}: apps/web/dist/${page} is missing; run npm run build first`);
     process.exit(2);
