@@ -9,7 +9,7 @@ import {
   OBSERVER_EVENT_SCHEMAS,
   parsePayload,
   RateLimitedError,
-  SignalingError,
+  isWireError,
   BadPayloadError,
   type ClientToServerEvents,
   type ObserverClientEvents,
@@ -234,7 +234,7 @@ export class Signaling {
 
   /** Answers a refusal, counts it and logs it; never throws. */
   private refuse(hostId: string | undefined, event: string, error: unknown, ack: unknown): void {
-    if (!(error instanceof SignalingError)) {
+    if (!isWireError(error)) {
       this.options.logger.log('error', 'request:failed', { event, hostId, error: error instanceof Error ? error.stack : String(error) });
     }
     const reply = ackFromError(error);

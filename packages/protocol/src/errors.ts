@@ -1,3 +1,5 @@
+import { CubeFullError, UnknownHostError } from '@cubecast/overlay';
+
 /**
  * Every refusal the signaling server can answer with. A client turns a `{ok:false, code}` ack
  * into the error class of that code (`errorFromAck`), so callers branch on classes or `name`,
@@ -52,7 +54,14 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }
 
-/** Base of the errors a signaling request can fail with; `code` is the wire code. */
+/** An error that stands for a refusal: its `code` is what the server answers with. */
+export type WireError = Error & { readonly code: ErrorCode };
+
+export function isWireError(error: unknown): error is WireError {
+  return error instanceof Error && isErrorCode((error as { code?: unknown }).code);
+}
+
+/** Base of the errors only a signaling request can fail with; `code` is the wire code. */
 export class SignalingError extends Error {
   override readonly name: string = 'SignalingError';
   constructor(
@@ -76,7 +85,8 @@ export const BadPayloadError = errorClass('BAD_PAYLOAD', 'BadPayloadError');
 export const RateLimitedError = errorClass('RATE_LIMITED', 'RateLimitedError');
 export const NotJoinedError = errorClass('NOT_JOINED', 'NotJoinedError');
 export const AlreadyJoinedError = errorClass('ALREADY_JOINED', 'AlreadyJoinedError');
-export const UnknownHostError = errorClass('UNKNOWN_HOST', 'UnknownHostError');
+// Conditions of the cube itself: one class, the overlay's, on both sides of the wire.
+export { CubeFullError, UnknownHostError };
 export const NotLinkedError = errorClass('NOT_LINKED', 'NotLinkedError');
 export const StaleEpochError = errorClass('STALE_EPOCH', 'StaleEpochError');
 export const UnknownChannelError = errorClass('UNKNOWN_CHANNEL', 'UnknownChannelError');
@@ -84,13 +94,12 @@ export const ChannelExistsError = errorClass('CHANNEL_EXISTS', 'ChannelExistsErr
 export const NotPublisherError = errorClass('NOT_PUBLISHER', 'NotPublisherError');
 export const UnknownSubscriptionError = errorClass('UNKNOWN_SUBSCRIPTION', 'UnknownSubscriptionError');
 export const LimitExceededError = errorClass('LIMIT_EXCEEDED', 'LimitExceededError');
-export const CubeFullError = errorClass('CUBE_FULL', 'CubeFullError');
 export const ForbiddenError = errorClass('FORBIDDEN', 'ForbiddenError');
 export const ControlsDisabledError = errorClass('CONTROLS_DISABLED', 'ControlsDisabledError');
 export const InvalidRequestError = errorClass('INVALID_REQUEST', 'InvalidRequestError');
 export const InternalError = errorClass('INTERNAL', 'InternalError');
 
-const CLASSES: Record<ErrorCode, new (message: string) => SignalingError> = {
+const CLASSES: Record<ErrorCode, new (message: string) => WireError> = {
   BAD_PAYLOAD: BadPayloadError,
   RATE_LIMITED: RateLimitedError,
   NOT_JOINED: NotJoinedError,
@@ -111,12 +120,12 @@ const CLASSES: Record<ErrorCode, new (message: string) => SignalingError> = {
 };
 
 /** The error a refused ack stands for. */
-export function errorFromAck(ack: ErrorAck): SignalingError {
+export function errorFromAck(ack: ErrorAck): WireError {
   return new CLASSES[ack.code](ack.message);
 }
 
 /** The ack a server sends for an error it caught: the error's own code, else INTERNAL. */
 export function ackFromError(error: unknown): ErrorAck {
-  if (error instanceof SignalingError) return { ok: false, code: error.code, message: error.message };
+  if (isWireError(error)) return { ok: false, code: error.code, message: error.message };
   return { ok: false, code: 'INTERNAL', message: 'internal error; the request had no effect' };
 }
