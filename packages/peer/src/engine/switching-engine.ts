@@ -21,6 +21,7 @@ import {
   type SpaSpec,
 } from '@cubecast/protocol';
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
+import { DuplicateFilter } from './duplicate-filter.js';
 import { Reassembler } from './reassembly.js';
 import type { CubeView, EngineEnvironment, EnginePipeline, LinkTransport, SpaReport } from './types.js';
 
@@ -125,36 +126,7 @@ function firstPath(pipeline: readonly SpaSpec[]): SpaSpec[] {
   return [Object.keys(config).length > 0 ? { spa: SPLIT, config } : { spa: SPLIT }, ...pipeline.slice(1)];
 }
 
-/**
- * Sequence numbers (with fragment index) recently seen per channel: drops duplicates. A ring
- * of the last `size` keys, so each message costs O(1) on the data plane.
- */
-class RecentKeys {
-  private readonly ring: Float64Array;
-  private readonly set = new Set<number>();
-  private next = 0;
-  constructor(private readonly size = 8192) {
-    this.ring = new Float64Array(size).fill(-1);
-  }
-  /** True if new (and now remembered). */
-  add(key: number): boolean {
-    if (this.set.has(key)) return false;
-    const evicted = this.ring[this.next]!;
-    if (evicted >= 0) this.set.delete(evicted);
-    this.ring[this.next] = key;
-    this.next = (this.next + 1) % this.size;
-    this.set.add(key);
-    return true;
-  }
-}
-
 const KEYFRAME_REQUEST_MIN_INTERVAL_MS = 300;
-/**
- * Duplicate-suppression windows (64 KiB each and a set) one channel, and this host in all, may
- * keep: a linked peer that invents variants gets its messages dropped, not a window each.
- */
-const MAX_DEDUP_VARIANTS_PER_CHANNEL = 16;
-const MAX_DEDUP_WINDOWS = 128;
 /** Pipelines (variants) routes may ask this host about at once: more setups are dropped. */
 const MAX_PIPELINE_SPECS = 64;
 
@@ -196,9 +168,7 @@ export class SwitchingEngine {
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
   private readonly routes = new Map<string, RouteRequestInfo>();
   private readonly subscribed = new Set<number>();
-  /** channel -> variant -> recent keys. */
-  private readonly seen = new Map<number, Map<number, RecentKeys>>();
-  private dedupWindows = 0;
+  private readonly duplicates = new DuplicateFilter();
   /** The channels of the tab's directory (the server's): data of any other is not ours to carry. */
   private directory = new Set<number>();
   private readonly lastKeyframeRequest = new Map<number, number>();
@@ -255,10 +225,9 @@ export class SwitchingEngine {
    */
   setChannels(ids: Iterable<number>): void {
     this.directory = new Set(ids);
-    for (const channel of new Set([...this.seen.keys(), ...this.branches.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()])) {
+    for (const channel of new Set([...this.duplicates.channels(), ...this.branches.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()])) {
       if (this.knows(channel)) continue;
-      this.dedupWindows -= this.seen.get(channel)?.size ?? 0;
-      this.seen.delete(channel);
+      this.duplicates.forgetChannel(channel);
       this.branches.delete(channel);
       this.local.delete(channel);
       this.upstream.delete(channel);
@@ -403,7 +372,7 @@ export class SwitchingEngine {
       const header = dataHeader(base, index, count);
       // A pipeline's output may also reach this host from another branch point (routes
       // of different subscribers can cross): whichever copy comes second is dropped.
-      if (!this.isFirstCopy(header.channel, header.destination, header.sequence, index)) continue;
+      if (!this.duplicates.isFirstCopy(header.channel, header.destination, header.sequence, index)) continue;
       this.forward(header, fragment, encode(header, fragment), arrival, null, now);
     }
   }
@@ -486,7 +455,7 @@ export class SwitchingEngine {
           this.counters.malformed++;
           return;
         }
-        if (!this.isFirstCopy(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
+        if (!this.duplicates.isFirstCopy(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
           this.counters.duplicates++;
           return;
         }
@@ -751,19 +720,6 @@ export class SwitchingEngine {
     return false;
   }
 
-  /** True for the first copy of a fragment (now remembered); false for a repeat, or past the bounds. */
-  private isFirstCopy(channel: number, variant: number, sequence: number, fragment: number): boolean {
-    let variants = this.seen.get(channel);
-    if (!variants) this.seen.set(channel, (variants = new Map()));
-    let recent = variants.get(variant);
-    if (!recent) {
-      if (variants.size >= MAX_DEDUP_VARIANTS_PER_CHANNEL || this.dedupWindows >= MAX_DEDUP_WINDOWS) return false;
-      variants.set(variant, (recent = new RecentKeys()));
-      this.dedupWindows++;
-    }
-    return recent.add(sequence * 256 + fragment);
-  }
-
   // ---- routes --------------------------------------------------------------------------------
 
   private routerFor(policy: RoutingPolicyName): Router | undefined {
@@ -993,10 +949,10 @@ export class SwitchingEngine {
   /** What the engine holds per key a peer could invent: each has a bound (diagnostics, tests). */
   footprint(): { dedupWindows: number; pipelineSpecs: number; partialChunks: number; channels: number } {
     return {
-      dedupWindows: this.dedupWindows,
+      dedupWindows: this.duplicates.windows,
       pipelineSpecs: this.pipelineSpecs.size,
       partialChunks: this.reassembler.size + this.pipelineInput.size,
-      channels: new Set([...this.seen.keys(), ...this.branches.keys(), ...this.local.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
+      channels: new Set([...this.duplicates.channels(), ...this.branches.keys(), ...this.local.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
     };
   }
 
