@@ -31,7 +31,7 @@ function message(name: number, group: string, flags: number, size = 100): Outgoi
 
 function openLink(t: LinkTransport) {
   const link = new Link('peer', t, clock);
-  link.state = 'open';
+  link.open(0);
   return link;
 }
 
@@ -103,5 +103,63 @@ describe('Link backpressure', () => {
     expect(wait).toBeCloseTo(6.16, 5); // 16384 - 16000 = 384 left: 616 bytes short, at 100 bytes per ms
     link.pump(10, bucket); // 1000 more bytes of tokens: one more message
     expect(t.sent.length).toBe(17);
+  });
+});
+
+describe('Link measurement and liveness', () => {
+  it('smooths RTT from pongs that answer its pings, and ignores unknown or repeated pongs', () => {
+    const link = openLink(transport());
+    expect(link.rttMs).toBeUndefined();
+    expect(link.oneWayMs).toBe(0);
+    link.notePingSent(1, 0);
+    link.notePong(1, 40);
+    expect(link.rttMs).toBe(40);
+    expect(link.oneWayMs).toBe(20);
+    link.notePong(1, 100); // answered already
+    link.notePong(99, 100); // never sent
+    expect(link.rttMs).toBe(40);
+    link.notePingSent(2, 100);
+    link.notePong(2, 180); // sample 80: 40 + (80 - 40) / 8
+    expect(link.rttMs).toBe(45);
+    expect(link.stats(200).lossRate).toBe(0);
+  });
+
+  it('gives up on all but the last 16 pings awaiting pongs, and counts the lost ones as loss', () => {
+    const link = openLink(transport());
+    for (let nonce = 1; nonce <= 20; nonce++) link.notePingSent(nonce, nonce);
+    link.notePong(1, 50); // given up: no sample
+    expect(link.rttMs).toBeUndefined();
+    link.notePong(20, 50);
+    expect(link.rttMs).toBe(30);
+    expect(link.stats(100).lossRate).toBeCloseTo(1 - 1 / 20, 9);
+  });
+
+  it('starts measuring afresh when the emulated delay changes, and only then', () => {
+    const t = transport();
+    const link = openLink(t);
+    link.notePingSent(1, 0);
+    link.notePong(1, 10);
+    link.notePingSent(2, 10);
+    link.notePeerPosition(undefined, undefined); // no emulation either side: the same delay
+    expect(link.rttMs).toBe(10);
+    link.notePeerPosition([30, 40], [0, 0]); // 50 ms each way now
+    expect(link.rttMs).toBeUndefined();
+    link.notePong(2, 20); // sent before the change: not a sample
+    expect(link.rttMs).toBeUndefined();
+    // What it sends now waits out the emulated delay before reaching the transport.
+    link.toWire(new Uint8Array([7]), 20);
+    expect(t.sent).toHaveLength(0);
+  });
+
+  it('times silence from when it opened and from the last bytes heard; a failed link stays failed', () => {
+    const link = new Link('peer', transport(), clock);
+    expect(link.state).toBe('connecting');
+    link.open(100);
+    expect(link.silentFor(1000)).toBe(900);
+    link.noteReceived(10, 800);
+    expect(link.silentFor(1000)).toBe(200);
+    link.close();
+    link.open(2000);
+    expect(link.state).toBe('failed');
   });
 });

@@ -1,4 +1,4 @@
-import { Flags } from '@cubecast/protocol';
+import { emulatedOneWayDelayMs, Flags } from '@cubecast/protocol';
 import type { LinkStats, LinkTransport } from './types.js';
 
 /** A message waiting to leave on a link. */
@@ -64,19 +64,22 @@ export const LOW_WATER_BYTES = 256 * 1024;
 export const MAX_QUEUED = 1024;
 
 const PING_SMOOTHING = 1 / 8;
+/** Pings awaiting their pong: older ones are given up (lost). */
+const MAX_PENDING_PINGS = 16;
 
 /**
  * One linked host, seen from the engine: its transport, an outgoing queue with a real-time
- * drop policy, emulated propagation delay, and RTT measurement.
+ * drop policy, emulated propagation delay, RTT measurement and liveness. The engine decides
+ * when to ping and when silence means failure; the link keeps all of its own state.
  */
 export class Link {
-  state: 'connecting' | 'open' | 'failed' = 'connecting';
-  srttMs: number | undefined;
-  lastHeard: number;
+  private linkState: 'connecting' | 'open' | 'failed' = 'connecting';
+  private srttMs: number | undefined;
+  private lastHeard: number;
   /** The emulated one-way delay toward this peer (ms), from both ends' positions. */
-  emulatedDelayMs = 0;
-  peerPosition: [number, number] | undefined;
-  readonly pendingPings = new Map<number, number>();
+  private emulatedDelayMs = 0;
+  private peerPosition: [number, number] | undefined;
+  private readonly pendingPings = new Map<number, number>();
   private readonly queue: Outgoing[] = [];
   private queuedBytes = 0;
   /** Sent into the emulated wire: leaving the host at `due`. */
@@ -93,6 +96,27 @@ export class Link {
   ) {
     this.lastHeard = clock.now();
     this.window.at = this.lastHeard;
+  }
+
+  get state(): 'connecting' | 'open' | 'failed' {
+    return this.linkState;
+  }
+
+  /** The channel opened: the link carries data, and its silence is timed from now. */
+  open(now: number): void {
+    if (this.linkState === 'failed') return;
+    this.linkState = 'open';
+    this.lastHeard = now;
+  }
+
+  /** Smoothed RTT, undefined until a pong has come back. */
+  get rttMs(): number | undefined {
+    return this.srttMs;
+  }
+
+  /** Time since anything arrived from the peer. */
+  silentFor(now: number): number {
+    return now - this.lastHeard;
   }
 
   /** One-way latency toward the peer: half the smoothed RTT, 0 until measured. */
@@ -119,14 +143,36 @@ export class Link {
     this.lastHeard = now;
   }
 
-  notePong(sentAt: number, now: number): void {
+  /** A ping with this nonce leaves now. */
+  notePingSent(nonce: number, now: number): void {
+    this.pendingPings.set(nonce, now);
+    if (this.pendingPings.size > MAX_PENDING_PINGS) this.pendingPings.delete(this.pendingPings.keys().next().value!);
+    this.counters.pingsSent++;
+  }
+
+  /** A pong: an RTT sample if it answers a ping still awaited (not lost, not from before a delay change). */
+  notePong(nonce: number, now: number): void {
+    const sentAt = this.pendingPings.get(nonce);
+    if (sentAt === undefined) return;
+    this.pendingPings.delete(nonce);
     const sample = now - sentAt;
     this.srttMs = this.srttMs === undefined ? sample : this.srttMs + PING_SMOOTHING * (sample - this.srttMs);
     this.counters.pongs++;
   }
 
-  notePingSent(): void {
-    this.counters.pingsSent++;
+  /** The peer's emulated position, from its ping or pong. */
+  notePeerPosition(position: [number, number] | undefined, ownPosition: readonly [number, number] | undefined): void {
+    this.peerPosition = position;
+    this.updateDelay(ownPosition);
+  }
+
+  /** A new emulated delay makes earlier RTT samples meaningless: measure afresh. */
+  updateDelay(ownPosition: readonly [number, number] | undefined): void {
+    const delay = emulatedOneWayDelayMs(ownPosition, this.peerPosition);
+    if (delay === this.emulatedDelayMs) return;
+    this.emulatedDelayMs = delay;
+    this.srttMs = undefined;
+    this.pendingPings.clear();
   }
 
   /**
@@ -155,7 +201,7 @@ export class Link {
    * the channel's own buffer, which calls back through bufferedamountlow).
    */
   pump(now: number, upload: BandwidthBucket): number {
-    while (this.queue.length > 0 && this.state === 'open') {
+    while (this.queue.length > 0 && this.linkState === 'open') {
       if (this.inTransit > HIGH_WATER_BYTES) return 0;
       const next = this.queue[0]!;
       const wait = upload.take(next.bytes.byteLength, now);
@@ -170,7 +216,7 @@ export class Link {
 
   /** Sends now, or after the emulated delay; control messages skip the queue. */
   toWire(bytes: Uint8Array, now: number): void {
-    if (this.state === 'failed') return;
+    if (this.linkState === 'failed') return;
     this.counters.sentBytes += bytes.byteLength;
     if (this.emulatedDelayMs <= 0 && this.wire.length === 0) {
       this.transmit(bytes);
@@ -216,7 +262,7 @@ export class Link {
     this.window = { at: now, ...this.counters };
     return {
       hostId: this.hostId,
-      state: this.state,
+      state: this.linkState,
       ...(this.srttMs !== undefined && { rttMs: this.srttMs }),
       throughputKbps: (sent * 8) / 1000 / seconds,
       receivedKbps: (received * 8) / 1000 / seconds,
@@ -227,7 +273,7 @@ export class Link {
   }
 
   close(): void {
-    this.state = 'failed';
+    this.linkState = 'failed';
     if (this.wireTimer !== undefined) this.clock.clear(this.wireTimer);
     this.queue.length = 0;
     this.queuedBytes = 0;

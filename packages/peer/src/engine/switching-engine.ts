@@ -2,7 +2,6 @@ import { Cube, createRouter, type Router } from '@cubecast/overlay';
 import {
   decode,
   decodeRouteSetup,
-  emulatedOneWayDelayMs,
   encode,
   encodeRouteSetup,
   MalformedMessageError,
@@ -261,7 +260,7 @@ export class SwitchingEngine {
     this.emulation = emulation;
     this.upload.setRate(emulation.upKbps);
     this.download.setRate(emulation.downKbps);
-    for (const link of this.links.values()) this.updateDelay(link);
+    for (const link of this.links.values()) link.updateDelay(this.emulation.position);
   }
 
   addLink(hostId: string, transport: LinkTransport): void {
@@ -272,8 +271,7 @@ export class SwitchingEngine {
   linkOpened(hostId: string): void {
     const link = this.links.get(hostId);
     if (!link || link.state === 'failed') return;
-    link.state = 'open';
-    link.lastHeard = this.env.now();
+    link.open(this.env.now());
     this.sendPing(link);
     this.refreshRoutesSoon();
   }
@@ -482,10 +480,7 @@ export class SwitchingEngine {
       case MessageType.Pong: {
         // Position first: if it changed the delay, pings in flight measured the old one.
         this.notePeerPosition(link, message.payload);
-        const sentAt = link.pendingPings.get(message.sequence);
-        if (sentAt === undefined) return;
-        link.pendingPings.delete(message.sequence);
-        link.notePong(sentAt, this.env.now());
+        link.notePong(message.sequence, this.env.now());
         return;
       }
       case MessageType.KeyframeRequest:
@@ -733,7 +728,7 @@ export class SwitchingEngine {
         cost: (_from, to) => {
           if (this.ids.has(to)) return 0;
           const link = this.links.get(this.owners.get(to) ?? '');
-          return link?.state === 'open' && link.srttMs !== undefined ? link.oneWayMs : Infinity;
+          return link?.state === 'open' && link.rttMs !== undefined ? link.oneWayMs : Infinity;
         },
       });
       this.routers.set(policy, router);
@@ -874,8 +869,9 @@ export class SwitchingEngine {
     const now = this.env.now();
     for (const link of this.links.values()) {
       if (link.state !== 'open') continue;
-      if (now - link.lastHeard > this.options.failAfterMs) {
-        this.failLink(link, `silent for ${Math.round(now - link.lastHeard)} ms`);
+      const silence = link.silentFor(now);
+      if (silence > this.options.failAfterMs) {
+        this.failLink(link, `silent for ${Math.round(silence)} ms`);
         continue;
       }
       this.sendPing(link);
@@ -885,9 +881,7 @@ export class SwitchingEngine {
   private sendPing(link: Link): void {
     const nonce = (this.nonce = (this.nonce + 1) >>> 0);
     const now = this.env.now();
-    link.pendingPings.set(nonce, now);
-    if (link.pendingPings.size > 16) link.pendingPings.delete(link.pendingPings.keys().next().value!);
-    link.notePingSent();
+    link.notePingSent(nonce, now);
     link.toWire(encode({ ...this.header(MessageType.Ping, 0, 0), sequence: nonce }, this.positionPayload()), now);
   }
 
@@ -907,17 +901,7 @@ export class SwitchingEngine {
   private notePeerPosition(link: Link, payload: Uint8Array): void {
     if (payload.byteLength < 9) return;
     const view = new DataView(payload.buffer, payload.byteOffset, 9);
-    link.peerPosition = view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined;
-    this.updateDelay(link);
-  }
-
-  /** A new emulated delay makes earlier RTT samples meaningless: measure afresh. */
-  private updateDelay(link: Link): void {
-    const delay = emulatedOneWayDelayMs(this.emulation.position, link.peerPosition);
-    if (delay === link.emulatedDelayMs) return;
-    link.emulatedDelayMs = delay;
-    link.srttMs = undefined;
-    link.pendingPings.clear();
+    link.notePeerPosition(view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined, this.emulation.position);
   }
 
   private failLink(link: Link, reason: string): void {
@@ -975,7 +959,7 @@ export class SwitchingEngine {
   }
 
   linkRtt(hostId: string): number | undefined {
-    return this.links.get(hostId)?.srttMs;
+    return this.links.get(hostId)?.rttMs;
   }
 }
 
