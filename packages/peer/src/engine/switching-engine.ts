@@ -21,6 +21,7 @@ import {
 } from '@cubecast/protocol';
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
 import { DuplicateFilter } from './duplicate-filter.js';
+import { RouteTable, type ChannelDemand } from './route-table.js';
 import { Reassembler } from './reassembly.js';
 import type { CubeView, EngineEnvironment, EnginePipeline, LinkTransport, SpaReport } from './types.js';
 
@@ -48,13 +49,6 @@ export interface RouteRequestInfo {
   readonly maxLatencyMs: number;
   readonly pipeline: readonly SpaSpec[];
   readonly policy: RoutingPolicyName;
-}
-
-interface Branch {
-  readonly nextHost: string;
-  /** The variant the subscription wants: what must reach it down this branch. */
-  readonly variant: number;
-  expiresAt: number;
 }
 
 /**
@@ -109,13 +103,6 @@ function latencyAfter(input: { readonly header: MessageHeader; readonly arrival:
 }
 
 /** What a channel's branches and local routes want, valid until the first of them expires. */
-interface ChannelDemand {
-  /** next host -> the variants its branches want. */
-  readonly next: Map<string, Set<number>>;
-  /** The variants routes ending here want. */
-  readonly local: Set<number>;
-  readonly validUntil: number;
-}
 const ONLY_PUBLISHED: ReadonlySet<number> = new Set([PUBLISHED_VARIANT]);
 const NOTHING: ReadonlySet<number> = new Set();
 const secondPath = (pipeline: readonly SpaSpec[]): SpaSpec[] => [{ spa: SPLIT, config: { ...pipeline[0]!.config, path: 1 } }, ...pipeline.slice(1)];
@@ -146,10 +133,7 @@ export class SwitchingEngine {
   private readonly download: BandwidthBucket;
   private readonly inbox: { hostId: string; bytes: Uint8Array }[] = [];
   private inboxTimer: unknown;
-  /** channel -> subscription -> branch: where each subscription's route leaves this host. */
-  private readonly branches = new Map<number, Map<string, Branch>>();
-  /** channel -> subscription -> variant, for the subscriptions whose routes end here. */
-  private readonly local = new Map<number, Map<string, { variant: number; expiresAt: number }>>();
+  private readonly routeTable = new RouteTable();
   /** variant -> its pipeline, as the route setups that asked for it spelled it. */
   private readonly pipelineSpecs = new Map<number, readonly SpaSpec[]>();
   /** A split pipeline's variants: second path -> first, and first -> second. */
@@ -157,11 +141,6 @@ export class SwitchingEngine {
   private readonly splitSecond = new Map<number, number>();
   /** `channel:variant` -> the pipeline producing that variant here. */
   private readonly hosted = new Map<string, HostedPipeline>();
-  /**
-   * Per channel, `branches` and `local` digested for the data plane, which reads it for every
-   * message; dropped whenever either table changes, and recomputed when an entry expires.
-   */
-  private readonly demandCache = new Map<number, ChannelDemand>();
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
   private readonly upstream = new Map<number, string>();
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
@@ -224,14 +203,12 @@ export class SwitchingEngine {
    */
   setChannels(ids: Iterable<number>): void {
     this.directory = new Set(ids);
-    for (const channel of new Set([...this.duplicates.channels(), ...this.branches.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()])) {
+    for (const channel of new Set([...this.duplicates.channels(), ...this.routeTable.branchChannels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()])) {
       if (this.knows(channel)) continue;
       this.duplicates.forgetChannel(channel);
-      this.branches.delete(channel);
-      this.local.delete(channel);
+      this.routeTable.forgetChannel(channel);
       this.upstream.delete(channel);
       this.lastKeyframeRequest.delete(channel);
-      this.demandCache.delete(channel);
     }
   }
 
@@ -249,10 +226,7 @@ export class SwitchingEngine {
     // Branches toward hosts that are no longer neighbours are dead; the next refresh
     // (brought forward) lays routes over the new topology.
     const linked = new Set(this.owners.values());
-    for (const table of this.branches.values()) {
-      for (const [id, branch] of table) if (!linked.has(branch.nextHost)) table.delete(id);
-    }
-    this.demandCache.clear();
+    this.routeTable.dropBranchesWhere((nextHost) => !linked.has(nextHost));
     this.refreshRoutesSoon();
   }
 
@@ -304,8 +278,7 @@ export class SwitchingEngine {
   unpublish(channel: number): void {
     this.published.delete(channel);
     for (const [id, route] of this.routes) if (route.channel === channel) this.routes.delete(id);
-    this.branches.delete(channel);
-    this.demandCache.delete(channel);
+    this.routeTable.forgetChannel(channel, 'branches');
   }
 
   /** The server asks this publisher to set up (or move) a route: do it now, then keep it alive. */
@@ -565,28 +538,8 @@ export class SwitchingEngine {
     return this.pipelineSpecs.get(variant)?.[0]?.spa === SPLIT;
   }
 
-  /** A channel's unexpired branches and local routes, digested (cached: see `demandCache`). */
   private demand(channel: number, now = this.env.now()): ChannelDemand {
-    const cached = this.demandCache.get(channel);
-    if (cached && now <= cached.validUntil) return cached;
-    let validUntil = Infinity;
-    const next = new Map<string, Set<number>>();
-    for (const branch of this.branches.get(channel)?.values() ?? []) {
-      if (branch.expiresAt < now) continue;
-      validUntil = Math.min(validUntil, branch.expiresAt);
-      let variants = next.get(branch.nextHost);
-      if (!variants) next.set(branch.nextHost, (variants = new Set()));
-      variants.add(branch.variant);
-    }
-    const local = new Set<number>();
-    for (const entry of this.local.get(channel)?.values() ?? []) {
-      if (entry.expiresAt < now) continue;
-      validUntil = Math.min(validUntil, entry.expiresAt);
-      local.add(entry.variant);
-    }
-    const demand = { next, local, validUntil };
-    this.demandCache.set(channel, demand);
-    return demand;
+    return this.routeTable.demand(channel, now);
   }
 
   /** The variants subscriptions ending here want (the published one if routes have not said). */
@@ -789,11 +742,7 @@ export class SwitchingEngine {
     const expiresAt = this.env.now() + 3 * this.options.refreshMs;
     for (;;) {
       if (at === header.destination) {
-        let table = this.local.get(header.channel);
-        if (!table) this.local.set(header.channel, (table = new Map()));
-        if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
-        else table.set(setup.subscriptionId, { variant, expiresAt });
-        this.demandCache.delete(header.channel);
+        this.routeTable.setLocal(header.channel, setup.subscriptionId, type === MessageType.RoutePrune ? undefined : { variant, expiresAt });
         if (type === MessageType.RouteSetup) {
           this.env.emit({ type: 'route:established', channel: header.channel, subscriptionId: setup.subscriptionId, hops: header.hops, latencyUs: header.latencyUs });
         }
@@ -808,11 +757,7 @@ export class SwitchingEngine {
       const nextHost = this.owners.get(next);
       const link = nextHost ? this.links.get(nextHost) : undefined;
       if (!nextHost || !link || link.state !== 'open') return; // the refresh retries once the link is up
-      let table = this.branches.get(header.channel);
-      if (!table) this.branches.set(header.channel, (table = new Map()));
-      if (type === MessageType.RoutePrune) table.delete(setup.subscriptionId);
-      else table.set(setup.subscriptionId, { nextHost, variant, expiresAt });
-      this.demandCache.delete(header.channel);
+      this.routeTable.setBranch(header.channel, setup.subscriptionId, type === MessageType.RoutePrune ? undefined : { nextHost, variant, expiresAt });
       const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
       link.toWire(encode(forwarded, encodeRouteSetup({ ...setup, at: next })), this.env.now());
       return;
@@ -820,12 +765,7 @@ export class SwitchingEngine {
   }
 
   private refreshRoutes(): void {
-    const now = this.env.now();
-    for (const tables of [this.branches, this.local]) {
-      for (const table of tables.values()) {
-        for (const [id, entry] of table) if (entry.expiresAt < now) table.delete(id);
-      }
-    }
+    this.routeTable.expire(this.env.now());
     this.closeUnwantedPipelines();
     this.forgetUnusedSpecs();
     // One route that cannot be set up (say, a pipeline too long to carry) costs only itself.
@@ -835,7 +775,7 @@ export class SwitchingEngine {
   /** Pipeline specs that no branch, local route or hosted pipeline here names any more. */
   private forgetUnusedSpecs(): void {
     const used = new Set<number>();
-    for (const tables of [this.branches, this.local]) for (const table of tables.values()) for (const entry of table.values()) used.add(this.baseVariant(entry.variant)).add(entry.variant);
+    for (const variant of this.routeTable.variants()) used.add(this.baseVariant(variant)).add(variant);
     for (const hosted of this.hosted.values()) used.add(hosted.variant);
     for (const variant of this.pipelineSpecs.keys()) {
       if (used.has(variant)) continue;
@@ -856,10 +796,7 @@ export class SwitchingEngine {
   }
 
   private dropBranchesVia(hostId: string): void {
-    for (const table of this.branches.values()) {
-      for (const [id, branch] of table) if (branch.nextHost === hostId) table.delete(id);
-    }
-    this.demandCache.clear();
+    this.routeTable.dropBranchesWhere((nextHost) => nextHost === hostId);
     for (const [channel, upstream] of this.upstream) if (upstream === hostId) this.upstream.delete(channel);
   }
 
@@ -920,7 +857,7 @@ export class SwitchingEngine {
       links: [...this.links.values()].map((link) => link.stats(now)),
       malformed: this.counters.malformed,
       duplicates: this.counters.duplicates,
-      forwarding: [...this.branches.keys()].map((channel) => ({ channel, to: this.nextHops(channel) })).filter((f) => f.to.length > 0),
+      forwarding: [...this.routeTable.branchChannels()].map((channel) => ({ channel, to: this.nextHops(channel) })).filter((f) => f.to.length > 0),
       spas: this.spaReports(),
     });
     for (const link of this.links.values()) if (link.inTransit < LOW_WATER_BYTES && link.queued > 0) this.pump();
@@ -936,7 +873,7 @@ export class SwitchingEngine {
       dedupWindows: this.duplicates.windows,
       pipelineSpecs: this.pipelineSpecs.size,
       partialChunks: this.reassembler.size + this.pipelineInput.size,
-      channels: new Set([...this.duplicates.channels(), ...this.branches.keys(), ...this.local.keys(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
+      channels: new Set([...this.duplicates.channels(), ...this.routeTable.channels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
     };
   }
 
