@@ -82,6 +82,9 @@ const bench = {
     if (index > 0) neighbours.push([index - 1, `t${index - 1}`]);
     if (index < count - 1) neighbours.push([index + 1, `t${index + 1}`]);
     command({ type: 'view', view: { hostId: `t${index}`, epoch: 1, k: 2 * count, n: 1, ids: [index], neighbours, policy: 'odr' } });
+    // The directory the server would list: an engine carries only the channels it names, so
+    // without it relays drop every chunk (the benchmark's two flows are channels 1 and 2).
+    command({ type: 'channels', ids: [1, 2] });
   },
   publish(target: number, channel = 1): void {
     command({ type: 'publish', channel, anchor: 0 });
