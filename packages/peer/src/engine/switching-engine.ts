@@ -10,7 +10,6 @@ import {
   NO_DESTINATION,
   parsePipeline,
   patchForwarded,
-  pipelineVariant,
   PUBLISHED_VARIANT,
   type DecodedMessage,
   type Emulation,
@@ -22,8 +21,9 @@ import {
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
 import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
+import { PipelineHost, secondPath, SPLIT, type HostedPipeline } from './pipeline-host.js';
 import { Reassembler } from './reassembly.js';
-import type { CubeView, EngineEnvironment, EnginePipeline, LinkTransport, SpaReport } from './types.js';
+import type { CubeView, EngineEnvironment, LinkTransport, SpaReport } from './types.js';
 
 export interface EngineOptions {
   readonly pingIntervalMs: number;
@@ -52,32 +52,6 @@ export interface RouteRequestInfo {
 }
 
 /**
- * A pipeline this host runs: as the branch point of the subscriptions that want its output,
- * or (`merge`) to put a split stream back together for a subscription that ends here.
- */
-interface HostedPipeline {
-  readonly role: 'branch' | 'merge';
-  readonly channel: number;
-  readonly variant: number;
-  readonly spec: readonly SpaSpec[];
-  state: 'starting' | 'running' | 'dead';
-  pipeline?: EnginePipeline | undefined;
-  error?: string;
-  /** The last input's header and arrival: outputs inherit its source, sequence and latency. */
-  last?: { header: MessageHeader; arrival: number };
-  /** The sequence number of the last output. */
-  lastSequence?: number;
-}
-
-/**
- * iOverlay's split and hold across two paths: a subscription whose pipeline starts with `split`
- * gets a second route, its setups' pipeline marked `path: 1` (so a variant of its own), laid
- * by another policy so it leaves by another link where the cube allows. The branch point sends
- * split's path-1 records as that variant; the subscriber's host merges both.
- */
-const SPLIT = 'split';
-
-/**
  * A data message's header, built field by field in one order: headers made by spreading
  * decoded messages (which also carry a payload) take other shapes, and the codec and the
  * switch slow down on the mix (measured: about 20% of switched MB/s).
@@ -102,19 +76,10 @@ function latencyAfter(input: { readonly header: MessageHeader; readonly arrival:
   return Math.min(0xffffffff, Math.round(input.header.latencyUs + (now - input.arrival) * 1000));
 }
 
-/** What a channel's branches and local routes want, valid until the first of them expires. */
 const ONLY_PUBLISHED: ReadonlySet<number> = new Set([PUBLISHED_VARIANT]);
 const NOTHING: ReadonlySet<number> = new Set();
-const secondPath = (pipeline: readonly SpaSpec[]): SpaSpec[] => [{ spa: SPLIT, config: { ...pipeline[0]!.config, path: 1 } }, ...pipeline.slice(1)];
-const isSecondPath = (pipeline: readonly SpaSpec[]) => pipeline[0]?.spa === SPLIT && pipeline[0].config?.['path'] === 1;
-function firstPath(pipeline: readonly SpaSpec[]): SpaSpec[] {
-  const { path: _, ...config } = pipeline[0]!.config ?? {};
-  return [Object.keys(config).length > 0 ? { spa: SPLIT, config } : { spa: SPLIT }, ...pipeline.slice(1)];
-}
 
 const KEYFRAME_REQUEST_MIN_INTERVAL_MS = 300;
-/** Pipelines (variants) routes may ask this host about at once: more setups are dropped. */
-const MAX_PIPELINE_SPECS = 64;
 
 /**
  * iOverlay's message switch for one host: it owns the data channels to linked hosts and
@@ -134,13 +99,7 @@ export class SwitchingEngine {
   private readonly inbox: { hostId: string; bytes: Uint8Array }[] = [];
   private inboxTimer: unknown;
   private readonly routeTable = new RouteTable();
-  /** variant -> its pipeline, as the route setups that asked for it spelled it. */
-  private readonly pipelineSpecs = new Map<number, readonly SpaSpec[]>();
-  /** A split pipeline's variants: second path -> first, and first -> second. */
-  private readonly splitFirst = new Map<number, number>();
-  private readonly splitSecond = new Map<number, number>();
-  /** `channel:variant` -> the pipeline producing that variant here. */
-  private readonly hosted = new Map<string, HostedPipeline>();
+  private readonly pipelines: PipelineHost;
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
   private readonly upstream = new Map<number, string>();
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
@@ -169,6 +128,11 @@ export class SwitchingEngine {
     this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
     this.upload = new BandwidthBucket(undefined, env.now());
     this.download = new BandwidthBucket(undefined, env.now());
+    this.pipelines = new PipelineHost(env.createPipeline?.bind(env), {
+      output: (hosted, variant, payload, flags) => this.emitVariant(hosted, variant, payload, flags),
+      merged: (hosted, payload, flags) => this.deliverMerged(hosted, payload, flags),
+      died: ({ channel, variant, spec }, message) => this.env.emit({ type: 'spa:died', channel, variant, pipeline: spec.map((s) => s.spa), message }),
+    });
     this.every(options.pingIntervalMs, () => this.pingAndCheck());
     this.every(options.refreshMs, () => this.refreshRoutes());
     this.every(options.statsIntervalMs, () => this.reportStats());
@@ -366,8 +330,7 @@ export class SwitchingEngine {
     for (const timer of [this.pumpTimer, this.refreshSoon, this.inboxTimer]) if (timer !== undefined) this.env.clearTimer(timer);
     for (const link of this.links.values()) link.close();
     this.links.clear();
-    for (const hosted of this.hosted.values()) hosted.pipeline?.close();
-    this.hosted.clear();
+    this.pipelines.close();
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -486,8 +449,8 @@ export class SwitchingEngine {
     // A publisher does not deliver its own chunks to itself; a pipeline's outputs are new here.
     if (wantedHere.has(variant) && (from !== null || variant !== PUBLISHED_VARIANT)) {
       const whole = this.reassembler.add(header, payload, arrival);
-      const split = this.baseVariant(variant);
-      if (whole && this.isSplit(split)) this.feedPipeline(header, split, whole.payload, now, 'merge');
+      const split = this.pipelines.baseVariant(variant);
+      if (whole && this.pipelines.isSplit(split)) this.pipelines.feed(header, split, whole.payload, now, 'merge');
       else if (whole) this.env.emit({ type: 'chunk', chunk: whole });
     }
     const targets: string[] = [];
@@ -499,12 +462,12 @@ export class SwitchingEngine {
         // A host that also needs the published stream gets that, and branches itself.
         if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
       } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
-        (pipelines ??= new Set()).add(this.baseVariant(variants.values().next().value!));
+        (pipelines ??= new Set()).add(this.pipelines.baseVariant(variants.values().next().value!));
       } else {
         targets.push(hostId);
       }
     }
-    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.baseVariant(wanted));
+    if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.pipelines.baseVariant(wanted));
     if (targets.length > 0) {
       // Only copies that leave need the group their link may drop them by.
       const group = `${header.channel}:${variant}:${header.sequence}`;
@@ -526,16 +489,8 @@ export class SwitchingEngine {
     }
     if (pipelines) {
       const whole = this.pipelineInput.add(header, payload, now);
-      if (whole) for (const wanted of pipelines) this.feedPipeline(header, wanted, whole.payload, now, 'branch');
+      if (whole) for (const wanted of pipelines) this.pipelines.feed(header, wanted, whole.payload, now, 'branch');
     }
-  }
-
-  private baseVariant(variant: number): number {
-    return this.splitFirst.get(variant) ?? variant;
-  }
-
-  private isSplit(variant: number): boolean {
-    return this.pipelineSpecs.get(variant)?.[0]?.spa === SPLIT;
   }
 
   private demand(channel: number, now = this.env.now()): ChannelDemand {
@@ -551,54 +506,8 @@ export class SwitchingEngine {
 
   // ---- pipelines (SPAs at branch points) ------------------------------------------------------
 
-  private feedPipeline(header: MessageHeader, variant: number, payload: Uint8Array, now: number, role: HostedPipeline['role']): void {
-    const hosted = this.hostedPipeline(header.channel, variant, role);
-    if (hosted?.state !== 'running') return; // starting: this chunk is lost to that branch; dead: so is every chunk
-    hosted.last = { header, arrival: now };
-    hosted.pipeline!.push(payload, header.flags);
-  }
-
-  private hostedPipeline(channel: number, variant: number, role: HostedPipeline['role']): HostedPipeline | undefined {
-    const key = `${channel}:${variant}:${role}`;
-    const existing = this.hosted.get(key);
-    if (existing) return existing;
-    const spec = role === 'merge' ? [{ spa: 'merge' }] : this.pipelineSpecs.get(variant);
-    if (!spec) return undefined;
-    const hosted: HostedPipeline = { role, channel, variant, spec, state: 'starting' };
-    this.hosted.set(key, hosted);
-    const fail = (message: string) => {
-      hosted.state = 'dead';
-      hosted.error = message;
-      hosted.pipeline = undefined;
-      this.env.emit({ type: 'spa:died', channel, variant, pipeline: spec.map((s) => s.spa), message });
-    };
-    if (!this.env.createPipeline) {
-      fail('this host cannot run SPAs');
-      return hosted;
-    }
-    this.env.createPipeline(spec).then(
-      (pipeline) => {
-        if (this.hosted.get(key) !== hosted || this.closed) {
-          pipeline.close(); // no longer wanted by the time it started
-          return;
-        }
-        hosted.state = 'running';
-        hosted.pipeline = pipeline;
-        pipeline.onOutput((output, flags) => (role === 'merge' ? this.deliverMerged(hosted, output, flags) : this.emitVariant(hosted, output, flags)));
-        pipeline.onDied((message) => {
-          pipeline.close();
-          if (this.hosted.get(key) === hosted) fail(message);
-        });
-      },
-      (error: unknown) => {
-        if (this.hosted.get(key) === hosted) fail(error instanceof Error ? error.message : String(error));
-      },
-    );
-    return hosted;
-  }
-
   /** A pipeline's output leaves this host as a chunk of its own variant, numbered here. */
-  private emitVariant(hosted: HostedPipeline, payload: Uint8Array, flags: number): void {
+  private emitVariant(hosted: HostedPipeline, variant: number, payload: Uint8Array, flags: number): void {
     const last = hosted.last;
     if (!last || this.closed) return;
     // An output takes its input's sequence number, so two branch points making the same
@@ -608,8 +517,6 @@ export class SwitchingEngine {
     hosted.lastSequence = sequence;
     const now = this.env.now();
     const latencyUs = latencyAfter(last, now);
-    // Split's records name their path (byte 0): the second path's go out as its own variant.
-    const variant = this.isSplit(hosted.variant) && payload[0] === 1 ? (this.splitSecond.get(hosted.variant) ?? hosted.variant) : hosted.variant;
     const base: MessageHeader = { ...last.header, flags, sequence, destination: variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
     this.originate(base, payload, now, now);
   }
@@ -624,19 +531,15 @@ export class SwitchingEngine {
     this.env.emit({ type: 'chunk', chunk: { channel: hosted.channel, variant: hosted.variant, sequence, flags, payload, latencyUs, hops: last.header.hops } });
   }
 
-  /** Stops pipelines no branch or local subscription here wants any more. */
+  /** Stops pipelines no branch or local subscription here wants any more, and forgets specs nothing names. */
   private closeUnwantedPipelines(): void {
-    for (const [key, hosted] of this.hosted) {
-      const serves = (variant: number) => this.baseVariant(variant) === hosted.variant;
+    const wanted = (hosted: HostedPipeline) => {
+      const serves = (variant: number) => this.pipelines.baseVariant(variant) === hosted.variant;
       const wantedHere = [...this.localVariants(hosted.channel)].some(serves);
-      const wanted =
-        hosted.role === 'merge'
-          ? wantedHere
-          : wantedHere || [...this.demand(hosted.channel).next.values()].some((variants) => variants.size === 1 && serves(variants.values().next().value!));
-      if (wanted) continue;
-      hosted.pipeline?.close();
-      this.hosted.delete(key);
-    }
+      if (hosted.role === 'merge') return wantedHere;
+      return wantedHere || [...this.demand(hosted.channel).next.values()].some((variants) => variants.size === 1 && serves(variants.values().next().value!));
+    };
+    this.pipelines.closeUnwanted(wanted, this.routeTable.variants());
   }
 
   private pump(): void {
@@ -726,18 +629,10 @@ export class SwitchingEngine {
       this.counters.malformed++;
       return;
     }
-    const variant = pipelineVariant(pipeline);
-    if (variant !== PUBLISHED_VARIANT && !this.pipelineSpecs.has(variant) && this.pipelineSpecs.size >= MAX_PIPELINE_SPECS) {
+    const variant = this.pipelines.learn(pipeline);
+    if (variant === undefined) {
       this.counters.malformed++;
       return;
-    }
-    if (variant !== PUBLISHED_VARIANT) this.pipelineSpecs.set(variant, pipeline);
-    if (isSecondPath(pipeline)) {
-      const first = firstPath(pipeline);
-      const firstVariant = pipelineVariant(first);
-      this.pipelineSpecs.set(firstVariant, first);
-      this.splitFirst.set(variant, firstVariant);
-      this.splitSecond.set(firstVariant, variant);
     }
     const expiresAt = this.env.now() + 3 * this.options.refreshMs;
     for (;;) {
@@ -767,23 +662,8 @@ export class SwitchingEngine {
   private refreshRoutes(): void {
     this.routeTable.expire(this.env.now());
     this.closeUnwantedPipelines();
-    this.forgetUnusedSpecs();
     // One route that cannot be set up (say, a pipeline too long to carry) costs only itself.
     for (const route of this.routes.values()) this.attempt(() => this.originateSetup(route, MessageType.RouteSetup));
-  }
-
-  /** Pipeline specs that no branch, local route or hosted pipeline here names any more. */
-  private forgetUnusedSpecs(): void {
-    const used = new Set<number>();
-    for (const variant of this.routeTable.variants()) used.add(this.baseVariant(variant)).add(variant);
-    for (const hosted of this.hosted.values()) used.add(hosted.variant);
-    for (const variant of this.pipelineSpecs.keys()) {
-      if (used.has(variant)) continue;
-      this.pipelineSpecs.delete(variant);
-      const second = this.splitSecond.get(variant);
-      this.splitSecond.delete(variant);
-      if (second !== undefined) this.splitFirst.delete(second);
-    }
   }
 
   /** After a topology change, refresh within a few ms rather than at the next period. */
@@ -871,7 +751,7 @@ export class SwitchingEngine {
   footprint(): { dedupWindows: number; pipelineSpecs: number; partialChunks: number; channels: number } {
     return {
       dedupWindows: this.duplicates.windows,
-      pipelineSpecs: this.pipelineSpecs.size,
+      pipelineSpecs: this.pipelines.specCount,
       partialChunks: this.reassembler.size + this.pipelineInput.size,
       channels: new Set([...this.duplicates.channels(), ...this.routeTable.channels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
     };
@@ -879,16 +759,9 @@ export class SwitchingEngine {
 
   /** The pipelines this host runs, with their stages' per-chunk times. */
   spaReports(): SpaReport[] {
-    return [...this.hosted.values()].map((hosted) => ({
-      role: hosted.role,
-      channel: hosted.channel,
-      variant: hosted.variant,
-      pipeline: hosted.spec.map((s) => s.spa),
-      state: hosted.state,
-      stages: hosted.pipeline?.stats() ?? [],
-      ...(hosted.error !== undefined && { error: hosted.error }),
-    }));
+    return this.pipelines.reports();
   }
+
 
   /** For tests and the stats: the hosts this host forwards a channel to. */
   nextHops(channel: number): string[] {

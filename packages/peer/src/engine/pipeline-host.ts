@@ -1,0 +1,192 @@
+import { pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
+import type { EngineEnvironment, EnginePipeline, SpaReport } from './types.js';
+
+/**
+ * iOverlay's split and hold across two paths: a subscription whose pipeline starts with `split`
+ * gets a second route, its setups' pipeline marked `path: 1` (so a variant of its own), laid
+ * by another policy so it leaves by another link where the cube allows. The branch point sends
+ * split's path-1 records as that variant; the subscriber's host merges both.
+ */
+export const SPLIT = 'split';
+
+/** The pipeline the second route of a split subscription carries in its setups. */
+export const secondPath = (pipeline: readonly SpaSpec[]): SpaSpec[] => [{ spa: SPLIT, config: { ...pipeline[0]!.config, path: 1 } }, ...pipeline.slice(1)];
+const isSecondPath = (pipeline: readonly SpaSpec[]) => pipeline[0]?.spa === SPLIT && pipeline[0].config?.['path'] === 1;
+function firstPath(pipeline: readonly SpaSpec[]): SpaSpec[] {
+  const { path: _, ...config } = pipeline[0]!.config ?? {};
+  return [Object.keys(config).length > 0 ? { spa: SPLIT, config } : { spa: SPLIT }, ...pipeline.slice(1)];
+}
+
+/** Pipelines (variants) routes may ask this host about at once: more setups are dropped. */
+const MAX_PIPELINE_SPECS = 64;
+
+/**
+ * A pipeline this host runs: as the branch point of the subscriptions that want its output,
+ * or (`merge`) to put a split stream back together for a subscription that ends here.
+ */
+export interface HostedPipeline {
+  readonly role: 'branch' | 'merge';
+  readonly channel: number;
+  readonly variant: number;
+  readonly spec: readonly SpaSpec[];
+  state: 'starting' | 'running' | 'dead';
+  pipeline?: EnginePipeline | undefined;
+  error?: string;
+  /** The last input's header and arrival: outputs inherit its source, sequence and latency. */
+  last?: { header: MessageHeader; arrival: number };
+  /** The sequence number of the last output. */
+  lastSequence?: number;
+}
+
+/** What the host hands back to the switch. */
+export interface PipelineHostOutputs {
+  /** A branch pipeline's output, to leave as a chunk of `variant`. */
+  output(hosted: HostedPipeline, variant: number, payload: Uint8Array, flags: number): void;
+  /** A merge pipeline's output, for the subscription here. */
+  merged(hosted: HostedPipeline, payload: Uint8Array, flags: number): void;
+  /** A pipeline could not start, or stopped: it produces nothing more. */
+  died(hosted: HostedPipeline, message: string): void;
+}
+
+/**
+ * The SPA pipelines of one host: the pipelines route setups name (as variants), and those it
+ * runs as a branch point or to merge a split stream. Starting is asynchronous; chunks that
+ * arrive meanwhile are lost to that pipeline, as real time demands.
+ */
+export class PipelineHost {
+  /** variant -> its pipeline, as the route setups that asked for it spelled it. */
+  private readonly specs = new Map<number, readonly SpaSpec[]>();
+  /** A split pipeline's variants: second path -> first, and first -> second. */
+  private readonly splitFirst = new Map<number, number>();
+  private readonly splitSecond = new Map<number, number>();
+  /** `channel:variant:role` -> the pipeline producing that variant here. */
+  private readonly hosted = new Map<string, HostedPipeline>();
+  private closed = false;
+
+  constructor(
+    private readonly createPipeline: EngineEnvironment['createPipeline'],
+    private readonly outputs: PipelineHostOutputs,
+  ) {}
+
+  /**
+   * The variant a route setup's pipeline stands for, remembered so this host can run it;
+   * undefined when the host already knows as many pipelines as it may.
+   */
+  learn(pipeline: readonly SpaSpec[]): number | undefined {
+    const variant = pipelineVariant(pipeline);
+    if (variant === PUBLISHED_VARIANT) return variant;
+    if (!this.specs.has(variant) && this.specs.size >= MAX_PIPELINE_SPECS) return undefined;
+    this.specs.set(variant, pipeline);
+    if (isSecondPath(pipeline)) {
+      const first = firstPath(pipeline);
+      const firstVariant = pipelineVariant(first);
+      this.specs.set(firstVariant, first);
+      this.splitFirst.set(variant, firstVariant);
+      this.splitSecond.set(firstVariant, variant);
+    }
+    return variant;
+  }
+
+  /** The variant whose pipeline makes this one: a split's first path for its second. */
+  baseVariant(variant: number): number {
+    return this.splitFirst.get(variant) ?? variant;
+  }
+
+  isSplit(variant: number): boolean {
+    return this.specs.get(variant)?.[0]?.spa === SPLIT;
+  }
+
+  /** Feeds a whole chunk to the pipeline making `variant` here, starting it if need be. */
+  feed(header: MessageHeader, variant: number, payload: Uint8Array, now: number, role: HostedPipeline['role']): void {
+    const hosted = this.hostedPipeline(header.channel, variant, role);
+    if (hosted?.state !== 'running') return; // starting: this chunk is lost to that branch; dead: so is every chunk
+    hosted.last = { header, arrival: now };
+    hosted.pipeline!.push(payload, header.flags);
+  }
+
+  private hostedPipeline(channel: number, variant: number, role: HostedPipeline['role']): HostedPipeline | undefined {
+    const key = `${channel}:${variant}:${role}`;
+    const existing = this.hosted.get(key);
+    if (existing) return existing;
+    const spec = role === 'merge' ? [{ spa: 'merge' }] : this.specs.get(variant);
+    if (!spec) return undefined;
+    const hosted: HostedPipeline = { role, channel, variant, spec, state: 'starting' };
+    this.hosted.set(key, hosted);
+    const fail = (message: string) => {
+      hosted.state = 'dead';
+      hosted.error = message;
+      hosted.pipeline = undefined;
+      this.outputs.died(hosted, message);
+    };
+    if (!this.createPipeline) {
+      fail('this host cannot run SPAs');
+      return hosted;
+    }
+    this.createPipeline(spec).then(
+      (pipeline) => {
+        if (this.hosted.get(key) !== hosted || this.closed) {
+          pipeline.close(); // no longer wanted by the time it started
+          return;
+        }
+        hosted.state = 'running';
+        hosted.pipeline = pipeline;
+        pipeline.onOutput((output, flags) => {
+          if (this.closed) return;
+          if (role === 'merge') this.outputs.merged(hosted, output, flags);
+          // Split's records name their path (byte 0): the second path's go out as its own variant.
+          else this.outputs.output(hosted, this.isSplit(variant) && output[0] === 1 ? (this.splitSecond.get(variant) ?? variant) : variant, output, flags);
+        });
+        pipeline.onDied((message) => {
+          pipeline.close();
+          if (this.hosted.get(key) === hosted) fail(message);
+        });
+      },
+      (error: unknown) => {
+        if (this.hosted.get(key) === hosted) fail(error instanceof Error ? error.message : String(error));
+      },
+    );
+    return hosted;
+  }
+
+  /** Stops the pipelines `wanted` no longer holds for, then forgets specs nothing names. */
+  closeUnwanted(wanted: (hosted: HostedPipeline) => boolean, variantsInUse: Iterable<number>): void {
+    for (const [key, hosted] of this.hosted) {
+      if (wanted(hosted)) continue;
+      hosted.pipeline?.close();
+      this.hosted.delete(key);
+    }
+    const used = new Set<number>();
+    for (const variant of variantsInUse) used.add(this.baseVariant(variant)).add(variant);
+    for (const hosted of this.hosted.values()) used.add(hosted.variant);
+    for (const variant of this.specs.keys()) {
+      if (used.has(variant)) continue;
+      this.specs.delete(variant);
+      const second = this.splitSecond.get(variant);
+      this.splitSecond.delete(variant);
+      if (second !== undefined) this.splitFirst.delete(second);
+    }
+  }
+
+  /** Pipeline specs known now. */
+  get specCount(): number {
+    return this.specs.size;
+  }
+
+  reports(): SpaReport[] {
+    return [...this.hosted.values()].map((hosted) => ({
+      role: hosted.role,
+      channel: hosted.channel,
+      variant: hosted.variant,
+      pipeline: hosted.spec.map((s) => s.spa),
+      state: hosted.state,
+      stages: hosted.pipeline?.stats() ?? [],
+      ...(hosted.error !== undefined && { error: hosted.error }),
+    }));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const hosted of this.hosted.values()) hosted.pipeline?.close();
+    this.hosted.clear();
+  }
+}
