@@ -1,8 +1,8 @@
-import { SwitchingEngine } from './engine/switching-engine.js';
-import { LOW_WATER_BYTES } from './engine/link.js';
-import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
-import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from './spa/browser-pipelines.js';
-import { CodingSession, type CodingRole } from './spa/coding-session.js';
+import { SwitchingEngine } from './switching-engine.js';
+import { LOW_WATER_BYTES } from './link.js';
+import type { EngineCommand, EngineReport } from './worker-protocol.js';
+import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from '../spa/browser-pipelines.js';
+import { CodingSession, type CodingRole } from '../spa/coding-session.js';
 
 /**
  * The data plane's home: a dedicated worker holding every data channel (transferred here as
