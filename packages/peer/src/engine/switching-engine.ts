@@ -21,6 +21,7 @@ import {
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
 import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
+import { Inbox } from './inbox.js';
 import { PipelineHost, secondPath, SPLIT, type HostedPipeline } from './pipeline-host.js';
 import { Reassembler } from './reassembly.js';
 import type { CubeView, EngineEnvironment, LinkTransport, SpaReport } from './types.js';
@@ -95,9 +96,7 @@ export class SwitchingEngine {
   private readonly links = new Map<string, Link>();
   private emulation: Emulation = {};
   private readonly upload: BandwidthBucket;
-  private readonly download: BandwidthBucket;
-  private readonly inbox: { hostId: string; bytes: Uint8Array }[] = [];
-  private inboxTimer: unknown;
+  private readonly inbox: Inbox;
   private readonly routeTable = new RouteTable();
   private readonly pipelines: PipelineHost;
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
@@ -127,7 +126,7 @@ export class SwitchingEngine {
   ) {
     this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
     this.upload = new BandwidthBucket(undefined, env.now());
-    this.download = new BandwidthBucket(undefined, env.now());
+    this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes));
     this.pipelines = new PipelineHost(env.createPipeline?.bind(env), {
       output: (hosted, variant, payload, flags) => this.emitVariant(hosted, variant, payload, flags),
       merged: (hosted, payload, flags) => this.deliverMerged(hosted, payload, flags),
@@ -197,7 +196,7 @@ export class SwitchingEngine {
   setEmulation(emulation: Emulation): void {
     this.emulation = emulation;
     this.upload.setRate(emulation.upKbps);
-    this.download.setRate(emulation.downKbps);
+    this.inbox.setRate(emulation.downKbps);
     for (const link of this.links.values()) link.updateDelay(this.emulation.position);
   }
 
@@ -327,7 +326,8 @@ export class SwitchingEngine {
   stop(): void {
     this.closed = true;
     for (const handle of this.intervals) this.env.clearTimer(handle);
-    for (const timer of [this.pumpTimer, this.refreshSoon, this.inboxTimer]) if (timer !== undefined) this.env.clearTimer(timer);
+    for (const timer of [this.pumpTimer, this.refreshSoon]) if (timer !== undefined) this.env.clearTimer(timer);
+    this.inbox.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
     this.pipelines.close();
@@ -339,30 +339,7 @@ export class SwitchingEngine {
   receive(hostId: string, bytes: Uint8Array): void {
     const now = this.env.now();
     this.links.get(hostId)?.noteReceived(bytes.byteLength, now);
-    // Nothing waiting and the download bucket has room (always, without emulation): handle now.
-    if (this.inbox.length === 0 && this.inboxTimer === undefined && this.download.take(bytes.byteLength, now) === 0) {
-      this.handle(hostId, bytes);
-      return;
-    }
-    this.inbox.push({ hostId, bytes });
-    this.drainInbox();
-  }
-
-  private drainInbox(): void {
-    if (this.inboxTimer !== undefined) return;
-    while (this.inbox.length > 0) {
-      const next = this.inbox[0]!;
-      const wait = this.download.take(next.bytes.byteLength, this.env.now());
-      if (wait > 0) {
-        this.inboxTimer = this.env.setTimer(() => {
-          this.inboxTimer = undefined;
-          this.drainInbox();
-        }, wait);
-        return;
-      }
-      this.inbox.shift();
-      this.handle(next.hostId, next.bytes);
-    }
+    this.inbox.receive(hostId, bytes, now);
   }
 
   private handle(from: string, bytes: Uint8Array): void {
