@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineCommand } from './engine/worker-protocol.js';
-import { CubecastPeer, type LinkConnection } from './peer-client.js';
+import { CubecastPeer, PeerClosedError, type LinkConnection } from './peer-client.js';
 
 /**
  * The real peer client, driven by a socket.io server this test scripts: what it does with
@@ -149,5 +149,17 @@ describe('CubecastPeer and the cube view', () => {
     // A delta of the old epoch now changes nothing.
     await s.send('cube:delta', delta({ epoch: 1, revision: 5, neighbours: [[3, null]] }));
     expect(connected.destroyed).toBe(false);
+  });
+
+  it('closes once: destroys its connections, stops its engine, says peer:closed last, and refuses calls after', async () => {
+    const s = await scenario(base);
+    const events: string[] = [];
+    s.peer.on('peer:closed', () => events.push('closed'));
+    s.peer.close();
+    s.peer.close();
+    expect(events).toEqual(['closed']);
+    expect(s.connectionTo('h2')!.destroyed).toBe(true);
+    expect(s.commands.at(-1)).toEqual({ type: 'stop' });
+    await expect(s.peer.subscribe('cam', 500)).rejects.toBeInstanceOf(PeerClosedError);
   });
 });

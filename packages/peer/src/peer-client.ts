@@ -83,6 +83,8 @@ export interface PeerEvents extends Record<string, unknown> {
   /** A subscription's pipeline died at its branch point (the watchdog, or it could not start). */
   'spa:failed': SpaFailure;
   'error:raised': { message: string };
+  /** The last event: `close()` was called; calls from now on fail with PeerClosedError. */
+  'peer:closed': undefined;
 }
 
 export interface PeerOptions {
@@ -397,6 +399,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.links.clear();
     this.command({ type: 'stop' });
     this.socket.close();
+    this.emit('peer:closed', undefined);
     this.removeAllListeners();
   }
 

@@ -1,19 +1,49 @@
-/** A minimal typed event emitter: event names `noun:verb`, one payload each. */
-export class TypedEmitter<Events extends Record<string, unknown>> {
-  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+import { EventEmitter } from 'eventemitter3';
 
-  on<E extends keyof Events>(event: E, listener: (payload: Events[E]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (payload: never) => void);
-    return () => set.delete(listener as (payload: never) => void);
+/** What this package may assume of the global scope, browser or Node. */
+const host = globalThis as { reportError?: (error: unknown) => void; console?: { error(...args: unknown[]): void } };
+
+/** Where an error thrown by a listener goes: the page's error reporting if there is one. */
+function reportListenerError(error: unknown): void {
+  if (host.reportError) host.reportError(error);
+  else host.console?.error('an event listener threw:', error);
+}
+
+/**
+ * Typed events, names `noun:verb`, one payload each, on eventemitter3. A listener that throws
+ * costs only itself: the others still run, `emit` returns normally, and the error is reported
+ * (`reportError` in a browser, which tests see as a page error; else the console).
+ */
+export class TypedEmitter<Events extends Record<string, unknown>> {
+  private readonly emitter = new EventEmitter();
+
+  /** Listens; the function returned stops listening. */
+  on<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): () => void {
+    this.emitter.on(event, listener);
+    return () => this.emitter.off(event, listener);
   }
 
-  protected emit<E extends keyof Events>(event: E, payload: Events[E]): void {
-    for (const listener of this.listeners.get(event) ?? []) (listener as (p: Events[E]) => void)(payload);
+  /** Listens for the next one only. */
+  once<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): () => void {
+    // `emit` calls listeners itself (to contain their errors), so once is this wrapper, not eventemitter3's.
+    const off = this.on(event, (payload) => {
+      off();
+      listener(payload);
+    });
+    return off;
+  }
+
+  protected emit<E extends keyof Events & string>(event: E, payload: Events[E]): void {
+    for (const listener of this.emitter.listeners(event)) {
+      try {
+        (listener as (payload: Events[E]) => void)(payload);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
   }
 
   protected removeAllListeners(): void {
-    this.listeners.clear();
+    this.emitter.removeAllListeners();
   }
 }
