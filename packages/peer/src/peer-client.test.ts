@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineCommand } from './engine/worker-protocol.js';
-import { CubecastPeer, PeerClosedError, type LinkConnection } from './peer-client.js';
+import type { LinkConnection } from './link-manager.js';
+import { CubecastPeer, PeerClosedError } from './peer-client.js';
 
 /**
  * The real peer client, driven by a socket.io server this test scripts: what it does with

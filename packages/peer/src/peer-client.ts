@@ -28,6 +28,7 @@ import SimplePeer from 'simple-peer';
 import { io, type Socket } from 'socket.io-client';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
 import type { DeliveredChunk, LinkStats, SpaReport } from './engine/types.js';
+import { LinkManager, type CreateConnection, type LinkConnection } from './link-manager.js';
 import type { SpaResources } from './spa/browser-pipelines.js';
 
 const LINK_REPORT_MS = 2000;
@@ -100,18 +101,6 @@ export interface PeerOptions {
   readonly createConnection?: CreateConnection;
 }
 
-/** What the client drives of a WebRTC connection to a linked host: simple-peer's surface. */
-export interface LinkConnection {
-  readonly connected: boolean;
-  on(event: 'signal', listener: (data: SignalData) => void): unknown;
-  on(event: 'error' | 'close', listener: () => void): unknown;
-  signal(data: SignalData): void;
-  destroy(): void;
-}
-
-/** A connection and the negotiated data channel made on it, which goes to the engine worker. */
-export type CreateConnection = (initiator: boolean) => { connection: LinkConnection; channel: RTCDataChannel };
-
 const createSimplePeerConnection: CreateConnection = (initiator) => {
   const peer = new SimplePeer({ initiator, trickle: true, config: { iceServers: [] } });
   // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
@@ -141,11 +130,6 @@ interface Subscription {
   trueLatencyMs: number | null;
 }
 
-interface PeerLink {
-  peer: LinkConnection;
-  initiator: boolean;
-}
-
 function newSubscription(channel: string, maxLatencyMs: number, pipeline: SpaSpec[], recoveredFrom: string | null): Subscription {
   return { channel, maxLatencyMs, pipeline, variant: pipelineVariant(pipeline), spaError: null, recoveredFrom, info: null, framesDecoded: 0, latencyMs: null, hops: null, trueLatencyMs: null };
 }
@@ -166,7 +150,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private state: CubeState | null = null;
   private cube: Cube | null = null;
   private connection: ConnectionState = 'connecting';
-  private readonly links = new Map<string, PeerLink>();
+  private readonly links: LinkManager;
   private linkStats = new Map<string, LinkStats>();
   private forwarding: { channel: number; to: string[] }[] = [];
   private engineCounters = { malformed: 0, duplicates: 0 };
@@ -185,6 +169,25 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     super();
     this.emulation = options.emulation;
     this.worker = options.createWorker();
+    this.links = new LinkManager({
+      createConnection: options.createConnection ?? createSimplePeerConnection,
+      added: (hostId, channel) => this.command({ type: 'link:add', hostId, channel }, [channel as unknown as Transferable]),
+      removed: (hostId) => {
+        this.linkStats.delete(hostId);
+        this.command({ type: 'link:remove', hostId });
+      },
+      signal: (hostId, data) => {
+        const epoch = this.state?.epoch;
+        if (epoch === undefined || !this.socket.connected) return;
+        this.request('signal:send', { to: hostId, epoch, data }).catch(() => {
+          // Refused (the link went away in a re-embedding): the topology sync cleans up.
+        });
+      },
+      wanted: () => this.desiredLinks(),
+      changed: () => this.changed(),
+      connectTimeoutMs: LINK_CONNECT_TIMEOUT_MS,
+      relinkBackoffMs: RELINK_BACKOFF_MS,
+    });
     this.worker.onmessage = (event: MessageEvent<EngineReport>) => this.onEngine(event.data);
     this.worker.onerror = (event) => this.emit('error:raised', { message: `engine worker failed: ${event.message}` });
     if (this.emulation) this.command({ type: 'emulation', emulation: this.emulation });
@@ -395,8 +398,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     if (this.closedFlag) return;
     this.closedFlag = true;
     for (const timer of this.timers) clearInterval(timer);
-    for (const link of this.links.values()) link.peer.destroy();
-    this.links.clear();
+    this.links.close();
     this.command({ type: 'stop' });
     this.socket.close();
     this.emit('peer:closed', undefined);
@@ -461,11 +463,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   private onDisconnect(): void {
     this.setConnection('disconnected');
-    for (const [hostId, link] of this.links) {
-      link.peer.destroy();
-      this.command({ type: 'link:remove', hostId });
-    }
-    this.links.clear();
+    this.links.removeAll();
     this.linkStats.clear();
     this.state = null;
     // The server forgot this host's channels and subscriptions with its connection; the engine
@@ -483,16 +481,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   }
 
   private applyState(state: CubeState): void {
-    if (this.state && state.epoch !== this.state.epoch) {
-      // Signals carry their epoch and the server refuses stale ones: a link still negotiating
-      // has lost its remaining offer, answer or candidates. Start those over in the new epoch.
-      for (const [hostId, link] of this.links) {
-        if (link.peer.connected) continue;
-        link.peer.destroy();
-        this.links.delete(hostId);
-        this.command({ type: 'link:remove', hostId });
-      }
-    }
+    // Links still negotiating start over in the new epoch (their signals would be refused).
+    if (this.state && state.epoch !== this.state.epoch) this.links.dropNegotiating();
     this.state = { ...state, ids: [...state.ids], neighbours: [...state.neighbours] };
     if (!this.cube || this.cube.k !== state.k || this.cube.n !== state.n) this.cube = new Cube(state.k, state.n);
     this.syncTopology();
@@ -514,74 +504,14 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     const state = this.state;
     if (!state) return;
     this.command({ type: 'view', view: { hostId: state.hostId, epoch: state.epoch, k: state.k, n: state.n, ids: state.ids, neighbours: state.neighbours, policy: state.policy } });
-    const desired = this.desiredLinks();
-    for (const [hostId, link] of this.links) {
-      if (desired.has(hostId)) continue;
-      link.peer.destroy();
-      this.links.delete(hostId);
-      this.linkStats.delete(hostId);
-      this.command({ type: 'link:remove', hostId });
-    }
-    // Of two linked hosts, the one whose id sorts first makes the offer.
-    for (const hostId of desired) if (!this.links.has(hostId) && state.hostId < hostId) this.openLink(hostId, true);
-    this.changed();
-  }
-
-  private openLink(hostId: string, initiator: boolean): PeerLink {
-    const { connection: peer, channel } = (this.options.createConnection ?? createSimplePeerConnection)(initiator);
-    this.command({ type: 'link:add', hostId, channel }, [channel as unknown as Transferable]);
-    const link: PeerLink = { peer, initiator };
-    this.links.set(hostId, link);
-    peer.on('signal', (data: SignalData) => {
-      const epoch = this.state?.epoch;
-      if (epoch === undefined || !this.socket.connected) return;
-      this.request('signal:send', { to: hostId, epoch, data }).catch(() => {
-        // Refused (the link went away in a re-embedding): the topology sync cleans up.
-      });
-    });
-    peer.on('error', () => this.onPeerGone(hostId, peer));
-    peer.on('close', () => this.onPeerGone(hostId, peer));
-    // Whatever else loses a signal (a reconnection, a refused relay), the offering side retries.
-    if (initiator) {
-      setTimeout(() => {
-        if (this.links.get(hostId)?.peer === peer && !peer.connected) this.onPeerGone(hostId, peer);
-      }, LINK_CONNECT_TIMEOUT_MS);
-    }
-    return link;
-  }
-
-  private onPeerGone(hostId: string, peer: LinkConnection): void {
-    const link = this.links.get(hostId);
-    if (!link || link.peer !== peer) return;
-    this.links.delete(hostId);
-    this.command({ type: 'link:remove', hostId });
-    peer.destroy();
-    // The offering side tries again while the host is still a neighbour.
-    if (link.initiator) {
-      setTimeout(() => {
-        if (!this.closedFlag && this.desiredLinks().has(hostId) && !this.links.has(hostId)) this.openLink(hostId, true);
-      }, RELINK_BACKOFF_MS);
-    }
+    this.links.sync(state.hostId);
     this.changed();
   }
 
   private onSignal(message: { from: string; epoch: number; data: SignalData }): void {
     if (!this.state || message.epoch !== this.state.epoch) return;
-    let link = this.links.get(message.from);
-    // A fresh offer from a host we hold a link to (connected or still negotiating): it started
-    // the link over. (Cubecast never renegotiates a connection in place.)
-    if (link && !link.initiator && 'type' in message.data && message.data.type === 'offer') {
-      link.peer.destroy();
-      this.links.delete(message.from);
-      this.command({ type: 'link:remove', hostId: message.from });
-      link = undefined;
-    }
-    if (!link) {
-      if (!('type' in message.data) || message.data.type !== 'offer') return;
-      link = this.openLink(message.from, false);
-    }
     try {
-      link.peer.signal(message.data);
+      this.links.onSignal(message.from, message.data);
     } catch (error) {
       this.emit('error:raised', { message: `bad signal from ${message.from}: ${(error as Error).message}` });
     }

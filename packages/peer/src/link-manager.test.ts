@@ -1,0 +1,137 @@
+import type { SignalData } from '@cubecast/protocol';
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LinkManager, type LinkConnection } from './link-manager.js';
+
+class FakeConnection extends EventEmitter implements LinkConnection {
+  connected = false;
+  destroyed = 0;
+  readonly signals: SignalData[] = [];
+  constructor(readonly initiator: boolean) {
+    super();
+  }
+  signal(data: SignalData): void {
+    this.signals.push(data);
+  }
+  destroy(): void {
+    this.destroyed++;
+  }
+}
+
+const OFFER = { type: 'offer', sdp: 'v=0' } as const;
+
+function manager(wanted: string[]) {
+  const want = new Set(wanted);
+  const log: string[] = [];
+  const made = new Map<string, FakeConnection[]>();
+  const sent: [string, SignalData][] = [];
+  // The manager makes a connection, then names its host in `added`.
+  let unnamed: FakeConnection | undefined;
+  const links = new LinkManager({
+    createConnection: (initiator) => {
+      unnamed = new FakeConnection(initiator);
+      return { connection: unnamed, channel: {} as RTCDataChannel };
+    },
+    added: (hostId) => {
+      (made.get(hostId) ?? made.set(hostId, []).get(hostId)!).push(unnamed!);
+      log.push(`add ${hostId}`);
+    },
+    removed: (hostId) => log.push(`remove ${hostId}`),
+    signal: (hostId, data) => sent.push([hostId, data]),
+    wanted: () => want,
+    changed: () => {},
+    connectTimeoutMs: 10_000,
+    relinkBackoffMs: 1500,
+  });
+  const last = (hostId: string) => made.get(hostId)?.at(-1);
+  return { links, want, log, made, sent, last };
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('LinkManager', () => {
+  it('offers to wanted hosts whose ids sort after its own, and sends their signals on', () => {
+    const m = manager(['h1', 'h3']);
+    m.links.sync('h2');
+    expect(m.log).toEqual(['add h3']);
+    expect(m.last('h3')!.initiator).toBe(true);
+    expect(m.links.has('h1')).toBe(false);
+    m.last('h3')!.emit('signal', OFFER);
+    expect(m.sent).toEqual([['h3', OFFER]]);
+  });
+
+  it('answers an offer on a connection of its own, ignores other signals from unknown hosts, and replaces a link the other side started over', () => {
+    const m = manager(['h1']);
+    m.links.onSignal('h1', { candidate: { candidate: 'c' } } as unknown as SignalData);
+    expect(m.log).toEqual([]);
+    m.links.onSignal('h1', OFFER);
+    const first = m.last('h1')!;
+    expect(first).toMatchObject({ initiator: false, signals: [OFFER] });
+    m.links.onSignal('h1', { type: 'answer', sdp: 'x' });
+    expect(first.signals).toHaveLength(2);
+    m.links.onSignal('h1', OFFER);
+    expect(first.destroyed).toBe(1);
+    expect(m.last('h1')).not.toBe(first);
+    expect(m.log).toEqual(['add h1', 'remove h1', 'add h1']);
+  });
+
+  it('closes links no longer wanted, once', () => {
+    const m = manager(['h3']);
+    m.links.sync('h2');
+    m.want.delete('h3');
+    m.links.sync('h2');
+    m.links.sync('h2');
+    expect(m.last('h3')!.destroyed).toBe(1);
+    expect(m.log).toEqual(['add h3', 'remove h3']);
+  });
+
+  it('when its connection fails, the offering side tries again after the backoff while the host is wanted', () => {
+    const m = manager(['h3', 'h4']);
+    m.links.sync('h2');
+    m.links.sync('h2');
+    m.last('h3')!.emit('close');
+    m.last('h4')!.emit('error');
+    m.want.delete('h4');
+    expect(m.links.has('h3')).toBe(false);
+    vi.advanceTimersByTime(1500);
+    expect(m.links.has('h3')).toBe(true);
+    expect(m.made.get('h3')).toHaveLength(2);
+    expect(m.links.has('h4')).toBe(false);
+    // A close the manager caused (destroy) or one from a replaced connection changes nothing.
+    m.made.get('h3')![0]!.emit('close');
+    expect(m.links.has('h3')).toBe(true);
+  });
+
+  it('starts over a link not connected within the timeout, and keeps one that is', () => {
+    const m = manager(['h3', 'h4']);
+    m.links.sync('h2');
+    m.links.sync('h2');
+    m.last('h4')!.connected = true;
+    vi.advanceTimersByTime(10_000);
+    expect(m.last('h3')!.destroyed).toBe(1);
+    expect(m.last('h4')!.destroyed).toBe(0);
+  });
+
+  it('on a new epoch drops only the links still negotiating', () => {
+    const m = manager(['h3', 'h4']);
+    m.links.sync('h2');
+    m.links.sync('h2');
+    m.last('h3')!.connected = true;
+    m.links.dropNegotiating();
+    expect(m.links.has('h3')).toBe(true);
+    expect(m.links.has('h4')).toBe(false);
+  });
+
+  it('close tears everything down and its timers do nothing after', () => {
+    const m = manager(['h3']);
+    m.links.sync('h2');
+    m.last('h3')!.emit('close'); // a relink is pending
+    m.links.sync('h2');
+    m.links.close();
+    expect(m.made.get('h3')!.every((c) => c.destroyed === 1)).toBe(true);
+    vi.advanceTimersByTime(60_000);
+    expect(m.made.get('h3')).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
