@@ -1,22 +1,8 @@
 import type { SignalData } from '@cubecast/protocol';
-import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LinkManager, type LinkConnection } from './link-manager.js';
+import { LinkManager } from './link-manager.js';
+import { FakeConnection } from './testing/fake-connection.js';
 
-class FakeConnection extends EventEmitter implements LinkConnection {
-  connected = false;
-  destroyed = 0;
-  readonly signals: SignalData[] = [];
-  constructor(readonly initiator: boolean) {
-    super();
-  }
-  signal(data: SignalData): void {
-    this.signals.push(data);
-  }
-  destroy(): void {
-    this.destroyed++;
-  }
-}
 
 const OFFER = { type: 'offer', sdp: 'v=0' } as const;
 

@@ -1,12 +1,11 @@
-import { PROTOCOL_VERSION, type CubeDelta, type CubeState, type SignalData } from '@cubecast/protocol';
-import { EventEmitter } from 'node:events';
+import { PROTOCOL_VERSION, type CubeDelta, type CubeState } from '@cubecast/protocol';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineCommand } from './engine/worker-protocol.js';
-import type { LinkConnection } from './link-manager.js';
 import { CubecastPeer, PeerClosedError } from './peer-client.js';
+import { FakeConnection } from './testing/fake-connection.js';
 
 /**
  * The real peer client, driven by a socket.io server this test scripts: what it does with
@@ -14,20 +13,6 @@ import { CubecastPeer, PeerClosedError } from './peer-client.js';
  * since Node has no WebRTC) and the commands it gives its engine worker (a fake).
  */
 
-class FakeConnection extends EventEmitter implements LinkConnection {
-  connected = false;
-  destroyed = false;
-  readonly signals: SignalData[] = [];
-  constructor(readonly initiator: boolean) {
-    super();
-  }
-  signal(data: SignalData): void {
-    this.signals.push(data);
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-}
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -111,7 +96,7 @@ describe('CubecastPeer and the cube view', () => {
   it('opens and closes links as deltas change its neighbours, and answers offers from the others', async () => {
     const s = await scenario(base);
     await s.send('cube:delta', delta({ addedIds: [2], neighbours: [[3, null], [4, 'h3']] }));
-    expect(s.connectionTo('h2')!.destroyed).toBe(true);
+    expect(s.connectionTo('h2')!.destroyed).toBe(1);
     expect(s.linkCommands()).toEqual(['link:add h2', 'link:remove h2', 'link:add h3']);
     expect(s.lastView()).toMatchObject({ ids: [1, 2], neighbours: [[0, 'h0'], [4, 'h3']] });
     expect(s.peer.snapshot().ids).toHaveLength(2);
@@ -141,15 +126,15 @@ describe('CubecastPeer and the cube view', () => {
     const negotiating = s.connectionTo('h3')!;
     connected.connected = true;
     await s.send('cube:state', { ...base, epoch: 2, revision: 1, neighbours: [[0, 'h0'], [3, 'h2'], [5, 'h3']] });
-    expect(connected.destroyed).toBe(false);
-    expect(negotiating.destroyed).toBe(true);
+    expect(connected.destroyed).toBe(0);
+    expect(negotiating.destroyed).toBe(1);
     // h3 is still a neighbour: a fresh link, whose signals will carry the new epoch.
     expect(s.linkCommands()).toEqual(['link:add h2', 'link:add h3', 'link:remove h3', 'link:add h3']);
     expect(s.connectionTo('h3')).not.toBe(negotiating);
     expect(s.lastView()).toMatchObject({ epoch: 2 });
     // A delta of the old epoch now changes nothing.
     await s.send('cube:delta', delta({ epoch: 1, revision: 5, neighbours: [[3, null]] }));
-    expect(connected.destroyed).toBe(false);
+    expect(connected.destroyed).toBe(0);
   });
 
   it('closes once: destroys its connections, stops its engine, says peer:closed last, and refuses calls after', async () => {
@@ -159,7 +144,7 @@ describe('CubecastPeer and the cube view', () => {
     s.peer.close();
     s.peer.close();
     expect(events).toEqual(['closed']);
-    expect(s.connectionTo('h2')!.destroyed).toBe(true);
+    expect(s.connectionTo('h2')!.destroyed).toBe(1);
     expect(s.commands.at(-1)).toEqual({ type: 'stop' });
     await expect(s.peer.subscribe('cam', 500)).rejects.toBeInstanceOf(PeerClosedError);
   });

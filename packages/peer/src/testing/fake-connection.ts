@@ -1,0 +1,20 @@
+import type { SignalData } from '@cubecast/protocol';
+import { EventEmitter } from 'node:events';
+import type { LinkConnection } from '../link-manager.js';
+
+/** A WebRTC connection for Node tests: records signals and teardowns; the test emits its events and sets `connected`. */
+export class FakeConnection extends EventEmitter implements LinkConnection {
+  connected = false;
+  /** How many times it was destroyed. */
+  destroyed = 0;
+  readonly signals: SignalData[] = [];
+  constructor(readonly initiator: boolean) {
+    super();
+  }
+  signal(data: SignalData): void {
+    this.signals.push(data);
+  }
+  destroy(): void {
+    this.destroyed++;
+  }
+}
