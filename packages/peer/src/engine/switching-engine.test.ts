@@ -313,6 +313,21 @@ describe('pipelines at branch points', () => {
 });
 
 describe('SwitchingEngine against what a linked peer or a bad route can do', () => {
+  it('forgets everything about a channel that leaves the directory, routes ending here included', () => {
+    const net = new SimNetwork(new Cube(2, 1), () => 1);
+    net.addHosts(['h0', 'h1']);
+    net.advance(200);
+    // A route setup for channel 2 that ends at h1, which neither publishes nor subscribes it.
+    const at = net.ownership.idsOf('h1')[0]!;
+    const setup = encodeRouteSetup({ policy: 'odr', subscriptionId: 'x', epoch: net.epoch, at, maxLatencyMs: 100, pipeline: [] });
+    net.inject('h0', 'h1', encode(messageHeader({ type: MessageType.RouteSetup, channel: 2, destination: at }), setup));
+    // Its upstream link fails: nothing but the route ending here remembers the channel.
+    net.engines.get('h1')!.linkClosed('h0', 'closed');
+    expect(net.engines.get('h1')!.footprint().channels).toBe(1);
+    net.engines.get('h1')!.setChannels([1]);
+    expect(net.engines.get('h1')!.footprint().channels).toBe(0);
+  });
+
   
   it('keeps bounded state however many channels, variants, pipelines and partial chunks a peer invents', () => {
     const cube = new Cube(3, 2);

@@ -166,13 +166,18 @@ export class SwitchingEngine {
    */
   setChannels(ids: Iterable<number>): void {
     this.directory = new Set(ids);
-    for (const channel of new Set([...this.duplicates.channels(), ...this.routeTable.branchChannels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()])) {
+    for (const channel of this.channelsWithState()) {
       if (this.knows(channel)) continue;
       this.duplicates.forgetChannel(channel);
       this.routeTable.forgetChannel(channel);
       this.upstream.delete(channel);
       this.lastKeyframeRequest.delete(channel);
     }
+  }
+
+  /** Channels this host keeps any state for: what `setChannels` may have to forget. */
+  private channelsWithState(): Set<number> {
+    return new Set([...this.duplicates.channels(), ...this.routeTable.channels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]);
   }
 
   private knows(channel: number): boolean {
@@ -730,7 +735,7 @@ export class SwitchingEngine {
       dedupWindows: this.duplicates.windows,
       pipelineSpecs: this.pipelines.specCount,
       partialChunks: this.reassembler.size + this.pipelineInput.size,
-      channels: new Set([...this.duplicates.channels(), ...this.routeTable.channels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]).size,
+      channels: this.channelsWithState().size,
     };
   }
 
