@@ -2,7 +2,7 @@ import { PROTOCOL_VERSION, type CubeDelta, type CubeState } from '@cubecast/prot
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineCommand } from './engine/worker-protocol.js';
 import { CubecastPeer, PeerClosedError } from './peer-client.js';
 import { FakeConnection } from './testing/fake-connection.js';
@@ -13,6 +13,9 @@ import { FakeConnection } from './testing/fake-connection.js';
  * since Node has no WebRTC) and the commands it gives its engine worker (a fake).
  */
 
+
+/** Resolves once `check` holds (vitest polls it), else fails the test after 5 s. */
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 5000, interval: 5 });
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -48,7 +51,7 @@ async function scenario(state: CubeState) {
     },
   });
   closers.push(() => peer.close());
-  await eventually(() => peer.snapshot().connection === 'connected' && socket !== undefined);
+  await until(() => peer.snapshot().connection === 'connected' && socket !== undefined);
   // The client makes a connection, then tells the worker link:add: the n-th of each go together.
   const connectionTo = (hostId: string) => {
     const adds = commands.filter((c): c is Extract<EngineCommand, { type: 'link:add' }> => c.type === 'link:add');
@@ -63,17 +66,9 @@ async function scenario(state: CubeState) {
     socket!.emit(event, payload);
     const marker = `marker-${markers++}`;
     socket!.emit('channel:added', { id: 1000 + markers, name: marker, kind: 'video', publisher: 'hx', anchor: 0, codec: { codec: 'vp8' } });
-    await eventually(() => peer.snapshot().channels.some((c) => c.name === marker));
+    await until(() => peer.snapshot().channels.some((c) => c.name === marker));
   };
   return { peer, commands, connections, connectionTo, linkCommands, lastView, send, received };
-}
-
-async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const base: CubeState = { hostId: 'h1', epoch: 1, revision: 1, k: 2, n: 2, ids: [1], neighbours: [[0, 'h0'], [3, 'h2']], policy: 'greedy' };
@@ -89,7 +84,7 @@ describe('CubecastPeer and the cube view', () => {
     expect(s.peer.snapshot().links.map((l) => l.hostId)).toEqual(['h0', 'h2']);
     // The offer it makes goes to the server for h2, stamped with the epoch.
     s.connectionTo('h2')!.emit('signal', { type: 'offer', sdp: 'v=0' });
-    await eventually(() => s.received.some(([event]) => event === 'signal:send'));
+    await until(() => s.received.some(([event]) => event === 'signal:send'));
     expect(s.received.find(([event]) => event === 'signal:send')![1]).toEqual({ to: 'h2', epoch: 1, data: { type: 'offer', sdp: 'v=0' } });
   });
 
