@@ -83,7 +83,7 @@ export function App() {
                   const kind = snapshot.channels.find((c) => c.name === s.channel)?.kind;
                   if (kind === 'coded') return null; // coded chunks are for recovering a source, not for watching
                   const View = kind === 'sensor' ? SensorView : Player;
-                  return <View key={s.channel} peer={peer} subscription={s} onClose={() => void peer.unsubscribe(s.channel)} />;
+                  return <View key={s.channel} peer={peer} subscription={s} onClose={() => void peer.subscription(s.channel)?.close()} />;
                 })}
               </div>
             </section>

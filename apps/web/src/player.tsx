@@ -2,30 +2,20 @@ import { VideoPlayer, type CubecastPeer, type PeerSnapshot, type PlayerStats } f
 import { useEffect, useRef, useState } from 'react';
 import { pipelineLabel, readableSpaText } from './pipelines.js';
 
-type Subscription = PeerSnapshot['subscriptions'][number];
+type SubscriptionView = PeerSnapshot['subscriptions'][number];
 
 /** One subscription: a canvas and its live stats against the latency bound. */
-export function Player({ peer, subscription, onClose }: { peer: CubecastPeer; subscription: Subscription; onClose: () => void }) {
+export function Player({ peer, subscription, onClose }: { peer: CubecastPeer; subscription: SubscriptionView; onClose: () => void }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [stats, setStats] = useState<PlayerStats | null>(null);
   const { channel } = subscription;
+  const source = peer.subscription(channel);
   useEffect(() => {
-    const player = new VideoPlayer(
-      canvas.current!,
-      (s) => {
-        peer.noteDecoded(channel, s);
-        setStats(s);
-      },
-      () => peer.requestKeyframe(channel),
-    );
-    const off = peer.on('chunk:received', ({ channel: c, chunk }) => {
-      if (c.name === channel) player.push(chunk);
-    });
-    return () => {
-      off();
-      player.close();
-    };
-  }, [peer, channel]);
+    if (!source || source.closed) return;
+    const player = new VideoPlayer(canvas.current!, source);
+    player.on('stats:updated', setStats);
+    return () => player.close();
+  }, [source]);
 
   const met = stats ? stats.latencyMs <= subscription.maxLatencyMs : null;
   const pipeline = pipelineLabel(subscription.pipeline);

@@ -20,16 +20,10 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
   const publisher = useRef<VideoPublisher | null>(null);
   const sensor = useRef<SensorPublisher | null>(null);
 
-  useEffect(() => {
-    const off = peer.on('keyframe:requested', ({ channel }) => {
-      if (status.state === 'live' && channel.name === status.name) publisher.current?.requestKeyframe();
-    });
-    return off;
-  }, [peer, status]);
   useEffect(
     () => () => {
-      publisher.current?.stop();
-      void sensor.current?.stop();
+      void publisher.current?.close();
+      void sensor.current?.close();
     },
     [],
   );
@@ -47,6 +41,7 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
     setStatus({ state: 'starting' });
     try {
       sensor.current = await SensorPublisher.start(peer, channel);
+      sensor.current.publication.on('publication:closed', () => setStatus({ state: 'idle' }));
       setStatus({ state: 'live', name: channel, kind: 'sensor' });
     } catch (error) {
       setStatus({ state: 'error', message: `Could not publish: ${(error as Error).message}` });
@@ -63,13 +58,17 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
       const { width, height, framerate } = DEFAULT_VIDEO;
       stream = await navigator.mediaDevices.getUserMedia({ video: { width, height, frameRate: framerate }, audio: false });
       const track = stream.getVideoTracks()[0]!;
-      await peer.publish({
+      const publication = await peer.publish({
         name: channel,
         kind: 'video',
         codec: { codec: 'vp8', width, height, framerate, bitrateKbps: DEFAULT_VIDEO.bitrateKbps, scalabilityMode: 'L1T3' },
       });
-      publisher.current = new VideoPublisher(peer, channel, track, DEFAULT_VIDEO, (message) => setStatus({ state: 'error', message }));
+      publisher.current = new VideoPublisher(publication, track, DEFAULT_VIDEO, (message) => setStatus({ state: 'error', message }));
       publisher.current.start();
+      publication.on('publication:closed', () => {
+        if (preview.current) preview.current.srcObject = null;
+        setStatus({ state: 'idle' });
+      });
       if (preview.current) preview.current.srcObject = stream;
       setStatus({ state: 'live', name: channel, kind: 'video' });
     } catch (error) {
@@ -80,12 +79,11 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
 
   const stop = async () => {
     if (status.state !== 'live') return;
-    publisher.current?.stop();
+    const source = publisher.current ?? sensor.current;
     publisher.current = null;
-    if (preview.current) preview.current.srcObject = null;
-    if (sensor.current) await sensor.current.stop();
-    else await peer.unpublish(status.name);
     sensor.current = null;
+    if (preview.current) preview.current.srcObject = null;
+    await source?.close();
     setStatus({ state: 'idle' });
   };
 

@@ -3,21 +3,21 @@ import { decodeSensorPayload, MalformedMessageError, type SensorReading } from '
 import { useEffect, useState } from 'react';
 import { pipelineLabel, readableSpaText } from './pipelines.js';
 
-type Subscription = PeerSnapshot['subscriptions'][number];
+type SubscriptionView = PeerSnapshot['subscriptions'][number];
 
 const KEPT = 200;
 const WIDTH = 320;
 const HEIGHT = 120;
 
 /** A sensor subscription: the last readings as a line, the latest value, latency and hops. */
-export function SensorView({ peer, subscription, onClose }: { peer: CubecastPeer; subscription: Subscription; onClose: () => void }) {
+export function SensorView({ peer, subscription, onClose }: { peer: CubecastPeer; subscription: SubscriptionView; onClose: () => void }) {
   const [readings, setReadings] = useState<SensorReading[]>([]);
   const [last, setLast] = useState<{ latencyMs: number; hops: number } | null>(null);
   const { channel } = subscription;
+  const source = peer.subscription(channel);
   useEffect(
     () =>
-      peer.on('chunk:received', ({ channel: c, chunk }) => {
-        if (c.name !== channel) return;
+      source?.on('chunk:received', (chunk) => {
         let fresh: SensorReading[];
         try {
           fresh = decodeSensorPayload(chunk.payload);
@@ -26,11 +26,11 @@ export function SensorView({ peer, subscription, onClose }: { peer: CubecastPeer
           throw error;
         }
         const latencyMs = chunk.latencyUs / 1000;
-        peer.noteDecoded(channel, { latencyMs, hops: chunk.hops, trueLatencyMs: Date.now() - fresh.at(-1)!.timeMs });
+        source.noteDecoded({ trueLatencyMs: Date.now() - fresh.at(-1)!.timeMs });
         setLast({ latencyMs, hops: chunk.hops });
         setReadings((r) => [...r, ...fresh].slice(-KEPT));
       }),
-    [peer, channel],
+    [source],
   );
 
   const values = readings.map((r) => r.value);

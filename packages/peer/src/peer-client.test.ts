@@ -1,10 +1,10 @@
-import { PROTOCOL_VERSION, type CubeDelta, type CubeState } from '@cubecast/protocol';
+import { ClosedError, PROTOCOL_VERSION, type CubeDelta, type CubeState } from '@cubecast/protocol';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineCommand } from './engine/worker-protocol.js';
-import { CubecastPeer, PeerClosedError } from './peer-client.js';
+import { CubecastPeer } from './peer-client.js';
 import { FakeConnection } from './testing/fake-connection.js';
 
 /**
@@ -141,6 +141,6 @@ describe('CubecastPeer and the cube view', () => {
     expect(events).toEqual(['closed']);
     expect(s.connectionTo('h2')!.destroyed).toBe(1);
     expect(s.commands.at(-1)).toEqual({ type: 'stop' });
-    await expect(s.peer.subscribe('cam', 500)).rejects.toBeInstanceOf(PeerClosedError);
+    await expect(s.peer.subscribe('cam', 500)).rejects.toBeInstanceOf(ClosedError);
   });
 });

@@ -1,42 +1,31 @@
 import './node-shims.js';
-import { Cube } from '@cubecast/overlay';
 import {
-  applyCubeDelta,
+  ClosedError,
   DATA_CHANNEL,
-  PROTOCOL_VERSION,
-  request,
-  type AckResult,
+  LIMITS,
+  PUBLISHED_VARIANT,
+  TypedEmitter,
   type ChannelInfo,
   type ChannelPublish,
-  type ClientToServerEvents,
-  type CubeDelta,
   type CubeState,
   type Emulation,
-  type RouteRequest,
-  type ServerToClientEvents,
-  type SignalData,
-  LIMITS,
-  pipelineVariant,
-  PUBLISHED_VARIANT,
   type HostSpa,
   type SpaFailure,
   type SpaSpec,
-  type SubscriptionInfo,
-  TypedEmitter,
 } from '@cubecast/protocol';
 import SimplePeer from 'simple-peer';
-import { io, type Socket } from 'socket.io-client';
-import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
-import type { DeliveredChunk, LinkStats, SpaReport } from './engine/types.js';
+import { EngineProxy, type EngineWorker } from './engine-proxy.js';
 import { LinkManager, type CreateConnection, type LinkConnection } from './link-manager.js';
+import { LocalPublication } from './local-publication.js';
+import { SignalingSession, type ConnectionState } from './signaling-session.js';
 import type { SpaResources } from './spa/browser-pipelines.js';
+import { Subscription } from './subscription.js';
 
 const LINK_REPORT_MS = 2000;
+const SUBSCRIPTION_REPORT_MS = 1000;
 const RELINK_BACKOFF_MS = 1500;
 /** A link not connected by then is started over (its signals may have been lost). */
 const LINK_CONNECT_TIMEOUT_MS = 10_000;
-
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 
 /** The `window.cubecast` snapshot: what the page and its tests read. */
 export interface PeerSnapshot {
@@ -66,25 +55,22 @@ export interface PeerSnapshot {
     recoveredFrom: string | null;
   }[];
   /** The pipelines this host runs as a branch point, with their per-chunk times. */
-  readonly spas: HostSpa[];
+  readonly spas: readonly HostSpa[];
   /** Network coding this tab does: coding two channels into one, or recovering one. */
   readonly coding: { role: 'encode' | 'decode'; channels: string[]; output: string; error: string | null }[];
   /** Channels this host forwards, and to which hosts. */
-  readonly relaying: { channel: string; to: string[] }[];
+  readonly relaying: readonly { channel: string; to: string[] }[];
   /** Data-plane messages refused as malformed, and duplicates dropped. */
   readonly engine: { malformed: number; duplicates: number };
 }
 
 export interface PeerEvents extends Record<string, unknown> {
   'snapshot:changed': PeerSnapshot;
-  'chunk:received': { channel: ChannelInfo; chunk: DeliveredChunk };
-  'keyframe:requested': { channel: ChannelInfo };
   'link:failed': { hostId: string; reason: string };
-  'subscription:ended': { channel: string };
   /** A subscription's pipeline died at its branch point (the watchdog, or it could not start). */
   'spa:failed': SpaFailure;
   'error:raised': { message: string };
-  /** The last event: `close()` was called; calls from now on fail with PeerClosedError. */
+  /** The last event: `close()` was called; calls from now on fail with ClosedError. */
   'peer:closed': undefined;
 }
 
@@ -94,7 +80,7 @@ export interface PeerOptions {
   readonly name?: string;
   readonly emulation?: Emulation;
   /** Creates the engine worker (the bundler decides how it is loaded). */
-  readonly createWorker: () => Worker;
+  readonly createWorker: () => EngineWorker;
   /** Lets this host run SPAs where it is a branch point (the bundler knows the URLs). */
   readonly spaResources?: SpaResources;
   /** Makes the WebRTC connection to a linked host (simple-peer unless a test brings its own). */
@@ -110,178 +96,129 @@ const createSimplePeerConnection: CreateConnection = (initiator) => {
   return { connection: peer as unknown as LinkConnection, channel: pc.createDataChannel(label, init) };
 };
 
-interface Publication {
-  request: ChannelPublish;
-  channel: ChannelInfo | null;
-  framesEncoded: number;
-}
-
-interface Subscription {
-  channel: string;
-  maxLatencyMs: number;
-  pipeline: SpaSpec[];
-  variant: number;
-  spaError: string | null;
-  recoveredFrom: string | null;
-  info: SubscriptionInfo | null;
-  framesDecoded: number;
-  latencyMs: number | null;
-  hops: number | null;
-  trueLatencyMs: number | null;
-}
-
-function newSubscription(channel: string, maxLatencyMs: number, pipeline: SpaSpec[], recoveredFrom: string | null): Subscription {
-  return { channel, maxLatencyMs, pipeline, variant: pipelineVariant(pipeline), spaError: null, recoveredFrom, info: null, framesDecoded: 0, latencyMs: null, hops: null, trueLatencyMs: null };
-}
-
-/** A call on a closed peer. */
-export class PeerClosedError extends Error {
-  override readonly name = 'PeerClosedError';
-}
+type CodingState = PeerSnapshot['coding'][number];
 
 /**
- * A browser tab as a Cubecast host: the control plane on the main thread (socket.io to the
- * server, one simple-peer connection per linked host) and the data plane in an engine worker,
- * which receives each connection's data channel at creation.
+ * A browser tab as a Cubecast host, in the shape of livekit's Room: a facade over the
+ * signaling session (socket.io), the link manager (one WebRTC connection per linked host) and
+ * the engine proxy (the data plane in a worker, which receives each link's data channel at
+ * creation). What users set up are objects: `publish` gives a LocalPublication, `subscribe` a
+ * Subscription, each with its own events and `close()`. The peer keeps them across lost
+ * sessions and sets them up again after the next join.
  */
 export class CubecastPeer extends TypedEmitter<PeerEvents> {
-  private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
-  private readonly worker: Worker;
-  private state: CubeState | null = null;
-  private cube: Cube | null = null;
-  private connection: ConnectionState = 'connecting';
+  private readonly session: SignalingSession;
+  private readonly engine: EngineProxy;
   private readonly links: LinkManager;
-  private linkStats = new Map<string, LinkStats>();
-  private forwarding: { channel: number; to: string[] }[] = [];
-  private engineCounters = { malformed: 0, duplicates: 0 };
-  private spas: SpaReport[] = [];
-  private readonly coding = new Map<string, { role: 'encode' | 'decode'; channels: string[]; output: string; error: string | null }>();
-  private readonly channels = new Map<string, ChannelInfo>();
-  private readonly publications = new Map<string, Publication>();
+  private readonly publications = new Map<string, LocalPublication>();
   private readonly subscriptions = new Map<string, Subscription>();
+  private readonly coding = new Map<string, CodingState>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private closedFlag = false;
   private emulation: Emulation | undefined;
-  /** From the latest join: proves this host's HTTP requests (uploads) to the server. */
-  private sessionToken: string | null = null;
+  private spasReported = false;
 
   constructor(private readonly options: PeerOptions) {
     super();
     this.emulation = options.emulation;
-    this.worker = options.createWorker();
+    this.engine = new EngineProxy(options.createWorker());
+    this.session = new SignalingSession({ url: options.url, name: options.name, emulation: () => this.emulation });
     this.links = new LinkManager({
       createConnection: options.createConnection ?? createSimplePeerConnection,
-      added: (hostId, channel) => this.command({ type: 'link:add', hostId, channel }, [channel as unknown as Transferable]),
-      removed: (hostId) => {
-        this.linkStats.delete(hostId);
-        this.command({ type: 'link:remove', hostId });
-      },
-      signal: (hostId, data) => {
-        const epoch = this.state?.epoch;
-        if (epoch === undefined || !this.socket.connected) return;
-        this.request('signal:send', { to: hostId, epoch, data }).catch(() => {
-          // Refused (the link went away in a re-embedding): the topology sync cleans up.
-        });
-      },
+      added: (hostId, channel) => this.engine.addLink(hostId, channel),
+      removed: (hostId) => this.engine.removeLink(hostId),
+      signal: (hostId, data) => this.session.sendSignal(hostId, data),
       wanted: () => this.desiredLinks(),
       changed: () => this.changed(),
       connectTimeoutMs: LINK_CONNECT_TIMEOUT_MS,
       relinkBackoffMs: RELINK_BACKOFF_MS,
     });
-    this.worker.onmessage = (event: MessageEvent<EngineReport>) => this.onEngine(event.data);
-    this.worker.onerror = (event) => this.emit('error:raised', { message: `engine worker failed: ${event.message}` });
-    if (this.emulation) this.command({ type: 'emulation', emulation: this.emulation });
-    if (options.spaResources) this.command({ type: 'spa:resources', resources: options.spaResources });
-    this.socket = io(options.url ?? '/', { transports: ['websocket'], reconnectionDelayMax: 5000 });
-    this.socket.on('connect', () => void this.join());
-    this.socket.on('disconnect', () => this.onDisconnect());
-    this.socket.on('connect_error', () => this.setConnection('disconnected'));
-    this.socket.on('cube:state', (state) => this.applyState(state));
-    this.socket.on('cube:delta', (delta) => this.applyDelta(delta));
-    this.socket.on('signal:receive', (message) => this.onSignal(message));
-    this.socket.on('channel:added', (channel) => this.onChannel(channel));
-    this.socket.on('channel:updated', (channel) => this.onChannel(channel));
-    this.socket.on('channel:removed', ({ name }) => this.onChannelRemoved(name));
-    this.socket.on('route:request', (request) => this.onRouteRequest(request));
-    this.socket.on('route:cancel', ({ subscriptionId }) => this.command({ type: 'route:cancel', subscriptionId }));
-    this.socket.on('subscription:updated', (info) => this.onSubscriptionUpdated(info));
-    this.socket.on('spa:failed', (failure) => this.onSpaFailed(failure));
-    this.socket.on('emulation:set', (emulation) => {
-      this.emulation = emulation;
-      this.command({ type: 'emulation', emulation });
-    });
+    if (this.emulation) this.engine.setEmulation(this.emulation);
+    if (options.spaResources) this.engine.setSpaResources(options.spaResources);
+    this.wireEngine();
+    this.wireSession();
     this.timers.push(setInterval(() => this.reportLinks(), LINK_REPORT_MS));
     this.timers.push(setInterval(() => this.reportSpas(), LINK_REPORT_MS));
-    this.timers.push(setInterval(() => this.reportSubscriptions(), 1000));
+    this.timers.push(setInterval(() => this.reportSubscriptions(), SUBSCRIPTION_REPORT_MS));
   }
 
   get closed(): boolean {
     return this.closedFlag;
   }
 
+  /** This tab's publication of `name`, if it publishes it. */
+  publication(name: string): LocalPublication | undefined {
+    return this.publications.get(name);
+  }
+
+  /** This tab's subscription to `channel`, if it has one. */
+  subscription(channel: string): Subscription | undefined {
+    return this.subscriptions.get(channel);
+  }
+
   snapshot(): PeerSnapshot {
-    const state = this.state;
-    const desired = this.desiredLinks();
+    const state = this.session.state;
+    const cube = this.session.cube;
+    const { links, relaying, spas, counters } = this.engine.stats;
+    const linkStats = new Map(links.map((l) => [l.hostId, l]));
     return {
-      connection: this.connection,
+      connection: this.session.connectionState,
       hostId: state?.hostId ?? null,
       cube: state ? { k: state.k, n: state.n, epoch: state.epoch } : null,
-      ids: state && this.cube ? [...state.ids].sort((a, b) => a - b).map((id) => this.cube!.toText(id)) : [],
-      links: [...desired].sort().map((hostId) => {
-        const stats = this.linkStats.get(hostId);
+      ids: state && cube ? [...state.ids].sort((a, b) => a - b).map((id) => cube.toText(id)) : [],
+      links: [...this.desiredLinks()].sort().map((hostId) => {
+        const stats = linkStats.get(hostId);
         return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0 };
       }),
-      channels: [...this.channels.values()],
-      publishing: [...this.publications.values()].map((p) => ({ channel: p.request.name, framesEncoded: p.framesEncoded })),
-      subscriptions: [...this.subscriptions.values()].map((s) => ({
-        channel: s.channel,
-        subscriptionId: s.info?.subscriptionId ?? null,
-        maxLatencyMs: s.maxLatencyMs,
-        framesDecoded: s.framesDecoded,
-        latencyMs: s.latencyMs,
-        hops: s.hops,
-        boundMet: s.latencyMs === null ? null : s.latencyMs <= s.maxLatencyMs,
-        trueLatencyMs: s.trueLatencyMs,
-        pipeline: s.pipeline.map((stage) => stage.spa),
-        spaError: s.spaError,
-        recoveredFrom: s.recoveredFrom,
-      })),
-      coding: [...this.coding.values()],
-      spas: this.namedSpas(),
-      relaying: this.forwarding.flatMap(({ channel, to }) => {
-        const name = this.channelById(channel)?.name;
-        return name ? [{ channel: name, to }] : [];
+      channels: this.engine.channels(),
+      publishing: [...this.publications.values()].map((p) => ({ channel: p.name, framesEncoded: p.stats.framesEncoded })),
+      subscriptions: [...this.subscriptions.values()].map((s) => {
+        const { framesDecoded, latencyMs, hops, trueLatencyMs } = s.stats;
+        return {
+          channel: s.channel,
+          subscriptionId: s.info?.subscriptionId ?? null,
+          maxLatencyMs: s.maxLatencyMs,
+          framesDecoded,
+          latencyMs,
+          hops,
+          boundMet: latencyMs === null ? null : latencyMs <= s.maxLatencyMs,
+          trueLatencyMs,
+          pipeline: s.pipeline.map((stage) => stage.spa),
+          spaError: s.spaError,
+          recoveredFrom: s.recoveredFrom,
+        };
       }),
-      engine: this.engineCounters,
+      coding: [...this.coding.values()],
+      spas,
+      relaying,
+      engine: counters,
     };
   }
 
   // ---- publishing ----------------------------------------------------------------------------
 
-  async publish(request: ChannelPublish): Promise<ChannelInfo> {
+  /** Publishes a channel; the publication stays until closed, across lost sessions. */
+  async publish(request: ChannelPublish): Promise<LocalPublication> {
     this.assertOpen();
-    const { channel } = await this.request('channel:publish', request);
-    this.publications.set(request.name, { request, channel, framesEncoded: 0 });
-    this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
+    const { channel } = await this.session.request('channel:publish', request);
+    this.assertOpen();
+    const publication = new LocalPublication(request, channel, {
+      sendChunk: (info, flags, payload) => this.engine.sendChunk(info, flags, payload),
+      unpublish: (p) => this.unpublish(p),
+    });
+    this.publications.set(request.name, publication);
+    this.engine.putChannel(channel);
+    this.engine.publish(channel);
     this.changed();
-    return channel;
+    return publication;
   }
 
-  /** A publisher's encoded chunk into its channel. `payload` is transferred: do not reuse it. */
-  sendChunk(name: string, flags: number, payload: ArrayBuffer): void {
-    const publication = this.publications.get(name);
-    if (!publication?.channel) return;
-    publication.framesEncoded++;
-    this.command({ type: 'chunk', channel: publication.channel.id, flags, payload }, [payload]);
-  }
-
-  async unpublish(name: string): Promise<void> {
-    const publication = this.publications.get(name);
-    if (!publication) return;
-    this.publications.delete(name);
-    if (publication.channel) this.command({ type: 'unpublish', channel: publication.channel.id });
+  private async unpublish(publication: LocalPublication): Promise<void> {
+    if (this.publications.get(publication.name) !== publication) return;
+    this.publications.delete(publication.name);
+    if (publication.channel) this.engine.unpublish(publication.channel);
     this.changed();
-    if (this.socket.connected) await this.request('channel:unpublish', { name }).catch(() => undefined);
+    if (this.session.joined) await this.session.request('channel:unpublish', { name: publication.name }).catch(() => undefined);
   }
 
   /**
@@ -291,12 +228,13 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
    */
   async uploadSpa(module: Blob | ArrayBuffer): Promise<string> {
     this.assertOpen();
-    if (!this.sessionToken) throw new Error('join the overlay before uploading an SPA');
+    const token = this.session.sessionToken;
+    if (!token) throw new Error('join the overlay before uploading an SPA');
     const url = new URL('/spa', this.options.url ?? globalThis.location.href);
     const response = await fetch(url, {
       method: 'POST',
       body: module,
-      headers: { 'Content-Type': 'application/wasm', Authorization: `Bearer ${this.sessionToken}` },
+      headers: { 'Content-Type': 'application/wasm', Authorization: `Bearer ${token}` },
     });
     const body = (await response.json().catch(() => ({}))) as { spa?: string; error?: string };
     if (!response.ok || !body.spa) throw new Error(body.error ?? `the server refused the module (HTTP ${response.status})`);
@@ -305,29 +243,46 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   // ---- subscribing ---------------------------------------------------------------------------
 
-  async subscribe(channel: string, maxLatencyMs: number, pipeline: SpaSpec[] = []): Promise<SubscriptionInfo> {
+  /** Subscribes with a latency bound and a pipeline; the subscription stays until closed or ended. */
+  async subscribe(channel: string, maxLatencyMs: number, pipeline: SpaSpec[] = []): Promise<Subscription> {
     this.assertOpen();
-    const subscription = newSubscription(channel, maxLatencyMs, pipeline, null);
-    const { subscription: info } = await this.request('subscription:create', { channel, maxLatencyMs, pipeline });
-    subscription.info = info;
-    this.subscriptions.set(channel, subscription);
-    const id = this.channels.get(channel)?.id;
-    if (id !== undefined) this.command({ type: 'subscribe', channel: id });
-    this.changed();
-    return info;
+    const { subscription: info } = await this.session.request('subscription:create', { channel, maxLatencyMs, pipeline });
+    this.assertOpen();
+    return this.addSubscription({ channel, maxLatencyMs, pipeline }, info);
   }
 
-  async unsubscribe(channel: string): Promise<void> {
-    const subscription = this.subscriptions.get(channel);
-    if (!subscription) return;
-    this.subscriptions.delete(channel);
-    if (this.coding.delete(channel)) this.command({ type: 'coding:stop', id: channel });
-    const id = this.channels.get(channel)?.id;
-    if (id !== undefined) this.command({ type: 'unsubscribe', channel: id });
+  private addSubscription(request: ConstructorParameters<typeof Subscription>[0], info: Subscription['info']): Subscription {
+    const subscription = new Subscription(request, {
+      requestKeyframe: (name) => this.engine.requestKeyframe(name),
+      unsubscribe: (s) => this.unsubscribe(s),
+    });
+    subscription.setInfo(info);
+    this.subscriptions.set(request.channel, subscription);
+    // A recovered channel arrives from the coding session, not by a route of its own.
+    if (request.recoveredFrom === undefined) this.engine.subscribe(request.channel);
     this.changed();
-    if (subscription.info && this.socket.connected) {
-      await this.request('subscription:delete', { subscriptionId: subscription.info.subscriptionId }).catch(() => undefined);
-    }
+    return subscription;
+  }
+
+  private async unsubscribe(subscription: Subscription): Promise<void> {
+    if (!this.forget(subscription)) return;
+    const { info } = subscription;
+    if (info && this.session.joined) await this.session.request('subscription:delete', { subscriptionId: info.subscriptionId }).catch(() => undefined);
+  }
+
+  /** The server ended it (or it could not be restored): dropped here, no request to make. */
+  private endSubscription(subscription: Subscription | undefined, reason: string): void {
+    if (subscription && this.forget(subscription)) subscription.end(reason);
+  }
+
+  /** Drops a subscription here (engine, coding, snapshot); false if it was not this peer's current one. */
+  private forget(subscription: Subscription): boolean {
+    if (this.subscriptions.get(subscription.channel) !== subscription) return false;
+    this.subscriptions.delete(subscription.channel);
+    if (this.coding.delete(subscription.channel)) this.engine.stopCoding(subscription.channel);
+    this.engine.unsubscribe(subscription.channel);
+    this.changed();
+    return true;
   }
 
   // ---- network coding (iOverlay's case study) ------------------------------------------------
@@ -336,25 +291,24 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
    * Codes channels `a` and `b` into a new channel `coded` (c1·A + c2·B over GF(2^8), fresh
    * coefficients per pair): this tab subscribes to both and publishes the coded one.
    */
-  async startCoding(a: string, b: string, coded: string): Promise<void> {
+  async startCoding(a: string, b: string, coded: string): Promise<LocalPublication> {
     this.assertOpen();
     for (const source of [a, b]) if (!this.subscriptions.has(source)) await this.subscribe(source, LIMITS.maxLatencyBoundMs);
-    const channel = await this.publish({ name: coded, kind: 'coded', codec: { codec: 'gf256', sources: [a, b] } });
-    const inputs = [a, b].map((name) => this.channels.get(name)?.id);
-    if (inputs[0] === undefined || inputs[1] === undefined) throw new Error('a source channel went away');
+    const publication = await this.publish({ name: coded, kind: 'coded', codec: { codec: 'gf256', sources: [a, b] } });
+    if (!this.engine.startCoding(coded, { role: 'encode', inputs: [a, b], output: coded })) throw new Error('a source channel went away');
     this.coding.set(coded, { role: 'encode', channels: [a, b], output: coded, error: null });
-    this.command({ type: 'coding:start', id: coded, session: { role: 'encode', inputs: [inputs[0], inputs[1]], output: channel.id } });
     this.changed();
+    return publication;
   }
 
   /**
    * Recovers the source of coded channel `coded` this tab does not receive, from the one it
    * does (it must subscribe to one of them) and the coded chunks. The recovered channel then
-   * arrives here as if subscribed.
+   * arrives here as a subscription of its own.
    */
-  async startDecoding(coded: string): Promise<string> {
+  async startDecoding(coded: string): Promise<Subscription> {
     this.assertOpen();
-    const info = this.channels.get(coded);
+    const info = this.engine.channel(coded);
     if (info?.kind !== 'coded' || !('sources' in info.codec)) throw new Error(`${coded} is not a coded channel`);
     const sources = info.codec.sources;
     const plainIs = sources.findIndex((name) => this.subscriptions.get(name)?.recoveredFrom === null);
@@ -363,327 +317,205 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     const recovered = sources[1 - plainIs]!;
     if (this.subscriptions.has(recovered)) throw new Error(`this tab already receives ${recovered}`);
     if (!this.subscriptions.has(coded)) await this.subscribe(coded, LIMITS.maxLatencyBoundMs);
-    const ids = [plain, coded, recovered].map((name) => this.channels.get(name)?.id);
-    if (ids.some((id) => id === undefined)) throw new Error('a channel of the coding went away');
+    const session = { role: 'decode', plain, plainIs: plainIs as 0 | 1, coded, recovered } as const;
+    if (!this.engine.startCoding(recovered, session)) throw new Error('a channel of the coding went away');
     // Recovered chunks come as the channel's published variant: 'coding' is only what the page shows.
-    this.subscriptions.set(recovered, { ...newSubscription(recovered, this.subscriptions.get(plain)!.maxLatencyMs, [{ spa: 'coding' }], coded), variant: PUBLISHED_VARIANT });
+    const subscription = this.addSubscription(
+      { channel: recovered, maxLatencyMs: this.subscriptions.get(plain)!.maxLatencyMs, pipeline: [{ spa: 'coding' }], recoveredFrom: coded, variant: PUBLISHED_VARIANT },
+      null,
+    );
     this.coding.set(recovered, { role: 'decode', channels: [plain, coded], output: recovered, error: null });
-    this.command({ type: 'coding:start', id: recovered, session: { role: 'decode', plain: ids[0]!, plainIs: plainIs as 0 | 1, coded: ids[1]!, recovered: ids[2]! } });
     this.changed();
-    return recovered;
-  }
-
-  /** A subscriber's player reports what it decoded and measured. */
-  noteDecoded(channel: string, frame: { latencyMs: number; hops: number; trueLatencyMs?: number }): void {
-    const subscription = this.subscriptions.get(channel);
-    if (!subscription) return;
-    subscription.framesDecoded++;
-    subscription.latencyMs = frame.latencyMs;
-    subscription.hops = frame.hops;
-    subscription.trueLatencyMs = frame.trueLatencyMs ?? null;
-  }
-
-  requestKeyframe(channel: string): void {
-    const id = this.channels.get(channel)?.id;
-    if (id !== undefined) this.command({ type: 'keyframe', channel: id });
+    return subscription;
   }
 
   /** Diagnostics: raw bytes onto the link to `hostId`, bypassing every check (bad-input tests). */
   debugSendRaw(hostId: string, bytes: Uint8Array): void {
-    const copy = bytes.slice().buffer;
-    this.command({ type: 'raw', hostId, bytes: copy }, [copy]);
+    this.engine.sendRaw(hostId, bytes);
   }
 
+  /** Leaves the overlay: links, engine and session end; publications and subscriptions close. */
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
     for (const timer of this.timers) clearInterval(timer);
     this.links.close();
-    this.command({ type: 'stop' });
-    this.socket.close();
+    this.engine.close();
+    this.session.close();
+    for (const publication of this.publications.values()) publication.end('the peer closed');
+    for (const subscription of this.subscriptions.values()) subscription.end('the peer closed');
+    this.publications.clear();
+    this.subscriptions.clear();
     this.emit('peer:closed', undefined);
     this.removeAllListeners();
   }
 
-  // ---- signaling -----------------------------------------------------------------------------
+  // ---- the session ---------------------------------------------------------------------------
 
-  private request<E extends keyof ClientToServerEvents>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckResult<E>> {
-    return request(this.socket, event, payload);
-  }
-
-  private async join(): Promise<void> {
-    try {
-      const result = await this.request('host:join', {
-        protocol: PROTOCOL_VERSION,
-        ...(this.options.name !== undefined && { name: this.options.name }),
-        ...(this.emulation !== undefined && { emulation: this.emulation }),
-      });
-      this.sessionToken = result.sessionToken;
-      this.channels.clear();
-      for (const channel of result.channels) this.channels.set(channel.name, channel);
-      this.sendDirectory();
-      this.setConnection('connected');
-      this.applyState(result.state);
-      await this.restore();
-    } catch (error) {
-      this.emit('error:raised', { message: `could not join: ${(error as Error).message}` });
-    }
-  }
-
-  /** After a reconnection the server knows a new host: publish and subscribe again. */
-  private async restore(): Promise<void> {
-    for (const publication of [...this.publications.values()]) {
-      if (publication.channel && this.channels.get(publication.request.name)?.publisher === this.state?.hostId) continue;
+  private wireSession(): void {
+    const session = this.session;
+    session.on('session:joined', ({ channels, state }) => {
+      this.engine.replaceChannels(channels);
+      this.syncTopology(state);
+      void this.restore();
+    });
+    session.on('session:lost', () => this.onSessionLost());
+    session.on('session:failed', ({ message }) => this.emit('error:raised', { message }));
+    session.on('connection:changed', () => this.changed());
+    session.on('cube:changed', ({ state, epochChanged }) => {
+      // Links still negotiating start over in the new epoch (their signals would be refused).
+      if (epochChanged) this.links.dropNegotiating();
+      this.syncTopology(state);
+    });
+    session.on('signal:received', ({ from, data }) => {
       try {
-        const { channel } = await this.request('channel:publish', publication.request);
-        publication.channel = channel;
-        this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
+        this.links.onSignal(from, data);
       } catch (error) {
-        this.emit('error:raised', { message: `could not publish "${publication.request.name}" again: ${(error as Error).message}` });
+        this.emit('error:raised', { message: `bad signal from ${from}: ${(error as Error).message}` });
+      }
+    });
+    session.on('channel:added', (channel) => this.onChannel(channel));
+    session.on('channel:updated', (channel) => this.onChannel(channel));
+    session.on('channel:removed', ({ name }) => {
+      if (!this.engine.removeChannel(name)) return;
+      this.endSubscription(this.subscriptions.get(name), `${name} is no longer published`);
+      this.changed();
+    });
+    session.on('route:requested', (route) => this.engine.requestRoute(route));
+    session.on('route:cancelled', ({ subscriptionId }) => this.engine.cancelRoute(subscriptionId));
+    session.on('subscription:updated', (info) => {
+      const subscription = this.subscriptions.get(info.channel);
+      if (info.state === 'ended' && subscription?.info?.subscriptionId === info.subscriptionId) this.endSubscription(subscription, 'the server ended it');
+    });
+    session.on('spa:failed', (failure) => {
+      const subscription = this.subscriptions.get(failure.channel);
+      if (!subscription || subscription.info?.subscriptionId !== failure.subscriptionId) return;
+      subscription.spaFailed(failure);
+      this.emit('spa:failed', failure);
+      this.changed();
+    });
+    session.on('emulation:set', (emulation) => {
+      this.emulation = emulation;
+      this.engine.setEmulation(emulation);
+    });
+  }
+
+  /** After a new join the server knows a new host: publish and subscribe again. */
+  private async restore(): Promise<void> {
+    const hostId = this.session.state?.hostId;
+    for (const publication of [...this.publications.values()]) {
+      if (publication.channel && this.engine.channel(publication.name)?.publisher === hostId) continue;
+      try {
+        const { channel } = await this.session.request('channel:publish', publication.request);
+        if (publication.closed) continue;
+        publication.setChannel(channel);
+        this.engine.putChannel(channel);
+        this.engine.publish(channel);
+      } catch (error) {
+        this.emit('error:raised', { message: `could not publish "${publication.name}" again: ${(error as Error).message}` });
       }
     }
     for (const subscription of [...this.subscriptions.values()]) {
-      if (subscription.info && subscription.info.subscriber === this.state?.hostId) continue;
+      if (subscription.info?.subscriber === hostId || subscription.recoveredFrom !== null) continue;
       try {
-        const { subscription: info } = await this.request('subscription:create', {
-          channel: subscription.channel,
-          maxLatencyMs: subscription.maxLatencyMs,
-          pipeline: subscription.pipeline,
-        });
-        subscription.info = info;
-        const id = this.channels.get(subscription.channel)?.id;
-        if (id !== undefined) this.command({ type: 'subscribe', channel: id });
-      } catch {
-        this.subscriptions.delete(subscription.channel);
-        this.emit('subscription:ended', { channel: subscription.channel });
+        const { channel, maxLatencyMs, pipeline } = subscription;
+        const { subscription: info } = await this.session.request('subscription:create', { channel, maxLatencyMs, pipeline: [...pipeline] });
+        subscription.setInfo(info);
+        this.engine.subscribe(channel);
+      } catch (error) {
+        this.endSubscription(subscription, `could not subscribe again: ${(error as Error).message}`);
       }
     }
     this.changed();
   }
 
-  private onDisconnect(): void {
-    this.setConnection('disconnected');
+  private onSessionLost(): void {
     this.links.removeAll();
-    this.linkStats.clear();
-    this.state = null;
     // The server forgot this host's channels and subscriptions with its connection; the engine
     // must too, or it would keep refreshing routes of a dead channel. `restore` recreates them.
     for (const publication of this.publications.values()) {
-      if (publication.channel) this.command({ type: 'unpublish', channel: publication.channel.id });
-      publication.channel = null;
+      if (publication.channel) this.engine.unpublish(publication.channel);
+      publication.setChannel(null);
     }
     for (const subscription of this.subscriptions.values()) {
-      const id = this.channels.get(subscription.channel)?.id;
-      if (id !== undefined) this.command({ type: 'unsubscribe', channel: id });
-      subscription.info = null;
+      this.engine.unsubscribe(subscription.channel);
+      subscription.setInfo(null);
     }
     this.changed();
   }
 
-  private applyState(state: CubeState): void {
-    // Links still negotiating start over in the new epoch (their signals would be refused).
-    if (this.state && state.epoch !== this.state.epoch) this.links.dropNegotiating();
-    this.state = { ...state, ids: [...state.ids], neighbours: [...state.neighbours] };
-    if (!this.cube || this.cube.k !== state.k || this.cube.n !== state.n) this.cube = new Cube(state.k, state.n);
-    this.syncTopology();
-  }
-
-  private applyDelta(delta: CubeDelta): void {
-    const next = this.state && applyCubeDelta(this.state, delta);
-    if (!next) return;
-    this.state = next;
-    this.syncTopology();
-  }
-
   private desiredLinks(): Set<string> {
-    return new Set(this.state?.neighbours.map(([, hostId]) => hostId) ?? []);
+    return new Set(this.session.state?.neighbours.map(([, hostId]) => hostId) ?? []);
   }
 
   /** Hand the engine the new view; open links to new neighbours, close links to former ones. */
-  private syncTopology(): void {
-    const state = this.state;
-    if (!state) return;
-    this.command({ type: 'view', view: { hostId: state.hostId, epoch: state.epoch, k: state.k, n: state.n, ids: state.ids, neighbours: state.neighbours, policy: state.policy } });
+  private syncTopology(state: CubeState): void {
+    this.engine.setView({ hostId: state.hostId, epoch: state.epoch, k: state.k, n: state.n, ids: state.ids, neighbours: state.neighbours, policy: state.policy });
     this.links.sync(state.hostId);
     this.changed();
   }
 
-  private onSignal(message: { from: string; epoch: number; data: SignalData }): void {
-    if (!this.state || message.epoch !== this.state.epoch) return;
-    try {
-      this.links.onSignal(message.from, message.data);
-    } catch (error) {
-      this.emit('error:raised', { message: `bad signal from ${message.from}: ${(error as Error).message}` });
-    }
-  }
-
-  // ---- channels and routes -------------------------------------------------------------------
-
   private onChannel(channel: ChannelInfo): void {
-    // An update (the anchor moved) keeps the id: the engine's directory is unchanged.
-    const added = this.channels.get(channel.name)?.id !== channel.id;
-    this.channels.set(channel.name, channel);
+    this.engine.putChannel(channel);
     const publication = this.publications.get(channel.name);
-    if (publication && channel.publisher === this.state?.hostId) {
-      publication.channel = channel;
-      this.command({ type: 'publish', channel: channel.id, anchor: channel.anchor });
+    if (publication && channel.publisher === this.session.state?.hostId) {
+      publication.setChannel(channel);
+      this.engine.publish(channel);
     }
-    if (this.subscriptions.has(channel.name)) this.command({ type: 'subscribe', channel: channel.id });
-    if (added) this.sendDirectory();
+    if (this.subscriptions.has(channel.name)) this.engine.subscribe(channel.name);
     this.changed();
   }
 
-  /** The engine carries only the channels the server lists. */
-  private sendDirectory(): void {
-    this.command({ type: 'channels', ids: [...this.channels.values()].map((c) => c.id) });
-  }
+  // ---- the engine ----------------------------------------------------------------------------
 
-  private onChannelRemoved(name: string): void {
-    const channel = this.channels.get(name);
-    this.channels.delete(name);
-    this.sendDirectory();
-    if (channel && this.subscriptions.delete(name)) {
-      this.command({ type: 'unsubscribe', channel: channel.id });
-      this.emit('subscription:ended', { channel: name });
-    }
-    this.changed();
-  }
-
-  private onSubscriptionUpdated(info: SubscriptionInfo): void {
-    if (info.state !== 'ended') return;
-    if (this.subscriptions.delete(info.channel)) this.emit('subscription:ended', { channel: info.channel });
-    this.changed();
-  }
-
-  private onRouteRequest(request: RouteRequest): void {
-    const channel = this.channels.get(request.channel);
-    if (!channel) return;
-    this.command({
-      type: 'route:request',
-      route: {
-        subscriptionId: request.subscriptionId,
-        channel: channel.id,
-        target: request.target,
-        maxLatencyMs: request.maxLatencyMs,
-        pipeline: request.pipeline,
-        policy: request.policy,
-      },
+  private wireEngine(): void {
+    const engine = this.engine;
+    engine.on('chunk:delivered', ({ channel, chunk }) => {
+      const subscription = this.subscriptions.get(channel.name);
+      if (subscription?.variant === chunk.variant) subscription.deliver(chunk);
+    });
+    engine.on('keyframe:requested', ({ channel }) => this.publications.get(channel.name)?.keyframeRequested());
+    engine.on('stats:updated', () => this.changed());
+    // The server passes the news to the subscribers that wanted this pipeline's output.
+    engine.on('spa:died', () => this.reportSpas());
+    engine.on('link:failed', (failure) => {
+      this.emit('link:failed', failure);
+      this.reportLinks();
+    });
+    engine.on('engine:error', ({ message }) => this.emit('error:raised', { message }));
+    engine.on('coding:failed', ({ id, message }) => {
+      const session = this.coding.get(id);
+      if (session) session.error = message;
+      this.emit('error:raised', { message: `network coding of ${id} stopped: ${message}` });
+      this.changed();
     });
   }
 
-  // ---- engine --------------------------------------------------------------------------------
-
-  private channelById(id: number): ChannelInfo | undefined {
-    for (const channel of this.channels.values()) if (channel.id === id) return channel;
-    return undefined;
-  }
-
-  private command(command: EngineCommand, transfer: Transferable[] = []): void {
-    if (this.closedFlag && command.type !== 'stop') return;
-    this.worker.postMessage(command, transfer);
-  }
-
-  private onEngine(report: EngineReport): void {
-    switch (report.type) {
-      case 'chunk': {
-        const channel = this.channelById(report.chunk.channel);
-        if (channel && this.subscriptions.get(channel.name)?.variant === report.chunk.variant) this.emit('chunk:received', { channel, chunk: report.chunk });
-        return;
-      }
-      case 'stats':
-        this.linkStats = new Map(report.links.map((l) => [l.hostId, l]));
-        this.forwarding = report.forwarding;
-        this.engineCounters = { malformed: report.malformed, duplicates: report.duplicates };
-        this.spas = report.spas;
-        this.changed();
-        return;
-      case 'spa:died':
-        // The server passes the news to the subscribers that wanted this pipeline's output.
-        this.reportSpas();
-        return;
-      case 'link:failed':
-        this.emit('link:failed', { hostId: report.hostId, reason: report.reason });
-        this.reportLinks();
-        return;
-      case 'keyframe:request': {
-        const channel = this.channelById(report.channel);
-        if (channel) this.emit('keyframe:requested', { channel });
-        return;
-      }
-      case 'route:established':
-        return;
-      case 'engine:error':
-        this.emit('error:raised', { message: `engine: ${report.message}` });
-        return;
-      case 'coding:failed': {
-        const session = this.coding.get(report.id);
-        if (session) session.error = report.message;
-        this.emit('error:raised', { message: `network coding of ${report.id} stopped: ${report.message}` });
-        this.changed();
-        return;
-      }
-    }
-  }
+  // ---- reports to the server -----------------------------------------------------------------
 
   private reportLinks(): void {
-    if (!this.state || !this.socket.connected || this.linkStats.size === 0) return;
-    const links = [...this.linkStats.values()].map((l) => ({
-      hostId: l.hostId,
-      state: l.state,
-      ...(l.rttMs !== undefined && { rttMs: l.rttMs }),
-      throughputKbps: l.throughputKbps,
-      lossRate: l.lossRate,
-    }));
-    this.request('link:report', { links }).catch(() => undefined);
+    const { links } = this.engine.stats;
+    if (links.length === 0) return;
+    this.session.notify('link:report', {
+      links: links.map((l) => ({ hostId: l.hostId, state: l.state, ...(l.rttMs !== undefined && { rttMs: l.rttMs }), throughputKbps: l.throughputKbps, lossRate: l.lossRate })),
+    });
   }
-
-  private spasReported = false;
 
   /** What runs here as a branch point, for the server (observers, and subscribers' notices). */
   private reportSpas(): void {
-    if (!this.state || !this.socket.connected || (this.spas.length === 0 && !this.spasReported)) return;
-    this.spasReported = this.spas.length > 0;
-    this.request('spa:report', { spas: this.namedSpas() }).catch(() => undefined);
+    const { spas } = this.engine.stats;
+    if (!this.session.joined || (spas.length === 0 && !this.spasReported)) return;
+    this.spasReported = spas.length > 0;
+    this.session.notify('spa:report', { spas: [...spas] });
   }
 
-  /** The engine's pipeline reports, with channel names, as the server takes them. */
-  private namedSpas(): HostSpa[] {
-    return this.spas.flatMap(({ channel, variant, pipeline, state, stages, error }) => {
-      const name = this.channelById(channel)?.name;
-      if (!name) return [];
-      return [
-        {
-          channel: name,
-          variant,
-          pipeline: [...pipeline],
-          state,
-          stages: stages.map((stage) => ({ name: stage.name, chunksIn: stage.chunksIn, meanMicros: stage.meanMicros, errors: stage.errors })),
-          ...(error !== undefined && { error: error.slice(0, 300) }),
-        },
-      ];
-    });
-  }
-
-  private onSpaFailed(failure: SpaFailure): void {
-    const subscription = this.subscriptions.get(failure.channel);
-    if (!subscription || subscription.info?.subscriptionId !== failure.subscriptionId) return;
-    subscription.spaError = `${failure.pipeline.join(' > ')} stopped on ${failure.host}: ${failure.message}`;
-    this.emit('spa:failed', failure);
-    this.changed();
-  }
-
+  /** Each subscription's latency and hops: the server's QoS loop, whether or not anything shows it. */
   private reportSubscriptions(): void {
-    if (!this.socket.connected) return;
-    for (const s of this.subscriptions.values()) {
-      if (!s.info || s.latencyMs === null) continue;
-      this.request('subscription:report', { subscriptionId: s.info.subscriptionId, latencyMs: s.latencyMs, hops: s.hops ?? 0, framesDecoded: s.framesDecoded }).catch(() => undefined);
+    for (const publication of this.publications.values()) publication.reportStats();
+    for (const subscription of this.subscriptions.values()) {
+      const report = subscription.report();
+      if (report) this.session.notify('subscription:report', report);
     }
-  }
-
-  private setConnection(state: ConnectionState): void {
-    if (this.connection === state) return;
-    this.connection = state;
-    this.changed();
   }
 
   private changed(): void {
@@ -691,6 +523,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   }
 
   private assertOpen(): void {
-    if (this.closedFlag) throw new PeerClosedError('this peer is closed');
+    if (this.closedFlag) throw new ClosedError('this peer');
   }
 }
+
+export type { ConnectionState };

@@ -6,6 +6,7 @@ export * from './data-plane.js';
 export * from './video-payload.js';
 export { request, type AckingSocket, type AckResult } from './request.js';
 export { TypedEmitter } from './typed-emitter.js';
+export { ClosedError } from './closed-error.js';
 export { canonicalPipeline, parsePipeline, pipelineVariant, PUBLISHED_VARIANT } from './pipeline-variant.js';
 export * from './sensor-payload.js';
 export { applyObserverDelta, OBSERVER_ENTITY_KEYS } from './observer-delta.js';

@@ -2,7 +2,6 @@ export { MAX_SPA_PAGES, SpaAbiError, validateSpaModule, type SpaModuleInfo } fro
 export { BUILT_IN_SPAS, encodeCustomConfig, encodeSpaConfig, isBuiltInSpa, SpaConfigError, type BuiltInSpa, type SpaInput } from './built-in-configs.js';
 export { spawnBrowserStage } from './browser-stage.js';
 export {
-  SpaClosedError,
   SpaInitError,
   SpaPipeline,
   type SpaDeath,

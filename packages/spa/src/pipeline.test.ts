@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClosedError } from '@cubecast/protocol';
 import { SpaAbiError } from './abi.js';
 import { encodeSpaConfig } from './built-in-configs.js';
-import { SpaClosedError, SpaInitError, SpaPipeline, type SpaPipelineOptions } from './pipeline.js';
+import { SpaInitError, SpaPipeline, type SpaPipelineOptions } from './pipeline.js';
 import { builtInBytes } from './testing/built-ins.js';
 import { spawnNodeStage } from './testing/node-stage.js';
 import { buildModule, i32, op, validSpec } from './testing/wasm-builder.js';
@@ -76,7 +77,7 @@ describe('SPA pipeline', () => {
     await closed;
     expect(Date.now() - started).toBeLessThan(2000);
     expect(p.closed).toBe(true);
-    expect(() => p.push(new Uint8Array(1))).toThrow(SpaClosedError);
+    expect(() => p.push(new Uint8Array(1))).toThrow(ClosedError);
   });
 
   it('keeps a module within its declared memory, and a trap costs only its chunk', async () => {
@@ -124,6 +125,6 @@ describe('SPA pipeline', () => {
     for (let i = 0; i < 50; i++) p.push(new Uint8Array([i]));
     await p.close();
     expect(out.map((c) => c[0])).toEqual([...Array(50).keys()]);
-    expect(() => p.push(new Uint8Array(1))).toThrow(SpaClosedError);
+    expect(() => p.push(new Uint8Array(1))).toThrow(ClosedError);
   });
 });

@@ -11,7 +11,7 @@
  * Safety: a watchdog checks each stage's busy word; a chunk that runs past the budget gets the
  * whole pipeline terminated and `pipeline:died` reported. A trap fails only that chunk.
  */
-import { TypedEmitter } from '@cubecast/protocol';
+import { ClosedError, TypedEmitter } from '@cubecast/protocol';
 import { SpaAbiError, validateSpaModule } from './abi.js';
 import { align8, ioRegionPages, PAGE, ringCapacityFor, STAGE_GROWTH } from './memory-layout.js';
 import { createRingBuffer, initRing, RingConsumer, RingProducer, ringBytes } from './ring.js';
@@ -80,11 +80,6 @@ export interface SpaPipelineEvents extends Record<string, unknown> {
 /** A stage's module was refused by spa_init, or could not be instantiated. */
 export class SpaInitError extends Error {
   override readonly name = 'SpaInitError';
-}
-
-/** A call on a pipeline that has closed (or died). */
-export class SpaClosedError extends Error {
-  override readonly name = 'SpaClosedError';
 }
 
 
@@ -204,7 +199,7 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
    * caller drops the chunk rather than wait.
    */
   push(chunk: Uint8Array, input = 0, seq = 0): boolean {
-    if (this.state !== 'open') throw new SpaClosedError('the pipeline is closed');
+    if (this.state !== 'open') throw new ClosedError('the pipeline');
     if (chunk.byteLength > this.options.maxChunkBytes) throw new RangeError(`a ${chunk.byteLength}-byte chunk exceeds the pipeline's ${this.options.maxChunkBytes}`);
     const tag = this.options.tagged ? 8 : 0;
     const view = this.input.reserve(tag + chunk.byteLength);

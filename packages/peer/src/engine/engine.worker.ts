@@ -1,6 +1,6 @@
 import { SwitchingEngine } from './switching-engine.js';
 import { LOW_WATER_BYTES } from './link.js';
-import type { EngineCommand, EngineReport } from './worker-protocol.js';
+import { reportTransfer, type EngineCommand, type EngineReport } from './worker-protocol.js';
 import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from '../spa/browser-pipelines.js';
 import { CodingSession, type CodingRole } from '../spa/coding-session.js';
 
@@ -15,7 +15,7 @@ const scope = self as unknown as {
   close(): void;
 };
 
-const report = (message: EngineReport, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
+const report = (message: EngineReport) => scope.postMessage(message, reportTransfer(message));
 
 let resources: SpaResources | undefined;
 let modules: SpaModuleSource | undefined;
@@ -30,10 +30,8 @@ const engine = new SwitchingEngine({
     if (event.type === 'chunk') {
       // Coding sessions copy what they need before the payload is handed to the page.
       for (const session of codingSessions.values()) session.offer(event.chunk);
-      report(event, [event.chunk.payload.buffer as ArrayBuffer]);
-    } else {
-      report(event);
     }
+    report(event);
   },
   createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
@@ -95,7 +93,7 @@ async function startCoding(id: string, role: CodingRole): Promise<void> {
           failed(error instanceof Error ? error.message : String(error)); // unpublished under it
         }
       },
-      deliver: (chunk) => report({ type: 'chunk', chunk }, [chunk.payload.buffer as ArrayBuffer]),
+      deliver: (chunk) => report({ type: 'chunk', chunk }),
       failed,
     });
     codingSessions.get(id)?.close();

@@ -34,3 +34,26 @@ export type EngineCommand =
 
 /** What the engine worker reports: its events, plus an error if it failed. */
 export type EngineReport = EngineEvent | { type: 'coding:failed'; id: string; message: string };
+
+/**
+ * What a command hands over to the worker rather than copies: a data channel (it can be
+ * transferred only in the task that created it) and payload buffers. Both ends post through
+ * these, so no call site can forget a transfer list or name the wrong buffer.
+ */
+export function commandTransfer(command: EngineCommand): Transferable[] {
+  switch (command.type) {
+    case 'link:add':
+      return [command.channel as unknown as Transferable];
+    case 'chunk':
+      return [command.payload];
+    case 'raw':
+      return [command.bytes];
+    default:
+      return [];
+  }
+}
+
+/** A delivered chunk's payload moves to the page: the worker keeps no reference to it. */
+export function reportTransfer(report: EngineReport): Transferable[] {
+  return report.type === 'chunk' ? [report.chunk.payload.buffer as ArrayBuffer] : [];
+}

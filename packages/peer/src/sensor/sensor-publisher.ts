@@ -1,4 +1,5 @@
 import { encodeSensorPayload, Flags, type SensorReading } from '@cubecast/protocol';
+import type { LocalPublication } from '../local-publication.js';
 import type { CubecastPeer } from '../peer-client.js';
 
 export interface SensorPublishOptions {
@@ -13,23 +14,28 @@ export const DEFAULT_SENSOR: SensorPublishOptions = { rateHz: 20, batch: 5 };
 /**
  * A synthetic sensor: a slow sine around 50 with noise and an occasional spike, so a moving
  * average and a threshold each visibly do something. Stands in for a real device's readings.
+ * It is its publication's source: closing one closes the other.
  */
 export class SensorPublisher {
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private started = performance.now();
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly started = performance.now();
   readingsSent = 0;
 
   private constructor(
-    private readonly peer: CubecastPeer,
-    readonly channel: string,
+    readonly publication: LocalPublication,
     private readonly options: SensorPublishOptions,
-  ) {}
+  ) {
+    this.timer = setInterval(() => this.sendReadings(), (1000 * options.batch) / options.rateHz);
+    publication.on('publication:closed', () => clearInterval(this.timer));
+  }
 
   static async start(peer: CubecastPeer, channel: string, options: SensorPublishOptions = DEFAULT_SENSOR): Promise<SensorPublisher> {
-    await peer.publish({ name: channel, kind: 'sensor', codec: { codec: 'f32', rateHz: options.rateHz, fields: ['value'], unit: 'units' } });
-    const publisher = new SensorPublisher(peer, channel, options);
-    publisher.timer = setInterval(() => publisher.emit(), (1000 * options.batch) / options.rateHz);
-    return publisher;
+    const publication = await peer.publish({ name: channel, kind: 'sensor', codec: { codec: 'f32', rateHz: options.rateHz, fields: ['value'], unit: 'units' } });
+    return new SensorPublisher(publication, options);
+  }
+
+  get closed(): boolean {
+    return this.publication.closed;
   }
 
   /** The reading at `elapsedMs` since start. */
@@ -39,7 +45,7 @@ export class SensorPublisher {
     return 50 + 20 * Math.sin((2 * Math.PI * seconds) / 10) + (Math.random() - 0.5) * 10 + spike;
   }
 
-  private emit(): void {
+  private sendReadings(): void {
     const now = Date.now();
     const step = 1000 / this.options.rateHz;
     const readings: SensorReading[] = Array.from({ length: this.options.batch }, (_, i) => {
@@ -47,12 +53,13 @@ export class SensorPublisher {
       return { timeMs, value: SensorPublisher.value(performance.now() - this.started - (this.options.batch - 1 - i) * step) };
     });
     // Every sensor chunk stands alone: nothing depends on it, and nothing may drop it as droppable.
-    this.peer.sendChunk(this.channel, Flags.Key, encodeSensorPayload(readings).buffer as ArrayBuffer);
+    this.publication.sendChunk(Flags.Key, encodeSensorPayload(readings).buffer as ArrayBuffer);
     this.readingsSent += readings.length;
   }
 
-  async stop(): Promise<void> {
+  /** Stops the readings and ends the publication. */
+  async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.peer.unpublish(this.channel);
+    await this.publication.close();
   }
 }

@@ -1,6 +1,7 @@
 /// <reference path="./webcodecs.d.ts" />
-import { decodeVideoPayload, MalformedMessageError, PUBLISHED_VARIANT, temporalLayer } from '@cubecast/protocol';
+import { decodeVideoPayload, MalformedMessageError, PUBLISHED_VARIANT, temporalLayer, TypedEmitter } from '@cubecast/protocol';
 import type { DeliveredChunk } from '../engine/types.js';
+import type { Subscription } from '../subscription.js';
 
 export interface PlayerStats {
   readonly framesDecoded: number;
@@ -13,12 +14,20 @@ export interface PlayerStats {
   readonly waitingForKeyframe: boolean;
 }
 
+export interface PlayerEvents extends Record<string, unknown> {
+  /** After each frame drawn. */
+  'stats:updated': PlayerStats;
+  /** The last event: closed, or its subscription closed. */
+  'player:closed': undefined;
+}
+
 /**
- * Chunks -> VideoDecoder -> canvas. Starts at a key frame (asking upstream for one), and after
- * a gap that may have lost a frame others depend on, waits for the next key frame rather
- * than decode garbage.
+ * A subscription's chunks -> VideoDecoder -> canvas. Starts at a key frame (asking upstream
+ * for one), and after a gap that may have lost a frame others depend on, waits for the next
+ * key frame rather than decode garbage. Each frame drawn counts as decoded on the
+ * subscription; the player closes with it.
  */
-export class VideoPlayer {
+export class VideoPlayer extends TypedEmitter<PlayerEvents> {
   private decoder: VideoDecoder | undefined;
   private configured: string | undefined;
   private lastSequence: number | undefined;
@@ -28,17 +37,37 @@ export class VideoPlayer {
   private lastFrameAt: number | undefined;
   private readonly context: CanvasRenderingContext2D;
   private readonly pending = new Map<number, { latencyMs: number; trueLatencyMs: number; hops: number }>();
+  private readonly detach: (() => void)[];
+  private closedFlag = false;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
-    private readonly onStats: (stats: PlayerStats) => void,
-    private readonly requestKeyframe: () => void,
+    private readonly subscription: Subscription,
   ) {
+    super();
     this.context = canvas.getContext('2d')!;
+    this.detach = [subscription.on('chunk:received', (chunk) => this.push(chunk)), subscription.on('subscription:closed', () => this.close())];
     this.requestKeyframe();
   }
 
-  push(chunk: DeliveredChunk): void {
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const off of this.detach) off();
+    if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+    this.emit('player:closed', undefined);
+    this.removeAllListeners();
+  }
+
+  private requestKeyframe(): void {
+    if (!this.closedFlag && !this.subscription.closed) this.subscription.requestKeyframe();
+  }
+
+  private push(chunk: DeliveredChunk): void {
     let decoded;
     try {
       decoded = decodeVideoPayload(chunk.payload);
@@ -76,10 +105,6 @@ export class VideoPlayer {
     decoder.decode(new EncodedVideoChunk({ type: header.key ? 'key' : 'delta', timestamp: header.timestampUs, data: frame }));
   }
 
-  close(): void {
-    if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
-  }
-
   private configure(codec: string, width: number, height: number): void {
     if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
     this.decoder = new VideoDecoder({
@@ -98,6 +123,10 @@ export class VideoPlayer {
   }
 
   private draw(frame: VideoFrame): void {
+    if (this.closedFlag) {
+      frame.close();
+      return;
+    }
     const measured = this.pending.get(frame.timestamp);
     this.pending.delete(frame.timestamp);
     this.context.drawImage(frame, 0, 0, this.canvas.width, this.canvas.height);
@@ -109,8 +138,9 @@ export class VideoPlayer {
     }
     this.lastFrameAt = now;
     this.framesDecoded++;
-    if (measured) {
-      this.onStats({ framesDecoded: this.framesDecoded, fps: this.fps, ...measured, waitingForKeyframe: this.waiting });
+    if (measured && !this.subscription.closed) {
+      this.subscription.noteDecoded({ trueLatencyMs: measured.trueLatencyMs });
+      this.emit('stats:updated', { framesDecoded: this.framesDecoded, fps: this.fps, ...measured, waitingForKeyframe: this.waiting });
     }
   }
 }

@@ -1,6 +1,6 @@
 /// <reference path="./webcodecs.d.ts" />
 import { encodeVideoPayload, videoChunkFlags } from '@cubecast/protocol';
-import type { CubecastPeer } from '../peer-client.js';
+import type { LocalPublication } from '../local-publication.js';
 
 export interface VideoPublishOptions {
   readonly width: number;
@@ -16,27 +16,34 @@ const CODEC = 'vp8';
 
 /** Temporal layer 2 of L1T3 is referenced by nothing: relays may drop it to save a link. */
 /**
- * A webcam into a channel: getUserMedia -> MediaStreamTrackProcessor -> VideoEncoder (VP8,
+ * A webcam into a publication: getUserMedia -> MediaStreamTrackProcessor -> VideoEncoder (VP8,
  * L1T3) -> chunks into the peer's engine. Frames are skipped, not queued, when the encoder
- * falls behind: live video prefers fresh frames to complete ones.
+ * falls behind: live video prefers fresh frames to complete ones. It answers the
+ * publication's key frame requests itself, and is the publication's source: closing one
+ * closes the other.
  */
 export class VideoPublisher {
   private encoder: VideoEncoder | undefined;
   private reader: ReadableStreamDefaultReader<VideoFrame> | undefined;
   private lastKey = -Infinity;
   private keyWanted = true;
-  private stopped = false;
+  private closedFlag = false;
   /** Wall-clock time each frame entered the encoder, by its timestamp. */
   private readonly capturedAt = new Map<number, number>();
-  framesEncoded = 0;
 
   constructor(
-    private readonly peer: CubecastPeer,
-    private readonly channel: string,
+    private readonly publication: LocalPublication,
     private readonly track: MediaStreamTrack,
     private readonly options: VideoPublishOptions = DEFAULT_VIDEO,
     private readonly onError: (message: string) => void = () => {},
-  ) {}
+  ) {
+    publication.on('keyframe:requested', () => this.requestKeyframe());
+    publication.on('publication:closed', () => void this.close());
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
 
   static async supported(): Promise<boolean> {
     if (typeof VideoEncoder === 'undefined' || typeof MediaStreamTrackProcessor === 'undefined') return false;
@@ -59,18 +66,21 @@ export class VideoPublisher {
     this.keyWanted = true;
   }
 
-  stop(): void {
-    this.stopped = true;
+  /** Stops the camera and the encoder, and ends the publication. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
     void this.reader?.cancel().catch(() => undefined);
     if (this.encoder?.state === 'configured') this.encoder.close();
     this.track.stop();
+    await this.publication.close();
   }
 
   private async pump(): Promise<void> {
     const reader = this.reader!;
     const minGapMs = 1000 / this.options.framerate;
     let lastFrameAt = -Infinity;
-    while (!this.stopped) {
+    while (!this.closedFlag) {
       const { value: frame, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (done || !frame) break;
       const now = performance.now();
@@ -114,7 +124,6 @@ export class VideoPublisher {
       },
       frame,
     );
-    this.framesEncoded++;
-    this.peer.sendChunk(this.channel, videoChunkFlags(key, layer), payload.buffer as ArrayBuffer);
+    if (!this.closedFlag) this.publication.sendChunk(videoChunkFlags(key, layer), payload.buffer as ArrayBuffer);
   }
 }
