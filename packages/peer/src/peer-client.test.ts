@@ -1,18 +1,17 @@
 import { ClosedError, PROTOCOL_VERSION, type CubeDelta, type CubeState } from '@cubecast/protocol';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server, type Socket as ServerSocket } from 'socket.io';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { EngineCommand } from './engine/worker-protocol.js';
+import type { EngineWorker } from './engine-proxy.js';
+import type { DeliveredChunk } from './engine/types.js';
+import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
 import { CubecastPeer } from './peer-client.js';
 import { FakeConnection } from './testing/fake-connection.js';
+import { startScriptedServer } from './testing/scripted-server.js';
 
 /**
  * The real peer client, driven by a socket.io server this test scripts: what it does with
  * `cube:state`, `cube:delta` and signals, seen through the WebRTC connections it makes (fakes,
  * since Node has no WebRTC) and the commands it gives its engine worker (a fake).
  */
-
 
 /** Resolves once `check` holds (vitest polls it), else fails the test after 5 s. */
 const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 5000, interval: 5 });
@@ -22,28 +21,42 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-async function scenario(state: CubeState) {
-  const http = createServer();
-  const io = new Server(http, { transports: ['websocket'] });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise<void>((resolve) => io.close(() => resolve())));
-  const received: [string, unknown][] = [];
-  let socket: ServerSocket | undefined;
-  io.on('connection', (s) => {
-    socket = s;
-    s.onAny((event: string, payload: unknown, ack?: (result: unknown) => void) => {
-      received.push([event, payload]);
-      if (event === 'host:join') ack?.({ ok: true, state, channels: [], sessionToken: 'token' });
-      else ack?.({ ok: true });
-    });
-  });
+let nextChannelId = 50;
+
+/** Acks as the signaling server would: joins with `state()`, publications and subscriptions with fresh ids. */
+function answer(state: () => CubeState) {
+  return (event: string, payload: unknown) => {
+    const p = payload as { name: string; kind: string; codec: unknown; channel: string; maxLatencyMs: number; pipeline: unknown[] };
+    const hostId = state().hostId;
+    if (event === 'host:join') return { ok: true, state: state(), channels: [], sessionToken: 'token' };
+    if (event === 'channel:publish') return { ok: true, channel: { id: nextChannelId++, name: p.name, kind: p.kind, publisher: hostId, anchor: 0, codec: p.codec } };
+    if (event === 'subscription:create') return { ok: true, subscription: { subscriptionId: `sub-${hostId}-${p.channel}`, channel: p.channel, subscriber: hostId, maxLatencyMs: p.maxLatencyMs, pipeline: p.pipeline, state: 'active' } };
+    return { ok: true };
+  };
+}
+
+async function scenario(initial: CubeState) {
+  let state = initial;
+  let server = await startScriptedServer(answer(() => state));
+  closers.push(() => server.close());
+  const received = () => server.received;
+  const socket = () => server.socket();
+  /** Stops the server and starts a new one on the same port that knows this host as `next`. */
+  const restart = async (next: CubeState) => {
+    await server.close();
+    state = next;
+    server = await startScriptedServer(answer(() => state), server.port);
+    closers.push(() => server.close());
+  };
 
   const commands: EngineCommand[] = [];
-  const worker = { postMessage: (command: EngineCommand) => commands.push(command), terminate() {}, onmessage: null, onerror: null };
+  const worker: EngineWorker = { postMessage: (command) => commands.push(command), onmessage: null, onerror: null };
+  /** A report from the engine worker, as the worker would post it. */
+  const report = (message: EngineReport) => worker.onmessage!({ data: message } as MessageEvent<EngineReport>);
   const connections: FakeConnection[] = [];
   const peer = new CubecastPeer({
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
-    createWorker: () => worker as unknown as Worker,
+    url: server.url,
+    createWorker: () => worker,
     createConnection: (initiator) => {
       const connection = new FakeConnection(initiator);
       connections.push(connection);
@@ -51,7 +64,7 @@ async function scenario(state: CubeState) {
     },
   });
   closers.push(() => peer.close());
-  await until(() => peer.snapshot().connection === 'connected' && socket !== undefined);
+  await until(() => peer.snapshot().connection === 'connected' && socket() !== undefined);
   // The client makes a connection, then tells the worker link:add: the n-th of each go together.
   const connectionTo = (hostId: string) => {
     const adds = commands.filter((c): c is Extract<EngineCommand, { type: 'link:add' }> => c.type === 'link:add');
@@ -63,12 +76,12 @@ async function scenario(state: CubeState) {
   /** Sends an event, then a marker channel, and waits until the client lists the marker: the socket delivers in order. */
   let markers = 0;
   const send = async (event: string, payload: unknown) => {
-    socket!.emit(event, payload);
+    socket()!.emit(event, payload);
     const marker = `marker-${markers++}`;
-    socket!.emit('channel:added', { id: 1000 + markers, name: marker, kind: 'video', publisher: 'hx', anchor: 0, codec: { codec: 'vp8' } });
+    socket()!.emit('channel:added', { id: 1000 + markers, name: marker, kind: 'video', publisher: 'hx', anchor: 0, codec: { codec: 'vp8' } });
     await until(() => peer.snapshot().channels.some((c) => c.name === marker));
   };
-  return { peer, commands, connections, connectionTo, linkCommands, lastView, send, received };
+  return { peer, commands, report, connections, connectionTo, linkCommands, lastView, send, received, restart };
 }
 
 const base: CubeState = { hostId: 'h1', epoch: 1, revision: 1, k: 2, n: 2, ids: [1], neighbours: [[0, 'h0'], [3, 'h2']], policy: 'greedy' };
@@ -77,15 +90,15 @@ const delta = (fields: Partial<CubeDelta>): CubeDelta => ({ epoch: 1, revision: 
 describe('CubecastPeer and the cube view', () => {
   it('joins with the protocol version and offers links only to neighbours whose ids sort after its own', async () => {
     const s = await scenario(base);
-    expect(s.received[0]).toEqual(['host:join', { protocol: PROTOCOL_VERSION }]);
+    expect(s.received()[0]).toEqual(['host:join', { protocol: PROTOCOL_VERSION }]);
     expect(s.linkCommands()).toEqual(['link:add h2']);
     expect(s.connectionTo('h2')!.initiator).toBe(true);
     expect(s.lastView()).toMatchObject({ hostId: 'h1', epoch: 1, ids: [1], neighbours: [[0, 'h0'], [3, 'h2']] });
     expect(s.peer.snapshot().links.map((l) => l.hostId)).toEqual(['h0', 'h2']);
     // The offer it makes goes to the server for h2, stamped with the epoch.
     s.connectionTo('h2')!.emit('signal', { type: 'offer', sdp: 'v=0' });
-    await until(() => s.received.some(([event]) => event === 'signal:send'));
-    expect(s.received.find(([event]) => event === 'signal:send')![1]).toEqual({ to: 'h2', epoch: 1, data: { type: 'offer', sdp: 'v=0' } });
+    await until(() => s.received().some(([event]) => event === 'signal:send'));
+    expect(s.received().find(([event]) => event === 'signal:send')![1]).toEqual({ to: 'h2', epoch: 1, data: { type: 'offer', sdp: 'v=0' } });
   });
 
   it('opens and closes links as deltas change its neighbours, and answers offers from the others', async () => {
@@ -143,4 +156,104 @@ describe('CubecastPeer and the cube view', () => {
     expect(s.commands.at(-1)).toEqual({ type: 'stop' });
     await expect(s.peer.subscribe('cam', 500)).rejects.toBeInstanceOf(ClosedError);
   });
+});
+
+const sensor = { kind: 'sensor', codec: { codec: 'f32', rateHz: 20, fields: ['value'], unit: 'units' } } as const;
+const chunkOf = (channel: number, variant: number, latencyUs = 4000): DeliveredChunk => ({ channel, variant, sequence: 1, flags: 0, hops: 2, latencyUs, payload: new Uint8Array(1) }) as DeliveredChunk;
+
+describe('CubecastPeer, its publications and subscriptions', () => {
+  it('hands each chunk to the subscription of its channel and variant only, and key frame requests to the publication', async () => {
+    const s = await scenario(base);
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80, [{ spa: 'grayscale' }]);
+    const publication = await s.peer.publish({ name: 'mine', ...sensor });
+    expect(s.peer.subscription('cam')).toBe(subscription);
+    expect(s.peer.publication('mine')).toBe(publication);
+    expect(s.commands).toContainEqual({ type: 'subscribe', channel: 7 });
+    expect(s.commands).toContainEqual({ type: 'publish', channel: publication.channel!.id, anchor: 0 });
+    const got: number[] = [];
+    subscription.on('chunk:received', (chunk) => got.push(chunk.latencyUs));
+    let keyframes = 0;
+    publication.on('keyframe:requested', () => keyframes++);
+    s.report({ type: 'chunk', chunk: chunkOf(7, subscription.variant, 1000) });
+    s.report({ type: 'chunk', chunk: chunkOf(7, 0, 2000) }); // the published variant: not what it asked for
+    s.report({ type: 'chunk', chunk: chunkOf(99, subscription.variant, 3000) }); // a channel not in the directory
+    s.report({ type: 'keyframe:request', channel: publication.channel!.id });
+    s.report({ type: 'keyframe:request', channel: 7 }); // not this tab's channel
+    expect(got).toEqual([1000]);
+    expect(keyframes).toBe(1);
+    // Sending goes to the engine under the channel's id, the payload handed over.
+    publication.sendChunk(1, new ArrayBuffer(3));
+    expect(s.commands.at(-1)).toMatchObject({ type: 'chunk', channel: publication.channel!.id, flags: 1 });
+  });
+
+  it('reports each subscription\'s latency to the server from what arrives, with nothing mounted to show it', async () => {
+    const s = await scenario(base);
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80);
+    s.report({ type: 'chunk', chunk: chunkOf(7, subscription.variant, 12_500) });
+    await until(() => s.received().some(([event]) => event === 'subscription:report'));
+    expect(s.received().find(([event]) => event === 'subscription:report')![1]).toEqual({ subscriptionId: 'sub-h1-cam', latencyMs: 12.5, hops: 2, framesDecoded: 0 });
+    expect(s.peer.snapshot().subscriptions).toMatchObject([{ channel: 'cam', latencyMs: 12.5, hops: 2, boundMet: true }]);
+  });
+
+  it('ends a subscription whose channel goes away: ended then closed, dropped from the engine and the snapshot', async () => {
+    const s = await scenario(base);
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80);
+    const events: string[] = [];
+    subscription.on('subscription:ended', ({ reason }) => events.push(reason));
+    subscription.on('subscription:closed', () => events.push('closed'));
+    await s.send('channel:removed', { name: 'cam' });
+    expect(events).toEqual(['cam is no longer published', 'closed']);
+    expect(s.commands).toContainEqual({ type: 'unsubscribe', channel: 7 });
+    expect(s.peer.subscription('cam')).toBeUndefined();
+    expect(s.peer.snapshot().subscriptions).toEqual([]);
+  });
+
+  it('closing a subscription or publication tells the server and the engine', async () => {
+    const s = await scenario(base);
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80);
+    const publication = await s.peer.publish({ name: 'mine', ...sensor });
+    await subscription.close();
+    await publication.close();
+    expect(s.received().filter(([event]) => event.endsWith(':delete') || event.endsWith(':unpublish'))).toEqual([
+      ['subscription:delete', { subscriptionId: 'sub-h1-cam' }],
+      ['channel:unpublish', { name: 'mine' }],
+    ]);
+    expect(s.commands).toContainEqual({ type: 'unsubscribe', channel: 7 });
+    expect(s.commands).toContainEqual({ type: 'unpublish', channel: publication.channel!.id });
+    expect(s.peer.snapshot()).toMatchObject({ publishing: [], subscriptions: [] });
+  });
+
+  it('after a server restart, publishes and subscribes again with the same objects, so players and sources go on', async () => {
+    const s = await scenario(base);
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80, [{ spa: 'grayscale' }]);
+    const publication = await s.peer.publish({ name: 'mine', ...sensor });
+    const before = publication.channel!.id;
+    const closed: string[] = [];
+    subscription.on('subscription:closed', () => closed.push('subscription'));
+    publication.on('publication:closed', () => closed.push('publication'));
+    await s.restart({ ...base, hostId: 'h5', epoch: 3 });
+    await until(() => s.peer.snapshot().connection === 'disconnected' || s.peer.snapshot().hostId === 'h5');
+    // The new server lists the camera again; the peer re-creates what it had.
+    await vi.waitUntil(() => s.peer.snapshot().hostId === 'h5', { timeout: 15_000, interval: 20 });
+    await s.send('channel:added', { id: 8, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    await until(() => subscription.info?.subscriber === 'h5' && publication.channel?.id !== before);
+    expect(s.received().filter(([event]) => event === 'channel:publish' || event === 'subscription:create')).toEqual([
+      ['channel:publish', { name: 'mine', ...sensor }],
+      ['subscription:create', { channel: 'cam', maxLatencyMs: 80, pipeline: [{ spa: 'grayscale' }] }],
+    ]);
+    expect(closed).toEqual([]);
+    expect(s.peer.subscription('cam')).toBe(subscription);
+    expect(s.peer.publication('mine')).toBe(publication);
+    // The engine forgot the old publication and carries the new one; the subscription follows the new id.
+    expect(s.commands).toContainEqual({ type: 'unpublish', channel: before });
+    expect(s.commands).toContainEqual({ type: 'publish', channel: publication.channel!.id, anchor: 0 });
+    expect(s.commands).toContainEqual({ type: 'subscribe', channel: 8 });
+    s.report({ type: 'chunk', chunk: chunkOf(8, subscription.variant) });
+    expect(subscription.stats.chunksReceived).toBe(1);
+  }, 25_000);
 });

@@ -377,8 +377,10 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     session.on('channel:added', (channel) => this.onChannel(channel));
     session.on('channel:updated', (channel) => this.onChannel(channel));
     session.on('channel:removed', ({ name }) => {
-      if (!this.engine.removeChannel(name)) return;
+      if (!this.engine.channel(name)) return;
+      // Ended while still in the directory: the engine is told to stop delivering it by its id.
       this.endSubscription(this.subscriptions.get(name), `${name} is no longer published`);
+      this.engine.removeChannel(name);
       this.changed();
     });
     session.on('route:requested', (route) => this.engine.requestRoute(route));

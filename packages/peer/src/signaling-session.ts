@@ -1,6 +1,7 @@
 import { Cube } from '@cubecast/overlay';
 import {
   applyCubeDelta,
+  ClosedError,
   PROTOCOL_VERSION,
   request,
   TypedEmitter,
@@ -52,11 +53,6 @@ export interface SessionOptions {
   readonly name?: string | undefined;
   /** Read at every join: the emulation the server last set, or the page's own. */
   readonly emulation: () => Emulation | undefined;
-}
-
-/** A call on a closed session. */
-export class SessionClosedError extends Error {
-  override readonly name = 'SessionClosedError';
 }
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -131,7 +127,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
 
   /** A request with an ack; rejects with the error class of the server's refusal. */
   request<E extends keyof ClientToServerEvents>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckResult<E>> {
-    if (this.closedFlag) return Promise.reject(new SessionClosedError('the signaling session is closed'));
+    if (this.closedFlag) return Promise.reject(new ClosedError('the signaling session'));
     return request(this.socket, event, payload);
   }
 
