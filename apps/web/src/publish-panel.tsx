@@ -63,7 +63,8 @@ export function PublishPanel({ peer, blocked, waiting }: { peer: CubecastPeer; b
         kind: 'video',
         codec: { codec: 'vp8', width, height, framerate, bitrateKbps: DEFAULT_VIDEO.bitrateKbps, scalabilityMode: 'L1T3' },
       });
-      publisher.current = new VideoPublisher(publication, track, DEFAULT_VIDEO, (message) => setStatus({ state: 'error', message }));
+      publisher.current = new VideoPublisher(publication, track, DEFAULT_VIDEO);
+      publisher.current.on('encoder:failed', ({ message }) => setStatus({ state: 'error', message }));
       publisher.current.start();
       publication.on('publication:closed', () => {
         if (preview.current) preview.current.srcObject = null;

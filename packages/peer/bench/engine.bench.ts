@@ -56,8 +56,8 @@ function engineChain(n: number) {
   return {
     send: (payload: Uint8Array) => engines[0]!.sendChunk(1, 0, payload),
     delivered: () => delivered,
-    stop: () => {
-      for (const e of engines) e.stop();
+    close: () => {
+      for (const e of engines) e.close();
       for (const t of timers) clearTimeout(t);
     },
   };
@@ -94,7 +94,7 @@ function measure(n: number, chunkBytes: number): { engine: number; bare: number 
     for (let c = 0; c < chunks; c++) chain.send(payload);
     const ms = performance.now() - start;
     if (chain.delivered() !== chunks * chunkBytes) throw new Error(`engine chain of ${n} delivered ${chain.delivered()} of ${chunks * chunkBytes} bytes`);
-    chain.stop();
+    chain.close();
     engineRuns.push((chunks * chunkBytes) / 2 ** 20 / (ms / 1000));
 
     const bare = bareChain(n);

@@ -119,6 +119,6 @@ describe('EngineProxy', () => {
     expect(errors).toEqual(['engine worker failed: SyntaxError']);
     expect(closed).toBe(1);
     expect(proxy.closed).toBe(true);
-    expect(commands()).toEqual([{ type: 'stop' }]);
+    expect(commands()).toEqual([{ type: 'close' }]);
   });
 });

@@ -194,7 +194,7 @@ export class EngineProxy extends TypedEmitter<EngineProxyEvents> {
   /** Stops the engine (the worker closes itself); later commands are dropped. */
   close(): void {
     if (this.closedFlag) return;
-    this.post({ type: 'stop' });
+    this.post({ type: 'close' });
     this.closedFlag = true;
     this.emit('engine:closed', undefined);
     this.removeAllListeners();

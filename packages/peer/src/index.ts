@@ -4,7 +4,7 @@ export { Subscription, type SubscriptionEvents, type SubscriptionStats } from '.
 export type { CreateConnection, LinkConnection } from './link-manager.js';
 export type { EngineWorker } from './engine-proxy.js';
 export type { DeliveredChunk, LinkStats } from './engine/types.js';
-export { DEFAULT_VIDEO, VideoPublisher, type VideoPublishOptions } from './video/video-publisher.js';
+export { DEFAULT_VIDEO, VideoPublisher, type VideoPublisherEvents, type VideoPublishOptions } from './video/video-publisher.js';
 export { VideoPlayer, type PlayerEvents, type PlayerStats } from './video/video-player.js';
 export type { SpaResources } from './spa/browser-pipelines.js';
 export { DEFAULT_SENSOR, SensorPublisher, type SensorPublishOptions } from './sensor/sensor-publisher.js';

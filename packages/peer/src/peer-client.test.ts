@@ -153,12 +153,12 @@ describe('CubecastPeer and the cube view', () => {
     s.peer.close();
     expect(events).toEqual(['closed']);
     expect(s.connectionTo('h2')!.destroyed).toBe(1);
-    expect(s.commands.at(-1)).toEqual({ type: 'stop' });
+    expect(s.commands.at(-1)).toEqual({ type: 'close' });
     await expect(s.peer.subscribe('cam', 500)).rejects.toBeInstanceOf(ClosedError);
   });
 });
 
-const sensor = { kind: 'sensor', codec: { codec: 'f32', rateHz: 20, fields: ['value'], unit: 'units' } } as const;
+const sensor = { kind: 'sensor' as const, codec: { codec: 'f32' as const, rateHz: 20, fields: ['value'], unit: 'units' } };
 const chunkOf = (channel: number, variant: number, latencyUs = 4000): DeliveredChunk => ({ channel, variant, sequence: 1, flags: 0, hops: 2, latencyUs, payload: new Uint8Array(1) }) as DeliveredChunk;
 
 describe('CubecastPeer, its publications and subscriptions', () => {

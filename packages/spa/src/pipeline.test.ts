@@ -30,7 +30,7 @@ function misbehaving(body: number[], memory = { min: 1, max: 64 }, initBody?: nu
 const forward = { name: 'forward', module: builtInBytes('forward') };
 const collect = (p: SpaPipeline) => {
   const out: Uint8Array[] = [];
-  p.onOutput((chunk) => out.push(chunk.slice()));
+  p.on('chunk:output', (chunk) => out.push(chunk.slice()));
   return out;
 };
 const until = async (condition: () => boolean, ms = 10_000) => {

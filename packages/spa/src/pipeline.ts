@@ -73,6 +73,8 @@ export interface SpaDeath {
 }
 
 export interface SpaPipelineEvents extends Record<string, unknown> {
+  /** Each output chunk of the last stage; the view is valid only during the call (copy to keep). */
+  'chunk:output': Uint8Array;
   'pipeline:died': SpaDeath;
   'pipeline:closed': undefined;
 }
@@ -100,7 +102,6 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
   private readonly epochMs = Date.now();
   private readonly watchdog: ReturnType<typeof setInterval>;
   private readonly stopped: Promise<void>[] = [];
-  private outputListener: ((chunk: Uint8Array) => void) | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   readonly budgetMs: number;
 
@@ -220,11 +221,6 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
     return this.input.waitForSpaceAsync(bytes + (this.options.tagged ? 8 : 0), timeoutMs);
   }
 
-  /** Receives each output chunk; the view is valid only during the call. */
-  onOutput(listener: (chunk: Uint8Array) => void): void {
-    this.outputListener = listener;
-  }
-
   stageStats(): StageStats[] {
     return this.stages.map((stage, index) => {
       const s = this.stats.subarray(index * STAGE_STATS, (index + 1) * STAGE_STATS);
@@ -294,7 +290,7 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
 
   private deliverOutput(): void {
     for (let chunk = this.output.peek(); chunk; chunk = this.output.peek()) {
-      this.outputListener?.(chunk);
+      this.emit('chunk:output', chunk);
       this.output.release();
     }
   }

@@ -37,7 +37,7 @@ async function ringPipeline(bytes: number): Promise<Pipeline> {
       waiting.push(chunk);
       if (waiting.length === 1) void flush();
     },
-    onArrival: (listener) => spa.onOutput((chunk) => listener(chunk.byteLength)),
+    onArrival: (listener) => spa.on('chunk:output', (chunk) => listener(chunk.byteLength)),
     close: () => void spa.close(),
   };
 }

@@ -150,8 +150,8 @@ scope.onmessage = (event) => {
         return engine.sendRaw(command.hostId, new Uint8Array(command.bytes));
       case 'bench:flood':
         return flood(command.channel, command.bytes, command.durationMs);
-      case 'stop':
-        engine.stop();
+      case 'close':
+        engine.close();
         scope.close();
         return;
     }

@@ -1,24 +1,22 @@
-import { pipelineVariant, PUBLISHED_VARIANT, type SpaSpec } from '@cubecast/protocol';
+import { pipelineVariant, PUBLISHED_VARIANT, TypedEmitter, type SpaSpec } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
 import { messageHeader } from '../testing/sim-network.js';
 import { PipelineHost, secondPath, type HostedPipeline } from './pipeline-host.js';
-import type { EnginePipeline } from './types.js';
+import type { EnginePipeline, EnginePipelineEvents } from './types.js';
 
 /** A pipeline the test drives: it records what it is fed and emits what the test says. */
-class FakePipeline implements EnginePipeline {
+class FakePipeline extends TypedEmitter<EnginePipelineEvents> implements EnginePipeline {
   readonly pushed: Uint8Array[] = [];
   closed = false;
-  output: (payload: Uint8Array, flags: number) => void = () => {};
-  died: (message: string) => void = () => {};
   push(payload: Uint8Array): boolean {
     this.pushed.push(payload);
     return true;
   }
-  onOutput(listener: (payload: Uint8Array, flags: number) => void): void {
-    this.output = listener;
+  output(payload: Uint8Array, flags: number): void {
+    this.emit('chunk:output', { payload, flags });
   }
-  onDied(listener: (message: string) => void): void {
-    this.died = listener;
+  died(message: string): void {
+    this.emit('pipeline:died', { message });
   }
   stats() {
     return [];

@@ -130,13 +130,13 @@ export class PipelineHost {
         }
         hosted.state = 'running';
         hosted.pipeline = pipeline;
-        pipeline.onOutput((output, flags) => {
+        pipeline.on('chunk:output', ({ payload: output, flags }) => {
           if (this.closed) return;
           if (role === 'merge') this.outputs.merged(hosted, output, flags);
           // Split's records name their path (byte 0): the second path's go out as its own variant.
           else this.outputs.output(hosted, this.isSplit(variant) && output[0] === 1 ? (this.splitSecond.get(variant) ?? variant) : variant, output, flags);
         });
-        pipeline.onDied((message) => {
+        pipeline.on('pipeline:died', ({ message }) => {
           pipeline.close();
           if (this.hosted.get(key) === hosted) fail(message);
         });

@@ -328,7 +328,7 @@ export class SwitchingEngine {
     this.links.get(hostId)?.toWire(bytes, this.env.now());
   }
 
-  stop(): void {
+  close(): void {
     this.closed = true;
     for (const handle of this.intervals) this.env.clearTimer(handle);
     for (const timer of [this.pumpTimer, this.refreshSoon]) if (timer !== undefined) this.env.clearTimer(timer);

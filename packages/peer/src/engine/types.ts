@@ -15,17 +15,22 @@ export interface EngineEnvironment {
   createPipeline?(pipeline: readonly SpaSpec[]): Promise<EnginePipeline>;
 }
 
-/** A running pipeline, as the engine sees it: chunks in, chunks out. */
-export interface EnginePipeline {
-  /** False when the pipeline is full: the chunk is dropped (real time does not wait). */
-  push(payload: Uint8Array, flags: number): boolean;
+export interface EnginePipelineEvents extends Record<string, unknown> {
   /**
    * Each output, with the flags it travels with (the input's, unless the pipeline re-encodes).
    * The payload is the listener's to keep: implementations hand over a copy of their memory.
    */
-  onOutput(listener: (payload: Uint8Array, flags: number) => void): void;
+  'chunk:output': { payload: Uint8Array; flags: number };
   /** The watchdog stopped it, or a stage crashed: it produces nothing more. */
-  onDied(listener: (message: string) => void): void;
+  'pipeline:died': { message: string };
+}
+
+/** A running pipeline, as the engine sees it: chunks in, chunks out. */
+export interface EnginePipeline {
+  /** False when the pipeline is full: the chunk is dropped (real time does not wait). */
+  push(payload: Uint8Array, flags: number): boolean;
+  /** Listens (the TypedEmitter's `on`); the function returned stops listening. */
+  on<E extends keyof EnginePipelineEvents & string>(event: E, listener: (payload: EnginePipelineEvents[E]) => void): () => void;
   stats(): readonly SpaStageStats[];
   close(): void;
 }

@@ -30,7 +30,7 @@ export type EngineCommand =
   | { type: 'raw'; hostId: string; bytes: ArrayBuffer }
   /** Benchmarks: publish `bytes`-sized chunks back to back for `durationMs`, paced by backpressure. */
   | { type: 'bench:flood'; channel: number; bytes: number; durationMs: number }
-  | { type: 'stop' };
+  | { type: 'close' };
 
 /** What the engine worker reports: its events, plus an error if it failed. */
 export type EngineReport = EngineEvent | { type: 'coding:failed'; id: string; message: string };

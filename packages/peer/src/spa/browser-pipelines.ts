@@ -1,5 +1,5 @@
 /// <reference path="../video/webcodecs.d.ts" />
-import { videoFlagsOf, type SpaSpec } from '@cubecast/protocol';
+import { TypedEmitter, videoFlagsOf, type SpaSpec } from '@cubecast/protocol';
 import {
   BUILT_IN_SPAS,
   encodeCustomConfig,
@@ -11,7 +11,7 @@ import {
   type SpaInput,
   type SpaStageSpec,
 } from '@cubecast/spa';
-import type { EnginePipeline, SpaStageStats } from '../engine/types.js';
+import type { EnginePipeline, EnginePipelineEvents, SpaStageStats } from '../engine/types.js';
 import { FrameCodec } from './frame-codec.js';
 
 /** Where the engine worker finds what SPAs need: given by the page, which knows the bundle's URLs. */
@@ -62,7 +62,7 @@ export function browserPipelineFactory(resources: SpaResources, moduleBytes: Spa
       for (const segment of segments) segment.close();
       throw error;
     }
-    return chain(segments);
+    return new SegmentChain(segments);
   };
 }
 
@@ -104,47 +104,64 @@ async function startSegment(input: SpaInput, stages: SpaStageSpec[], stageWorker
     return new FrameCodec(spa);
   }
   const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_PAYLOAD_CHUNK_BYTES, budgetMs: BUDGET_MS });
-  let lastFlags = 0;
-  return {
-    push(payload, flags) {
-      if (payload.byteLength > MAX_PAYLOAD_CHUNK_BYTES) return false;
-      lastFlags = flags;
-      return spa.push(payload);
-    },
-    onOutput(listener) {
-      // Outputs lag inputs (a worker per stage), so a video output's flags come from its own
-      // header; anything else travels with the latest input's.
-      spa.onOutput((chunk) => listener(chunk.slice(), videoFlagsOf(chunk) ?? lastFlags));
-    },
-    onDied(listener) {
-      spa.on('pipeline:died', ({ message }) => listener(message));
-    },
-    stats: () => spa.stageStats(),
-    close: () => void spa.close(),
-  };
+  return new PayloadSegment(spa);
 }
 
-/** Segments in sequence: each one's output is the next one's input. */
-function chain(segments: Segment[]): EnginePipeline {
-  for (let i = 0; i + 1 < segments.length; i++) {
-    const next = segments[i + 1]!;
-    segments[i]!.onOutput((payload, flags) => void next.push(payload, flags));
+/** SPAs on chunk payloads (no decoding): the engine's pipeline over an SpaPipeline. */
+class PayloadSegment extends TypedEmitter<EnginePipelineEvents> implements EnginePipeline {
+  private lastFlags = 0;
+
+  constructor(private readonly spa: SpaPipeline) {
+    super();
+    // Outputs lag inputs (a worker per stage), so a video output's flags come from its own
+    // header; anything else travels with the latest input's.
+    spa.on('chunk:output', (chunk) => this.emit('chunk:output', { payload: chunk.slice(), flags: videoFlagsOf(chunk) ?? this.lastFlags }));
+    spa.on('pipeline:died', ({ message }) => this.emit('pipeline:died', { message }));
   }
-  return {
-    push: (payload, flags) => segments[0]!.push(payload, flags),
-    onOutput: (listener) => segments.at(-1)!.onOutput(listener),
-    onDied(listener) {
-      let dead = false;
-      for (const segment of segments) {
-        segment.onDied((message) => {
-          if (dead) return;
-          dead = true;
-          for (const other of segments) other.close();
-          listener(message);
-        });
-      }
-    },
-    stats: (): SpaStageStats[] => segments.flatMap((segment) => segment.stats()),
-    close: () => segments.forEach((segment) => segment.close()),
-  };
+
+  push(payload: Uint8Array, flags: number): boolean {
+    if (payload.byteLength > MAX_PAYLOAD_CHUNK_BYTES) return false;
+    this.lastFlags = flags;
+    return this.spa.push(payload);
+  }
+
+  stats(): SpaStageStats[] {
+    return this.spa.stageStats();
+  }
+
+  close(): void {
+    void this.spa.close();
+  }
+}
+
+/** Segments in sequence: each one's output is the next one's input; one dies, all stop. */
+class SegmentChain extends TypedEmitter<EnginePipelineEvents> implements EnginePipeline {
+  private dead = false;
+
+  constructor(private readonly segments: readonly Segment[]) {
+    super();
+    segments.forEach((segment, i) => {
+      const next = segments[i + 1];
+      if (next) segment.on('chunk:output', ({ payload, flags }) => void next.push(payload, flags));
+      else segment.on('chunk:output', (output) => this.emit('chunk:output', output));
+      segment.on('pipeline:died', ({ message }) => {
+        if (this.dead) return;
+        this.dead = true;
+        this.close();
+        this.emit('pipeline:died', { message });
+      });
+    });
+  }
+
+  push(payload: Uint8Array, flags: number): boolean {
+    return this.segments[0]!.push(payload, flags);
+  }
+
+  stats(): SpaStageStats[] {
+    return this.segments.flatMap((segment) => segment.stats());
+  }
+
+  close(): void {
+    for (const segment of this.segments) segment.close();
+  }
 }

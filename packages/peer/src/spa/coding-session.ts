@@ -34,7 +34,7 @@ export class CodingSession {
     private readonly spa: SpaPipeline,
     private readonly outputs: CodingOutputs,
   ) {
-    spa.onOutput((record) => this.onOutput(record));
+    spa.on('chunk:output', (record) => this.onOutput(record));
     spa.on('pipeline:died', ({ message }) => outputs.failed(message));
   }
 

@@ -1,7 +1,7 @@
 /// <reference path="../video/webcodecs.d.ts" />
-import { decodeVideoPayload, encodeVideoPayload, MalformedMessageError, videoChunkFlags } from '@cubecast/protocol';
+import { decodeVideoPayload, encodeVideoPayload, MalformedMessageError, TypedEmitter, videoChunkFlags } from '@cubecast/protocol';
 import type { SpaPipeline } from '@cubecast/spa';
-import type { EnginePipeline } from '../engine/types.js';
+import type { EnginePipeline, EnginePipelineEvents } from '../engine/types.js';
 
 /** The frame record's header (docs/protocol.md, "SPA frame record"). */
 const FRAME_HEADER = 16;
@@ -12,7 +12,7 @@ const MAX_PENDING = 64;
  * pipeline -> VideoEncoder -> VP8 chunks of the reduced variant. The output is a stream of its
  * own (L1T1, key frames where the input had them), with the input's capture times.
  */
-export class FrameCodec implements EnginePipeline {
+export class FrameCodec extends TypedEmitter<EnginePipelineEvents> implements EnginePipeline {
   private decoder: VideoDecoder | undefined;
   private decoderConfig: string | undefined;
   private encoder: VideoEncoder | undefined;
@@ -20,11 +20,12 @@ export class FrameCodec implements EnginePipeline {
   private encoderKeyPending = true;
   /** Per input frame (by timestamp): what its output carries on. */
   private readonly frames = new Map<number, { captureTimeMs: number; key: boolean }>();
-  private listener: ((payload: Uint8Array, flags: number) => void) | undefined;
   private closed = false;
 
   constructor(private readonly spa: SpaPipeline) {
-    spa.onOutput((record) => this.encodeRecord(record));
+    super();
+    spa.on('chunk:output', (record) => this.encodeRecord(record));
+    spa.on('pipeline:died', ({ message }) => this.emit('pipeline:died', { message }));
   }
 
   push(payload: Uint8Array): boolean {
@@ -46,14 +47,6 @@ export class FrameCodec implements EnginePipeline {
     if (this.frames.size > MAX_PENDING) this.frames.delete(this.frames.keys().next().value!);
     this.decoder.decode(new EncodedVideoChunk({ type: header.key ? 'key' : 'delta', timestamp: header.timestampUs, data: frame }));
     return true;
-  }
-
-  onOutput(listener: (payload: Uint8Array, flags: number) => void): void {
-    this.listener = listener;
-  }
-
-  onDied(listener: (message: string) => void): void {
-    this.spa.on('pipeline:died', ({ message }) => listener(message));
   }
 
   stats() {
@@ -128,7 +121,7 @@ export class FrameCodec implements EnginePipeline {
   private configureEncoder(width: number, height: number): void {
     if (this.encoder && this.encoder.state !== 'closed') this.encoder.close();
     this.encoder = new VideoEncoder({
-      output: (chunk) => this.emit(chunk, width, height),
+      output: (chunk) => this.encoded(chunk, width, height),
       error: () => (this.encoderSize = undefined),
     });
     // About as many bits per pixel as the publisher's defaults spend.
@@ -137,7 +130,7 @@ export class FrameCodec implements EnginePipeline {
     this.encoderKeyPending = true;
   }
 
-  private emit(chunk: EncodedVideoChunk, width: number, height: number): void {
+  private encoded(chunk: EncodedVideoChunk, width: number, height: number): void {
     const key = chunk.type === 'key';
     const input = this.frames.get(chunk.timestamp);
     this.frames.delete(chunk.timestamp);
@@ -147,6 +140,6 @@ export class FrameCodec implements EnginePipeline {
       { key, width, height, captureTimeMs: input?.captureTimeMs ?? Date.now(), timestampUs: chunk.timestamp, ...(key && { codec: 'vp8' }) },
       data,
     );
-    this.listener?.(payload, videoChunkFlags(key, 0));
+    this.emit('chunk:output', { payload, flags: videoChunkFlags(key, 0) });
   }
 }

@@ -201,7 +201,7 @@ export class SimNetwork {
   /** A host vanishes: its messages stop, its peers see the channels close, the server reassigns. */
   kill(hostId: string): void {
     this.cut.add(hostId);
-    this.engines.get(hostId)!.stop();
+    this.engines.get(hostId)!.close();
     for (const [other, engine] of this.engines) if (other !== hostId) engine.linkClosed(hostId, 'closed');
     this.ownership.leave(hostId);
     this.engines.delete(hostId);

@@ -1,5 +1,5 @@
 /// <reference path="./webcodecs.d.ts" />
-import { encodeVideoPayload, videoChunkFlags } from '@cubecast/protocol';
+import { encodeVideoPayload, TypedEmitter, videoChunkFlags } from '@cubecast/protocol';
 import type { LocalPublication } from '../local-publication.js';
 
 export interface VideoPublishOptions {
@@ -22,7 +22,14 @@ const CODEC = 'vp8';
  * publication's key frame requests itself, and is the publication's source: closing one
  * closes the other.
  */
-export class VideoPublisher {
+export interface VideoPublisherEvents extends Record<string, unknown> {
+  /** The encoder failed: nothing more is published until the publisher is started again. */
+  'encoder:failed': { message: string };
+  /** The last event: the camera and encoder stopped, the publication ended. */
+  'publisher:closed': undefined;
+}
+
+export class VideoPublisher extends TypedEmitter<VideoPublisherEvents> {
   private encoder: VideoEncoder | undefined;
   private reader: ReadableStreamDefaultReader<VideoFrame> | undefined;
   private lastKey = -Infinity;
@@ -35,8 +42,8 @@ export class VideoPublisher {
     private readonly publication: LocalPublication,
     private readonly track: MediaStreamTrack,
     private readonly options: VideoPublishOptions = DEFAULT_VIDEO,
-    private readonly onError: (message: string) => void = () => {},
   ) {
+    super();
     publication.on('keyframe:requested', () => this.requestKeyframe());
     publication.on('publication:closed', () => void this.close());
   }
@@ -55,7 +62,7 @@ export class VideoPublisher {
     const { width, height, framerate, bitrateKbps } = this.options;
     this.encoder = new VideoEncoder({
       output: (chunk, metadata) => this.onChunk(chunk, metadata),
-      error: (error) => this.onError(`the video encoder failed: ${error.message}`),
+      error: (error) => this.emit('encoder:failed', { message: `the video encoder failed: ${error.message}` }),
     });
     this.encoder.configure({ codec: CODEC, width, height, framerate, bitrate: bitrateKbps * 1000, scalabilityMode: 'L1T3', latencyMode: 'realtime' });
     this.reader = new MediaStreamTrackProcessor({ track: this.track, maxBufferSize: 2 }).readable.getReader();
@@ -73,6 +80,8 @@ export class VideoPublisher {
     void this.reader?.cancel().catch(() => undefined);
     if (this.encoder?.state === 'configured') this.encoder.close();
     this.track.stop();
+    this.emit('publisher:closed', undefined);
+    this.removeAllListeners();
     await this.publication.close();
   }
 
