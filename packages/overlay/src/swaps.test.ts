@@ -10,7 +10,6 @@ import {
   planSwapFig5,
   routeTarget,
   subscriberLatency,
-  type SwapPlan,
   type SwapRequest,
   type SwapView,
 } from './swaps.js';

@@ -49,7 +49,6 @@ const channelName = z
   .max(LIMITS.maxNameLength)
   .regex(/^[\w.\- ]+$/, 'letters, digits, spaces and . _ - only');
 const finite = z.number().finite();
-const logicalId = z.number().int().nonnegative().max(2 ** 32 - 1);
 const epoch = z.number().int().nonnegative();
 
 /** iOverlay's emulation extended to latency: see docs/protocol.md for the delay formula. */

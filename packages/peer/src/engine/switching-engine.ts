@@ -1,4 +1,3 @@
-import { Cube, createRouter, type Router } from '@cubecast/overlay';
 import {
   decode,
   decodeRouteSetup,
@@ -22,6 +21,8 @@ import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.j
 import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
 import { Inbox } from './inbox.js';
+import { Topology } from './topology.js';
+import { LinkMonitor } from './link-monitor.js';
 import { PipelineHost, secondPath, SPLIT, type HostedPipeline } from './pipeline-host.js';
 import { Reassembler } from './reassembly.js';
 import type { CubeView, EngineEnvironment, LinkTransport, SpaReport } from './types.js';
@@ -88,13 +89,11 @@ const KEYFRAME_REQUEST_MIN_INTERVAL_MS = 300;
  * Node in tests: time, timers and transports come from outside.
  */
 export class SwitchingEngine {
-  private view: CubeView | undefined;
-  private cube: Cube | undefined;
-  private ids = new Set<number>();
-  private owners = new Map<number, string>();
-  private readonly routers = new Map<RoutingPolicyName, Router>();
+  private readonly topology = new Topology((hostId) => {
+    const link = this.links.get(hostId);
+    return link?.state === 'open' && link.rttMs !== undefined ? link.oneWayMs : Infinity;
+  });
   private readonly links = new Map<string, Link>();
-  private emulation: Emulation = {};
   private readonly upload: BandwidthBucket;
   private readonly inbox: Inbox;
   private readonly routeTable = new RouteTable();
@@ -112,10 +111,10 @@ export class SwitchingEngine {
   /** Whole chunks for the pipelines this host runs (their input is the published variant). */
   private readonly pipelineInput = new Reassembler();
   private readonly clock: LinkClock;
+  private readonly monitor: LinkMonitor;
   private pumpTimer: unknown;
   private refreshSoon: unknown;
   private readonly intervals: unknown[] = [];
-  private nonce = 0;
   /** `malformed` counts messages dropped unread too: bad bytes, unknown channels, over a bound. */
   private counters = { malformed: 0, duplicates: 0 };
   private closed = false;
@@ -127,12 +126,13 @@ export class SwitchingEngine {
     this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
     this.upload = new BandwidthBucket(undefined, env.now());
     this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes));
+    this.monitor = new LinkMonitor({ now: () => env.now(), failAfterMs: options.failAfterMs, fail: (link, reason) => this.failLink(link, reason) });
     this.pipelines = new PipelineHost(env.createPipeline?.bind(env), {
       output: (hosted, variant, payload, flags) => this.emitVariant(hosted, variant, payload, flags),
       merged: (hosted, payload, flags) => this.deliverMerged(hosted, payload, flags),
       died: ({ channel, variant, spec }, message) => this.env.emit({ type: 'spa:died', channel, variant, pipeline: spec.map((s) => s.spa), message }),
     });
-    this.every(options.pingIntervalMs, () => this.pingAndCheck());
+    this.every(options.pingIntervalMs, () => this.monitor.tick(this.links.values()));
     this.every(options.refreshMs, () => this.refreshRoutes());
     this.every(options.statsIntervalMs, () => this.reportStats());
   }
@@ -185,24 +185,17 @@ export class SwitchingEngine {
   }
 
   setView(view: CubeView): void {
-    const changedShape = !this.cube || this.cube.k !== view.k || this.cube.n !== view.n;
-    this.view = view;
-    if (changedShape) this.cube = new Cube(view.k, view.n);
-    this.ids = new Set(view.ids);
-    this.owners = new Map(view.neighbours);
-    this.routers.clear();
     // Branches toward hosts that are no longer neighbours are dead; the next refresh
     // (brought forward) lays routes over the new topology.
-    const linked = new Set(this.owners.values());
+    const linked = this.topology.set(view);
     this.routeTable.dropBranchesWhere((nextHost) => !linked.has(nextHost));
     this.refreshRoutesSoon();
   }
 
   setEmulation(emulation: Emulation): void {
-    this.emulation = emulation;
     this.upload.setRate(emulation.upKbps);
     this.inbox.setRate(emulation.downKbps);
-    for (const link of this.links.values()) link.updateDelay(this.emulation.position);
+    this.monitor.setPosition(emulation.position, this.links.values());
   }
 
   addLink(hostId: string, transport: LinkTransport): void {
@@ -214,7 +207,7 @@ export class SwitchingEngine {
     const link = this.links.get(hostId);
     if (!link || link.state === 'failed') return;
     link.open(this.env.now());
-    this.sendPing(link);
+    this.monitor.ping(link);
     this.refreshRoutesSoon();
   }
 
@@ -392,15 +385,9 @@ export class SwitchingEngine {
         return;
       }
       case MessageType.Ping:
-        this.notePeerPosition(link, message.payload);
-        link.toWire(encode({ ...message, type: MessageType.Pong }, this.positionPayload()), this.env.now());
+      case MessageType.Pong:
+        this.monitor.receive(link, message);
         return;
-      case MessageType.Pong: {
-        // Position first: if it changed the delay, pings in flight measured the old one.
-        this.notePeerPosition(link, message.payload);
-        link.notePong(message.sequence, this.env.now());
-        return;
-      }
       case MessageType.KeyframeRequest:
         this.requestKeyframe(message.channel);
         return;
@@ -555,32 +542,14 @@ export class SwitchingEngine {
 
   // ---- routes --------------------------------------------------------------------------------
 
-  private routerFor(policy: RoutingPolicyName): Router | undefined {
-    const cube = this.cube;
-    if (!cube || !this.view) return undefined;
-    let router = this.routers.get(policy);
-    if (!router) {
-      router = createRouter(cube, {
-        policy,
-        seed: this.view.epoch,
-        cost: (_from, to) => {
-          if (this.ids.has(to)) return 0;
-          const link = this.links.get(this.owners.get(to) ?? '');
-          return link?.state === 'open' && link.rttMs !== undefined ? link.oneWayMs : Infinity;
-        },
-      });
-      this.routers.set(policy, router);
-    }
-    return router;
-  }
-
   private originateSetup(route: RouteRequestInfo, type: typeof MessageType.RouteSetup | typeof MessageType.RoutePrune): void {
     const publication = this.published.get(route.channel);
-    if (!publication || !this.view) return;
+    const epoch = this.topology.epoch;
+    if (!publication || epoch === undefined) return;
     const setup: RouteSetup = {
       policy: route.policy,
       subscriptionId: route.subscriptionId,
-      epoch: this.view.epoch,
+      epoch,
       at: publication.anchor,
       maxLatencyMs: route.maxLatencyMs,
       pipeline: route.pipeline,
@@ -602,10 +571,10 @@ export class SwitchingEngine {
   private routeStep(header: MessageHeader, setup: RouteSetup, type: MessageType): void {
     // A setup from another epoch, or one addressed to an id this host no longer owns, is from
     // before a topology change; the publisher's next refresh routes over the new one.
-    if (!this.view || setup.epoch !== this.view.epoch) return;
-    const router = this.routerFor(setup.policy);
+    if (setup.epoch !== this.topology.epoch) return;
+    const router = this.topology.router(setup.policy);
     let at = setup.at;
-    if (!router || !this.ids.has(at)) return;
+    if (!router || !this.topology.owns(at)) return;
     const pipeline = parsePipeline(setup.pipeline);
     if (!pipeline) {
       this.counters.malformed++;
@@ -627,11 +596,11 @@ export class SwitchingEngine {
       }
       const next = router.nextHop(at, header.destination, header.source);
       if (next === null) return;
-      if (this.ids.has(next)) {
+      if (this.topology.owns(next)) {
         at = next;
         continue;
       }
-      const nextHost = this.owners.get(next);
+      const nextHost = this.topology.ownerOf(next);
       const link = nextHost ? this.links.get(nextHost) : undefined;
       if (!nextHost || !link || link.state !== 'open') return; // the refresh retries once the link is up
       this.routeTable.setBranch(header.channel, setup.subscriptionId, type === MessageType.RoutePrune ? undefined : { nextHost, variant, expiresAt });
@@ -662,46 +631,7 @@ export class SwitchingEngine {
     for (const [channel, upstream] of this.upstream) if (upstream === hostId) this.upstream.delete(channel);
   }
 
-  // ---- liveness and measurement ---------------------------------------------------------------
-
-  private pingAndCheck(): void {
-    const now = this.env.now();
-    for (const link of this.links.values()) {
-      if (link.state !== 'open') continue;
-      const silence = link.silentFor(now);
-      if (silence > this.options.failAfterMs) {
-        this.failLink(link, `silent for ${Math.round(silence)} ms`);
-        continue;
-      }
-      this.sendPing(link);
-    }
-  }
-
-  private sendPing(link: Link): void {
-    const nonce = (this.nonce = (this.nonce + 1) >>> 0);
-    const now = this.env.now();
-    link.notePingSent(nonce, now);
-    link.toWire(encode({ ...this.header(MessageType.Ping, 0, 0), sequence: nonce }, this.positionPayload()), now);
-  }
-
-  /** Ping and pong payloads carry the sender's emulated position: u8 has-position, f32 x, f32 y. */
-  private positionPayload(): Uint8Array {
-    const out = new Uint8Array(9);
-    const position = this.emulation.position;
-    if (position) {
-      const view = new DataView(out.buffer);
-      view.setUint8(0, 1);
-      view.setFloat32(1, position[0]);
-      view.setFloat32(5, position[1]);
-    }
-    return out;
-  }
-
-  private notePeerPosition(link: Link, payload: Uint8Array): void {
-    if (payload.byteLength < 9) return;
-    const view = new DataView(payload.buffer, payload.byteOffset, 9);
-    link.notePeerPosition(view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined, this.emulation.position);
-  }
+  // ---- failures and stats --------------------------------------------------------------------
 
   private failLink(link: Link, reason: string): void {
     link.close();

@@ -1,0 +1,80 @@
+import { decode, MessageType, type DecodedMessage } from '@cubecast/protocol';
+import { describe, expect, it } from 'vitest';
+import { Link } from './link.js';
+import { LinkMonitor } from './link-monitor.js';
+import type { LinkTransport } from './types.js';
+
+function setup(failAfterMs = 3500) {
+  let now = 0;
+  const sent = new Map<string, Uint8Array[]>();
+  const clock = { now: () => now, set: () => 0, clear: () => {} };
+  const link = (hostId: string, open = true) => {
+    const transport: LinkTransport = { bufferedAmount: 0, send: (bytes) => void sent.set(hostId, [...(sent.get(hostId) ?? []), bytes.slice()]), close() {} };
+    const l = new Link(hostId, transport, clock);
+    if (open) l.open(now);
+    return l;
+  };
+  const failed: string[] = [];
+  const monitor = new LinkMonitor({ now: () => now, failAfterMs, fail: (l, reason) => failed.push(`${l.hostId}: ${reason}`) });
+  const messages = (hostId: string): DecodedMessage[] => (sent.get(hostId) ?? []).map((bytes) => decode(bytes).message);
+  return { monitor, link, failed, messages, advance: (ms: number) => (now += ms) };
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+describe('LinkMonitor', () => {
+  it('pings open links with a fresh nonce and this host\'s position; fails those silent past the limit; leaves connecting ones alone', () => {
+    const s = setup(3500);
+    const quiet = s.link('quiet');
+    const chatty = s.link('chatty');
+    const connecting = s.link('connecting', false);
+    s.monitor.setPosition([3, -1.5], [quiet, chatty, connecting]);
+    s.advance(3000);
+    s.monitor.tick([quiet, chatty, connecting]);
+    s.advance(1000);
+    chatty.noteReceived(10, 4000);
+    s.monitor.tick([quiet, chatty, connecting]);
+    expect(s.failed).toEqual(['quiet: silent for 4000 ms']);
+    const pings = s.messages('chatty');
+    expect(pings.map((m) => [m.type, m.sequence])).toEqual([
+      [MessageType.Ping, 2], // nonce 1 went to quiet, in the first round
+      [MessageType.Ping, 3],
+    ]);
+    // u8 1 (has a position), f32 3, f32 -1.5, big-endian: computed by hand from IEEE 754.
+    expect(hex(pings[0]!.payload)).toBe('0140400000bfc00000');
+    expect(s.messages('connecting')).toEqual([]);
+  });
+
+  it('answers a ping with a pong of the same nonce, and takes the RTT from a pong it awaited', () => {
+    const s = setup();
+    const link = s.link('h2');
+    s.monitor.ping(link); // nonce 1
+    const ping = s.messages('h2')[0]!;
+    expect(hex(ping.payload)).toBe('000000000000000000'); // no position: all zero
+    s.monitor.receive(link, { ...ping, type: MessageType.Ping, sequence: 77 });
+    const pong = s.messages('h2')[1]!;
+    expect([pong.type, pong.sequence]).toEqual([MessageType.Pong, 77]);
+    s.advance(40);
+    s.monitor.receive(link, { ...ping, type: MessageType.Pong, sequence: 9 }); // not a ping of ours
+    expect(link.rttMs).toBeUndefined();
+    s.monitor.receive(link, { ...ping, type: MessageType.Pong, sequence: 1 });
+    expect(link.rttMs).toBe(40);
+  });
+
+  it('takes the peer\'s position from its ping, which sets the emulated delay and starts the RTT afresh', () => {
+    const s = setup();
+    const link = s.link('h2');
+    s.monitor.setPosition([0, 0], [link]);
+    s.monitor.ping(link);
+    s.advance(10);
+    const ours = s.messages('h2')[0]!;
+    s.monitor.receive(link, { ...ours, type: MessageType.Pong, sequence: 1 });
+    expect(link.rttMs).toBe(10);
+    // The peer is far away now: its next ping says so, and the old sample no longer holds.
+    const far = new Uint8Array(9);
+    new DataView(far.buffer).setUint8(0, 1);
+    new DataView(far.buffer).setFloat32(1, 3000);
+    s.monitor.receive(link, { ...ours, type: MessageType.Ping, sequence: 5, payload: far });
+    expect(link.rttMs).toBeUndefined();
+  });
+});

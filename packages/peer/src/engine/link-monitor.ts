@@ -1,0 +1,81 @@
+import { encode, MessageType, NO_DESTINATION, type DecodedMessage, type MessageHeader } from '@cubecast/protocol';
+import type { Link } from './link.js';
+
+type Position = readonly [number, number];
+
+export interface LinkMonitorOptions {
+  readonly now: () => number;
+  /** Silence after which a link is declared failed. */
+  readonly failAfterMs: number;
+  /** A link went silent: the switch tears it down and says so. */
+  fail(link: Link, reason: string): void;
+}
+
+const POSITION_BYTES = 9;
+
+/**
+ * Liveness and measurement of the links: pings out, pongs back, each carrying the sender's
+ * emulated position so both ends apply the same emulated distance; silence past the limit
+ * fails the link. The links keep what is measured (RTT, the peer's position, when they last
+ * heard); this decides when to ask and what a reply means.
+ */
+export class LinkMonitor {
+  private nonce = 0;
+  private position: Position | undefined;
+
+  constructor(private readonly options: LinkMonitorOptions) {}
+
+  /** This host's emulated position, sent with every ping and pong from now on. */
+  setPosition(position: Position | undefined, links: Iterable<Link>): void {
+    this.position = position;
+    for (const link of links) link.updateDelay(position);
+  }
+
+  /** One round: open links silent too long fail, the others are pinged. */
+  tick(links: Iterable<Link>): void {
+    const now = this.options.now();
+    for (const link of links) {
+      if (link.state !== 'open') continue;
+      const silence = link.silentFor(now);
+      if (silence > this.options.failAfterMs) this.options.fail(link, `silent for ${Math.round(silence)} ms`);
+      else this.ping(link);
+    }
+  }
+
+  ping(link: Link): void {
+    const nonce = (this.nonce = (this.nonce + 1) >>> 0);
+    const now = this.options.now();
+    link.notePingSent(nonce, now);
+    link.toWire(encode(this.header(MessageType.Ping, nonce), this.positionPayload()), now);
+  }
+
+  /** A ping or pong from the link's host. */
+  receive(link: Link, message: DecodedMessage): void {
+    // Position first: if it changed the delay, pings in flight measured the old one.
+    this.notePeerPosition(link, message.payload);
+    if (message.type === MessageType.Ping) link.toWire(encode(this.header(MessageType.Pong, message.sequence), this.positionPayload()), this.options.now());
+    else if (message.type === MessageType.Pong) link.notePong(message.sequence, this.options.now());
+  }
+
+  private header(type: MessageType, sequence: number): MessageHeader {
+    return { type, flags: 0, hops: 0, channel: 0, sequence, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
+  }
+
+  /** Ping and pong payloads: u8 has-position, f32 x, f32 y. */
+  private positionPayload(): Uint8Array {
+    const out = new Uint8Array(POSITION_BYTES);
+    if (this.position) {
+      const view = new DataView(out.buffer);
+      view.setUint8(0, 1);
+      view.setFloat32(1, this.position[0]);
+      view.setFloat32(5, this.position[1]);
+    }
+    return out;
+  }
+
+  private notePeerPosition(link: Link, payload: Uint8Array): void {
+    if (payload.byteLength < POSITION_BYTES) return;
+    const view = new DataView(payload.buffer, payload.byteOffset, POSITION_BYTES);
+    link.notePeerPosition(view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined, this.position);
+  }
+}
