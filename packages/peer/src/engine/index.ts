@@ -1,3 +1,4 @@
-export { SwitchingEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions, type RouteRequestInfo } from './switching-engine.js';
+export { SwitchingEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './switching-engine.js';
+export type { RouteRequestInfo } from './route-setup.js';
 export { HIGH_WATER_BYTES, LOW_WATER_BYTES } from './link.js';
 export type { CubeView, DeliveredChunk, EngineEnvironment, EngineEvent, LinkStats, LinkTransport } from './types.js';

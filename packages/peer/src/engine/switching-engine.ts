@@ -2,28 +2,25 @@ import {
   decode,
   decodeRouteSetup,
   encode,
-  encodeRouteSetup,
   MalformedMessageError,
   MAX_PAYLOAD_BYTES,
   MessageType,
   NO_DESTINATION,
-  parsePipeline,
   patchForwarded,
   PUBLISHED_VARIANT,
   type DecodedMessage,
   type Emulation,
   type MessageHeader,
   type RouteSetup,
-  type RoutingPolicyName,
-  type SpaSpec,
 } from '@cubecast/protocol';
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
 import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
 import { Inbox } from './inbox.js';
 import { Topology } from './topology.js';
+import { RouteSetups, type RouteRequestInfo } from './route-setup.js';
 import { LinkMonitor } from './link-monitor.js';
-import { PipelineHost, secondPath, SPLIT, type HostedPipeline } from './pipeline-host.js';
+import { PipelineHost, type HostedPipeline } from './pipeline-host.js';
 import { Reassembler } from './reassembly.js';
 import type { CubeView, EngineEnvironment, LinkTransport, SpaReport } from './types.js';
 
@@ -42,16 +39,6 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   refreshMs: 2000,
   statsIntervalMs: 1000,
 };
-
-/** A route a publisher keeps alive (from the server's route:request). */
-export interface RouteRequestInfo {
-  readonly subscriptionId: string;
-  readonly channel: number;
-  readonly target: number;
-  readonly maxLatencyMs: number;
-  readonly pipeline: readonly SpaSpec[];
-  readonly policy: RoutingPolicyName;
-}
 
 /**
  * A data message's header, built field by field in one order: headers made by spreading
@@ -101,7 +88,6 @@ export class SwitchingEngine {
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
   private readonly upstream = new Map<number, string>();
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
-  private readonly routes = new Map<string, RouteRequestInfo>();
   private readonly subscribed = new Set<number>();
   private readonly duplicates = new DuplicateFilter();
   /** The channels of the tab's directory (the server's): data of any other is not ours to carry. */
@@ -112,6 +98,7 @@ export class SwitchingEngine {
   private readonly pipelineInput = new Reassembler();
   private readonly clock: LinkClock;
   private readonly monitor: LinkMonitor;
+  private readonly setups: RouteSetups;
   private pumpTimer: unknown;
   private refreshSoon: unknown;
   private readonly intervals: unknown[] = [];
@@ -121,11 +108,22 @@ export class SwitchingEngine {
 
   constructor(
     private readonly env: EngineEnvironment,
-    private readonly options: EngineOptions = DEFAULT_ENGINE_OPTIONS,
+    options: EngineOptions = DEFAULT_ENGINE_OPTIONS,
   ) {
     this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
     this.upload = new BandwidthBucket(undefined, env.now());
     this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes));
+    this.setups = new RouteSetups({
+      topology: this.topology,
+      routeTable: this.routeTable,
+      now: () => env.now(),
+      refreshMs: options.refreshMs,
+      link: (hostId) => this.links.get(hostId),
+      anchorOf: (channel) => this.published.get(channel)?.anchor,
+      variantOf: (pipeline) => this.pipelines.learn(pipeline),
+      established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
+      refused: () => this.counters.malformed++,
+    });
     this.monitor = new LinkMonitor({ now: () => env.now(), failAfterMs: options.failAfterMs, fail: (link, reason) => this.failLink(link, reason) });
     this.pipelines = new PipelineHost(env.createPipeline?.bind(env), {
       output: (hosted, variant, payload, flags) => this.emitVariant(hosted, variant, payload, flags),
@@ -153,8 +151,12 @@ export class SwitchingEngine {
     try {
       work();
     } catch (error) {
-      this.env.emit({ type: 'engine:error', message: error instanceof Error ? error.message : String(error) });
+      this.reportError(error);
     }
+  }
+
+  private reportError(error: unknown): void {
+    this.env.emit({ type: 'engine:error', message: error instanceof Error ? error.message : String(error) });
   }
 
   // ---- control plane ------------------------------------------------------------------------
@@ -238,21 +240,17 @@ export class SwitchingEngine {
 
   unpublish(channel: number): void {
     this.published.delete(channel);
-    for (const [id, route] of this.routes) if (route.channel === channel) this.routes.delete(id);
+    this.setups.forgetChannel(channel);
     this.routeTable.forgetChannel(channel, 'branches');
   }
 
   /** The server asks this publisher to set up (or move) a route: do it now, then keep it alive. */
   requestRoute(route: RouteRequestInfo): void {
-    this.routes.set(route.subscriptionId, route);
-    this.originateSetup(route, MessageType.RouteSetup);
+    this.setups.request(route);
   }
 
   cancelRoute(subscriptionId: string): void {
-    const route = this.routes.get(subscriptionId);
-    if (!route) return;
-    this.routes.delete(subscriptionId);
-    this.originateSetup(route, MessageType.RoutePrune);
+    this.setups.cancel(subscriptionId);
   }
 
   subscribe(channel: number): void {
@@ -381,7 +379,7 @@ export class SwitchingEngine {
           return;
         }
         if (message.type === MessageType.RouteSetup) this.upstream.set(message.channel, from);
-        this.routeStep(message, setup, message.type);
+        this.setups.step(message, setup, message.type);
         return;
       }
       case MessageType.Ping:
@@ -542,84 +540,16 @@ export class SwitchingEngine {
 
   // ---- routes --------------------------------------------------------------------------------
 
-  private originateSetup(route: RouteRequestInfo, type: typeof MessageType.RouteSetup | typeof MessageType.RoutePrune): void {
-    const publication = this.published.get(route.channel);
-    const epoch = this.topology.epoch;
-    if (!publication || epoch === undefined) return;
-    const setup: RouteSetup = {
-      policy: route.policy,
-      subscriptionId: route.subscriptionId,
-      epoch,
-      at: publication.anchor,
-      maxLatencyMs: route.maxLatencyMs,
-      pipeline: route.pipeline,
-    };
-    const header: MessageHeader = { ...this.header(type, route.channel, 0), source: publication.anchor, destination: route.target };
-    this.routeStep(header, setup, type);
-    if (route.pipeline[0]?.spa === SPLIT) {
-      // The second path: its own branches (another id) and another policy, so another route.
-      const policy = route.policy === 'random' ? 'odr' : 'random';
-      this.routeStep(header, { ...setup, subscriptionId: `${route.subscriptionId}/2`, policy, pipeline: secondPath(route.pipeline) }, type);
-    }
-  }
-
-  /**
-   * Walks a route setup (or prune) through this host's own ids, then records the branch to
-   * the host owning the next id and passes the message on, with `at` set to that id. The
-   * subscriber's host, at the destination, reports the route established.
-   */
-  private routeStep(header: MessageHeader, setup: RouteSetup, type: MessageType): void {
-    // A setup from another epoch, or one addressed to an id this host no longer owns, is from
-    // before a topology change; the publisher's next refresh routes over the new one.
-    if (setup.epoch !== this.topology.epoch) return;
-    const router = this.topology.router(setup.policy);
-    let at = setup.at;
-    if (!router || !this.topology.owns(at)) return;
-    const pipeline = parsePipeline(setup.pipeline);
-    if (!pipeline) {
-      this.counters.malformed++;
-      return;
-    }
-    const variant = this.pipelines.learn(pipeline);
-    if (variant === undefined) {
-      this.counters.malformed++;
-      return;
-    }
-    const expiresAt = this.env.now() + 3 * this.options.refreshMs;
-    for (;;) {
-      if (at === header.destination) {
-        this.routeTable.setLocal(header.channel, setup.subscriptionId, type === MessageType.RoutePrune ? undefined : { variant, expiresAt });
-        if (type === MessageType.RouteSetup) {
-          this.env.emit({ type: 'route:established', channel: header.channel, subscriptionId: setup.subscriptionId, hops: header.hops, latencyUs: header.latencyUs });
-        }
-        return;
-      }
-      const next = router.nextHop(at, header.destination, header.source);
-      if (next === null) return;
-      if (this.topology.owns(next)) {
-        at = next;
-        continue;
-      }
-      const nextHost = this.topology.ownerOf(next);
-      const link = nextHost ? this.links.get(nextHost) : undefined;
-      if (!nextHost || !link || link.state !== 'open') return; // the refresh retries once the link is up
-      this.routeTable.setBranch(header.channel, setup.subscriptionId, type === MessageType.RoutePrune ? undefined : { nextHost, variant, expiresAt });
-      const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
-      link.toWire(encode(forwarded, encodeRouteSetup({ ...setup, at: next })), this.env.now());
-      return;
-    }
-  }
-
   private refreshRoutes(): void {
     this.routeTable.expire(this.env.now());
     this.closeUnwantedPipelines();
     // One route that cannot be set up (say, a pipeline too long to carry) costs only itself.
-    for (const route of this.routes.values()) this.attempt(() => this.originateSetup(route, MessageType.RouteSetup));
+    this.setups.refresh((error) => this.reportError(error));
   }
 
   /** After a topology change, refresh within a few ms rather than at the next period. */
   private refreshRoutesSoon(): void {
-    if (this.refreshSoon !== undefined || this.routes.size === 0) return;
+    if (this.refreshSoon !== undefined || this.setups.size === 0) return;
     this.refreshSoon = this.env.setTimer(() => {
       this.refreshSoon = undefined;
       this.refreshRoutes();
