@@ -28,6 +28,7 @@ export function usePeer(options: { emulation?: Emulation; name?: string; debug?:
     };
     created.on('snapshot:changed', publish);
     created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
+    created.on('subscription:ended', ({ channel, reason }) => setErrors((e) => [...e.slice(-4), `Your subscription to ${channel} ended: ${reason}.`]));
     created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
     created.on('spa:failed', ({ channel, pipeline, host, message }) =>
       setErrors((e) => [...e.slice(-4), readableSpaText(`The ${pipeline.join(' > ')} pipeline of your ${channel} subscription was stopped on ${host}: ${message}. Nothing more arrives on it; unsubscribe and pick another pipeline.`)]),

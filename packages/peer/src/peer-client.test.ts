@@ -204,8 +204,9 @@ describe('CubecastPeer, its publications and subscriptions', () => {
     const events: string[] = [];
     subscription.on('subscription:ended', ({ reason }) => events.push(reason));
     subscription.on('subscription:closed', () => events.push('closed'));
+    s.peer.on('subscription:ended', ({ channel, reason }) => events.push(`peer: ${channel}, ${reason}`));
     await s.send('channel:removed', { name: 'cam' });
-    expect(events).toEqual(['cam is no longer published', 'closed']);
+    expect(events).toEqual(['cam is no longer published', 'closed', 'peer: cam, cam is no longer published']);
     expect(s.commands).toContainEqual({ type: 'unsubscribe', channel: 7 });
     expect(s.peer.subscription('cam')).toBeUndefined();
     expect(s.peer.snapshot().subscriptions).toEqual([]);

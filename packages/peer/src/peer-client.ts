@@ -69,6 +69,8 @@ export interface PeerEvents extends Record<string, unknown> {
   'link:failed': { hostId: string; reason: string };
   /** A subscription's pipeline died at its branch point (the watchdog, or it could not start). */
   'spa:failed': SpaFailure;
+  /** The server ended a subscription (its channel went away, or it could not be restored). */
+  'subscription:ended': { channel: string; reason: string };
   'error:raised': { message: string };
   /** The last event: `close()` was called; calls from now on fail with ClosedError. */
   'peer:closed': undefined;
@@ -272,7 +274,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   /** The server ended it (or it could not be restored): dropped here, no request to make. */
   private endSubscription(subscription: Subscription | undefined, reason: string): void {
-    if (subscription && this.forget(subscription)) subscription.end(reason);
+    if (!subscription || !this.forget(subscription)) return;
+    subscription.end(reason);
+    this.emit('subscription:ended', { channel: subscription.channel, reason });
   }
 
   /** Drops a subscription here (engine, coding, snapshot); false if it was not this peer's current one. */
@@ -387,7 +391,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     session.on('route:cancelled', ({ subscriptionId }) => this.engine.cancelRoute(subscriptionId));
     session.on('subscription:updated', (info) => {
       const subscription = this.subscriptions.get(info.channel);
-      if (info.state === 'ended' && subscription?.info?.subscriptionId === info.subscriptionId) this.endSubscription(subscription, 'the server ended it');
+      if (info.state === 'ended' && subscription?.info?.subscriptionId === info.subscriptionId) this.endSubscription(subscription, `${info.channel} is no longer published`);
     });
     session.on('spa:failed', (failure) => {
       const subscription = this.subscriptions.get(failure.channel);
