@@ -164,17 +164,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   options.logger.log('info', 'server:listening', { url, webRoot: options.webRoot ?? null, controls: options.adminToken !== undefined });
   const running = signaling;
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    running.close();
+    await io.close();
+    http.closeAllConnections();
+    if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    options.logger.log('info', 'server:closed', {});
+  };
   return {
     url,
     http,
     io,
     controller: running.controller,
-    close: async () => {
-      running.close();
-      await io.close();
-      http.closeAllConnections();
-      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
-      options.logger.log('info', 'server:closed', {});
-    },
+    // Once: a test that restarts a server closes it itself, and its fixture again after.
+    close: () => (closing ??= close()),
   };
 }

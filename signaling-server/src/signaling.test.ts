@@ -212,6 +212,22 @@ describe('channels and subscriptions', () => {
     await eventually(() => !viewer.channels.has('cam') && s.controller.store.subscriptions.size === 0);
   });
 
+  it('closing the server is not every host leaving: no host is told a channel or subscription ended', async () => {
+    const s = await server();
+    const publisher = await host(s);
+    const viewer = await host(s);
+    await publisher.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
+    await viewer.request('subscription:create', { channel: 'cam', maxLatencyMs: 150, pipeline: [] });
+    const told: string[] = [];
+    viewer.socket.on('channel:removed', ({ name }) => told.push(`removed ${name}`));
+    viewer.socket.on('subscription:updated', ({ state }) => told.push(`subscription ${state}`));
+    const gone = new Promise((resolve) => viewer.socket.once('disconnect', resolve));
+    await s.close();
+    await gone;
+    // Whatever the server sent before the viewer's socket closed has arrived by its disconnect.
+    expect(told).toEqual([]);
+  });
+
   it('enforces the per-host limits', async () => {
     const s = await server();
     const a = await host(s);

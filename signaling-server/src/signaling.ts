@@ -85,6 +85,7 @@ export class Signaling {
   private readonly feed = new ObserverFeed();
   private readonly startedAt = Date.now();
   private readonly handlers: Record<keyof typeof CLIENT_EVENT_SCHEMAS, Handler>;
+  private closed = false;
 
   constructor(
     private readonly io: Server,
@@ -142,7 +143,14 @@ export class Signaling {
     this.sweepTimer.unref();
   }
 
+  /**
+   * Stops before the sockets are closed: their disconnects are then the server going away,
+   * not hosts leaving. Processing them would tell the hosts still connected that every channel
+   * of a host closed before them is gone, and they would give up subscriptions they should
+   * set up again on the next server.
+   */
   close(): void {
+    this.closed = true;
     clearTimeout(this.snapshotTimer);
     clearInterval(this.sweepTimer);
   }
@@ -210,7 +218,7 @@ export class Signaling {
     socket.on('disconnect', (reason) =>
       this.guard('host:disconnect', () => {
         const hostId = socket.data.hostId as string | undefined;
-        if (!hostId) return;
+        if (!hostId || this.closed) return;
         this.sockets.delete(hostId);
         const dropped = this.dropped.get(hostId);
         this.dropped.delete(hostId);

@@ -24,8 +24,10 @@ afterEach(async () => {
 let nextChannelId = 50;
 
 /** Acks as the signaling server would: joins with `state()`, publications and subscriptions with fresh ids. */
-function answer(state: () => CubeState) {
+function answer(state: () => CubeState, refuse: (event: string, payload: unknown) => object | undefined) {
   return (event: string, payload: unknown) => {
+    const refusal = refuse(event, payload);
+    if (refusal) return refusal;
     const p = payload as { name: string; kind: string; codec: unknown; channel: string; maxLatencyMs: number; pipeline: unknown[] };
     const hostId = state().hostId;
     if (event === 'host:join') return { ok: true, state: state(), channels: [], sessionToken: 'token' };
@@ -35,9 +37,11 @@ function answer(state: () => CubeState) {
   };
 }
 
-async function scenario(initial: CubeState) {
+/** `refuse`: an error ack the server gives instead of its usual answer, when it returns one. */
+async function scenario(initial: CubeState, options: { refuse?: (event: string, payload: unknown) => object | undefined; restoreWaitMs?: number } = {}) {
   let state = initial;
-  let server = await startScriptedServer(answer(() => state));
+  const refuse = options.refuse ?? (() => undefined);
+  let server = await startScriptedServer(answer(() => state, refuse));
   closers.push(() => server.close());
   const received = () => server.received;
   const socket = () => server.socket();
@@ -45,7 +49,7 @@ async function scenario(initial: CubeState) {
   const restart = async (next: CubeState) => {
     await server.close();
     state = next;
-    server = await startScriptedServer(answer(() => state), server.port);
+    server = await startScriptedServer(answer(() => state, refuse), server.port);
     closers.push(() => server.close());
   };
 
@@ -57,6 +61,7 @@ async function scenario(initial: CubeState) {
   const peer = new CubecastPeer({
     url: server.url,
     createWorker: () => worker,
+    ...(options.restoreWaitMs !== undefined && { restoreWaitMs: options.restoreWaitMs }),
     createConnection: (initiator) => {
       const connection = new FakeConnection(initiator);
       connections.push(connection);
@@ -256,5 +261,41 @@ describe('CubecastPeer, its publications and subscriptions', () => {
     expect(s.commands).toContainEqual({ type: 'subscribe', channel: 8 });
     s.report({ type: 'chunk', chunk: chunkOf(8, subscription.variant) });
     expect(subscription.stats.chunksReceived).toBe(1);
+  }, 25_000);
+
+  it('after a restart, a subscription whose channel is not published yet waits for it, then is set up again and says it resumed', async () => {
+    let published = true;
+    const s = await scenario(base, { refuse: (event) => (event === 'subscription:create' && !published ? { ok: false, code: 'UNKNOWN_CHANNEL', message: 'no channel cam' } : undefined) });
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80);
+    const events: string[] = [];
+    subscription.on('subscription:resumed', (info) => events.push(`resumed ${info.subscriber}`));
+    subscription.on('subscription:ended', ({ reason }) => events.push(`ended: ${reason}`));
+    published = false;
+    await s.restart({ ...base, hostId: 'h5', epoch: 3 });
+    await vi.waitUntil(() => s.received().filter(([event]) => event === 'subscription:create').length === 1, { timeout: 15_000, interval: 20 });
+    expect(s.peer.subscription('cam')).toBe(subscription);
+    expect(subscription.info).toBeNull();
+    // The publisher comes back: the subscription is asked for again, and resumes.
+    published = true;
+    await s.send('channel:added', { id: 8, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    await until(() => subscription.info?.subscriber === 'h5');
+    expect(events).toEqual(['resumed h5']);
+    expect(s.commands).toContainEqual({ type: 'subscribe', channel: 8 });
+  }, 25_000);
+
+  it('ends a restored subscription whose channel does not come back in time, saying so', async () => {
+    let published = true;
+    const s = await scenario(base, {
+      refuse: (event) => (event === 'subscription:create' && !published ? { ok: false, code: 'UNKNOWN_CHANNEL', message: 'no channel cam' } : undefined),
+      restoreWaitMs: 1000,
+    });
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80);
+    const ended = new Promise<string>((resolve) => subscription.once('subscription:ended', ({ reason }) => resolve(reason)));
+    published = false;
+    await s.restart({ ...base, hostId: 'h5', epoch: 3 });
+    expect(await ended).toBe('cam was not published again within 1 s');
+    expect(s.peer.subscription('cam')).toBeUndefined();
   }, 25_000);
 });

@@ -5,6 +5,7 @@ import {
   LIMITS,
   PUBLISHED_VARIANT,
   TypedEmitter,
+  UnknownChannelError,
   type ChannelInfo,
   type ChannelPublish,
   type CubeState,
@@ -24,6 +25,11 @@ import { Subscription } from './subscription.js';
 const LINK_REPORT_MS = 2000;
 const SUBSCRIPTION_REPORT_MS = 1000;
 const RELINK_BACKOFF_MS = 1500;
+/**
+ * After a server restart a subscriber may join before its publisher has published again: its
+ * subscription waits this long for the channel to come back before it is ended.
+ */
+export const RESTORE_WAIT_MS = 30_000;
 /** A link not connected by then is started over (its signals may have been lost). */
 const LINK_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -87,6 +93,8 @@ export interface PeerOptions {
   readonly spaResources?: SpaResources;
   /** Makes the WebRTC connection to a linked host (simple-peer unless a test brings its own). */
   readonly createConnection?: CreateConnection;
+  /** How long a restored subscription waits for its channel to be published again (RESTORE_WAIT_MS). */
+  readonly restoreWaitMs?: number;
 }
 
 const createSimplePeerConnection: CreateConnection = (initiator) => {
@@ -115,14 +123,20 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private readonly publications = new Map<string, LocalPublication>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly coding = new Map<string, CodingState>();
+  /** Subscriptions restored before their channel was published again, with their deadlines. */
+  private readonly awaitingChannel = new Map<Subscription, number>();
+  /** Subscriptions whose `subscription:create` is in flight after a join. */
+  private readonly restoring = new Set<Subscription>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private closedFlag = false;
   private emulation: Emulation | undefined;
   private spasReported = false;
+  private readonly restoreWaitMs: number;
 
   constructor(private readonly options: PeerOptions) {
     super();
     this.emulation = options.emulation;
+    this.restoreWaitMs = options.restoreWaitMs ?? RESTORE_WAIT_MS;
     this.engine = new EngineProxy(options.createWorker());
     this.session = new SignalingSession({ url: options.url, name: options.name, emulation: () => this.emulation });
     this.links = new LinkManager({
@@ -283,6 +297,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private forget(subscription: Subscription): boolean {
     if (this.subscriptions.get(subscription.channel) !== subscription) return false;
     this.subscriptions.delete(subscription.channel);
+    this.awaitingChannel.delete(subscription);
     if (this.coding.delete(subscription.channel)) this.engine.stopCoding(subscription.channel);
     this.engine.unsubscribe(subscription.channel);
     this.changed();
@@ -413,7 +428,10 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       if (publication.channel && this.engine.channel(publication.name)?.publisher === hostId) continue;
       try {
         const { channel } = await this.session.request('channel:publish', publication.request);
-        if (publication.closed) continue;
+        if (publication.closed) {
+          this.session.notify('channel:unpublish', { name: publication.name });
+          continue;
+        }
         publication.setChannel(channel);
         this.engine.putChannel(channel);
         this.engine.publish(channel);
@@ -423,16 +441,46 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     }
     for (const subscription of [...this.subscriptions.values()]) {
       if (subscription.info?.subscriber === hostId || subscription.recoveredFrom !== null) continue;
-      try {
-        const { channel, maxLatencyMs, pipeline } = subscription;
-        const { subscription: info } = await this.session.request('subscription:create', { channel, maxLatencyMs, pipeline: [...pipeline] });
-        subscription.setInfo(info);
-        this.engine.subscribe(channel);
-      } catch (error) {
-        this.endSubscription(subscription, `could not subscribe again: ${(error as Error).message}`);
-      }
+      await this.resubscribe(subscription);
     }
     this.changed();
+  }
+
+  /**
+   * Creates a kept subscription again on the server. A channel not (yet) published again
+   * leaves it waiting for the channel, up to RESTORE_WAIT_MS; any other refusal ends it.
+   */
+  private async resubscribe(subscription: Subscription): Promise<void> {
+    if (this.restoring.has(subscription)) return;
+    this.restoring.add(subscription);
+    const { channel, maxLatencyMs, pipeline } = subscription;
+    try {
+      const { subscription: info } = await this.session.request('subscription:create', { channel, maxLatencyMs, pipeline: [...pipeline] });
+      if (subscription.closed) {
+        this.session.notify('subscription:delete', { subscriptionId: info.subscriptionId });
+        return;
+      }
+      this.awaitingChannel.delete(subscription);
+      subscription.resume(info);
+      this.engine.subscribe(channel);
+      this.changed();
+    } catch (error) {
+      if (error instanceof UnknownChannelError) {
+        if (!this.awaitingChannel.has(subscription)) this.awaitingChannel.set(subscription, Date.now() + this.restoreWaitMs);
+      } else {
+        this.endSubscription(subscription, `could not subscribe again: ${(error as Error).message}`);
+      }
+    } finally {
+      this.restoring.delete(subscription);
+    }
+  }
+
+  /** Ends the subscriptions whose channel did not come back in time. */
+  private endOverdueSubscriptions(): void {
+    const now = Date.now();
+    for (const [subscription, deadline] of this.awaitingChannel) {
+      if (now >= deadline) this.endSubscription(subscription, `${subscription.channel} was not published again within ${this.restoreWaitMs / 1000} s`);
+    }
   }
 
   private onSessionLost(): void {
@@ -447,6 +495,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       this.engine.unsubscribe(subscription.channel);
       subscription.setInfo(null);
     }
+    // The next join's restore asks again for each.
+    this.awaitingChannel.clear();
     this.changed();
   }
 
@@ -468,7 +518,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       publication.setChannel(channel);
       this.engine.publish(channel);
     }
-    if (this.subscriptions.has(channel.name)) this.engine.subscribe(channel.name);
+    const subscription = this.subscriptions.get(channel.name);
+    if (subscription && this.awaitingChannel.has(subscription)) void this.resubscribe(subscription);
+    else if (subscription) this.engine.subscribe(channel.name);
     this.changed();
   }
 
@@ -517,6 +569,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   /** Each subscription's latency and hops: the server's QoS loop, whether or not anything shows it. */
   private reportSubscriptions(): void {
+    this.endOverdueSubscriptions();
     for (const publication of this.publications.values()) publication.reportStats();
     for (const subscription of this.subscriptions.values()) {
       const report = subscription.report();

@@ -20,6 +20,11 @@ export interface SubscriptionEvents extends Record<string, unknown> {
   'stats:updated': SubscriptionStats;
   /** The pipeline died at its branch point: nothing more arrives on this subscription. */
   'spa:failed': SpaFailure;
+  /**
+   * Set up again on the server after a lost session (a server restart, a new host id): what
+   * arrives from now on is a new stream, numbered afresh.
+   */
+  'subscription:resumed': SubscriptionInfo;
   /** The server ended it (the channel went away, or it could not be restored). `closed` follows. */
   'subscription:ended': { reason: string };
   /** The last event: from now on calls fail with ClosedError. */
@@ -116,6 +121,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   setInfo(info: SubscriptionInfo | null): void {
     this.serverInfo = info;
+  }
+
+  resume(info: SubscriptionInfo): void {
+    this.serverInfo = info;
+    if (!this.closedFlag) this.emit('subscription:resumed', info);
   }
 
   deliver(chunk: DeliveredChunk): void {

@@ -46,7 +46,15 @@ export class VideoPlayer extends TypedEmitter<PlayerEvents> {
   ) {
     super();
     this.context = canvas.getContext('2d')!;
-    this.detach = [subscription.on('chunk:received', (chunk) => this.push(chunk)), subscription.on('subscription:closed', () => this.close())];
+    this.detach = [
+      subscription.on('chunk:received', (chunk) => this.push(chunk)),
+      // A new stream after a server restart: its numbers start again, and it starts at a key frame.
+      subscription.on('subscription:resumed', () => {
+        this.lastSequence = undefined;
+        this.waiting = true;
+      }),
+      subscription.on('subscription:closed', () => this.close()),
+    ];
     this.requestKeyframe();
   }
 
