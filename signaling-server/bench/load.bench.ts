@@ -1,20 +1,20 @@
 /**
  * Signaling load benchmark: `npm run bench -w signaling-server`.
  *
- * N virtual hosts (socket.io clients without WebRTC, on loopback) join, then all leave, for
- * N = 1000 and 5000; each against a bare socket.io server (the baseline, measured in the same
- * run) and against Cubecast's. Reports joins/s, p50/p99 from connect to own ids, server heap
- * per host (after a full GC, over the heap before any host), deltas and full states sent per
- * join, and how long the leaves take. Bounded: every phase has a deadline; the server process
- * is killed at the end whatever happens. Targets: 5000 hosts joined in under 20 s, under
- * 200 MB server heap.
+ * N virtual hosts (socket.io clients without WebRTC, on loopback) join, then all leave at
+ * once, for N = 1000, 5000 and 15000; each against a bare socket.io server (the baseline,
+ * measured in the same run) and against Cubecast's. Reports joins/s, p50/p99 from connect to
+ * own ids, server heap per host (after a full GC, over the heap before any host), deltas and
+ * full states sent per join, and how long the leaves take. Bounded: every phase has a
+ * deadline; the server process is killed at the end whatever happens. Targets: 5000 hosts
+ * joined in under 20 s, under 200 MB server heap; a mass leave within 2x of bare socket.io's.
  */
 import { summarize } from '@cubecast/overlay';
 import { table } from '@cubecast/bench-kit';
 import { VirtualHost } from '../src/testing/virtual-host.js';
 import { ask, startServerProcess, withDeadline } from './server-process.js';
 
-const SIZES = [1000, 5000];
+const SIZES = [1000, 5000, 15000];
 const IN_FLIGHT = 64;
 
 async function run(mode: 'bare' | 'cubecast', count: number) {
@@ -70,9 +70,11 @@ async function run(mode: 'bare' | 'cubecast', count: number) {
 
 const rows: string[][] = [];
 for (const count of SIZES) {
+  let bareLeftMs = 0;
   for (const mode of ['bare', 'cubecast'] as const) {
     process.stderr.write(`${mode} server, ${count} hosts...\n`);
     const r = await run(mode, count);
+    if (mode === 'bare') bareLeftMs = r.leftMs;
     rows.push([
       String(count),
       mode === 'bare' ? 'bare socket.io (baseline)' : 'cubecast',
@@ -85,11 +87,13 @@ for (const count of SIZES) {
       r.deltasPerJoin === undefined ? '' : r.deltasPerJoin.toFixed(1),
       r.statesPerJoin === undefined ? '' : r.statesPerJoin.toFixed(2),
       (r.leftMs / 1000).toFixed(2),
+      mode === 'bare' ? 'baseline' : `${(r.leftMs / bareLeftMs).toFixed(1)}x`,
       mode === 'cubecast' && count === 5000 ? (r.joinedMs < 20_000 && r.heapMb < 200 ? 'yes' : 'NO') : '',
+      mode === 'cubecast' && count >= 5000 ? (r.leftMs <= 2 * bareLeftMs ? 'yes' : 'NO') : '',
     ]);
   }
 }
-const headers = ['hosts', 'server', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB', 'KB/host', 'deltas/join', 'states/join', 'left s', 'target'];
+const headers = ['hosts', 'server', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB', 'KB/host', 'deltas/join', 'states/join', 'left s', 'left x bare', 'join target', 'leave target'];
 console.log(`Signaling load (node ${process.version}, ${IN_FLIGHT} joins in flight, loopback)\n`);
 console.log(table(headers, rows, 2));
 console.log('\np50/p99: from opening the connection to holding its own ids. Heap: server, after a full GC, all hosts joined.');

@@ -206,7 +206,7 @@ describe('faults in the server itself', () => {
   it('survives a leave that throws, an observer snapshot that throws, and a delta timer that throws', async () => {
     const s = await server();
     const h = await host(s);
-    const leave = vi.spyOn(s.controller, 'leave').mockImplementation(boom);
+    const leave = vi.spyOn(s.controller, 'leaveMany').mockImplementation(boom);
     h.close();
     await eventually(() => leave.mock.calls.length === 1, 5000, 'the disconnect handled');
     leave.mockRestore();

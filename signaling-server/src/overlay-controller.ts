@@ -118,6 +118,9 @@ function failureReason(reported: string | undefined, pipeline: readonly string[]
 
 const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
 
+/** Leaves in one batch past which observers get one summary event instead of one per host. */
+const MAX_LEAVE_EVENTS = 20;
+
 /**
  * The authority on the overlay: hosts, their cube ids, channels, subscriptions, swaps and
  * re-embeddings. It owns no sockets; everything it says goes through the Outbox. Every
@@ -173,31 +176,59 @@ export class OverlayController {
   }
 
   leave(hostId: string, reason: LeaveReason): void {
-    const record = this.store.hosts.get(hostId);
+    this.leaveMany([{ hostId, reason }]);
+  }
+
+  /**
+   * Hosts that left together (a mass disconnect, a node dying) as one change: their ids move
+   * in one ownership pass, and each affected host gets one delta (or, if the cube shrinks,
+   * one state), not one per leave. Unknown hosts are skipped. With `deferShrink` the cube
+   * keeps its shape even where fewer hosts would fit a smaller one (`shrinkIfDue` does that
+   * later): a burst of leaves arriving in many batches then re-embeds once, not at every
+   * region boundary it passes, each time sending every remaining host a full state.
+   */
+  leaveMany(leaves: readonly { hostId: string; reason: LeaveReason }[], options: { deferShrink?: boolean } = {}): void {
     const current = this.store.cube;
-    if (!record || !current) return;
+    const leaving = new Map(leaves.filter(({ hostId }) => this.store.hosts.has(hostId)).map(({ hostId, reason }) => [hostId, reason]));
+    if (!current || leaving.size === 0) return;
     for (const channel of [...this.store.channels.values()]) {
-      if (channel.publisher === hostId) this.removeChannel(channel, `its publisher ${hostId} left`);
+      if (leaving.has(channel.publisher)) this.removeChannel(channel, `its publisher ${channel.publisher} left`);
     }
     for (const sub of [...this.store.subscriptions.values()]) {
-      if (sub.subscriber === hostId) this.removeSubscription(sub);
+      if (leaving.has(sub.subscriber)) this.removeSubscription(sub);
     }
-    this.store.hosts.delete(hostId);
-    this.store.sessions.delete(record.sessionToken);
-    this.store.coordinates.forget(hostId);
-    // Its own reports go now; others' reports about it go with their next report.
-    this.store.links.delete(hostId);
+    for (const hostId of leaving.keys()) {
+      this.store.sessions.delete(this.store.hosts.get(hostId)!.sessionToken);
+      this.store.hosts.delete(hostId);
+      this.store.coordinates.forget(hostId);
+      // Its own reports go now; others' reports about it go with their next report.
+      this.store.links.delete(hostId);
+    }
+    const moves = current.ownership.leaveMany([...leaving.keys()]);
     const m = this.store.hosts.size;
-    const moves = current.ownership.leave(hostId);
-    if (m === 0) {
-      this.store.cube = undefined;
-    } else {
-      const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
-      if (target) this.reembedInto(new Cube(target.k, target.n), false, hostsText(m));
-      else this.applyMoves(moves);
+    if (m === 0) this.store.cube = undefined;
+    else if (options.deferShrink || !this.shrinkIfDue()) this.applyMoves(moves);
+    // Observers get every leave of a small batch; a mass leave is one event, not thousands.
+    if (leaving.size > MAX_LEAVE_EVENTS) {
+      const failed = [...leaving.values()].filter((reason) => reason !== 'leave' && reason !== 'disconnect').length;
+      this.logEvent(failed > 0 ? 'failure' : 'leave', `${hostsText(leaving.size)} left at once, ${failed} of them failed (${hostsText(m)})`, undefined, { hosts: leaving.size, failed });
+      return;
     }
-    const failed = reason === 'failure' || reason === 'killed';
-    this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${hostsText(m)})`, hostId);
+    for (const [hostId, reason] of leaving) {
+      const failed = reason === 'failure' || reason === 'killed';
+      this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${hostsText(m)})`, hostId);
+    }
+  }
+
+  /** Re-embeds into a smaller cube if the hosts left are few enough for one; says whether it did. */
+  shrinkIfDue(): boolean {
+    const current = this.store.cube;
+    const m = this.store.hosts.size;
+    if (!current || m === 0) return false;
+    const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
+    if (!target) return false;
+    this.reembedInto(new Cube(target.k, target.n), false, hostsText(m));
+    return true;
   }
 
   hasHost(hostId: string): boolean {

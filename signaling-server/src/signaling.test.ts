@@ -119,9 +119,53 @@ describe('hosts and ids', () => {
       expect(hosts[0]!.epoch).toBe(epoch + 1);
     }
     hosts.pop()!.close();
+    // A shrink waits for a second without leaves (a burst re-embeds once), then comes.
     await eventually(() => s.controller.store.hosts.size === 7 && viewsMatch(s, hosts));
+    expect(hosts[0]!.epoch).toBe(epoch + 1);
+    await eventually(() => hosts[0]!.epoch === epoch + 2 && viewsMatch(s, hosts));
     expect(hosts.map((h) => [h.k, h.n, h.epoch])).toEqual(hosts.map(() => [3, 2, epoch + 2]));
     expect(s.controller.store.events.filter((e) => e.type === 'reembed').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('takes leaves that come together as one change: one delta per remaining host, one event for a mass leave', async () => {
+    const s = await server();
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 60; i++) hosts.push(await host(s));
+    await eventually(() => viewsMatch(s, hosts));
+    const { epoch } = s.controller.store.cube!;
+    const stay = hosts.slice(0, 36);
+    const go = hosts.slice(36);
+    const before = stay.map((h) => h.deltasReceived + h.statesReceived);
+    const eventsBefore = s.controller.store.events.length;
+    // 24 of 60 leave in one batch: 36 hosts stay inside the 2-ary 6-cube's region, no re-embedding.
+    s.controller.leaveMany(go.map((h) => ({ hostId: h.hostId, reason: 'failure' as const })));
+    for (const h of stay) await h.roundTrip();
+    expect(s.controller.store.cube!.epoch).toBe(epoch);
+    expect(viewsMatch(s, stay)).toBe(true);
+    expectOwnershipExact(s);
+    const received = stay.map((h, i) => h.deltasReceived + h.statesReceived - before[i]!);
+    expect(Math.max(...received)).toBe(1);
+    expect(received.filter((n) => n === 1).length).toBeGreaterThan(0);
+    expect(s.controller.store.events.slice(eventsBefore).map((e) => [e.type, e.message])).toEqual([['failure', '24 hosts left at once, 24 of them failed (36 hosts)']]);
+    // A small batch still names each host.
+    s.controller.leaveMany(stay.slice(0, 2).map((h) => ({ hostId: h.hostId, reason: 'leave' as const })));
+    expect(s.controller.store.events.slice(-2).map((e) => e.hostId)).toEqual(stay.slice(0, 2).map((h) => h.hostId));
+  });
+
+  it('hands sockets that close together to the controller as one batch', async () => {
+    const s = await server();
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 40; i++) hosts.push(await host(s));
+    const batches: number[] = [];
+    const leaveMany = s.controller.leaveMany.bind(s.controller);
+    s.controller.leaveMany = (leaves, options) => {
+      batches.push(leaves.length);
+      leaveMany(leaves, options);
+    };
+    for (const h of hosts.slice(10)) h.close();
+    await eventually(() => s.controller.store.hosts.size === 10);
+    expect(batches).toEqual([30]);
+    await eventually(() => viewsMatch(s, hosts.slice(0, 10)), 5000, 'the remaining views to match');
   });
 
   it('refuses a second join on one connection, and everything before a join', async () => {

@@ -40,6 +40,16 @@ export interface SignalingOptions {
   readonly maxBufferedBytesPerSocket: number;
 }
 
+/**
+ * Leaves are gathered until none has come for LEAVE_QUIET_MS, at most LEAVE_BATCH_MAX_MS after
+ * the first: a single leave waits 50 ms, a mass disconnect becomes one batch, not dozens.
+ */
+const LEAVE_QUIET_MS = 50;
+const LEAVE_BATCH_MAX_MS = 500;
+
+/** Quiet after the last leave before the cube may shrink: a burst of leaves re-embeds once. */
+const SHRINK_AFTER_QUIET_MS = 1000;
+
 /** How often every socket's unsent bytes are checked (besides after each message to a host). */
 const BUFFER_SWEEP_MS = 1000;
 
@@ -86,6 +96,11 @@ export class Signaling {
   private readonly startedAt = Date.now();
   private readonly handlers: Record<keyof typeof CLIENT_EVENT_SCHEMAS, Handler>;
   private closed = false;
+  /** Disconnects of this turn of the event loop, handled together once it ends. */
+  private pendingLeaves: { hostId: string; reason: LeaveReason }[] = [];
+  private shrinkTimer: NodeJS.Timeout | undefined;
+  private leaveTimer: NodeJS.Timeout | undefined;
+  private leaveBatchStartedAt = 0;
 
   constructor(
     private readonly io: Server,
@@ -152,6 +167,8 @@ export class Signaling {
   close(): void {
     this.closed = true;
     clearTimeout(this.snapshotTimer);
+    clearTimeout(this.shrinkTimer);
+    clearTimeout(this.leaveTimer);
     clearInterval(this.sweepTimer);
   }
 
@@ -222,9 +239,34 @@ export class Signaling {
         this.sockets.delete(hostId);
         const dropped = this.dropped.get(hostId);
         this.dropped.delete(hostId);
-        this.controller.leave(hostId, dropped ?? leaveReason(reason));
+        this.queueLeave(hostId, dropped ?? leaveReason(reason));
       }),
     );
+  }
+
+  /**
+   * Sockets that close together (a mass disconnect, a gateway dying) go to the controller as
+   * one batch: one ownership pass and one delta per affected host instead of one per leave.
+   * A lone leave waits LEAVE_QUIET_MS, nothing beside the seconds failure detection takes.
+   */
+  private queueLeave(hostId: string, reason: LeaveReason): void {
+    const first = this.pendingLeaves.push({ hostId, reason }) === 1;
+    if (first) this.leaveBatchStartedAt = performance.now();
+    clearTimeout(this.leaveTimer);
+    // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
+    const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - performance.now());
+    this.leaveTimer = setTimeout(() => this.guard('host:leave', () => this.flushLeaves()), Math.max(0, wait));
+    this.leaveTimer.unref();
+  }
+
+  private flushLeaves(): void {
+    const leaves = this.pendingLeaves;
+    this.pendingLeaves = [];
+    if (this.closed || leaves.length === 0) return;
+    this.controller.leaveMany(leaves, { deferShrink: true });
+    clearTimeout(this.shrinkTimer);
+    this.shrinkTimer = setTimeout(() => this.guard('cube:shrink', () => this.controller.shrinkIfDue()), SHRINK_AFTER_QUIET_MS);
+    this.shrinkTimer.unref();
   }
 
   /**

@@ -112,6 +112,50 @@ describe('Ownership', () => {
     expect(leaveMovesToNeighbours / leaveMoves).toBeGreaterThan(0.9);
   });
 
+  it('takes many hosts leaving at once: balanced and exact after, one move per orphaned id, mostly to a neighbour', () => {
+    const rng = createRng(11);
+    let moved = 0;
+    let toNeighbours = 0;
+    for (let round = 0; round < 300; round++) {
+      const [k, n] = ([[2, 8], [3, 5], [4, 4], [5, 3], [16, 2]] as const)[round % 5]!;
+      const cube = new Cube(k, n);
+      const m = 2 + randomInt(rng, Math.min(cube.size, 200) - 1);
+      const o = Ownership.create(cube, hostNames(m), round);
+      // Some joins and single leaves first, so the layout is not the initial runs.
+      for (let i = 0; i < 10 && o.hostCount < cube.size; i++) o.join(`j${round}-${i}`);
+      o.leave(o.hosts()[randomInt(rng, o.hostCount)]!);
+      const hosts = o.hosts();
+      const leaving = hosts.filter(() => rng() < 0.1 + 0.8 * (round / 300));
+      if (leaving.length === 0) leaving.push(hosts[0]!);
+      const owned = new Map(leaving.flatMap((h) => o.idsOf(h).map((id) => [id, h] as const)));
+      const around = new Map([...owned.keys()].map((id) => [id, cube.neighbours(id).map((x) => o.ownerOf(x))]));
+      const before = new Map([...Array(cube.size).keys()].map((id) => [id, o.ownerOf(id)]));
+      const moves = o.leaveMany(leaving);
+      // One move per id the leavers owned, from its owner, to where it is now; nothing else moved.
+      expect(moves.length).toBe(owned.size);
+      for (const move of moves) {
+        expect(move.from).toBe(owned.get(move.id));
+        expect(move.to ?? undefined).toBe(o.ownerOf(move.id));
+        moved++;
+        if (move.to !== null && around.get(move.id)!.includes(move.to)) toNeighbours++;
+      }
+      for (const [id, owner] of before) if (!owned.has(id)) expect(o.ownerOf(id)).toBe(owner);
+      for (const host of leaving) expect(() => o.idsOf(host)).toThrow(UnknownHostError);
+      if (o.hostCount > 0) expectValid(o);
+      else expect(moves.every((move) => move.to === null)).toBe(true);
+    }
+    // Mass leaves orphan whole regions, whose inner ids have no neighbour left to take them.
+    expect(toNeighbours / moved).toBeGreaterThan(0.5);
+  });
+
+  it('refuses a mass leave naming an unknown host, and changes nothing', () => {
+    const o = Ownership.create(new Cube(2, 4), hostNames(4));
+    const before = o.idsOf('h1');
+    expect(() => o.leaveMany(['h1', 'nobody'])).toThrow(UnknownHostError);
+    expect(o.idsOf('h1')).toEqual(before);
+    expectValid(o);
+  });
+
   it('grows joining hosts as balls, not scattered ids', () => {
     const cube = new Cube(2, 12);
     const o = Ownership.create(cube, hostNames(8));
