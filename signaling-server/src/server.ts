@@ -22,7 +22,6 @@ export interface ServerOptions {
   readonly adminToken?: string | undefined;
   readonly rateLimit?: RateLimit;
   readonly controller?: Partial<ControllerConfig>;
-  readonly store?: Store;
   readonly snapshotIntervalMs?: number;
   readonly limits?: Partial<ServerLimits>;
 }
@@ -39,6 +38,8 @@ export interface ServerLimits {
   readonly maxConnectionsPerAddress: number;
   /** Unsent bytes one socket may hold before it is dropped as a client that stopped reading. */
   readonly maxBufferedBytesPerSocket: number;
+  /** Rooms held at once: each costs a controller and its state, made by whoever names one. */
+  readonly maxRooms: number;
   readonly spaModules: SpaModuleLimits;
 }
 
@@ -46,6 +47,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxObservers: 200,
   maxConnectionsPerAddress: 64,
   maxBufferedBytesPerSocket: 8 * 1024 * 1024,
+  maxRooms: 1000,
   spaModules: DEFAULT_SPA_MODULE_LIMITS,
 };
 
@@ -53,7 +55,10 @@ export interface RunningServer {
   readonly url: string;
   readonly http: HttpServer;
   readonly io: SocketServer;
+  /** The default room's controller. */
   readonly controller: OverlayController;
+  /** A room's controller, if the room exists now. */
+  room(name: string): OverlayController | undefined;
   close(): Promise<void>;
 }
 
@@ -63,12 +68,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
   const serveStatic = options.webRoot ? createStaticHandler(options.webRoot) : undefined;
   const startedAt = Date.now();
-  const store = options.store ?? createMemoryStore(new NetworkCoordinates());
   let signaling: Signaling | undefined;
+  const controllers = () => [...(signaling?.controllers() ?? new Map<string, OverlayController>())];
+  /** Totals over every room, for /metrics and the connection cap's counter. */
+  const counters = createMemoryStore(new NetworkCoordinates()).counters;
   const spaModules = createSpaModuleHandler(
     {
-      hostOfSession: (token) => signaling?.controller.hostOfSession(token),
-      spaInUse: (spa) => signaling?.controller.spaInUse(spa) ?? false,
+      // Host ids are a room's own: an uploader is known by room and host.
+      hostOfSession: (token) => {
+        for (const [room, controller] of controllers()) {
+          const hostId = controller.hostOfSession(token);
+          if (hostId) return `${room}/${hostId}`;
+        }
+        return undefined;
+      },
+      spaInUse: (spa) => controllers().some(([, controller]) => controller.spaInUse(spa)),
     },
     options.logger,
     limits.spaModules,
@@ -88,23 +102,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       fail(req, res, error);
     }
   });
+  /** The server's totals over its rooms, and each room's cube. */
+  const metrics = () => {
+    const stores = controllers().map(([room, controller]) => [room, controller.store] as const);
+    const sum = (of: (store: Store) => number) => stores.reduce((total, [, store]) => total + of(store), 0);
+    const totals = Object.fromEntries(Object.keys(counters).map((key) => [key, sum((store) => store.counters[key as keyof typeof counters])]));
+    return {
+      rooms: stores.length,
+      hosts: sum((store) => store.hosts.size),
+      channels: sum((store) => store.channels.size),
+      subscriptions: sum((store) => store.subscriptions.size),
+      cubes: Object.fromEntries(stores.filter(([, store]) => store.cube).map(([room, store]) => [room, { k: store.cube!.cube.k, n: store.cube!.cube.n, epoch: store.cube!.epoch }])),
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      ...totals,
+      connectionsRefused: counters.connectionsRefused,
+    };
+  };
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
     if (spaModules(req, res)) return;
     if (req.url === '/healthz' || req.url === '/metrics') {
-      const store = signaling?.controller.store;
-      const body =
-        req.url === '/healthz'
-          ? { ok: true, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }
-          : {
-              hosts: store?.hosts.size ?? 0,
-              channels: store?.channels.size ?? 0,
-              subscriptions: store?.subscriptions.size ?? 0,
-              epoch: store?.cube?.epoch ?? 0,
-              cube: store?.cube ? `${store.cube.cube.k}x${store.cube.cube.n}` : null,
-              heapUsedBytes: process.memoryUsage().heapUsed,
-              ...store?.counters,
-            };
+      const body = req.url === '/healthz' ? { ok: true, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) } : metrics();
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(JSON.stringify(body));
       return;
@@ -127,7 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allowRequest: (req, callback) => {
       const address = req.socket.remoteAddress ?? '';
       if ((connections.get(address) ?? 0) < limits.maxConnectionsPerAddress) return callback(null, true);
-      store.counters.connectionsRefused++;
+      counters.connectionsRefused++;
       options.logger.log('warn', 'connection:refused', { address, reason: 'too many connections from one address' });
       callback(`more than ${limits.maxConnectionsPerAddress} connections from one address`, false);
     },
@@ -143,7 +161,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   signaling = new Signaling(
     io,
-    (outbox) => new OverlayController(store, outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
+    (outbox) => new OverlayController(createMemoryStore(new NetworkCoordinates()), outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
     {
       adminToken: options.adminToken,
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
@@ -151,6 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       snapshotIntervalMs: options.snapshotIntervalMs ?? 250,
       maxObservers: limits.maxObservers,
       maxBufferedBytesPerSocket: limits.maxBufferedBytesPerSocket,
+      maxRooms: limits.maxRooms,
     },
   );
   await new Promise<void>((resolve, reject) => {
@@ -177,6 +196,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http,
     io,
     controller: running.controller,
+    room: (name) => running.roomController(name),
     // Once: a test that restarts a server closes it itself, and its fixture again after.
     close: () => (closing ??= close()),
   };

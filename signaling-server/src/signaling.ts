@@ -3,25 +3,26 @@ import {
   ackFromError,
   CLIENT_EVENT_SCHEMAS,
   ControlsDisabledError,
+  DEFAULT_ROOM,
   ForbiddenError,
+  LimitExceededError,
   NotJoinedError,
   AlreadyJoinedError,
   OBSERVER_EVENT_SCHEMAS,
   parsePayload,
   RateLimitedError,
+  roomNameSchema,
   isWireError,
   BadPayloadError,
-  type ClientToServerEvents,
   type ObserverClientEvents,
   type ObserverServerEvents,
   type ObserverSnapshot,
-  type ServerToClientEvents,
 } from '@cubecast/protocol';
-import type { Namespace, Server, Socket } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import type { Logger } from './log.js';
-import { ObserverFeed } from './observer-feed.js';
-import { OverlayController, type LeaveReason, type Outbox } from './overlay-controller.js';
+import type { LeaveReason, OverlayController, Outbox } from './overlay-controller.js';
 import { TokenBucket, type RateLimit } from './rate-limiter.js';
+import { Room, type HostSocket, type ObserverNamespace } from './room.js';
 
 export interface SignalingOptions {
   /** Observer controls need this token; without one they are off. */
@@ -38,17 +39,9 @@ export interface SignalingOptions {
    * growing the server until its ping times out.
    */
   readonly maxBufferedBytesPerSocket: number;
+  /** Rooms one server holds at once; a join or observer naming one more is refused. */
+  readonly maxRooms: number;
 }
-
-/**
- * Leaves are gathered until none has come for LEAVE_QUIET_MS, at most LEAVE_BATCH_MAX_MS after
- * the first: a single leave waits 50 ms, a mass disconnect becomes one batch, not dozens.
- */
-const LEAVE_QUIET_MS = 50;
-const LEAVE_BATCH_MAX_MS = 500;
-
-/** Quiet after the last leave before the cube may shrink: a burst of leaves re-embeds once. */
-const SHRINK_AFTER_QUIET_MS = 1000;
 
 /** How often every socket's unsent bytes are checked (besides after each message to a host). */
 const BUFFER_SWEEP_MS = 1000;
@@ -64,12 +57,8 @@ function unsentBytes(socket: Socket): number {
   return bytes;
 }
 
-type HostSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-type ObserverNamespace = Namespace<ObserverClientEvents, ObserverServerEvents>;
-type Handler = (data: never, socket: HostSocket) => object | void;
+type Handler = (data: never, socket: HostSocket, room: Room) => object | void;
 type AnySocket = Socket<never, never>;
-
-const HOSTS_ROOM = 'hosts';
 
 /** socket.io's disconnect reasons: a silent or broken transport is a failure, not a leave. */
 function leaveReason(reason: string): LeaveReason {
@@ -78,84 +67,110 @@ function leaveReason(reason: string): LeaveReason {
 }
 
 /**
- * The socket layer: every event is rate-limited, validated against its schema and handed to
- * the controller; every refusal is an error ack `{ok:false, code, message}`, is counted, and
- * changes nothing. Unknown events are refused the same way.
+ * The gateway: every event is rate-limited, validated against its schema and handed to the
+ * controller of the socket's room; every refusal is an error ack `{ok:false, code, message}`,
+ * is counted, and changes nothing. Unknown events are refused the same way. Rooms are made by
+ * the first host or observer that names one and dropped once nobody is in them (the
+ * default room stays).
  */
 export class Signaling {
-  readonly controller: OverlayController;
-  private readonly sockets = new Map<string, HostSocket>();
-  /** Hosts the server dropped (an observer's kill, a socket that stopped reading), and why. */
-  private readonly dropped = new Map<string, LeaveReason>();
+  private readonly rooms = new Map<string, Room>();
   /** When each host (or '(not joined)') last had a 'rejected' event logged. */
   private readonly lastRejectedEvent = new Map<string, number>();
   private readonly observers: ObserverNamespace;
-  private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly feed = new ObserverFeed();
-  private readonly startedAt = Date.now();
   private readonly handlers: Record<keyof typeof CLIENT_EVENT_SCHEMAS, Handler>;
+  private readonly defaultRoom: Room;
   private closed = false;
-  /** Disconnects of this turn of the event loop, handled together once it ends. */
-  private pendingLeaves: { hostId: string; reason: LeaveReason }[] = [];
-  private shrinkTimer: NodeJS.Timeout | undefined;
-  private leaveTimer: NodeJS.Timeout | undefined;
-  private leaveBatchStartedAt = 0;
 
   constructor(
     private readonly io: Server,
-    createController: (outbox: Outbox) => OverlayController,
+    private readonly createController: (outbox: Outbox, room: string) => OverlayController,
     private readonly options: SignalingOptions,
   ) {
     this.observers = io.of('/observer');
-    this.controller = createController(this.outbox());
-    const c = this.controller;
+    this.defaultRoom = this.room(DEFAULT_ROOM);
     const hostOf = (socket: HostSocket): string => {
       const hostId = socket.data.hostId as string | undefined;
       if (!hostId) throw new NotJoinedError('join first (host:join)');
       return hostId;
     };
     this.handlers = {
-      'host:join': (data: { name?: string; emulation?: object }, socket) => {
+      'host:join': (data: { name?: string; emulation?: object; room?: string }, socket) => {
         if (socket.data.hostId) throw new AlreadyJoinedError(`this connection is host ${socket.data.hostId as string}`);
-        const { hostId, ...result } = c.join(data);
+        const room = this.room(data.room ?? DEFAULT_ROOM);
+        const { hostId, ...result } = room.controller.join(data);
         socket.data.hostId = hostId;
-        this.sockets.set(hostId, socket);
-        void socket.join(HOSTS_ROOM);
+        socket.data.room = room.name;
+        room.sockets.set(hostId, socket);
+        void socket.join(room.hostsChannel);
         return result;
       },
-      'host:leave': (_data, socket) => {
+      'host:leave': (_data, socket, room) => {
         const hostId = hostOf(socket);
         socket.data.hostId = undefined;
-        this.sockets.delete(hostId);
-        void socket.leave(HOSTS_ROOM);
-        c.leave(hostId, 'leave');
+        room.sockets.delete(hostId);
+        void socket.leave(room.hostsChannel);
+        room.controller.leave(hostId, 'leave');
       },
-      'signal:send': (data: Parameters<OverlayController['relaySignal']>[1], socket) => c.relaySignal(hostOf(socket), data),
-      'channel:publish': (data: Parameters<OverlayController['publish']>[1], socket) => ({ channel: c.publish(hostOf(socket), data) }),
-      'channel:unpublish': (data: { name: string }, socket) => c.unpublish(hostOf(socket), data.name),
-      'channel:list': (_data, socket) => {
+      'signal:send': (data: Parameters<OverlayController['relaySignal']>[1], socket, room) => room.controller.relaySignal(hostOf(socket), data),
+      'channel:publish': (data: Parameters<OverlayController['publish']>[1], socket, room) => ({ channel: room.controller.publish(hostOf(socket), data) }),
+      'channel:unpublish': (data: { name: string }, socket, room) => room.controller.unpublish(hostOf(socket), data.name),
+      'channel:list': (_data, socket, room) => {
         hostOf(socket);
-        return { channels: c.channels() };
+        return { channels: room.controller.channels() };
       },
-      'subscription:create': (data: Parameters<OverlayController['subscribe']>[1], socket) => ({
-        subscription: c.subscribe(hostOf(socket), data),
+      'subscription:create': (data: Parameters<OverlayController['subscribe']>[1], socket, room) => ({
+        subscription: room.controller.subscribe(hostOf(socket), data),
       }),
-      'subscription:delete': (data: { subscriptionId: string }, socket) => c.unsubscribe(hostOf(socket), data.subscriptionId),
-      'subscription:report': (data: Parameters<OverlayController['report']>[1], socket) => ({
-        boundMet: c.report(hostOf(socket), data),
+      'subscription:delete': (data: { subscriptionId: string }, socket, room) => room.controller.unsubscribe(hostOf(socket), data.subscriptionId),
+      'subscription:report': (data: Parameters<OverlayController['report']>[1], socket, room) => ({
+        boundMet: room.controller.report(hostOf(socket), data),
       }),
-      'link:report': (data: Parameters<OverlayController['reportLinks']>[1], socket) => c.reportLinks(hostOf(socket), data),
-      'spa:report': (data: Parameters<OverlayController['reportSpas']>[1], socket) => c.reportSpas(hostOf(socket), data),
+      'link:report': (data: Parameters<OverlayController['reportLinks']>[1], socket, room) => room.controller.reportLinks(hostOf(socket), data),
+      'spa:report': (data: Parameters<OverlayController['reportSpas']>[1], socket, room) => room.controller.reportSpas(hostOf(socket), data),
     };
     io.of('/').on('connection', (socket: HostSocket) => this.guard('host:connection', () => this.onHost(socket)));
-    this.observers.use((_socket, next) => {
-      if (this.observers.sockets.size < options.maxObservers) next();
-      else next(new Error(`the server has ${options.maxObservers} observers connected, the most it takes: try again later`));
+    this.observers.use((socket, next) => {
+      if (this.observers.sockets.size >= options.maxObservers) {
+        next(new Error(`the server has ${options.maxObservers} observers connected, the most it takes: try again later`));
+        return;
+      }
+      try {
+        const named = (socket.handshake.auth as Record<string, unknown> | undefined)?.room ?? DEFAULT_ROOM;
+        const parsed = roomNameSchema.safeParse(named);
+        if (!parsed.success) throw new BadPayloadError('a room name is 1 to 64 letters, digits, spaces, dots, dashes or underscores');
+        socket.data.room = this.room(parsed.data).name;
+        next();
+      } catch (error) {
+        next(new Error(error instanceof Error ? error.message : String(error)));
+      }
     });
     this.observers.on('connection', (socket) => this.guard('observer:connection', () => this.onObserver(socket)));
-    this.sweepTimer = setInterval(() => this.guard('socket:sweep', () => this.dropSlowSockets()), BUFFER_SWEEP_MS);
+    this.sweepTimer = setInterval(
+      () =>
+        this.guard('socket:sweep', () => {
+          this.dropSlowSockets();
+          this.dropIdleRooms();
+        }),
+      BUFFER_SWEEP_MS,
+    );
     this.sweepTimer.unref();
+  }
+
+  /** The default room's controller (the room of a server that never sees another). */
+  get controller(): OverlayController {
+    return this.defaultRoom.controller;
+  }
+
+  /** A room's controller, if the room exists. */
+  roomController(name: string): OverlayController | undefined {
+    return this.rooms.get(name)?.controller;
+  }
+
+  /** Every room's controller, by room name. */
+  controllers(): Map<string, OverlayController> {
+    return new Map([...this.rooms].map(([name, room]) => [name, room.controller]));
   }
 
   /**
@@ -166,10 +181,36 @@ export class Signaling {
    */
   close(): void {
     this.closed = true;
-    clearTimeout(this.snapshotTimer);
-    clearTimeout(this.shrinkTimer);
-    clearTimeout(this.leaveTimer);
+    for (const room of this.rooms.values()) room.close();
     clearInterval(this.sweepTimer);
+  }
+
+  /** The room by that name, made if there is none and the server may hold one more. */
+  private room(name: string): Room {
+    const existing = this.rooms.get(name);
+    if (existing) return existing;
+    if (this.rooms.size >= this.options.maxRooms) throw new LimitExceededError(`the server holds ${this.options.maxRooms} rooms, the most it takes`);
+    const room = new Room(name, this.io, this.observers, (outbox) => this.createController(outbox, name), {
+      logger: this.options.logger,
+      snapshotIntervalMs: this.options.snapshotIntervalMs,
+      guard: (where, work) => this.guard(where, work),
+      dropIfSlow: (socket) => this.dropIfSlow(socket),
+    });
+    this.rooms.set(name, room);
+    return room;
+  }
+
+  /** The room a socket joined (or observes); the default one for a socket that has not joined. */
+  private roomOf(socket: AnySocket | HostSocket): Room {
+    return this.rooms.get(socket.data.room as string) ?? this.defaultRoom;
+  }
+
+  private dropIdleRooms(): void {
+    for (const [name, room] of this.rooms) {
+      if (room === this.defaultRoom || !room.idle) continue;
+      room.close();
+      this.rooms.delete(name);
+    }
   }
 
   /**
@@ -200,10 +241,11 @@ export class Signaling {
     socket.data.droppingSlow = true;
     const hostId = socket.data.hostId as string | undefined;
     this.options.logger.log('warn', 'socket:slow', { hostId, unsentBytes: unsent });
-    this.controller.store.counters.slowSocketsDropped++;
+    const room = this.roomOf(socket);
+    room.controller.store.counters.slowSocketsDropped++;
     setImmediate(() =>
       this.guard('socket:drop', () => {
-        if (hostId) this.dropped.set(hostId, 'failure');
+        if (hostId) room.dropped.set(hostId, 'failure');
         socket.disconnect(true);
         // A graceful close would wait behind the unsent bytes; they are what must go now.
         (socket.conn.transport as unknown as { socket?: { terminate?: () => void } }).socket?.terminate?.();
@@ -220,15 +262,15 @@ export class Signaling {
         const [payload, ack] = typeof args[0] === 'function' ? [undefined, args[0]] : [args[0], args[1]];
         const hostId = socket.data.hostId as string | undefined;
         if (!bucket.take()) {
-          this.refuse(hostId, event, new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`), ack);
+          this.refuse(socket, hostId, event, new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`), ack);
           return;
         }
         try {
           const data = parsePayload(CLIENT_EVENT_SCHEMAS[event], payload, event);
-          const result = this.handlers[event](data as never, socket);
+          const result = this.handlers[event](data as never, socket, this.roomOf(socket));
           if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
         } catch (error) {
-          this.refuse(hostId, event, error, ack);
+          this.refuse(socket, hostId, event, error, ack);
         }
       });
     }
@@ -236,37 +278,13 @@ export class Signaling {
       this.guard('host:disconnect', () => {
         const hostId = socket.data.hostId as string | undefined;
         if (!hostId || this.closed) return;
-        this.sockets.delete(hostId);
-        const dropped = this.dropped.get(hostId);
-        this.dropped.delete(hostId);
-        this.queueLeave(hostId, dropped ?? leaveReason(reason));
+        const room = this.roomOf(socket);
+        room.sockets.delete(hostId);
+        const dropped = room.dropped.get(hostId);
+        room.dropped.delete(hostId);
+        room.queueLeave(hostId, dropped ?? leaveReason(reason));
       }),
     );
-  }
-
-  /**
-   * Sockets that close together (a mass disconnect, a gateway dying) go to the controller as
-   * one batch: one ownership pass and one delta per affected host instead of one per leave.
-   * A lone leave waits LEAVE_QUIET_MS, nothing beside the seconds failure detection takes.
-   */
-  private queueLeave(hostId: string, reason: LeaveReason): void {
-    const first = this.pendingLeaves.push({ hostId, reason }) === 1;
-    if (first) this.leaveBatchStartedAt = performance.now();
-    clearTimeout(this.leaveTimer);
-    // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
-    const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - performance.now());
-    this.leaveTimer = setTimeout(() => this.guard('host:leave', () => this.flushLeaves()), Math.max(0, wait));
-    this.leaveTimer.unref();
-  }
-
-  private flushLeaves(): void {
-    const leaves = this.pendingLeaves;
-    this.pendingLeaves = [];
-    if (this.closed || leaves.length === 0) return;
-    this.controller.leaveMany(leaves, { deferShrink: true });
-    clearTimeout(this.shrinkTimer);
-    this.shrinkTimer = setTimeout(() => this.guard('cube:shrink', () => this.controller.shrinkIfDue()), SHRINK_AFTER_QUIET_MS);
-    this.shrinkTimer.unref();
   }
 
   /**
@@ -278,19 +296,20 @@ export class Signaling {
       if (Object.hasOwn(schemas, event)) return;
       const name = String(event).slice(0, 64);
       const error = bucket.take() ? new BadPayloadError(`unknown event "${name}"`) : new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`);
-      this.refuse(socket.data.hostId as string | undefined, name, error, args.at(-1));
+      this.refuse(socket, socket.data.hostId as string | undefined, name, error, args.at(-1));
     });
   }
 
   /** Answers a refusal, counts it and logs it; never throws. */
-  private refuse(hostId: string | undefined, event: string, error: unknown, ack: unknown): void {
+  private refuse(socket: AnySocket | HostSocket, hostId: string | undefined, event: string, error: unknown, ack: unknown): void {
     if (!isWireError(error)) {
       this.options.logger.log('error', 'request:failed', { event, hostId, error: error instanceof Error ? error.stack : String(error) });
     }
     const reply = ackFromError(error);
     this.guard('request:refused', () => {
-      this.controller.countRejected(hostId);
-      this.noteRejected(hostId, event, reply.code, reply.message);
+      const { controller } = this.roomOf(socket);
+      controller.countRejected(hostId);
+      this.noteRejected(controller, hostId, event, reply.code, reply.message);
     });
     if (typeof ack === 'function') {
       try {
@@ -302,21 +321,23 @@ export class Signaling {
   }
 
   /** At most one 'rejected' observer event per host (or anonymous socket) per second. */
-  private noteRejected(hostId: string | undefined, event: string, code: string, message: string): void {
+  private noteRejected(controller: OverlayController, hostId: string | undefined, event: string, code: string, message: string): void {
     const key = hostId ?? '(not joined)';
     const now = Date.now();
     if (now - (this.lastRejectedEvent.get(key) ?? 0) < 1000) return;
     this.lastRejectedEvent.set(key, now);
     if (this.lastRejectedEvent.size > 10_000) this.lastRejectedEvent.clear();
-    this.controller.logEvent('rejected', `${key}: ${event} refused (${code}): ${message}`, hostId, { event, code });
+    controller.logEvent('rejected', `${key}: ${event} refused (${code}): ${message}`, hostId, { event, code });
   }
 
   private onObserver(socket: Socket<ObserverClientEvents, ObserverServerEvents>): void {
     const controls = this.controlsFor(socket.handshake.auth as Record<string, unknown> | undefined);
     const bucket = new TokenBucket(this.options.rateLimit);
-    socket.emit('observer:snapshot', { ...this.feed.current(() => this.snapshot()), controls });
-    for (const event of this.controller.store.events) socket.emit('observer:event', event);
-    const c = this.controller;
+    const room = this.roomOf(socket as unknown as AnySocket);
+    void socket.join(room.observersChannel);
+    socket.emit('observer:snapshot', { ...room.currentSnapshot(), controls });
+    for (const event of room.controller.store.events) socket.emit('observer:event', event);
+    const c = room.controller;
     const actions: Record<keyof typeof OBSERVER_EVENT_SCHEMAS, (data: never) => object | void> = {
       'control:kill': (data: { hostId: string }) => c.kill(data.hostId),
       'control:emulation': (data: { hostId: string; emulation: Parameters<OverlayController['setEmulation']>[1] }) =>
@@ -340,7 +361,7 @@ export class Signaling {
           this.options.logger.log('info', 'control:done', { event, payload: data });
           if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
         } catch (error) {
-          this.refuse(undefined, event, error, ack);
+          this.refuse(socket as unknown as AnySocket, undefined, event, error, ack);
         }
       });
     }
@@ -353,64 +374,5 @@ export class Signaling {
     const wanted = Buffer.from(expected);
     const ok = given.length === wanted.length && timingSafeEqual(given, wanted);
     return ok ? { enabled: true } : { enabled: false, reason: 'connected without the admin token: view only' };
-  }
-
-  /** The overlay as observers see it; `controls` is each observer's own, set when it is sent. */
-  private snapshot(): ObserverSnapshot {
-    const snapshot = this.controller.snapshot({ enabled: false }, Math.round((Date.now() - this.startedAt) / 1000));
-    return { ...snapshot, server: { ...snapshot.server, heapUsedBytes: process.memoryUsage().heapUsed } };
-  }
-
-  /**
-   * One delta for all observers, at most one per interval, only when something changed: the
-   * snapshot is built and compared once, and socket.io encodes a broadcast once.
-   */
-  private scheduleSnapshot(): void {
-    if (this.snapshotTimer) return;
-    if (this.observers.sockets.size === 0) {
-      this.feed.reset();
-      return;
-    }
-    this.snapshotTimer = setTimeout(
-      () =>
-        this.guard('observer:delta', () => {
-          this.snapshotTimer = undefined;
-          const delta = this.feed.advance(this.snapshot());
-          if (!delta) return;
-          this.observers.emit('observer:delta', delta);
-          for (const socket of this.observers.sockets.values()) this.dropIfSlow(socket);
-        }),
-      this.options.snapshotIntervalMs,
-    );
-    this.snapshotTimer.unref();
-  }
-
-  private outbox(): Outbox {
-    return {
-      host: (hostId, event, ...args) => {
-        const socket = this.sockets.get(hostId);
-        if (!socket) return;
-        socket.emit(event, ...args);
-        this.dropIfSlow(socket);
-      },
-      allHosts: (event, ...args) => {
-        this.io.of('/').to(HOSTS_ROOM).emit(event, ...args);
-      },
-      observerEvent: (event) => {
-        this.options.logger.log(event.type === 'rejected' ? 'warn' : 'info', `overlay:${event.type}`, {
-          message: event.message,
-          ...(event.hostId !== undefined && { hostId: event.hostId }),
-        });
-        this.observers.emit('observer:event', event);
-        this.scheduleSnapshot();
-      },
-      changed: () => this.scheduleSnapshot(),
-      disconnect: (hostId) => {
-        const socket = this.sockets.get(hostId);
-        if (!socket) return;
-        this.dropped.set(hostId, 'killed');
-        socket.disconnect(true);
-      },
-    };
   }
 }

@@ -7,6 +7,7 @@ import { HostPanel } from './host-panel.js';
 import { Player } from './player.js';
 import { PublishPanel } from './publish-panel.js';
 import { SensorView } from './sensor-view.js';
+import { roomFromPath } from './room-path.js';
 import { usePeer } from './use-peer.js';
 
 /** What this browser lacks for Cubecast, in words a person can act on. */
@@ -24,8 +25,10 @@ function missingCapabilities(): { blocking: string[]; publishing: string | null 
 
 export function App() {
   const params = useMemo(() => emulationFromSearch(window.location.search), []);
+  const place = useMemo(() => roomFromPath(window.location.pathname), []);
   const capabilities = useMemo(missingCapabilities, []);
   const { peer, snapshot, errors, dismiss } = usePeer({
+    ...(place.room !== undefined && { room: place.room }),
     ...(params.emulation !== undefined && { emulation: params.emulation }),
     ...(params.name !== undefined && { name: params.name }),
     ...(params.debug && { debug: true }),
@@ -39,7 +42,7 @@ export function App() {
         <p className="tagline">Live streams through a k-ary n-cube overlay of browser tabs.</p>
         <p className={`status status-${connection === 'connected' ? 'up' : connection === 'connecting' ? 'checking' : 'down'}`} data-testid="server-status">
           {connection === 'connecting' && 'Joining the overlay…'}
-          {connection === 'connected' && `Joined as ${snapshot?.hostId ?? '…'}.`}
+          {connection === 'connected' && `Joined as ${snapshot?.hostId ?? '…'}${place.room === undefined ? '' : ` in room “${place.room}”`}.`}
           {connection === 'disconnected' && 'The server is unreachable. Retrying…'}
         </p>
         {params.emulation && (
@@ -50,7 +53,7 @@ export function App() {
           </p>
         )}
       </header>
-      {[...capabilities.blocking, ...params.errors.map((e) => `Ignored a URL parameter: ${e}.`)].map((message) => (
+      {[...capabilities.blocking, ...(place.error ? [`${place.error}. This tab joined the default room instead.`] : []), ...params.errors.map((e) => `Ignored a URL parameter: ${e}.`)].map((message) => (
         <p key={message} className="error" role="alert">
           {message}
         </p>

@@ -15,7 +15,7 @@ declare global {
 }
 
 /** One peer per page, joined on mount and closed on unmount; its snapshot as state. */
-export function usePeer(options: { emulation?: Emulation; name?: string; debug?: boolean }) {
+export function usePeer(options: { emulation?: Emulation; name?: string; room?: string; debug?: boolean }) {
   const [peer, setPeer] = useState<CubecastPeer | null>(null);
   const [snapshot, setSnapshot] = useState<PeerSnapshot | null>(null);
   const [errors, setErrors] = useState<string[]>([]);

@@ -2,6 +2,7 @@ import './node-shims.js';
 import {
   ClosedError,
   DATA_CHANNEL,
+  DEFAULT_ROOM,
   LIMITS,
   PUBLISHED_VARIANT,
   TypedEmitter,
@@ -36,6 +37,8 @@ const LINK_CONNECT_TIMEOUT_MS = 10_000;
 /** The `window.cubecast` snapshot: what the page and its tests read. */
 export interface PeerSnapshot {
   readonly connection: ConnectionState;
+  /** The room (overlay) this tab is in. */
+  readonly room: string;
   readonly hostId: string | null;
   readonly cube: { k: number; n: number; epoch: number } | null;
   readonly ids: string[];
@@ -86,6 +89,8 @@ export interface PeerOptions {
   /** Signaling server; defaults to the page's origin. */
   readonly url?: string;
   readonly name?: string;
+  /** The room (overlay) to join; the server's default room when absent. */
+  readonly room?: string;
   readonly emulation?: Emulation;
   /** Creates the engine worker (the bundler decides how it is loaded). */
   readonly createWorker: () => EngineWorker;
@@ -138,7 +143,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.emulation = options.emulation;
     this.restoreWaitMs = options.restoreWaitMs ?? RESTORE_WAIT_MS;
     this.engine = new EngineProxy(options.createWorker());
-    this.session = new SignalingSession({ url: options.url, name: options.name, emulation: () => this.emulation });
+    this.session = new SignalingSession({ url: options.url, name: options.name, room: options.room, emulation: () => this.emulation });
     this.links = new LinkManager({
       createConnection: options.createConnection ?? createSimplePeerConnection,
       added: (hostId, channel) => this.engine.addLink(hostId, channel),
@@ -179,6 +184,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     const linkStats = new Map(links.map((l) => [l.hostId, l]));
     return {
       connection: this.session.connectionState,
+      room: this.options.room ?? DEFAULT_ROOM,
       hostId: state?.hostId ?? null,
       cube: state ? { k: state.k, n: state.n, epoch: state.epoch } : null,
       ids: state && cube ? [...state.ids].sort((a, b) => a - b).map((id) => cube.toText(id)) : [],

@@ -51,6 +51,8 @@ export interface SessionOptions {
   /** Signaling server; defaults to the page's origin. */
   readonly url?: string | undefined;
   readonly name?: string | undefined;
+  /** The room to join; the server's default room when absent. */
+  readonly room?: string | undefined;
   /** Read at every join: the emulation the server last set, or the page's own. */
   readonly emulation: () => Emulation | undefined;
 }
@@ -160,6 +162,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
         protocol: PROTOCOL_VERSION,
         ...(this.options.name !== undefined && { name: this.options.name }),
         ...(emulation !== undefined && { emulation }),
+        ...(this.options.room !== undefined && { room: this.options.room }),
       });
       this.token = result.sessionToken;
       this.emit('session:joined', { channels: result.channels, state: this.setState(result.state) });

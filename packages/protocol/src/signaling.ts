@@ -63,10 +63,18 @@ export type Emulation = z.infer<typeof emulationSchema>;
 export const ROUTING_POLICIES = ['odr', 'random', 'greedy'] as const;
 export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
 
+/** The room a host joins when it names none (the page at `/`). */
+export const DEFAULT_ROOM = 'default';
+
+/** A room's name: what the URL `/r/<room>` carries, validated like a channel's. */
+export const roomNameSchema = channelName;
+
 export const hostJoinSchema = z.strictObject({
   protocol: z.literal(PROTOCOL_VERSION),
   name: z.string().max(LIMITS.maxNameLength).optional(),
   emulation: emulationSchema.optional(),
+  /** The overlay to join; `default` when absent. */
+  room: roomNameSchema.optional(),
 });
 
 /**
