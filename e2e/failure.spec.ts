@@ -1,11 +1,7 @@
-import { expect, framesDecoded, publishCamera, snapshot, snapshots, subscribe, test } from './fixtures.js';
+import { expect, framesDecoded, resumeTimes, snapshot, snapshots, streamToAll, test } from './fixtures.js';
 
 test('a relay tab closes mid-stream: every remaining subscriber, those it relayed to by name, decodes new frames within 5 s', async ({ tabs, server }) => {
-  for (let i = 0; i < 9; i++) await tabs.open();
-  const [publisher, ...subscribers] = tabs.pages;
-  await publishCamera(publisher!, 'cam');
-  for (const page of subscribers) await subscribe(page, 'cam', 1000);
-  await expect.poll(async () => Math.min(...(await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'))), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
+  const { subscribers } = await streamToAll(tabs, 9);
 
   // A relay: a subscriber that forwards the channel to another host.
   let relay = -1;
@@ -31,15 +27,7 @@ test('a relay tab closes mid-stream: every remaining subscriber, those it relaye
   await expect.poll(() => server.controller.hasHost(relayId), { timeout: 10_000 }).toBe(false);
   const before = (await snapshots(remaining)).map((s) => framesDecoded(s, 'cam'));
 
-  const resumedAfter: (number | undefined)[] = remaining.map(() => undefined);
-  while (Date.now() - closedAt < 10_000 && resumedAfter.some((t) => t === undefined)) {
-    const now = (await snapshots(remaining)).map((s) => framesDecoded(s, 'cam'));
-    now.forEach((frames, i) => {
-      // "Resumed": 5 frames beyond the count when the relay was gone (a frame or two may still drain from a queue).
-      if (resumedAfter[i] === undefined && frames >= before[i]! + 5) resumedAfter[i] = Date.now() - closedAt;
-    });
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const resumedAfter = await resumeTimes(remaining, 'cam', before, closedAt, 10_000);
   console.log(`relay ${relayId} (to ${downstream}) closed; subscribers resumed after (ms):`, Object.fromEntries(names.map((n, i) => [n, resumedAfter[i]])));
   for (const hostId of downstream) expect(resumedAfter[names.indexOf(hostId)], `${hostId}, downstream of the relay, resumed`).toBeLessThanOrEqual(5000);
   for (const [i, t] of resumedAfter.entries()) expect(t, `${names[i]} resumed`).toBeLessThanOrEqual(5000);

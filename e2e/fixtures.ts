@@ -68,3 +68,32 @@ export async function subscribe(page: Page, channel: string, boundMs: number): P
 export function framesDecoded(s: Snapshot, channel: string): number {
   return s.subscriptions.find((x) => x.channel === channel)?.framesDecoded ?? 0;
 }
+
+/**
+ * Opens `count` tabs: the first publishes the fake camera as `channel`, the others subscribe
+ * (bound 1000 ms); resolves once every subscriber has decoded 20 frames.
+ */
+export async function streamToAll(tabs: Tabs, count: number, channel = 'cam'): Promise<{ publisher: Page; subscribers: Page[] }> {
+  for (let i = 0; i < count; i++) await tabs.open();
+  const [publisher, ...subscribers] = tabs.pages;
+  await publishCamera(publisher!, channel);
+  for (const page of subscribers) await subscribe(page, channel, 1000);
+  await expect.poll(async () => Math.min(...(await snapshots(subscribers)).map((s) => framesDecoded(s, channel))), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
+  return { publisher: publisher!, subscribers };
+}
+
+/**
+ * For each page, how long after `since` it had decoded 5 frames of `channel` beyond its count
+ * in `before` (a frame or two may still drain from a queue); undefined if not within `limitMs`.
+ */
+export async function resumeTimes(pages: Page[], channel: string, before: number[], since: number, limitMs: number): Promise<(number | undefined)[]> {
+  const resumedAfter: (number | undefined)[] = pages.map(() => undefined);
+  while (Date.now() - since < limitMs && resumedAfter.some((t) => t === undefined)) {
+    const now = (await snapshots(pages)).map((s) => framesDecoded(s, channel));
+    now.forEach((frames, i) => {
+      if (resumedAfter[i] === undefined && frames >= before[i]! + 5) resumedAfter[i] = Date.now() - since;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return resumedAfter;
+}

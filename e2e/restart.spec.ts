@@ -1,15 +1,11 @@
 import { silentLogger, startServer } from '@cubecast/signaling-server';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN, expect, framesDecoded, publishCamera, snapshots, subscribe, test } from './fixtures.js';
+import { ADMIN_TOKEN, expect, framesDecoded, resumeTimes, snapshots, streamToAll, test } from './fixtures.js';
 
 const webRoot = fileURLToPath(new URL('../apps/web/dist', import.meta.url));
 
 test('the server restarts mid-stream with its state in memory: every subscriber decodes new frames within 10 s', async ({ tabs, server }) => {
-  for (let i = 0; i < 5; i++) await tabs.open();
-  const [publisher, ...subscribers] = tabs.pages;
-  await publishCamera(publisher!, 'cam');
-  for (const page of subscribers) await subscribe(page, 'cam', 1000);
-  await expect.poll(async () => Math.min(...(await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'))), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
+  const { subscribers } = await streamToAll(tabs, 5);
 
   const { port } = new URL(server.url);
   await server.close();
@@ -19,14 +15,7 @@ test('the server restarts mid-stream with its state in memory: every subscriber 
   const restartedAt = Date.now();
   const restarted = await startServer({ port: Number(port), host: '127.0.0.1', webRoot, logger: silentLogger, adminToken: ADMIN_TOKEN });
   try {
-    const resumedAfter: (number | undefined)[] = subscribers.map(() => undefined);
-    while (Date.now() - restartedAt < 20_000 && resumedAfter.some((t) => t === undefined)) {
-      const now = (await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'));
-      now.forEach((frames, i) => {
-        if (resumedAfter[i] === undefined && frames >= before[i]! + 5) resumedAfter[i] = Date.now() - restartedAt;
-      });
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const resumedAfter = await resumeTimes(subscribers, 'cam', before, restartedAt, 20_000);
     const after = await snapshots(tabs.pages);
     console.log('server restarted; subscribers resumed after (ms):', resumedAfter, 'hosts now:', after.map((s) => s.hostId));
     for (const [i, t] of resumedAfter.entries()) expect(t, `subscriber ${i + 1} resumed`).toBeLessThanOrEqual(10_000);

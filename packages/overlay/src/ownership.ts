@@ -108,7 +108,7 @@ export class Ownership {
   private stamp = 0;
   /** Picks which most-loaded host a join starts from; seeded, so runs repeat. */
   private readonly rng: Rng;
-  /** Scratch for `recipientFor`: owners of an id's neighbours and how many each owns. */
+  /** Scratch for `bestNeighbour`: owners of an id's neighbours and how many each owns. */
   private readonly nearOwners: number[] = [];
   private readonly nearCounts: number[] = [];
 
@@ -286,7 +286,7 @@ export class Ownership {
     while (waiting.length > 0) {
       const next: LogicalId[] = [];
       for (const id of waiting) {
-        const to = this.neighbourWithRoom(id, hasRoom);
+        const to = this.bestNeighbour(id, hasRoom);
         if (to === NO_OWNER) {
           next.push(id);
           continue;
@@ -298,7 +298,7 @@ export class Ownership {
         // No orphan borders a host with room: the first goes to the nearest one, and the
         // region grows from there.
         const id = next.shift()!;
-        const to = this.nearestWithRoom(id, hasRoom);
+        const to = this.nearest(id, hasRoom);
         give(id, to);
         moves.push(moveOf(id, to));
       }
@@ -447,9 +447,8 @@ export class Ownership {
     }
   }
 
-  /** Where a leaver's id goes: see `leave`. */
-  /** Of the hosts owning a neighbour of `id` and with room, the one owning most of them. */
-  private neighbourWithRoom(id: LogicalId, hasRoom: (host: number) => boolean): number {
+  /** Of the hosts owning a neighbour of `id` that `takes` accepts, the one owning most of them. */
+  private bestNeighbour(id: LogicalId, takes: (host: number) => boolean): number {
     const { cube, nearOwners, nearCounts } = this;
     let best = NO_OWNER;
     let bestCount = 0;
@@ -457,7 +456,7 @@ export class Ownership {
     nearCounts.length = 0;
     for (let i = 0; i < cube.degree; i++) {
       const owner = this.owner[cube.neighbourAt(id, i)]!;
-      if (owner === NO_OWNER || !hasRoom(owner)) continue;
+      if (owner === NO_OWNER || !takes(owner)) continue;
       let at = nearOwners.indexOf(owner);
       if (at < 0) {
         at = nearOwners.push(owner) - 1;
@@ -472,49 +471,24 @@ export class Ownership {
     return best;
   }
 
-  /** The host with room owning the id nearest to `id` (breadth-first over the cube). */
-  private nearestWithRoom(id: LogicalId, hasRoom: (host: number) => boolean): number {
+  /** The host `takes` accepts owning the id nearest to `id` (breadth-first over the cube). */
+  private nearest(id: LogicalId, takes: (host: number) => boolean): number {
     const queue = [id];
     this.visited[id] = ++this.stamp;
     for (let head = 0; head < queue.length; head++) {
       const at = queue[head]!;
       const owner = this.owner[at]!;
-      if (owner !== NO_OWNER && hasRoom(owner)) return owner;
+      if (owner !== NO_OWNER && takes(owner)) return owner;
       this.enqueueNeighbours(at, queue);
     }
-    throw new Error('ownership invariant broken: no host with room found');
+    throw new Error('ownership invariant broken: no host can take the id');
   }
 
+  /** Where a leaver's id goes (see `leave`): a least-loaded host, owning its neighbours if one does. */
   private recipientFor(id: LogicalId, leaver: number): number {
-    const { cube, nearOwners, nearCounts } = this;
     const minLoad = this.loads.min;
-    let best = NO_OWNER;
-    let bestCount = 0;
-    nearOwners.length = 0;
-    nearCounts.length = 0;
-    for (let i = 0; i < cube.degree; i++) {
-      const owner = this.owner[cube.neighbourAt(id, i)]!;
-      if (owner === leaver || owner === NO_OWNER || this.ids[owner]!.length !== minLoad) continue;
-      let at = nearOwners.indexOf(owner);
-      if (at < 0) {
-        at = nearOwners.push(owner) - 1;
-        nearCounts.push(0);
-      }
-      const count = ++nearCounts[at]!;
-      if (count > bestCount) {
-        best = owner;
-        bestCount = count;
-      }
-    }
-    if (best !== NO_OWNER) return best;
-    const queue = [id];
-    this.visited[id] = ++this.stamp;
-    for (let head = 0; head < queue.length; head++) {
-      const at = queue[head]!;
-      const owner = this.owner[at]!;
-      if (owner !== leaver && owner !== NO_OWNER && this.ids[owner]!.length === minLoad) return owner;
-      this.enqueueNeighbours(at, queue);
-    }
-    throw new Error('ownership invariant broken: no least-loaded host found');
+    const takes = (host: number) => host !== leaver && this.ids[host]!.length === minLoad;
+    const near = this.bestNeighbour(id, takes);
+    return near !== NO_OWNER ? near : this.nearest(id, takes);
   }
 }
