@@ -1,6 +1,6 @@
 import { silentLogger, startServer } from '@cubecast/signaling-server';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN, expect, framesDecoded, resumeTimes, snapshots, streamToAll, test } from './fixtures.js';
+import { ADMIN_TOKEN, expect, framesDecoded, resumeTimes, snapshot, snapshots, streamToAll, test } from './fixtures.js';
 
 const webRoot = fileURLToPath(new URL('../apps/web/dist', import.meta.url));
 
@@ -26,3 +26,21 @@ test('the server restarts mid-stream with its state in memory: every subscriber 
     await restarted.close();
   }
 });
+
+test('a publisher loses its connection: its subscribers wait, and decode again once it has published again', async ({ tabs, server }) => {
+  const { publisher, subscribers } = await streamToAll(tabs, 4);
+  const hostId = (await snapshot(publisher))!.hostId;
+  const socket = [...server.io.of('/').sockets.values()].find((s) => s.data.hostId === hostId)!;
+  // The transport drops under the tab (as on a network change): socket.io reconnects by itself.
+  const droppedAt = Date.now();
+  (socket.conn as unknown as { close(): void }).close();
+  // Each subscriber is told, and waits: frames are counted from then, when the old stream is gone.
+  for (const page of subscribers) await expect(page.getByRole('status').filter({ hasText: 'The publisher of cam lost its connection' })).toBeVisible();
+  const before = (await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'));
+  const resumedAfter = await resumeTimes(subscribers, 'cam', before, droppedAt, 20_000);
+  console.log('publisher dropped; subscribers resumed after (ms):', resumedAfter);
+  for (const [i, t] of resumedAfter.entries()) expect(t, `subscriber ${i + 1} resumed`).toBeLessThanOrEqual(10_000);
+  for (const s of await snapshots(subscribers)) expect(s.subscriptions).toMatchObject([{ channel: 'cam', subscriptionId: expect.any(String) }]);
+  expect((await snapshot(publisher))!.hostId).not.toBe(hostId);
+});
+

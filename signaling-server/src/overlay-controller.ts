@@ -25,6 +25,7 @@ import {
   UnknownChannelError,
   UnknownHostError,
   UnknownSubscriptionError,
+  type ChannelEndReason,
   type ChannelInfo,
   type ChannelPublish,
   type CubeState,
@@ -192,7 +193,10 @@ export class OverlayController {
     const leaving = new Map(leaves.filter(({ hostId }) => this.store.hosts.has(hostId)).map(({ hostId, reason }) => [hostId, reason]));
     if (!current || leaving.size === 0) return;
     for (const channel of [...this.store.channels.values()]) {
-      if (leaving.has(channel.publisher)) this.removeChannel(channel, `its publisher ${channel.publisher} left`);
+      const reason = leaving.get(channel.publisher);
+      if (reason === undefined) continue;
+      const lost = reason === 'disconnect' || reason === 'failure';
+      this.removeChannel(channel, lost ? 'publisher-lost' : 'publisher-left', `its publisher ${channel.publisher} ${lost ? 'lost its connection' : 'left'}`);
     }
     for (const sub of [...this.store.subscriptions.values()]) {
       if (leaving.has(sub.subscriber)) this.removeSubscription(sub);
@@ -306,7 +310,7 @@ export class OverlayController {
   unpublish(hostId: string, name: string): void {
     const channel = this.channel(name);
     if (channel.publisher !== hostId) throw new NotPublisherError(`"${name}" is published by ${channel.publisher}`);
-    this.removeChannel(channel, 'its publisher stopped it');
+    this.removeChannel(channel, 'unpublished', 'its publisher stopped it');
   }
 
   channels(): ChannelInfo[] {
@@ -319,17 +323,17 @@ export class OverlayController {
     return channel;
   }
 
-  private removeChannel(channel: ChannelInfo, why: string): void {
+  private removeChannel(channel: ChannelInfo, reason: ChannelEndReason, why: string): void {
     for (const sub of [...this.store.subscriptions.values()]) {
       if (sub.channel !== channel.name) continue;
       this.store.subscriptions.delete(sub.subscriptionId);
       this.releaseSubscription(sub);
-      this.outbox.host(sub.subscriber, 'subscription:updated', { ...this.subscriptionInfo(sub), state: 'ended' });
+      this.outbox.host(sub.subscriber, 'subscription:updated', { ...this.subscriptionInfo(sub), state: 'ended', endReason: reason });
     }
     this.store.channels.delete(channel.name);
     const publisher = this.store.hosts.get(channel.publisher);
     if (publisher) publisher.bytes.channels -= channelBytes(channel);
-    this.outbox.allHosts('channel:removed', { name: channel.name });
+    this.outbox.allHosts('channel:removed', { name: channel.name, reason });
     this.logEvent('unpublish', `"${channel.name}" ended: ${why}`, channel.publisher);
   }
 

@@ -272,6 +272,33 @@ describe('channels and subscriptions', () => {
     expect(told).toEqual([]);
   });
 
+  it('says why a channel ended: unpublished, its publisher left, or its publisher lost its connection', async () => {
+    const s = await server();
+    const viewer = await host(s);
+    const reasons: string[] = [];
+    viewer.socket.on('channel:removed', ({ name, reason }) => reasons.push(`removed ${name}: ${reason}`));
+    viewer.socket.on('subscription:updated', ({ channel, endReason }) => reasons.push(`ended ${channel}: ${endReason}`));
+    const publish = async (name: string) => {
+      const publisher = await host(s);
+      await publisher.request('channel:publish', { name, kind: 'video', codec: VIDEO });
+      await viewer.request('subscription:create', { channel: name, maxLatencyMs: 150, pipeline: [] });
+      return publisher;
+    };
+    await (await publish('a')).request('channel:unpublish', { name: 'a' });
+    await (await publish('b')).request('host:leave', {});
+    // A transport that closes under the host: it may come back.
+    (s.io.of('/').sockets.get((await publish('c')).socket.id!)!.conn as unknown as { close(): void }).close();
+    await eventually(() => reasons.length === 6);
+    expect(reasons).toEqual([
+      'ended a: unpublished',
+      'removed a: unpublished',
+      'ended b: publisher-left',
+      'removed b: publisher-left',
+      'ended c: publisher-lost',
+      'removed c: publisher-lost',
+    ]);
+  });
+
   it('enforces the per-host limits', async () => {
     const s = await server();
     const a = await host(s);

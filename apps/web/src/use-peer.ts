@@ -28,6 +28,9 @@ export function usePeer(options: { emulation?: Emulation; name?: string; room?: 
     };
     created.on('snapshot:changed', publish);
     created.on('error:raised', ({ message }) => setErrors((e) => [...e.slice(-4), message]));
+    created.on('subscription:waiting', ({ channel, waitMs }) =>
+      setErrors((e) => [...e.slice(-4), `The publisher of ${channel} lost its connection: waiting up to ${waitMs / 1000} s for it to come back.`]),
+    );
     created.on('subscription:ended', ({ channel, reason }) => setErrors((e) => [...e.slice(-4), `Your subscription to ${channel} ended: ${reason}.`]));
     created.on('link:failed', ({ hostId, reason }) => setErrors((e) => [...e.slice(-4), `Link to ${hostId} failed (${reason}); re-linking.`]));
     created.on('spa:failed', ({ channel, pipeline, host, message }) =>

@@ -298,4 +298,29 @@ describe('CubecastPeer, its publications and subscriptions', () => {
     expect(await ended).toBe('cam was not published again within 1 s');
     expect(s.peer.subscription('cam')).toBeUndefined();
   }, 25_000);
+
+  it('waits for a channel whose publisher lost its connection, and takes it up again when it is back; ends one whose publisher left', async () => {
+    const s = await scenario(base);
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    await s.send('channel:added', { id: 9, name: 'mic', kind: 'video', publisher: 'h2', anchor: 3, codec: { codec: 'vp8' } });
+    const cam = await s.peer.subscribe('cam', 80);
+    const mic = await s.peer.subscribe('mic', 80);
+    const events: string[] = [];
+    s.peer.on('subscription:waiting', ({ channel, waitMs }) => events.push(`waiting ${channel} ${waitMs}`));
+    s.peer.on('subscription:ended', ({ channel, reason }) => events.push(`ended ${channel}: ${reason}`));
+    cam.on('subscription:resumed', (info) => events.push(`resumed ${info.channel}`));
+    await s.send('subscription:updated', { ...cam.info!, state: 'ended', endReason: 'publisher-lost' });
+    await s.send('channel:removed', { name: 'cam', reason: 'publisher-lost' });
+    await s.send('channel:removed', { name: 'mic', reason: 'publisher-left' });
+    expect(events).toEqual(['waiting cam 30000', 'ended mic: mic is no longer published']);
+    expect(s.peer.subscription('cam')).toBe(cam);
+    expect(cam.info).toBeNull();
+    expect(s.commands).toContainEqual({ type: 'unsubscribe', channel: 7 });
+    // The publisher is back (a new host, a new channel id): the subscription is created again.
+    await s.send('channel:added', { id: 12, name: 'cam', kind: 'video', publisher: 'h7', anchor: 2, codec: { codec: 'vp8' } });
+    await until(() => cam.info !== null);
+    expect(events.at(-1)).toBe('resumed cam');
+    expect(s.received().filter(([event]) => event === 'subscription:create').length).toBe(3);
+    expect(s.commands).toContainEqual({ type: 'subscribe', channel: 12 });
+  });
 });

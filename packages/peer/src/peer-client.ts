@@ -7,6 +7,7 @@ import {
   PUBLISHED_VARIANT,
   TypedEmitter,
   UnknownChannelError,
+  type ChannelEndReason,
   type ChannelInfo,
   type ChannelPublish,
   type CubeState,
@@ -80,6 +81,11 @@ export interface PeerEvents extends Record<string, unknown> {
   'spa:failed': SpaFailure;
   /** The server ended a subscription (its channel went away, or it could not be restored). */
   'subscription:ended': { channel: string; reason: string };
+  /**
+   * A subscription's publisher lost its connection: the subscription waits (up to
+   * `waitMs`) for the channel to be published again, then carries on by itself.
+   */
+  'subscription:waiting': { channel: string; waitMs: number };
   'error:raised': { message: string };
   /** The last event: `close()` was called; calls from now on fail with ClosedError. */
   'peer:closed': undefined;
@@ -292,6 +298,25 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     if (info && this.session.joined) await this.session.request('subscription:delete', { subscriptionId: info.subscriptionId }).catch(() => undefined);
   }
 
+  /**
+   * A subscription's channel went away. If its publisher only lost its connection, the
+   * subscription waits for the channel to come back (as after a restart of the server);
+   * otherwise it ends.
+   */
+  private channelEnded(subscription: Subscription | undefined, reason: ChannelEndReason | undefined): void {
+    if (!subscription || this.subscriptions.get(subscription.channel) !== subscription) return;
+    if (reason !== 'publisher-lost') {
+      this.endSubscription(subscription, `${subscription.channel} is no longer published`);
+      return;
+    }
+    if (this.awaitingChannel.has(subscription)) return;
+    this.engine.unsubscribe(subscription.channel);
+    subscription.setInfo(null);
+    this.awaitingChannel.set(subscription, Date.now() + this.restoreWaitMs);
+    this.emit('subscription:waiting', { channel: subscription.channel, waitMs: this.restoreWaitMs });
+    this.changed();
+  }
+
   /** The server ended it (or it could not be restored): dropped here, no request to make. */
   private endSubscription(subscription: Subscription | undefined, reason: string): void {
     if (!subscription || !this.forget(subscription)) return;
@@ -401,10 +426,10 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     });
     session.on('channel:added', (channel) => this.onChannel(channel));
     session.on('channel:updated', (channel) => this.onChannel(channel));
-    session.on('channel:removed', ({ name }) => {
+    session.on('channel:removed', ({ name, reason }) => {
       if (!this.engine.channel(name)) return;
       // Ended while still in the directory: the engine is told to stop delivering it by its id.
-      this.endSubscription(this.subscriptions.get(name), `${name} is no longer published`);
+      this.channelEnded(this.subscriptions.get(name), reason);
       this.engine.removeChannel(name);
       this.changed();
     });
@@ -412,7 +437,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     session.on('route:cancelled', ({ subscriptionId }) => this.engine.cancelRoute(subscriptionId));
     session.on('subscription:updated', (info) => {
       const subscription = this.subscriptions.get(info.channel);
-      if (info.state === 'ended' && subscription?.info?.subscriptionId === info.subscriptionId) this.endSubscription(subscription, `${info.channel} is no longer published`);
+      if (info.state === 'ended' && subscription?.info?.subscriptionId === info.subscriptionId) this.channelEnded(subscription, info.endReason);
     });
     session.on('spa:failed', (failure) => {
       const subscription = this.subscriptions.get(failure.channel);

@@ -6,6 +6,7 @@ import {
   request,
   TypedEmitter,
   type AckResult,
+  type ChannelEndReason,
   type ChannelInfo,
   type ClientToServerEvents,
   type CubeState,
@@ -38,7 +39,7 @@ export interface SessionEvents extends Record<string, unknown> {
   'signal:received': { from: string; data: SignalData };
   'channel:added': ChannelInfo;
   'channel:updated': ChannelInfo;
-  'channel:removed': { name: string };
+  'channel:removed': { name: string; reason?: ChannelEndReason };
   'route:requested': RouteRequest;
   'route:cancelled': { subscriptionId: string };
   'subscription:updated': SubscriptionInfo;

@@ -300,7 +300,16 @@ export interface SubscriptionInfo {
   readonly boundMet?: boolean;
   /** `ended` when the channel went away; the subscription is then deleted. */
   readonly state: 'active' | 'ended';
+  /** Why it ended (with `state: 'ended'`). */
+  readonly endReason?: ChannelEndReason;
 }
+
+/**
+ * Why a channel went away. `publisher-lost`: its publisher's connection dropped or failed, and
+ * it may come back and publish the channel again (subscribers may wait for it);
+ * `publisher-left`: it left or was removed; `unpublished`: it stopped publishing.
+ */
+export type ChannelEndReason = 'unpublished' | 'publisher-left' | 'publisher-lost';
 
 export interface SpaFailure {
   readonly subscriptionId: string;
@@ -347,7 +356,7 @@ export interface ServerToClientEvents {
   'signal:receive': (message: { from: string; epoch: number; data: SignalData }) => void;
   'channel:added': (channel: ChannelInfo) => void;
   'channel:updated': (channel: ChannelInfo) => void;
-  'channel:removed': (channel: { name: string }) => void;
+  'channel:removed': (channel: { name: string; reason?: ChannelEndReason }) => void;
   'route:request': (request: RouteRequest) => void;
   'route:cancel': (request: { subscriptionId: string; channel: string }) => void;
   'subscription:updated': (subscription: SubscriptionInfo) => void;
