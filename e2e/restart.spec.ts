@@ -27,9 +27,10 @@ test('the server restarts mid-stream with its state in memory: every subscriber 
   }
 });
 
-test('a publisher loses its connection: its subscribers wait, and decode again once it has published again', async ({ tabs, server }) => {
+test('a publisher loses its connection: it resumes its session (host id, channel id), and its subscribers, who waited, decode again', async ({ tabs, server }) => {
   const { publisher, subscribers } = await streamToAll(tabs, 4);
-  const hostId = (await snapshot(publisher))!.hostId;
+  const { hostId, channels } = (await snapshot(publisher))!;
+  const channelId = channels.find((c) => c.name === 'cam')!.id;
   const socket = [...server.io.of('/').sockets.values()].find((s) => s.data.hostId === hostId)!;
   // The transport drops under the tab (as on a network change): socket.io reconnects by itself.
   const droppedAt = Date.now();
@@ -41,6 +42,8 @@ test('a publisher loses its connection: its subscribers wait, and decode again o
   console.log('publisher dropped; subscribers resumed after (ms):', resumedAfter);
   for (const [i, t] of resumedAfter.entries()) expect(t, `subscriber ${i + 1} resumed`).toBeLessThanOrEqual(10_000);
   for (const s of await snapshots(subscribers)) expect(s.subscriptions).toMatchObject([{ channel: 'cam', subscriptionId: expect.any(String) }]);
-  expect((await snapshot(publisher))!.hostId).not.toBe(hostId);
+  const after = (await snapshot(publisher))!;
+  expect(after.hostId).toBe(hostId);
+  expect(after.channels.find((c) => c.name === 'cam')).toMatchObject({ id: channelId, publisher: hostId });
 });
 

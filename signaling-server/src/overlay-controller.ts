@@ -45,7 +45,7 @@ import {
 } from '@cubecast/protocol';
 import { readWatchdogMessage, watchdogMessage } from '@cubecast/spa/watchdog';
 import { oneWayLatencyMs } from './latency-view.js';
-import { measurement, type HostBytes, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord } from './store.js';
+import { measurement, type HostBytes, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord, type SuspendedSession } from './store.js';
 
 /** Where the controller's messages go; the socket layer implements it, tests record it. */
 export interface Outbox {
@@ -87,6 +87,11 @@ export interface ControllerConfig {
    * papers' shapes (the 16-ary 4-cube, the 2-ary 16-cube) without a 2^24-id stall.
    */
   readonly maxForcedCubeIds: number;
+  /**
+   * How long a host whose connection dropped may resume its session (host id, channels and
+   * subscriptions with their ids) by joining with its session token.
+   */
+  readonly resumeGraceMs: number;
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -99,6 +104,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   maxEvents: 500,
   maxCubeIds: 2 ** 24,
   maxForcedCubeIds: 2 ** 16,
+  resumeGraceMs: 30_000,
 };
 
 export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
@@ -118,6 +124,9 @@ function failureReason(reported: string | undefined, pipeline: readonly string[]
 }
 
 const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
+
+/** Suspended sessions a room keeps at most (the oldest go first): hosts that churn cannot grow it. */
+const MAX_SUSPENDED_SESSIONS = 10_000;
 
 /** Leaves in one batch past which observers get one summary event instead of one per host. */
 const MAX_LEAVE_EVENTS = 20;
@@ -140,8 +149,9 @@ export class OverlayController {
 
   // ---- hosts ---------------------------------------------------------------------------
 
-  join(input: { name?: string; emulation?: Emulation }): { hostId: string } & JoinResult {
-    const hostId = `h${++this.nextHost}`;
+  join(input: { name?: string; emulation?: Emulation; resume?: string }): { hostId: string } & JoinResult {
+    const session = this.takeSuspended(input.resume);
+    const hostId = session?.hostId ?? `h${++this.nextHost}`;
     const m = this.store.hosts.size + 1;
     const record: HostRecord = {
       hostId,
@@ -171,9 +181,49 @@ export class OverlayController {
       const moves = current.ownership.join(hostId);
       this.applyMoves(moves, hostId);
     }
+    const resumed = session && this.resumeSession(record, session);
     const state = this.stateFor(record);
-    this.logEvent('join', `${hostId} joined (${hostsText(m)})`, hostId, { ids: state.ids.length });
-    return { hostId, state, channels: [...this.store.channels.values()], sessionToken: record.sessionToken };
+    this.logEvent('join', `${hostId} ${session ? 'resumed its session' : 'joined'} (${hostsText(m)})`, hostId, { ids: state.ids.length });
+    return { hostId, state, channels: [...this.store.channels.values()], sessionToken: record.sessionToken, ...(resumed && { resumed }) };
+  }
+
+  /** The suspended session of this token, if its grace period has not ended; taken, so once. */
+  private takeSuspended(token: string | undefined): SuspendedSession | undefined {
+    const now = this.config.now();
+    for (const [key, session] of this.store.suspended) if (session.until <= now) this.store.suspended.delete(key);
+    const session = token === undefined ? undefined : this.store.suspended.get(token);
+    if (token !== undefined) this.store.suspended.delete(token);
+    return session;
+  }
+
+  /**
+   * Gives a resuming host back its channels (same ids; a name taken meanwhile stays with its
+   * new publisher) and its subscriptions to channels that still exist (same ids, routes asked
+   * for again). Returns the subscriptions given back.
+   */
+  private resumeSession(host: HostRecord, session: SuspendedSession): { subscriptions: SubscriptionInfo[] } {
+    const { cube, ownership } = this.requireCube();
+    for (const old of session.channels) {
+      if (this.store.channels.has(old.name)) continue;
+      const channel: ChannelInfo = { ...old, anchor: Math.min(...ownership.idsOf(host.hostId)) };
+      this.charge(host, 'channels', host.bytes.channels + channelBytes(channel));
+      this.store.channels.set(channel.name, channel);
+      this.outbox.allHosts('channel:added', channel);
+    }
+    const subscriptions: SubscriptionInfo[] = [];
+    for (const old of session.subscriptions) {
+      const channel = this.store.channels.get(old.channel);
+      if (!channel || channel.publisher === host.hostId) continue;
+      const sub: SubscriptionRecord = { ...old, target: routeTarget(cube, channel.anchor, ownership.idsOf(host.hostId)), misses: 0, lastSwapAttempt: -Infinity };
+      delete sub.latencyMs;
+      delete sub.hops;
+      delete sub.framesDecoded;
+      this.charge(host, 'subscriptions', host.bytes.subscriptions + subscriptionBytes(sub));
+      this.store.subscriptions.set(sub.subscriptionId, sub);
+      this.requestRoute(sub);
+      subscriptions.push(this.subscriptionInfo(sub));
+    }
+    return { subscriptions };
   }
 
   leave(hostId: string, reason: LeaveReason): void {
@@ -192,6 +242,7 @@ export class OverlayController {
     const current = this.store.cube;
     const leaving = new Map(leaves.filter(({ hostId }) => this.store.hosts.has(hostId)).map(({ hostId, reason }) => [hostId, reason]));
     if (!current || leaving.size === 0) return;
+    this.suspend(leaving);
     for (const channel of [...this.store.channels.values()]) {
       const reason = leaving.get(channel.publisher);
       if (reason === undefined) continue;
@@ -221,6 +272,18 @@ export class OverlayController {
     for (const [hostId, reason] of leaving) {
       const failed = reason === 'failure' || reason === 'killed';
       this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${hostsText(m)})`, hostId);
+    }
+  }
+
+  /** Keeps what hosts that lost their connection had, for them to resume within the grace period. */
+  private suspend(leaving: ReadonlyMap<string, LeaveReason>): void {
+    const until = this.config.now() + this.config.resumeGraceMs;
+    for (const [hostId, reason] of leaving) {
+      if (reason !== 'disconnect' && reason !== 'failure') continue;
+      const channels = [...this.store.channels.values()].filter((channel) => channel.publisher === hostId);
+      const subscriptions = [...this.store.subscriptions.values()].filter((sub) => sub.subscriber === hostId);
+      this.store.suspended.set(this.store.hosts.get(hostId)!.sessionToken, { hostId, channels, subscriptions, until });
+      if (this.store.suspended.size > MAX_SUSPENDED_SESSIONS) this.store.suspended.delete(this.store.suspended.keys().next().value!);
     }
   }
 

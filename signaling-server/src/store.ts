@@ -32,6 +32,15 @@ export interface HostRecord {
   bytes: HostBytes;
 }
 
+/** What a host that lost its connection had, kept for it to resume within the grace period. */
+export interface SuspendedSession {
+  readonly hostId: string;
+  readonly channels: readonly ChannelInfo[];
+  readonly subscriptions: readonly SubscriptionRecord[];
+  /** When the grace period ends (the controller's clock). */
+  readonly until: number;
+}
+
 export interface SubscriptionRecord {
   readonly subscriptionId: string;
   readonly channel: string;
@@ -75,6 +84,8 @@ export interface Store {
   readonly hosts: Map<string, HostRecord>;
   /** Session token -> host id, for the hosts connected now. */
   readonly sessions: Map<string, string>;
+  /** Session token -> what a host that lost its connection had, until its grace period ends. */
+  readonly suspended: Map<string, SuspendedSession>;
   readonly channels: Map<string, ChannelInfo>;
   readonly subscriptions: Map<string, SubscriptionRecord>;
   /**
@@ -98,6 +109,7 @@ export function createMemoryStore(coordinates: NetworkCoordinates): Store {
   return {
     hosts: new Map(),
     sessions: new Map(),
+    suspended: new Map(),
     channels: new Map(),
     subscriptions: new Map(),
     links: new Map(),

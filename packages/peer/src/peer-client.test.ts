@@ -86,7 +86,7 @@ async function scenario(initial: CubeState, options: { refuse?: (event: string, 
     socket()!.emit('channel:added', { id: 1000 + markers, name: marker, kind: 'video', publisher: 'hx', anchor: 0, codec: { codec: 'vp8' } });
     await until(() => peer.snapshot().channels.some((c) => c.name === marker));
   };
-  return { peer, commands, report, connections, connectionTo, linkCommands, lastView, send, received, restart };
+  return { peer, commands, report, connections, connectionTo, linkCommands, lastView, send, received, restart, socket };
 }
 
 const base: CubeState = { hostId: 'h1', epoch: 1, revision: 1, k: 2, n: 2, ids: [1], neighbours: [[0, 'h0'], [3, 'h2']], policy: 'greedy' };
@@ -304,7 +304,7 @@ describe('CubecastPeer, its publications and subscriptions', () => {
     await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
     await s.send('channel:added', { id: 9, name: 'mic', kind: 'video', publisher: 'h2', anchor: 3, codec: { codec: 'vp8' } });
     const cam = await s.peer.subscribe('cam', 80);
-    const mic = await s.peer.subscribe('mic', 80);
+    await s.peer.subscribe('mic', 80);
     const events: string[] = [];
     s.peer.on('subscription:waiting', ({ channel, waitMs }) => events.push(`waiting ${channel} ${waitMs}`));
     s.peer.on('subscription:ended', ({ channel, reason }) => events.push(`ended ${channel}: ${reason}`));
@@ -323,4 +323,30 @@ describe('CubecastPeer, its publications and subscriptions', () => {
     expect(s.received().filter(([event]) => event === 'subscription:create').length).toBe(3);
     expect(s.commands).toContainEqual({ type: 'subscribe', channel: 12 });
   });
+
+  it('resumes a session the server kept: sends its token, adopts its channel and subscription under their ids, creates nothing again', async () => {
+    let resumable: object | undefined;
+    const s = await scenario(base, { refuse: (event, payload) => (event === 'host:join' && (payload as { resume?: string }).resume === 'token' ? resumable : undefined) });
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const subscription = await s.peer.subscribe('cam', 80);
+    const publication = await s.peer.publish({ name: 'mine', ...sensor });
+    const kept = { ...publication.channel! };
+    const resumedInfo = { ...subscription.info! };
+    // The server answers the next join as one that kept this host's session.
+    resumable = { ok: true, state: base, channels: [{ id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } }, kept], sessionToken: 'token-2', resumed: { subscriptions: [resumedInfo] } };
+    const events: string[] = [];
+    subscription.on('subscription:resumed', (info) => events.push(`resumed ${info.subscriptionId}`));
+    const creates = () => s.received().filter(([event]) => event === 'channel:publish' || event === 'subscription:create').length;
+    const before = creates();
+    (s.socket()!.conn as unknown as { close(): void }).close();
+    await vi.waitUntil(() => s.received().filter(([event]) => event === 'host:join').length === 2, { timeout: 15_000, interval: 20 });
+    await until(() => publication.channel !== null && subscription.info !== null);
+    expect(s.received().filter(([event]) => event === 'host:join')[1]![1]).toMatchObject({ resume: 'token' });
+    expect(publication.channel).toEqual(kept);
+    expect(subscription.info).toEqual(resumedInfo);
+    expect(events).toEqual([`resumed ${resumedInfo.subscriptionId}`]);
+    await s.send('channel:added', { id: 1999, name: 'marker-end', kind: 'video', publisher: 'hx', anchor: 0, codec: { codec: 'vp8' } });
+    expect(creates()).toBe(before);
+    expect(s.commands.filter((c) => c.type === 'publish' && c.channel === kept.id).length).toBe(2);
+  }, 25_000);
 });

@@ -404,9 +404,17 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   private wireSession(): void {
     const session = this.session;
-    session.on('session:joined', ({ channels, state }) => {
+    session.on('session:joined', ({ channels, state, resumed }) => {
       this.engine.replaceChannels(channels);
       this.syncTopology(state);
+      // A resumed session: the server kept these subscriptions (same ids) for this host.
+      for (const info of resumed?.subscriptions ?? []) {
+        const subscription = this.subscriptions.get(info.channel);
+        if (!subscription) continue;
+        this.awaitingChannel.delete(subscription);
+        subscription.resume(info);
+        this.engine.subscribe(info.channel);
+      }
       void this.restore();
     });
     session.on('session:lost', () => this.onSessionLost());
@@ -456,7 +464,13 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private async restore(): Promise<void> {
     const hostId = this.session.state?.hostId;
     for (const publication of [...this.publications.values()]) {
-      if (publication.channel && this.engine.channel(publication.name)?.publisher === hostId) continue;
+      const kept = this.engine.channel(publication.name);
+      if (kept && kept.publisher === hostId) {
+        // A resumed session: the server gave this host its channel back, under its id.
+        publication.setChannel(kept);
+        this.engine.publish(kept);
+        continue;
+      }
       try {
         const { channel } = await this.session.request('channel:publish', publication.request);
         if (publication.closed) {

@@ -28,7 +28,7 @@ export interface SessionEvents extends Record<string, unknown> {
    * directory and the cube view. The server knows this host afresh: whatever it had set up
    * before is gone from the server's side.
    */
-  'session:joined': { channels: ChannelInfo[]; state: CubeState };
+  'session:joined': { channels: ChannelInfo[]; state: CubeState; resumed?: { subscriptions: SubscriptionInfo[] } };
   /** The socket dropped: the server forgets this host's channels and subscriptions with it. */
   'session:lost': undefined;
   /** A join was refused or failed; the next reconnection tries again. */
@@ -164,9 +164,11 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
         ...(this.options.name !== undefined && { name: this.options.name }),
         ...(emulation !== undefined && { emulation }),
         ...(this.options.room !== undefined && { room: this.options.room }),
+        // After a lost connection: the server may still hold this host's session for it.
+        ...(this.token !== null && { resume: this.token }),
       });
       this.token = result.sessionToken;
-      this.emit('session:joined', { channels: result.channels, state: this.setState(result.state) });
+      this.emit('session:joined', { channels: result.channels, state: this.setState(result.state), ...(result.resumed && { resumed: result.resumed }) });
       this.setConnection('connected');
     } catch (error) {
       this.emit('session:failed', { message: `could not join: ${(error as Error).message}` });

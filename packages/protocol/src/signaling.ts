@@ -75,6 +75,11 @@ export const hostJoinSchema = z.strictObject({
   emulation: emulationSchema.optional(),
   /** The overlay to join; `default` when absent. */
   room: roomNameSchema.optional(),
+  /**
+   * The session token of this host's last join: within the grace period after its connection
+   * was lost, the server gives back its host id, channels and subscriptions.
+   */
+  resume: z.string().min(1).max(64).optional(),
 });
 
 /**
@@ -327,9 +332,15 @@ export interface JoinResult {
   readonly channels: ChannelInfo[];
   /**
    * Proves to the server's HTTP routes (`POST /spa`: `Authorization: Bearer <token>`) that a
-   * request comes from this joined host. Valid while the host is connected.
+   * request comes from this joined host. Valid while the host is connected, and for resuming
+   * within the grace period after its connection is lost.
    */
   readonly sessionToken: string;
+  /**
+   * Present when the join resumed a lost session: the host has its host id back, its channels
+   * (in `channels`, same ids) and these subscriptions (same ids). What is not listed was lost.
+   */
+  readonly resumed?: { readonly subscriptions: SubscriptionInfo[] };
 }
 
 type AckFn<T extends object = object> = (ack: Ack<T>) => void;

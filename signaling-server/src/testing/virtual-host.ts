@@ -65,7 +65,7 @@ export class VirtualHost {
     await this.request('channel:list', {});
   }
 
-  async join(extra: { name?: string; emulation?: { position?: [number, number] }; room?: string } = {}): Promise<this> {
+  async join(extra: { name?: string; emulation?: { position?: [number, number] }; room?: string; resume?: string } = {}): Promise<this> {
     const result = await this.request('host:join', { protocol: PROTOCOL_VERSION, ...extra });
     this.sessionToken = result.sessionToken;
     this.applyState(result.state);

@@ -70,6 +70,27 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(far.length).toBeGreaterThan(0);
   });
 
+  it('numbers a channel published again (a resumed session) on from where it stopped, so every subscriber takes the new chunks', () => {
+    const cube = new Cube(3, 2);
+    const { net, hosts, publisher, anchor, subscribe } = setup(9, cube);
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    const engine = net.engines.get(publisher)!;
+    const send = () => {
+      const sequence = engine.sendChunk(1, Flags.Key, new Uint8Array(100));
+      net.advance(50);
+      return sequence;
+    };
+    expect([send(), send(), send()]).toEqual([0, 1, 2]);
+    engine.unpublish(1);
+    engine.publish(1, anchor);
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    expect([send(), send()]).toEqual([3, 4]);
+    net.advance(300);
+    for (const h of hosts.slice(1)) expect(net.chunks(h).map((c) => c.sequence), h).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('sends each chunk once per next-hop host, never twice over a link', () => {
     const { net, hosts, publisher, subscribe } = setup(27, new Cube(3, 3));
     for (const h of hosts.slice(1)) subscribe(h);

@@ -88,6 +88,12 @@ export class SwitchingEngine {
   /** channel -> the host route setups for it last came from: keyframe requests go there. */
   private readonly upstream = new Map<number, string>();
   private readonly published = new Map<number, { anchor: number; sequence: number }>();
+  /**
+   * Where each channel this host stopped publishing left its numbers. A session resumed
+   * publishes the same channel id again: its numbers go on, or every duplicate filter on the
+   * way would take the new chunks for ones it has seen.
+   */
+  private readonly lastSequences = new Map<number, number>();
   private readonly subscribed = new Set<number>();
   private readonly duplicates = new DuplicateFilter();
   /** The channels of the tab's directory (the server's): data of any other is not ours to carry. */
@@ -235,10 +241,12 @@ export class SwitchingEngine {
 
   publish(channel: number, anchor: number): void {
     const existing = this.published.get(channel);
-    this.published.set(channel, { anchor, sequence: existing?.sequence ?? 0 });
+    this.published.set(channel, { anchor, sequence: existing?.sequence ?? this.lastSequences.get(channel) ?? 0 });
   }
 
   unpublish(channel: number): void {
+    const publication = this.published.get(channel);
+    if (publication) this.lastSequences.set(channel, publication.sequence);
     this.published.delete(channel);
     this.setups.forgetChannel(channel);
     this.routeTable.forgetChannel(channel, 'branches');
