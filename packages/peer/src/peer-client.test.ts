@@ -174,6 +174,8 @@ describe('CubecastPeer, its publications and subscriptions', () => {
     const publication = await s.peer.publish({ name: 'mine', ...sensor });
     expect(s.peer.subscription('cam')).toBe(subscription);
     expect(s.peer.publication('mine')).toBe(publication);
+    await expect(s.peer.subscribe('cam', 50)).rejects.toThrow('this tab already subscribes to cam');
+    expect(s.received().filter(([event]) => event === 'subscription:create')).toHaveLength(1);
     expect(s.commands).toContainEqual({ type: 'subscribe', channel: 7 });
     expect(s.commands).toContainEqual({ type: 'publish', channel: publication.channel!.id, anchor: 0 });
     const got: number[] = [];

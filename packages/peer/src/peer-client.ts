@@ -274,6 +274,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   /** Subscribes with a latency bound and a pipeline; the subscription stays until closed or ended. */
   async subscribe(channel: string, maxLatencyMs: number, pipeline: SpaSpec[] = []): Promise<Subscription> {
     this.assertOpen();
+    // One per channel: a second would leave the first without a way to close it.
+    if (this.subscriptions.has(channel)) throw new Error(`this tab already subscribes to ${channel}: close that subscription first`);
     const { subscription: info } = await this.session.request('subscription:create', { channel, maxLatencyMs, pipeline });
     this.assertOpen();
     return this.addSubscription({ channel, maxLatencyMs, pipeline }, info);
