@@ -9,6 +9,7 @@ import type { Io } from './io.js';
 const SERVE_HELP = `Usage: cubecast serve [options]
 
 Runs the Cubecast server: the web app and its API on one port, state in memory.
+Each room is an overlay of its own: / is the room "default", /r/<room> the room <room>.
 
 Options:
   --port <port>        port to listen on (default $PORT or 8080; 0 picks a free one)
