@@ -26,6 +26,7 @@ import {
   UnknownHostError,
   UnknownSubscriptionError,
   type ChannelEndReason,
+  type ClientPayload,
   type ChannelInfo,
   type ChannelPublish,
   type CubeState,
@@ -149,7 +150,7 @@ export class OverlayController {
 
   // ---- hosts ---------------------------------------------------------------------------
 
-  join(input: { name?: string; emulation?: Emulation; resume?: string }): { hostId: string } & JoinResult {
+  join(input: Omit<ClientPayload<'host:join'>, 'protocol' | 'room'>): { hostId: string } & JoinResult {
     const session = this.takeSuspended(input.resume);
     const hostId = session?.hostId ?? `h${++this.nextHost}`;
     const m = this.store.hosts.size + 1;
@@ -436,7 +437,7 @@ export class OverlayController {
    * A subscriber's measured latency. A bound missed `swapAfterMisses` times running, outside
    * the cooldown, makes the server try a swap that moves the subscriber nearer its publisher.
    */
-  report(hostId: string, report: { subscriptionId: string; latencyMs: number; hops: number; framesDecoded?: number }): boolean {
+  report(hostId: string, report: ClientPayload<'subscription:report'>): boolean {
     const sub = this.subscription(hostId, report.subscriptionId);
     sub.latencyMs = report.latencyMs;
     sub.hops = report.hops;

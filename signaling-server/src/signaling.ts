@@ -14,6 +14,7 @@ import {
   roomNameSchema,
   isWireError,
   BadPayloadError,
+  type ClientPayload,
   type ObserverClientEvents,
   type ObserverServerEvents,
   type ObserverSnapshot,
@@ -57,7 +58,8 @@ function unsentBytes(socket: Socket): number {
   return bytes;
 }
 
-type Handler = (data: never, socket: HostSocket, room: Room) => object | void;
+/** One handler per client event, its payload typed by the event's schema (what validation gives). */
+type Handlers = { [E in keyof typeof CLIENT_EVENT_SCHEMAS]: (data: ClientPayload<E>, socket: HostSocket, room: Room) => object | void };
 type AnySocket = Socket<never, never>;
 
 /** socket.io's disconnect reasons: a silent or broken transport is a failure, not a leave. */
@@ -79,7 +81,7 @@ export class Signaling {
   private readonly lastRejectedEvent = new Map<string, number>();
   private readonly observers: ObserverNamespace;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly handlers: Record<keyof typeof CLIENT_EVENT_SCHEMAS, Handler>;
+  private readonly handlers: Handlers;
   private readonly defaultRoom: Room;
   private closed = false;
 
@@ -96,7 +98,7 @@ export class Signaling {
       return hostId;
     };
     this.handlers = {
-      'host:join': (data: { name?: string; emulation?: object; room?: string }, socket) => {
+      'host:join': (data, socket) => {
         if (socket.data.hostId) throw new AlreadyJoinedError(`this connection is host ${socket.data.hostId as string}`);
         const room = this.room(data.room ?? DEFAULT_ROOM);
         const { hostId, ...result } = room.controller.join(data);
@@ -113,22 +115,22 @@ export class Signaling {
         void socket.leave(room.hostsChannel);
         room.controller.leave(hostId, 'leave');
       },
-      'signal:send': (data: Parameters<OverlayController['relaySignal']>[1], socket, room) => room.controller.relaySignal(hostOf(socket), data),
-      'channel:publish': (data: Parameters<OverlayController['publish']>[1], socket, room) => ({ channel: room.controller.publish(hostOf(socket), data) }),
-      'channel:unpublish': (data: { name: string }, socket, room) => room.controller.unpublish(hostOf(socket), data.name),
+      'signal:send': (data, socket, room) => room.controller.relaySignal(hostOf(socket), data),
+      'channel:publish': (data, socket, room) => ({ channel: room.controller.publish(hostOf(socket), data) }),
+      'channel:unpublish': (data, socket, room) => room.controller.unpublish(hostOf(socket), data.name),
       'channel:list': (_data, socket, room) => {
         hostOf(socket);
         return { channels: room.controller.channels() };
       },
-      'subscription:create': (data: Parameters<OverlayController['subscribe']>[1], socket, room) => ({
+      'subscription:create': (data, socket, room) => ({
         subscription: room.controller.subscribe(hostOf(socket), data),
       }),
-      'subscription:delete': (data: { subscriptionId: string }, socket, room) => room.controller.unsubscribe(hostOf(socket), data.subscriptionId),
-      'subscription:report': (data: Parameters<OverlayController['report']>[1], socket, room) => ({
+      'subscription:delete': (data, socket, room) => room.controller.unsubscribe(hostOf(socket), data.subscriptionId),
+      'subscription:report': (data, socket, room) => ({
         boundMet: room.controller.report(hostOf(socket), data),
       }),
-      'link:report': (data: Parameters<OverlayController['reportLinks']>[1], socket, room) => room.controller.reportLinks(hostOf(socket), data),
-      'spa:report': (data: Parameters<OverlayController['reportSpas']>[1], socket, room) => room.controller.reportSpas(hostOf(socket), data),
+      'link:report': (data, socket, room) => room.controller.reportLinks(hostOf(socket), data),
+      'spa:report': (data, socket, room) => room.controller.reportSpas(hostOf(socket), data),
     };
     io.of('/').on('connection', (socket: HostSocket) => this.guard('host:connection', () => this.onHost(socket)));
     this.observers.use((socket, next) => {
@@ -267,7 +269,8 @@ export class Signaling {
         }
         try {
           const data = parsePayload(CLIENT_EVENT_SCHEMAS[event], payload, event);
-          const result = this.handlers[event](data as never, socket, this.roomOf(socket));
+          // The map's key and payload agree per event; TypeScript cannot follow that through a loop variable.
+          const result = (this.handlers[event] as (data: unknown, socket: HostSocket, room: Room) => object | void)(data, socket, this.roomOf(socket));
           if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
         } catch (error) {
           this.refuse(socket, hostId, event, error, ack);

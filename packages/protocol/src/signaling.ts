@@ -236,6 +236,9 @@ export const CLIENT_EVENT_SCHEMAS = {
   'spa:report': spaReportSchema,
 } as const;
 
+/** A client event's payload as the server has it after validation: its schema's output. */
+export type ClientPayload<E extends keyof typeof CLIENT_EVENT_SCHEMAS> = z.output<(typeof CLIENT_EVENT_SCHEMAS)[E]>;
+
 export const OBSERVER_EVENT_SCHEMAS = {
   'control:kill': controlKillSchema,
   'control:emulation': controlEmulationSchema,
