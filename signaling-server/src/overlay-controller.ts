@@ -110,6 +110,11 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
 
 export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
 
+/** A host whose connection dropped or failed may come back (it did not leave, nor was it removed). */
+const connectionLost = (reason: LeaveReason) => reason === 'disconnect' || reason === 'failure';
+/** Observers see these as failures, not leaves. */
+const failed = (reason: LeaveReason) => reason === 'failure' || reason === 'killed';
+
 /** What a channel or a subscription costs its host (LIMITS.maxHostStateBytes). */
 const channelBytes = (channel: ChannelInfo) => jsonBytes(channel.name) + jsonBytes(channel.codec);
 const subscriptionBytes = (sub: SubscriptionRecord) => jsonBytes(sub.channel) + jsonBytes(sub.pipeline);
@@ -191,7 +196,11 @@ export class OverlayController {
   /** The suspended session of this token, if its grace period has not ended; taken, so once. */
   private takeSuspended(token: string | undefined): SuspendedSession | undefined {
     const now = this.config.now();
-    for (const [key, session] of this.store.suspended) if (session.until <= now) this.store.suspended.delete(key);
+    // Sessions are kept in the order they end: the expired ones are at the front.
+    for (const [key, session] of this.store.suspended) {
+      if (session.until > now) break;
+      this.store.suspended.delete(key);
+    }
     const session = token === undefined ? undefined : this.store.suspended.get(token);
     if (token !== undefined) this.store.suspended.delete(token);
     return session;
@@ -205,23 +214,13 @@ export class OverlayController {
   private resumeSession(host: HostRecord, session: SuspendedSession): { subscriptions: SubscriptionInfo[] } {
     const { cube, ownership } = this.requireCube();
     for (const old of session.channels) {
-      if (this.store.channels.has(old.name)) continue;
-      const channel: ChannelInfo = { ...old, anchor: Math.min(...ownership.idsOf(host.hostId)) };
-      this.charge(host, 'channels', host.bytes.channels + channelBytes(channel));
-      this.store.channels.set(channel.name, channel);
-      this.outbox.allHosts('channel:added', channel);
+      if (!this.store.channels.has(old.name)) this.addChannel(host, { ...old, anchor: Math.min(...ownership.idsOf(host.hostId)) });
     }
     const subscriptions: SubscriptionInfo[] = [];
-    for (const old of session.subscriptions) {
-      const channel = this.store.channels.get(old.channel);
+    for (const { subscriptionId, channel: name, maxLatencyMs, pipeline } of session.subscriptions) {
+      const channel = this.store.channels.get(name);
       if (!channel || channel.publisher === host.hostId) continue;
-      const sub: SubscriptionRecord = { ...old, target: routeTarget(cube, channel.anchor, ownership.idsOf(host.hostId)), misses: 0, lastSwapAttempt: -Infinity };
-      delete sub.latencyMs;
-      delete sub.hops;
-      delete sub.framesDecoded;
-      this.charge(host, 'subscriptions', host.bytes.subscriptions + subscriptionBytes(sub));
-      this.store.subscriptions.set(sub.subscriptionId, sub);
-      this.requestRoute(sub);
+      const sub = this.addSubscription(host, { subscriptionId, channel: name, subscriber: host.hostId, maxLatencyMs, pipeline, target: routeTarget(cube, channel.anchor, ownership.idsOf(host.hostId)), misses: 0, lastSwapAttempt: -Infinity });
       subscriptions.push(this.subscriptionInfo(sub));
     }
     return { subscriptions };
@@ -243,16 +242,23 @@ export class OverlayController {
     const current = this.store.cube;
     const leaving = new Map(leaves.filter(({ hostId }) => this.store.hosts.has(hostId)).map(({ hostId, reason }) => [hostId, reason]));
     if (!current || leaving.size === 0) return;
-    this.suspend(leaving);
+    // What hosts that lost their connection had, kept for them to resume: one pass over
+    // channels and subscriptions for the whole batch.
+    const kept = new Map<string, { channels: ChannelInfo[]; subscriptions: SubscriptionRecord[] }>();
+    for (const [hostId, reason] of leaving) if (connectionLost(reason)) kept.set(hostId, { channels: [], subscriptions: [] });
     for (const channel of [...this.store.channels.values()]) {
       const reason = leaving.get(channel.publisher);
       if (reason === undefined) continue;
-      const lost = reason === 'disconnect' || reason === 'failure';
+      kept.get(channel.publisher)?.channels.push(channel);
+      const lost = connectionLost(reason);
       this.removeChannel(channel, lost ? 'publisher-lost' : 'publisher-left', `its publisher ${channel.publisher} ${lost ? 'lost its connection' : 'left'}`);
     }
     for (const sub of [...this.store.subscriptions.values()]) {
-      if (leaving.has(sub.subscriber)) this.removeSubscription(sub);
+      if (!leaving.has(sub.subscriber)) continue;
+      kept.get(sub.subscriber)?.subscriptions.push(sub);
+      this.removeSubscription(sub);
     }
+    this.suspend(kept);
     for (const hostId of leaving.keys()) {
       this.store.sessions.delete(this.store.hosts.get(hostId)!.sessionToken);
       this.store.hosts.delete(hostId);
@@ -266,23 +272,19 @@ export class OverlayController {
     else if (options.deferShrink || !this.shrinkIfDue()) this.applyMoves(moves);
     // Observers get every leave of a small batch; a mass leave is one event, not thousands.
     if (leaving.size > MAX_LEAVE_EVENTS) {
-      const failed = [...leaving.values()].filter((reason) => reason !== 'leave' && reason !== 'disconnect').length;
-      this.logEvent(failed > 0 ? 'failure' : 'leave', `${hostsText(leaving.size)} left at once, ${failed} of them failed (${hostsText(m)})`, undefined, { hosts: leaving.size, failed });
+      const failures = [...leaving.values()].filter(failed).length;
+      this.logEvent(failures > 0 ? 'failure' : 'leave', `${hostsText(leaving.size)} left at once, ${failures} of them failed (${hostsText(m)})`, undefined, { hosts: leaving.size, failed: failures });
       return;
     }
     for (const [hostId, reason] of leaving) {
-      const failed = reason === 'failure' || reason === 'killed';
-      this.logEvent(failed ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed ? 'failed' : 'left'} (${hostsText(m)})`, hostId);
+      this.logEvent(failed(reason) ? 'failure' : 'leave', `${hostId} ${reason === 'killed' ? 'was killed' : failed(reason) ? 'failed' : 'left'} (${hostsText(m)})`, hostId);
     }
   }
 
   /** Keeps what hosts that lost their connection had, for them to resume within the grace period. */
-  private suspend(leaving: ReadonlyMap<string, LeaveReason>): void {
+  private suspend(kept: ReadonlyMap<string, { channels: ChannelInfo[]; subscriptions: SubscriptionRecord[] }>): void {
     const until = this.config.now() + this.config.resumeGraceMs;
-    for (const [hostId, reason] of leaving) {
-      if (reason !== 'disconnect' && reason !== 'failure') continue;
-      const channels = [...this.store.channels.values()].filter((channel) => channel.publisher === hostId);
-      const subscriptions = [...this.store.subscriptions.values()].filter((sub) => sub.subscriber === hostId);
+    for (const [hostId, { channels, subscriptions }] of kept) {
       this.store.suspended.set(this.store.hosts.get(hostId)!.sessionToken, { hostId, channels, subscriptions, until });
       if (this.store.suspended.size > MAX_SUSPENDED_SESSIONS) this.store.suspended.delete(this.store.suspended.keys().next().value!);
     }
@@ -364,11 +366,16 @@ export class OverlayController {
       anchor: Math.min(...this.requireCube().ownership.idsOf(hostId)),
       codec: request.codec,
     };
+    this.addChannel(host, channel);
+    this.logEvent('publish', `${hostId} publishes "${channel.name}" (${channel.kind})`, hostId);
+    return channel;
+  }
+
+  /** Holds a channel for its publisher (within its byte limit) and tells every host. */
+  private addChannel(host: HostRecord, channel: ChannelInfo): void {
     this.charge(host, 'channels', host.bytes.channels + channelBytes(channel));
     this.store.channels.set(channel.name, channel);
     this.outbox.allHosts('channel:added', channel);
-    this.logEvent('publish', `${hostId} publishes "${channel.name}" (${channel.kind})`, hostId);
-    return channel;
   }
 
   unpublish(hostId: string, name: string): void {
@@ -412,7 +419,7 @@ export class OverlayController {
     }
     const current = this.requireCube();
     const host = this.host(hostId);
-    const sub: SubscriptionRecord = {
+    const sub = this.addSubscription(host, {
       subscriptionId: `s${++this.nextSubscription}`,
       channel: channel.name,
       subscriber: hostId,
@@ -421,12 +428,17 @@ export class OverlayController {
       target: routeTarget(current.cube, channel.anchor, current.ownership.idsOf(hostId)),
       misses: 0,
       lastSwapAttempt: -Infinity,
-    };
+    });
+    this.logEvent('subscribe', `${hostId} subscribes to "${channel.name}" within ${request.maxLatencyMs} ms`, hostId);
+    return this.subscriptionInfo(sub);
+  }
+
+  /** Holds a subscription for its subscriber (within its byte limit) and asks its publisher for the route. */
+  private addSubscription(host: HostRecord, sub: SubscriptionRecord): SubscriptionRecord {
     this.charge(host, 'subscriptions', host.bytes.subscriptions + subscriptionBytes(sub));
     this.store.subscriptions.set(sub.subscriptionId, sub);
     this.requestRoute(sub);
-    this.logEvent('subscribe', `${hostId} subscribes to "${channel.name}" within ${request.maxLatencyMs} ms`, hostId);
-    return this.subscriptionInfo(sub);
+    return sub;
   }
 
   unsubscribe(hostId: string, subscriptionId: string): void {
