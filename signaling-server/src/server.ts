@@ -70,8 +70,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const startedAt = Date.now();
   let signaling: Signaling | undefined;
   const controllers = () => [...(signaling?.controllers() ?? new Map<string, OverlayController>())];
-  /** Totals over every room, for /metrics and the connection cap's counter. */
-  const counters = createMemoryStore(new NetworkCoordinates()).counters;
+  /** Connections the per-address cap refused: the server's, before any room is known. */
+  let connectionsRefused = 0;
   const spaModules = createSpaModuleHandler(
     {
       // Host ids are a room's own: an uploader is known by room and host.
@@ -106,7 +106,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = () => {
     const stores = controllers().map(([room, controller]) => [room, controller.store] as const);
     const sum = (of: (store: Store) => number) => stores.reduce((total, [, store]) => total + of(store), 0);
-    const totals = Object.fromEntries(Object.keys(counters).map((key) => [key, sum((store) => store.counters[key as keyof typeof counters])]));
+    const totals: Record<string, number> = {};
+    for (const [, store] of stores) for (const [key, value] of Object.entries(store.counters)) totals[key] = (totals[key] ?? 0) + value;
     return {
       rooms: stores.length,
       hosts: sum((store) => store.hosts.size),
@@ -115,7 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       cubes: Object.fromEntries(stores.filter(([, store]) => store.cube).map(([room, store]) => [room, { k: store.cube!.cube.k, n: store.cube!.cube.n, epoch: store.cube!.epoch }])),
       heapUsedBytes: process.memoryUsage().heapUsed,
       ...totals,
-      connectionsRefused: counters.connectionsRefused,
+      connectionsRefused,
     };
   };
   const route = (req: IncomingMessage, res: ServerResponse): void => {
@@ -145,7 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allowRequest: (req, callback) => {
       const address = req.socket.remoteAddress ?? '';
       if ((connections.get(address) ?? 0) < limits.maxConnectionsPerAddress) return callback(null, true);
-      counters.connectionsRefused++;
+      connectionsRefused++;
       options.logger.log('warn', 'connection:refused', { address, reason: 'too many connections from one address' });
       callback(`more than ${limits.maxConnectionsPerAddress} connections from one address`, false);
     },

@@ -98,7 +98,7 @@ export interface Store {
   readonly events: ObserverEvent[];
   cube: CubeRecord | undefined;
   policy: RoutingPolicyName;
-  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number; slowSocketsDropped: number; connectionsRefused: number };
+  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number; slowSocketsDropped: number };
 }
 
 export function measurement(store: Store, from: string, to: string): LinkMeasurement | undefined {
@@ -117,6 +117,6 @@ export function createMemoryStore(coordinates: NetworkCoordinates): Store {
     events: [],
     cube: undefined,
     policy: 'greedy',
-    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0, slowSocketsDropped: 0, connectionsRefused: 0 },
+    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0, slowSocketsDropped: 0 },
   };
 }
