@@ -15,6 +15,7 @@ import {
   type HostSpa,
   type SpaFailure,
   type SpaSpec,
+  type SubscriptionInfo,
 } from '@cubecast/protocol';
 import SimplePeer from 'simple-peer';
 import { EngineProxy, type EngineWorker } from './engine-proxy.js';
@@ -166,7 +167,12 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.wireSession();
     this.timers.push(setInterval(() => this.reportLinks(), LINK_REPORT_MS));
     this.timers.push(setInterval(() => this.reportSpas(), LINK_REPORT_MS));
-    this.timers.push(setInterval(() => this.reportSubscriptions(), SUBSCRIPTION_REPORT_MS));
+    this.timers.push(
+      setInterval(() => {
+        this.endOverdueSubscriptions();
+        this.reportSubscriptions();
+      }, SUBSCRIPTION_REPORT_MS),
+    );
   }
 
   get closed(): boolean {
@@ -235,10 +241,16 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       unpublish: (p) => this.unpublish(p),
     });
     this.publications.set(request.name, publication);
+    this.carry(publication, channel);
+    return publication;
+  }
+
+  /** The publication's channel as the server has it now: the engine publishes it from here. */
+  private carry(publication: LocalPublication, channel: ChannelInfo): void {
+    publication.setChannel(channel);
     this.engine.putChannel(channel);
     this.engine.publish(channel);
     this.changed();
-    return publication;
   }
 
   private async unpublish(publication: LocalPublication): Promise<void> {
@@ -311,11 +323,24 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       this.endSubscription(subscription, `${subscription.channel} is no longer published`);
       return;
     }
-    if (this.awaitingChannel.has(subscription)) return;
     this.engine.unsubscribe(subscription.channel);
     subscription.setInfo(null);
+    this.waitForChannel(subscription);
+  }
+
+  /** Keeps a subscription whose channel is gone waiting for it (once), and says so. */
+  private waitForChannel(subscription: Subscription): void {
+    if (this.awaitingChannel.has(subscription)) return;
     this.awaitingChannel.set(subscription, Date.now() + this.restoreWaitMs);
     this.emit('subscription:waiting', { channel: subscription.channel, waitMs: this.restoreWaitMs });
+    this.changed();
+  }
+
+  /** The server holds the subscription again (created anew, or kept for a resumed session). */
+  private takeUp(subscription: Subscription, info: SubscriptionInfo): void {
+    this.awaitingChannel.delete(subscription);
+    subscription.resume(info);
+    this.engine.subscribe(subscription.channel);
     this.changed();
   }
 
@@ -412,10 +437,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       // A resumed session: the server kept these subscriptions (same ids) for this host.
       for (const info of resumed?.subscriptions ?? []) {
         const subscription = this.subscriptions.get(info.channel);
-        if (!subscription) continue;
-        this.awaitingChannel.delete(subscription);
-        subscription.resume(info);
-        this.engine.subscribe(info.channel);
+        if (subscription) this.takeUp(subscription, info);
       }
       void this.restore();
     });
@@ -469,8 +491,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       const kept = this.engine.channel(publication.name);
       if (kept && kept.publisher === hostId) {
         // A resumed session: the server gave this host its channel back, under its id.
-        publication.setChannel(kept);
-        this.engine.publish(kept);
+        this.carry(publication, kept);
         continue;
       }
       try {
@@ -479,9 +500,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
           this.session.notify('channel:unpublish', { name: publication.name });
           continue;
         }
-        publication.setChannel(channel);
-        this.engine.putChannel(channel);
-        this.engine.publish(channel);
+        this.carry(publication, channel);
       } catch (error) {
         this.emit('error:raised', { message: `could not publish "${publication.name}" again: ${(error as Error).message}` });
       }
@@ -507,13 +526,10 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
         this.session.notify('subscription:delete', { subscriptionId: info.subscriptionId });
         return;
       }
-      this.awaitingChannel.delete(subscription);
-      subscription.resume(info);
-      this.engine.subscribe(channel);
-      this.changed();
+      this.takeUp(subscription, info);
     } catch (error) {
       if (error instanceof UnknownChannelError) {
-        if (!this.awaitingChannel.has(subscription)) this.awaitingChannel.set(subscription, Date.now() + this.restoreWaitMs);
+        this.waitForChannel(subscription);
       } else {
         this.endSubscription(subscription, `could not subscribe again: ${(error as Error).message}`);
       }
@@ -561,10 +577,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   private onChannel(channel: ChannelInfo): void {
     this.engine.putChannel(channel);
     const publication = this.publications.get(channel.name);
-    if (publication && channel.publisher === this.session.state?.hostId) {
-      publication.setChannel(channel);
-      this.engine.publish(channel);
-    }
+    if (publication && channel.publisher === this.session.state?.hostId) this.carry(publication, channel);
     const subscription = this.subscriptions.get(channel.name);
     if (subscription && this.awaitingChannel.has(subscription)) void this.resubscribe(subscription);
     else if (subscription) this.engine.subscribe(channel.name);
@@ -616,7 +629,6 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   /** Each subscription's latency and hops: the server's QoS loop, whether or not anything shows it. */
   private reportSubscriptions(): void {
-    this.endOverdueSubscriptions();
     for (const publication of this.publications.values()) publication.reportStats();
     for (const subscription of this.subscriptions.values()) {
       const report = subscription.report();
