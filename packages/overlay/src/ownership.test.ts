@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Cube } from './cube.js';
-import { CubeFullError, DuplicateHostError, UnknownHostError } from './errors.js';
+import { CubeFullError, DuplicateHostError, InvalidArgumentError, UnknownHostError } from './errors.js';
 import { grayId, grayRank } from './gray.js';
 import { Ownership, type HostKey, type Move } from './ownership.js';
 import { createRng, randomInt } from './random.js';
@@ -225,5 +225,43 @@ describe('Ownership', () => {
     // One host owning a large cube re-embeds too (no argument-count limits on the way).
     const lone = Ownership.create(new Cube(2, 18), ['only']).reembed(new Cube(3, 2));
     expect(lone.idsOf('only')).toHaveLength(9);
+  });
+
+  it('restores a saved ownership exactly, and it goes on joining and leaving as the original would', () => {
+    const rng = createRng(7);
+    const cube = new Cube(4, 3);
+    let next = 0;
+    const o = Ownership.create(cube, hostNames(10));
+    const hosts = new Set(hostNames(10));
+    for (let step = 0; step < 300; step++) {
+      if (hosts.size > 1 && randomInt(rng, 2) === 0) {
+        const leaving = [...hosts][randomInt(rng, hosts.size)]!;
+        o.leave(leaving);
+        hosts.delete(leaving);
+      } else if (hosts.size < cube.size) {
+        const key = `j${next++}`;
+        o.join(key);
+        hosts.add(key);
+      }
+      if (step % 37 !== 0) continue;
+      const saved = o.save();
+      const restored = Ownership.restore(cube, saved.hosts, saved.owners);
+      expectValid(restored);
+      for (let id = 0; id < cube.size; id++) expect(restored.ownerOf(id)).toBe(o.ownerOf(id));
+      for (const host of hosts) expect(restored.neighbourTable(host)).toEqual(o.neighbourTable(host));
+      // Loads were rebuilt: the restored one keeps its balance through more changes.
+      restored.join('late');
+      restored.leave(saved.hosts[0]!);
+      expectValid(restored);
+    }
+  });
+
+  it('refuses to restore an ownership no method could have left', () => {
+    const cube = new Cube(2, 2);
+    expect(() => Ownership.restore(cube, ['a', 'b'], [0, 0, 1])).toThrow(InvalidArgumentError);
+    expect(() => Ownership.restore(cube, ['a', 'b'], [0, 0, 1, 2])).toThrow(/id 3 has no owner/);
+    expect(() => Ownership.restore(cube, ['a', 'b'], [0, 0, 1, -1])).toThrow(/id 3 has no owner/);
+    expect(() => Ownership.restore(cube, ['a', 'b', 'c'], [0, 0, 1, 1])).toThrow(/c owns no id/);
+    expect(() => Ownership.restore(cube, ['a', 'a'], [0, 0, 1, 1])).toThrow(DuplicateHostError);
   });
 });

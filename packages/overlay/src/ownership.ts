@@ -143,6 +143,37 @@ export class Ownership {
     return ownership;
   }
 
+  /**
+   * An ownership as it was saved: `owners[id]` is the index in `hosts` of the id's owner.
+   * Every id must have an owner and every host at least one id, as in any ownership the
+   * other methods leave behind; anything else is refused, not repaired.
+   */
+  static restore(cube: Cube, hosts: readonly HostKey[], owners: ArrayLike<number>, seed = 0): Ownership {
+    if (owners.length !== cube.size) throw new InvalidArgumentError(`${owners.length} owners for the ${cube.size} ids of the ${cube}`);
+    const ownership = new Ownership(cube, seed);
+    for (const key of hosts) ownership.addHost(key);
+    for (let id = 0; id < cube.size; id++) {
+      const host = owners[id]!;
+      if (!Number.isInteger(host) || host < 0 || host >= hosts.length) throw new InvalidArgumentError(`id ${id} has no owner among the ${hosts.length} hosts`);
+      ownership.assign(id, host);
+    }
+    for (let host = 0; host < hosts.length; host++) {
+      const load = ownership.ids[host]!.length;
+      if (load === 0) throw new InvalidArgumentError(`host ${hosts[host]} owns no id`);
+      ownership.loads.set(host, load);
+    }
+    return ownership;
+  }
+
+  /** For `restore`: the hosts, and for each id the index of its owner among them. */
+  save(): { hosts: HostKey[]; owners: Int32Array } {
+    const hosts = this.hosts();
+    const position = new Map(hosts.map((key, i) => [key, i]));
+    const owners = new Int32Array(this.cube.size);
+    for (let id = 0; id < this.cube.size; id++) owners[id] = position.get(this.ownerOf(id)!) ?? NO_OWNER;
+    return { hosts, owners };
+  }
+
   get hostCount(): number {
     return this.index.size;
   }
