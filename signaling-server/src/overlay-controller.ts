@@ -57,6 +57,21 @@ export interface Outbox {
   changed(): void;
   /** Drop a host's connection (an observer's kill). */
   disconnect(hostId: string): void;
+  /** Drop a socket that is no longer its host's (the host came back on another). */
+  dropConnection(node: string, connection: string): void;
+}
+
+/** Where a host's socket is: the server process and the socket's id. */
+export interface HostConnection {
+  readonly node: string;
+  readonly connection: string;
+}
+
+/** A host that went; with `connection`, only if that socket is still the host's. */
+export interface HostLeave {
+  readonly hostId: string;
+  readonly reason: LeaveReason;
+  readonly connection?: string;
 }
 
 export const SWAP_STRATEGIES = ['depth', 'fig5', 'best'] as const;
@@ -93,6 +108,11 @@ export interface ControllerConfig {
    * subscriptions with their ids) by joining with its session token.
    */
   readonly resumeGraceMs: number;
+  /**
+   * How long hosts whose node went away (died, drained, restarted) keep their cube ids for
+   * their tabs to reconnect elsewhere and take them back.
+   */
+  readonly claimWindowMs: number;
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -106,6 +126,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   maxCubeIds: 2 ** 24,
   maxForcedCubeIds: 2 ** 16,
   resumeGraceMs: 30_000,
+  claimWindowMs: 15_000,
 };
 
 export type LeaveReason = 'leave' | 'disconnect' | 'failure' | 'killed';
@@ -143,10 +164,6 @@ const MAX_LEAVE_EVENTS = 20;
  * mutation that moves ids tells exactly the hosts whose ids or neighbour tables changed.
  */
 export class OverlayController {
-  private nextHost = 0;
-  private nextSubscription = 0;
-  private nextChannel = 0;
-
   constructor(
     readonly store: Store,
     private readonly outbox: Outbox,
@@ -155,9 +172,18 @@ export class OverlayController {
 
   // ---- hosts ---------------------------------------------------------------------------
 
-  join(input: Omit<ClientPayload<'host:join'>, 'protocol' | 'room'>): { hostId: string } & JoinResult {
+  /**
+   * A host joins from a socket (`connection`) on a server process (`node`). With the session
+   * token of a host the room still holds (its socket dropped and it came back before the drop
+   * was noticed, or its node went away) it takes that host back as it stands: same id, same
+   * cube ids. With the token of a suspended session it gets its host id, channels and
+   * subscriptions back in the cube as it is now.
+   */
+  join(input: Omit<ClientPayload<'host:join'>, 'protocol' | 'room'>, from: HostConnection): { hostId: string } & JoinResult {
+    const held = input.resume === undefined ? undefined : this.store.sessions.get(input.resume);
+    if (held !== undefined) return this.claim(this.store.hosts.get(held)!, from);
     const session = this.takeSuspended(input.resume);
-    const hostId = session?.hostId ?? `h${++this.nextHost}`;
+    const hostId = session?.hostId ?? `h${++this.store.nextIds.host}`;
     const m = this.store.hosts.size + 1;
     const record: HostRecord = {
       hostId,
@@ -165,6 +191,8 @@ export class OverlayController {
       ...(input.name !== undefined && { name: input.name }),
       ...(input.emulation !== undefined && { emulation: input.emulation }),
       connectedAt: this.config.now(),
+      node: from.node,
+      connection: from.connection,
       rejected: 0,
       sent: { ids: new Set(), neighbours: new Map() },
       spas: [],
@@ -191,6 +219,32 @@ export class OverlayController {
     const state = this.stateFor(record);
     this.logEvent('join', `${hostId} ${session ? 'resumed its session' : 'joined'} (${hostsText(m)})`, hostId, { ids: state.ids.length });
     return { hostId, state, channels: [...this.store.channels.values()], sessionToken: record.sessionToken, ...(resumed && { resumed }) };
+  }
+
+  /**
+   * A held host on a new socket: the old socket, if it is still open somewhere, is dropped
+   * (its disconnect then names a connection that is no longer the host's). The host gets its
+   * whole state again and its routes are asked for again: its engine may have lost them.
+   */
+  private claim(host: HostRecord, from: HostConnection): { hostId: string } & JoinResult {
+    if (host.connection !== from.connection) this.outbox.dropConnection(host.node, host.connection);
+    host.node = from.node;
+    host.connection = from.connection;
+    host.connectedAt = this.config.now();
+    delete host.unclaimedSince;
+    const subscriptions = [...this.store.subscriptions.values()].filter((sub) => sub.subscriber === host.hostId);
+    for (const sub of this.store.subscriptions.values()) {
+      if (sub.subscriber === host.hostId || this.store.channels.get(sub.channel)?.publisher === host.hostId) this.requestRoute(sub);
+    }
+    const state = this.stateFor(host);
+    this.logEvent('join', `${host.hostId} came back on a new connection (${hostsText(this.store.hosts.size)})`, host.hostId, { ids: state.ids.length });
+    return {
+      hostId: host.hostId,
+      state,
+      channels: [...this.store.channels.values()],
+      sessionToken: host.sessionToken,
+      resumed: { subscriptions: subscriptions.map((sub) => this.subscriptionInfo(sub)) },
+    };
   }
 
   /** The suspended session of this token, if its grace period has not ended; taken, so once. */
@@ -226,8 +280,46 @@ export class OverlayController {
     return { subscriptions };
   }
 
-  leave(hostId: string, reason: LeaveReason): void {
-    this.leaveMany([{ hostId, reason }]);
+  leave(hostId: string, reason: LeaveReason, connection?: string): void {
+    this.leaveMany([{ hostId, reason, ...(connection !== undefined && { connection }) }]);
+  }
+
+  /** The server processes this room's hosts are on. */
+  hostNodes(): Set<string> {
+    const nodes = new Set<string>();
+    for (const host of this.store.hosts.values()) nodes.add(host.node);
+    return nodes;
+  }
+
+  /**
+   * These nodes are gone (died, drained): their hosts keep their ids for the claim window,
+   * in which their tabs reconnect to another node and take them back with their tokens.
+   */
+  nodesGone(nodes: ReadonlySet<string>): void {
+    const now = this.config.now();
+    for (const host of this.store.hosts.values()) if (nodes.has(host.node) && host.unclaimedSince === undefined) host.unclaimedSince = now;
+  }
+
+  /** Hosts whose node went away and who did not come back within the claim window leave, as failures. */
+  expireUnclaimed(): void {
+    const deadline = this.config.now() - this.config.claimWindowMs;
+    const expired = [...this.store.hosts.values()].filter((host) => host.unclaimedSince !== undefined && host.unclaimedSince <= deadline);
+    this.leaveMany(expired.map(({ hostId }) => ({ hostId, reason: 'failure' })), { deferShrink: true });
+  }
+
+  /**
+   * After the room was taken over from another owner, or loaded after a restart: what was
+   * saved may lag what hosts were last told, so every host still here gets its whole state.
+   */
+  resync(): void {
+    const current = this.store.cube;
+    if (!current) return;
+    current.revision++;
+    for (const host of this.store.hosts.values()) {
+      if (host.unclaimedSince !== undefined) continue;
+      this.store.counters.statesSent++;
+      this.outbox.host(host.hostId, 'cube:state', this.stateFor(host));
+    }
   }
 
   /**
@@ -238,9 +330,13 @@ export class OverlayController {
    * later): a burst of leaves arriving in many batches then re-embeds once, not at every
    * region boundary it passes, each time sending every remaining host a full state.
    */
-  leaveMany(leaves: readonly { hostId: string; reason: LeaveReason }[], options: { deferShrink?: boolean } = {}): void {
+  leaveMany(leaves: readonly HostLeave[], options: { deferShrink?: boolean } = {}): void {
     const current = this.store.cube;
-    const leaving = new Map(leaves.filter(({ hostId }) => this.store.hosts.has(hostId)).map(({ hostId, reason }) => [hostId, reason]));
+    const stillHeld = ({ hostId, connection }: HostLeave) => {
+      const host = this.store.hosts.get(hostId);
+      return host !== undefined && (connection === undefined || host.connection === connection);
+    };
+    const leaving = new Map(leaves.filter(stillHeld).map(({ hostId, reason }) => [hostId, reason]));
     if (!current || leaving.size === 0) return;
     // What hosts that lost their connection had, kept for them to resume: one pass over
     // channels and subscriptions for the whole batch.
@@ -329,10 +425,10 @@ export class OverlayController {
     host.bytes[part] = bytes;
   }
 
-  countRejected(hostId: string | undefined): void {
-    this.store.counters.rejectedPayloads++;
+  countRejected(hostId: string | undefined, count = 1): void {
+    this.store.counters.rejectedPayloads += count;
     const host = hostId ? this.store.hosts.get(hostId) : undefined;
-    if (host) host.rejected++;
+    if (host) host.rejected += count;
   }
 
   // ---- signal relay ----------------------------------------------------------------------
@@ -359,7 +455,7 @@ export class OverlayController {
     if (this.store.channels.has(request.name)) throw new ChannelExistsError(`a channel named "${request.name}" exists`);
     const host = this.host(hostId);
     const channel: ChannelInfo = {
-      id: ++this.nextChannel,
+      id: ++this.store.nextIds.channel,
       name: request.name,
       kind: request.kind,
       publisher: hostId,
@@ -420,7 +516,7 @@ export class OverlayController {
     const current = this.requireCube();
     const host = this.host(hostId);
     const sub = this.addSubscription(host, {
-      subscriptionId: `s${++this.nextSubscription}`,
+      subscriptionId: `s${++this.store.nextIds.subscription}`,
       channel: channel.name,
       subscriber: hostId,
       maxLatencyMs: request.maxLatencyMs,

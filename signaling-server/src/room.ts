@@ -1,11 +1,9 @@
-import type { ClientToServerEvents, ObserverClientEvents, ObserverServerEvents, ObserverSnapshot, ServerToClientEvents } from '@cubecast/protocol';
-import type { Namespace, Server, Socket } from 'socket.io';
+import type { ObserverDelta, ObserverEvent, ObserverSnapshot, ServerToClientEvents } from '@cubecast/protocol';
 import type { Logger } from './log.js';
 import { ObserverFeed } from './observer-feed.js';
-import type { LeaveReason, OverlayController, Outbox } from './overlay-controller.js';
-
-export type HostSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-export type ObserverNamespace = Namespace<ObserverClientEvents, ObserverServerEvents>;
+import type { HostConnection, HostLeave, OverlayController, Outbox } from './overlay-controller.js';
+import type { RoomRequest } from './room-request.js';
+import { handleRoomRequest } from './room-request.js';
 
 /**
  * Leaves are gathered until none has come for LEAVE_QUIET_MS, at most LEAVE_BATCH_MAX_MS after
@@ -17,67 +15,89 @@ const LEAVE_BATCH_MAX_MS = 500;
 /** Quiet after the last leave before the cube may shrink: a burst of leaves re-embeds once. */
 const SHRINK_AFTER_QUIET_MS = 1000;
 
+/** How often hosts whose node went away are checked against the claim window. */
+const CLAIM_SWEEP_MS = 1000;
+
+export type HostEvent = keyof ServerToClientEvents;
+export type ObserverMessage =
+  | { readonly event: 'observer:delta'; readonly payload: ObserverDelta }
+  | { readonly event: 'observer:event'; readonly payload: ObserverEvent }
+  | { readonly event: 'observer:snapshot'; readonly payload: ObserverSnapshot };
+
+/**
+ * How a room's owner reaches the sockets, wherever they are: in one process, straight to
+ * socket.io; with several nodes, over Redis to the node that holds each socket.
+ */
+export interface RoomDelivery {
+  /** To one host's socket. */
+  toHost(to: HostConnection, event: HostEvent, args: readonly unknown[]): void;
+  /** To every host of the room on these nodes. */
+  toHosts(nodes: ReadonlySet<string>, event: HostEvent, args: readonly unknown[]): void;
+  /** Closes a host's socket. */
+  dropHost(to: HostConnection): void;
+  /** To every observer of the room, on every node. */
+  toObservers(message: ObserverMessage): void;
+}
+
 export interface RoomOptions {
   readonly logger: Logger;
   /** Least time between two observer deltas. */
   readonly snapshotIntervalMs: number;
   /** Runs one entry point's work (a timer here): what it throws is logged, never the process's. */
   guard(where: string, work: () => void): void;
-  /** Drops a socket whose client stopped reading (checked after each message to a host). */
-  dropIfSlow(socket: Socket): void;
+  /** Called after anything in the room changed (a room kept in Redis saves then). */
+  changed?(): void;
 }
 
 /**
- * One overlay: its own cube, epoch, channels, subscriptions and observers, all in its
- * controller's store. The gateway (`Signaling`) validates and dispatches; a room holds the
- * sockets of its hosts, batches their leaves, and feeds its observers.
+ * One overlay, as its owner holds it: its controller (cube, epoch, channels, subscriptions),
+ * its leaves batched, its observer feed. It holds no socket: the gateways do (`Signaling`),
+ * and what the controller says reaches them through the RoomDelivery.
  */
 export class Room {
   readonly controller: OverlayController;
-  /** The room's hosts by host id. */
-  readonly sockets = new Map<string, HostSocket>();
-  /** Hosts the server dropped (an observer's kill, a socket that stopped reading), and why. */
-  readonly dropped = new Map<string, LeaveReason>();
   private readonly feed = new ObserverFeed();
   private readonly startedAt = Date.now();
-  private pendingLeaves: { hostId: string; reason: LeaveReason }[] = [];
+  /** Observers watching, per node. */
+  private readonly observerCounts = new Map<string, number>();
+  private pendingLeaves: HostLeave[] = [];
   private leaveBatchStartedAt = 0;
   private leaveTimer: NodeJS.Timeout | undefined;
   private shrinkTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
+  private readonly claimTimer: NodeJS.Timeout;
   private closedFlag = false;
 
   constructor(
     readonly name: string,
-    private readonly io: Server,
-    private readonly observers: ObserverNamespace,
     createController: (outbox: Outbox) => OverlayController,
+    private readonly delivery: RoomDelivery,
     private readonly options: RoomOptions,
   ) {
     this.controller = createController(this.outbox());
-  }
-
-  /** The socket.io room of this room's hosts (default namespace). */
-  get hostsChannel(): string {
-    return `hosts:${this.name}`;
-  }
-
-  /** The socket.io room of this room's observers (the observer namespace). */
-  get observersChannel(): string {
-    return `observers:${this.name}`;
+    this.claimTimer = setInterval(() => this.options.guard('host:claim', () => this.controller.expireUnclaimed()), CLAIM_SWEEP_MS);
+    this.claimTimer.unref();
   }
 
   get observerCount(): number {
-    return this.observers.adapter.rooms.get(this.observersChannel)?.size ?? 0;
+    let total = 0;
+    for (const count of this.observerCounts.values()) total += count;
+    return total;
   }
 
-  /** Nothing here to keep: no host, none about to leave, no observer. */
+  /** Nothing here to keep: no host, none about to leave or to come back, no observer. */
   get idle(): boolean {
-    return this.sockets.size === 0 && this.controller.store.hosts.size === 0 && this.pendingLeaves.length === 0 && this.observerCount === 0;
+    const { store } = this.controller;
+    return store.hosts.size === 0 && store.suspended.size === 0 && this.pendingLeaves.length === 0 && this.observerCount === 0;
   }
 
   get closed(): boolean {
     return this.closedFlag;
+  }
+
+  /** One host's event, validated by its gateway; returns what its ack carries. */
+  handle(request: RoomRequest): object | void {
+    return handleRoomRequest(this, request);
   }
 
   /**
@@ -85,8 +105,8 @@ export class Room {
    * one batch: one ownership pass and one delta per affected host instead of one per leave.
    * A lone leave waits LEAVE_QUIET_MS, nothing beside the seconds failure detection takes.
    */
-  queueLeave(hostId: string, reason: LeaveReason): void {
-    if (this.pendingLeaves.push({ hostId, reason }) === 1) this.leaveBatchStartedAt = performance.now();
+  queueLeave(leave: HostLeave): void {
+    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = performance.now();
     clearTimeout(this.leaveTimer);
     // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
     const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - performance.now());
@@ -94,15 +114,24 @@ export class Room {
     this.leaveTimer.unref();
   }
 
-  /** The room as its observers see it; `controls` is each observer's own, set when it is sent. */
-  snapshot(): ObserverSnapshot {
-    const snapshot = this.controller.snapshot({ enabled: false }, Math.round((Date.now() - this.startedAt) / 1000));
-    return { ...snapshot, server: { ...snapshot.server, heapUsedBytes: process.memoryUsage().heapUsed } };
+  /** How many observers of this room a node has now; the feed is built only while some watch. */
+  setObservers(node: string, count: number): void {
+    if (count > 0) this.observerCounts.set(node, count);
+    else this.observerCounts.delete(node);
   }
 
-  /** The snapshot a new observer starts from (the feed's current one). */
-  currentSnapshot(): ObserverSnapshot {
-    return this.feed.current(() => this.snapshot());
+  /** The snapshot a new observer starts from (the feed's current one), and the recent events. */
+  openObserver(): { snapshot: ObserverSnapshot; events: ObserverEvent[] } {
+    return { snapshot: this.feed.current(() => this.snapshot()), events: [...this.controller.store.events] };
+  }
+
+  /**
+   * The room as it stands, to every observer: after the room changed owner, deltas follow
+   * this snapshot rather than the one the old owner's observers had.
+   */
+  resendSnapshot(): void {
+    this.feed.reset();
+    if (this.observerCount > 0) this.delivery.toObservers({ event: 'observer:snapshot', payload: this.feed.current(() => this.snapshot()) });
   }
 
   /**
@@ -114,6 +143,13 @@ export class Room {
     clearTimeout(this.leaveTimer);
     clearTimeout(this.shrinkTimer);
     clearTimeout(this.snapshotTimer);
+    clearInterval(this.claimTimer);
+  }
+
+  /** The room as its observers see it; `controls` is each observer's own, set when it is sent. */
+  private snapshot(): ObserverSnapshot {
+    const snapshot = this.controller.snapshot({ enabled: false }, Math.round((Date.now() - this.startedAt) / 1000));
+    return { ...snapshot, server: { ...snapshot.server, heapUsedBytes: process.memoryUsage().heapUsed } };
   }
 
   private flushLeaves(): void {
@@ -124,6 +160,11 @@ export class Room {
     clearTimeout(this.shrinkTimer);
     this.shrinkTimer = setTimeout(() => this.options.guard('cube:shrink', () => this.controller.shrinkIfDue()), SHRINK_AFTER_QUIET_MS);
     this.shrinkTimer.unref();
+  }
+
+  private changed(): void {
+    this.options.changed?.();
+    this.scheduleSnapshot();
   }
 
   /**
@@ -141,9 +182,7 @@ export class Room {
         this.options.guard('observer:delta', () => {
           this.snapshotTimer = undefined;
           const delta = this.feed.advance(this.snapshot());
-          if (!delta) return;
-          this.observers.to(this.observersChannel).emit('observer:delta', delta);
-          for (const socket of this.observers.sockets.values()) if (socket.data.room === this.name) this.options.dropIfSlow(socket);
+          if (delta) this.delivery.toObservers({ event: 'observer:delta', payload: delta });
         }),
       this.options.snapshotIntervalMs,
     );
@@ -151,32 +190,32 @@ export class Room {
   }
 
   private outbox(): Outbox {
+    // Called before the controller exists: it is looked up when a message goes.
+    const hosts = () => this.controller.store.hosts;
     return {
       host: (hostId, event, ...args) => {
-        const socket = this.sockets.get(hostId);
-        if (!socket) return;
-        socket.emit(event, ...args);
-        this.options.dropIfSlow(socket);
+        const host = hosts().get(hostId);
+        if (host && host.unclaimedSince === undefined) this.delivery.toHost(host, event, args);
       },
-      allHosts: (event, ...args) => {
-        this.io.of('/').to(this.hostsChannel).emit(event, ...args);
-      },
+      allHosts: (event, ...args) => this.delivery.toHosts(this.controller.hostNodes(), event, args),
       observerEvent: (event) => {
         this.options.logger.log(event.type === 'rejected' ? 'warn' : 'info', `overlay:${event.type}`, {
           room: this.name,
           message: event.message,
           ...(event.hostId !== undefined && { hostId: event.hostId }),
         });
-        this.observers.to(this.observersChannel).emit('observer:event', event);
-        this.scheduleSnapshot();
+        if (this.observerCount > 0) this.delivery.toObservers({ event: 'observer:event', payload: event });
+        this.changed();
       },
-      changed: () => this.scheduleSnapshot(),
+      changed: () => this.changed(),
+      // An observer's kill: the host is gone now, whatever its socket's close says later.
       disconnect: (hostId) => {
-        const socket = this.sockets.get(hostId);
-        if (!socket) return;
-        this.dropped.set(hostId, 'killed');
-        socket.disconnect(true);
+        const host = hosts().get(hostId);
+        if (!host) return;
+        this.delivery.dropHost(host);
+        this.controller.leave(hostId, 'killed');
       },
+      dropConnection: (node, connection) => this.delivery.dropHost({ node, connection }),
     };
   }
 }

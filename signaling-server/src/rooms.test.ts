@@ -103,8 +103,9 @@ describe('rooms', () => {
     const badObserver = observer(s, 'no/slash');
     await eventually(() => badObserver.error !== undefined);
     expect(badObserver.error).toMatch(/room name/);
-    only.close();
-    // Once its host has left, the room goes (the default one stays), and a new one fits.
+    await only.request('host:leave', {});
+    // Once its host has left (not lost: a lost one could still resume), the room goes (the
+    // default one stays), and a new one fits.
     await eventually(() => s.room('a') === undefined, 5000, 'the empty room to go');
     expect(s.room('default')).toBeDefined();
     expect((await host(s, 'c')).hostId).toBe('h1');

@@ -1,13 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { NetworkCoordinates } from '@cubecast/overlay';
-import { LIMITS } from '@cubecast/protocol';
+import { DEFAULT_ROOM, LIMITS } from '@cubecast/protocol';
 import { Server as SocketServer } from 'socket.io';
 import { createSpaModuleHandler, DEFAULT_SPA_MODULE_LIMITS, type SpaModuleLimits } from './http/spa-modules.js';
 import { createStaticHandler, ISOLATION_HEADERS } from './http/static-files.js';
 import type { Logger } from './log.js';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type ControllerConfig } from './overlay-controller.js';
 import type { RateLimit } from './rate-limiter.js';
+import { LocalRoomDirectory } from './room-directory.js';
+import type { Room } from './room.js';
 import { Signaling } from './signaling.js';
 import { createMemoryStore, type Store } from './store.js';
 
@@ -24,6 +28,8 @@ export interface ServerOptions {
   readonly controller?: Partial<ControllerConfig>;
   readonly snapshotIntervalMs?: number;
   readonly limits?: Partial<ServerLimits>;
+  /** This process's name among several server nodes; a unique one is made when absent. */
+  readonly node?: string;
 }
 
 /** What one server takes at most; docs/security.md gives each one's reason. */
@@ -69,7 +75,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const serveStatic = options.webRoot ? createStaticHandler(options.webRoot) : undefined;
   const startedAt = Date.now();
   let signaling: Signaling | undefined;
-  const controllers = () => [...(signaling?.controllers() ?? new Map<string, OverlayController>())];
+  const controllers = () => [...(signaling?.directory.owned() ?? new Map<string, Room>())].map(([name, room]) => [name, room.controller] as const);
   /** Connections the per-address cap refused: the server's, before any room is known. */
   let connectionsRefused = 0;
   const spaModules = createSpaModuleHandler(
@@ -108,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const sum = (of: (store: Store) => number) => stores.reduce((total, [, store]) => total + of(store), 0);
     const totals: Record<string, number> = {};
     for (const [, store] of stores) for (const [key, value] of Object.entries(store.counters)) totals[key] = (totals[key] ?? 0) + value;
+    totals.slowSocketsDropped = signaling?.slowSocketsDropped ?? 0;
     return {
       rooms: stores.length,
       hosts: sum((store) => store.hosts.size),
@@ -160,19 +167,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       else connections.delete(address);
     });
   });
-  signaling = new Signaling(
-    io,
-    (outbox) => new OverlayController(createMemoryStore(new NetworkCoordinates()), outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
-    {
-      adminToken: options.adminToken,
-      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
-      logger: options.logger,
-      snapshotIntervalMs: options.snapshotIntervalMs ?? 250,
-      maxObservers: limits.maxObservers,
-      maxBufferedBytesPerSocket: limits.maxBufferedBytesPerSocket,
-      maxRooms: limits.maxRooms,
-    },
-  );
+  const node = options.node ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const gateway = new Signaling(io, node, {
+    adminToken: options.adminToken,
+    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    logger: options.logger,
+    maxObservers: limits.maxObservers,
+    maxBufferedBytesPerSocket: limits.maxBufferedBytesPerSocket,
+  });
+  signaling = gateway;
+  const guard = (where: string, work: () => void) => {
+    try {
+      work();
+    } catch (error) {
+      options.logger.log('error', 'server:fault', { where, error: error instanceof Error ? error.stack : String(error) });
+    }
+  };
+  gateway.directory = new LocalRoomDirectory(gateway, {
+    logger: options.logger,
+    snapshotIntervalMs: options.snapshotIntervalMs ?? 250,
+    guard,
+    createController: (outbox) => new OverlayController(createMemoryStore(new NetworkCoordinates()), outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
+    maxRooms: limits.maxRooms,
+    keep: DEFAULT_ROOM,
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => {
@@ -183,10 +201,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { port } = http.address() as AddressInfo;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   options.logger.log('info', 'server:listening', { url, webRoot: options.webRoot ?? null, controls: options.adminToken !== undefined });
-  const running = signaling;
   let closing: Promise<void> | undefined;
   const close = async () => {
-    running.close();
+    gateway.close();
+    await gateway.directory.close();
     await io.close();
     http.closeAllConnections();
     if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
@@ -196,8 +214,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url,
     http,
     io,
-    controller: running.controller,
-    room: (name) => running.roomController(name),
+    get controller() {
+      return gateway.directory.owned().get(DEFAULT_ROOM)!.controller;
+    },
+    room: (name) => gateway.directory.owned().get(name)?.controller,
     // Once: a test that restarts a server closes it itself, and its fixture again after.
     close: () => (closing ??= close()),
   };

@@ -98,4 +98,22 @@ describe('sessions that resume', () => {
     expect(result.channels.find((c) => c.name === 'cam')!.publisher).toBe(other.hostId);
     expect(result.resumed!.subscriptions.map((sub) => sub.channel)).toEqual(['mic']);
   });
+
+  it('takes a host that comes back before its old connection is noticed gone as it stands: same ids, routes asked again, the old socket closed without a leave', async () => {
+    const s = await server();
+    const { publisher, other, own } = await overlay(s);
+    const ids = [...s.controller.store.cube!.ownership.idsOf(publisher.hostId)].sort();
+    const oldSocketClosed = new Promise((resolve) => publisher.socket.once('disconnect', resolve));
+    const result = await rejoin(s, publisher.sessionToken);
+    expect(result.state.hostId).toBe(publisher.hostId);
+    expect([...result.state.ids].sort()).toEqual(ids);
+    expect(result.resumed!.subscriptions.map((sub) => sub.subscriptionId)).toEqual([own.subscriptionId]);
+    await oldSocketClosed;
+    // The old socket's close named a connection that is no longer the host's: nothing left.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(s.controller.hasHost(publisher.hostId)).toBe(true);
+    expect(s.controller.channels().map((c) => c.name).sort()).toEqual(['cam', 'mic']);
+    // Its own subscription's route is asked for again.
+    await eventually(() => other.routeRequests.filter((r) => r.subscriptionId === own.subscriptionId).length === 2);
+  });
 });

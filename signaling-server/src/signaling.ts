@@ -5,7 +5,6 @@ import {
   ControlsDisabledError,
   DEFAULT_ROOM,
   ForbiddenError,
-  LimitExceededError,
   NotJoinedError,
   AlreadyJoinedError,
   OBSERVER_EVENT_SCHEMAS,
@@ -15,23 +14,29 @@ import {
   isWireError,
   BadPayloadError,
   type ClientPayload,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
   type ObserverClientEvents,
+  type ObserverEvent,
   type ObserverServerEvents,
   type ObserverSnapshot,
 } from '@cubecast/protocol';
-import type { Server, Socket } from 'socket.io';
+import type { Namespace, Server, Socket } from 'socket.io';
 import type { Logger } from './log.js';
-import type { LeaveReason, OverlayController, Outbox } from './overlay-controller.js';
+import type { LeaveReason } from './overlay-controller.js';
 import { TokenBucket, type RateLimit } from './rate-limiter.js';
-import { Room, type HostSocket, type ObserverNamespace } from './room.js';
+import type { LocalSockets, RoomDirectory } from './room-directory.js';
+import type { ControlEventName, HostEventName } from './room-request.js';
+import type { HostEvent, ObserverMessage } from './room.js';
+
+export type HostSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+type ObserverNamespace = Namespace<ObserverClientEvents, ObserverServerEvents>;
 
 export interface SignalingOptions {
   /** Observer controls need this token; without one they are off. */
   readonly adminToken: string | undefined;
   readonly rateLimit: RateLimit;
   readonly logger: Logger;
-  /** Least time between two observer deltas. */
-  readonly snapshotIntervalMs: number;
   /** Observers connected at once; more are refused at connection. */
   readonly maxObservers: number;
   /**
@@ -40,8 +45,6 @@ export interface SignalingOptions {
    * growing the server until its ping times out.
    */
   readonly maxBufferedBytesPerSocket: number;
-  /** Rooms one server holds at once; a join or observer naming one more is refused. */
-  readonly maxRooms: number;
 }
 
 /** How often every socket's unsent bytes are checked (besides after each message to a host). */
@@ -58,8 +61,6 @@ function unsentBytes(socket: Socket): number {
   return bytes;
 }
 
-/** One handler per client event, its payload typed by the event's schema (what validation gives). */
-type Handlers = { [E in keyof typeof CLIENT_EVENT_SCHEMAS]: (data: ClientPayload<E>, socket: HostSocket, room: Room) => object | void };
 type AnySocket = Socket<never, never>;
 
 /** socket.io's disconnect reasons: a silent or broken transport is a failure, not a leave. */
@@ -69,110 +70,47 @@ function leaveReason(reason: string): LeaveReason {
 }
 
 /**
- * The gateway: every event is rate-limited, validated against its schema and handed to the
- * controller of the socket's room; every refusal is an error ack `{ok:false, code, message}`,
- * is counted, and changes nothing. Unknown events are refused the same way. Rooms are made by
- * the first host or observer that names one and dropped once nobody is in them (the
- * default room stays).
+ * The gateway: it holds the sockets. Every event is rate-limited and validated against its
+ * schema here, then handed to the owner of the socket's room (a RoomDirectory finds it: this
+ * process, or another node); every refusal is an error ack `{ok:false, code, message}`, is
+ * counted, and changes nothing. Unknown events are refused the same way.
  */
-export class Signaling {
-  private readonly rooms = new Map<string, Room>();
-  /** When each host (or '(not joined)') last had a 'rejected' event logged. */
-  private readonly lastRejectedEvent = new Map<string, number>();
+export class Signaling implements LocalSockets {
+  /** Per host (or '(not joined)'): when its refusals were last told to its room, and how many since. */
+  private readonly rejections = new Map<string, { at: number; count: number; timer: NodeJS.Timeout | undefined }>();
   private readonly observers: ObserverNamespace;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly handlers: Handlers;
-  private readonly defaultRoom: Room;
+  /** Observers connected here, per room: the owner builds the feed only while some watch. */
+  private readonly observerCounts = new Map<string, number>();
+  /** Sockets this gateway dropped for not reading (for /metrics). */
+  slowSocketsDropped = 0;
+  directory!: RoomDirectory;
   private closed = false;
 
   constructor(
     private readonly io: Server,
-    private readonly createController: (outbox: Outbox, room: string) => OverlayController,
+    readonly node: string,
     private readonly options: SignalingOptions,
   ) {
     this.observers = io.of('/observer');
-    this.defaultRoom = this.room(DEFAULT_ROOM);
-    const hostOf = (socket: HostSocket): string => {
-      const hostId = socket.data.hostId as string | undefined;
-      if (!hostId) throw new NotJoinedError('join first (host:join)');
-      return hostId;
-    };
-    this.handlers = {
-      'host:join': (data, socket) => {
-        if (socket.data.hostId) throw new AlreadyJoinedError(`this connection is host ${socket.data.hostId as string}`);
-        const room = this.room(data.room ?? DEFAULT_ROOM);
-        const { hostId, ...result } = room.controller.join(data);
-        socket.data.hostId = hostId;
-        socket.data.room = room.name;
-        room.sockets.set(hostId, socket);
-        void socket.join(room.hostsChannel);
-        return result;
-      },
-      'host:leave': (_data, socket, room) => {
-        const hostId = hostOf(socket);
-        socket.data.hostId = undefined;
-        room.sockets.delete(hostId);
-        void socket.leave(room.hostsChannel);
-        room.controller.leave(hostId, 'leave');
-      },
-      'signal:send': (data, socket, room) => room.controller.relaySignal(hostOf(socket), data),
-      'channel:publish': (data, socket, room) => ({ channel: room.controller.publish(hostOf(socket), data) }),
-      'channel:unpublish': (data, socket, room) => room.controller.unpublish(hostOf(socket), data.name),
-      'channel:list': (_data, socket, room) => {
-        hostOf(socket);
-        return { channels: room.controller.channels() };
-      },
-      'subscription:create': (data, socket, room) => ({
-        subscription: room.controller.subscribe(hostOf(socket), data),
-      }),
-      'subscription:delete': (data, socket, room) => room.controller.unsubscribe(hostOf(socket), data.subscriptionId),
-      'subscription:report': (data, socket, room) => ({
-        boundMet: room.controller.report(hostOf(socket), data),
-      }),
-      'link:report': (data, socket, room) => room.controller.reportLinks(hostOf(socket), data),
-      'spa:report': (data, socket, room) => room.controller.reportSpas(hostOf(socket), data),
-    };
     io.of('/').on('connection', (socket: HostSocket) => this.guard('host:connection', () => this.onHost(socket)));
     this.observers.use((socket, next) => {
       if (this.observers.sockets.size >= options.maxObservers) {
         next(new Error(`the server has ${options.maxObservers} observers connected, the most it takes: try again later`));
         return;
       }
-      try {
-        const named = (socket.handshake.auth as Record<string, unknown> | undefined)?.room ?? DEFAULT_ROOM;
-        const parsed = roomNameSchema.safeParse(named);
-        if (!parsed.success) throw new BadPayloadError('a room name is 1 to 64 letters, digits, spaces, dots, dashes or underscores');
-        socket.data.room = this.room(parsed.data).name;
-        next();
-      } catch (error) {
-        next(new Error(error instanceof Error ? error.message : String(error)));
+      const named = (socket.handshake.auth as Record<string, unknown> | undefined)?.room ?? DEFAULT_ROOM;
+      const parsed = roomNameSchema.safeParse(named);
+      if (!parsed.success) {
+        next(new Error('a room name is 1 to 64 letters, digits, spaces, dots, dashes or underscores'));
+        return;
       }
+      socket.data.room = parsed.data;
+      next();
     });
     this.observers.on('connection', (socket) => this.guard('observer:connection', () => this.onObserver(socket)));
-    this.sweepTimer = setInterval(
-      () =>
-        this.guard('socket:sweep', () => {
-          this.dropSlowSockets();
-          this.dropIdleRooms();
-        }),
-      BUFFER_SWEEP_MS,
-    );
+    this.sweepTimer = setInterval(() => this.guard('socket:sweep', () => this.dropSlowSockets()), BUFFER_SWEEP_MS);
     this.sweepTimer.unref();
-  }
-
-  /** The default room's controller (the room of a server that never sees another). */
-  get controller(): OverlayController {
-    return this.defaultRoom.controller;
-  }
-
-  /** A room's controller, if the room exists. */
-  roomController(name: string): OverlayController | undefined {
-    return this.rooms.get(name)?.controller;
-  }
-
-  /** Every room's controller, by room name. */
-  controllers(): Map<string, OverlayController> {
-    return new Map([...this.rooms].map(([name, room]) => [name, room.controller]));
   }
 
   /**
@@ -183,36 +121,37 @@ export class Signaling {
    */
   close(): void {
     this.closed = true;
-    for (const room of this.rooms.values()) room.close();
     clearInterval(this.sweepTimer);
   }
 
-  /** The room by that name, made if there is none and the server may hold one more. */
-  private room(name: string): Room {
-    const existing = this.rooms.get(name);
-    if (existing) return existing;
-    if (this.rooms.size >= this.options.maxRooms) throw new LimitExceededError(`the server holds ${this.options.maxRooms} rooms, the most it takes`);
-    const room = new Room(name, this.io, this.observers, (outbox) => this.createController(outbox, name), {
-      logger: this.options.logger,
-      snapshotIntervalMs: this.options.snapshotIntervalMs,
-      guard: (where, work) => this.guard(where, work),
-      dropIfSlow: (socket) => this.dropIfSlow(socket),
-    });
-    this.rooms.set(name, room);
-    return room;
+  // ---- LocalSockets: what rooms' owners send this node's sockets ---------------------------
+
+  toHost(_room: string, connection: string, event: HostEvent, args: readonly unknown[]): void {
+    const socket = this.io.of('/').sockets.get(connection);
+    if (!socket) return;
+    (socket.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+    this.dropIfSlow(socket);
   }
 
-  /** The room a socket joined (or observes); the default one for a socket that has not joined. */
-  private roomOf(socket: AnySocket | HostSocket): Room {
-    return this.rooms.get(socket.data.room as string) ?? this.defaultRoom;
+  toHosts(room: string, event: HostEvent, args: readonly unknown[]): void {
+    (this.io.of('/').to(hostsChannel(room)).emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
   }
 
-  private dropIdleRooms(): void {
-    for (const [name, room] of this.rooms) {
-      if (room === this.defaultRoom || !room.idle) continue;
-      room.close();
-      this.rooms.delete(name);
+  dropHost(_room: string, connection: string): void {
+    this.io.of('/').sockets.get(connection)?.disconnect(true);
+  }
+
+  toObservers(room: string, message: ObserverMessage): void {
+    if (message.event === 'observer:snapshot') {
+      for (const socket of this.observersOf(room)) socket.emit('observer:snapshot', { ...message.payload, controls: socket.data.controls as ObserverSnapshot['controls'] });
+      return;
     }
+    (this.observers.to(observersChannel(room)).emit as (event: string, payload: unknown) => boolean)(message.event, message.payload);
+    if (message.event === 'observer:delta') for (const socket of this.observersOf(room)) this.dropIfSlow(socket);
+  }
+
+  private observersOf(room: string): Socket<ObserverClientEvents, ObserverServerEvents>[] {
+    return [...this.observers.sockets.values()].filter((socket) => socket.data.room === room);
   }
 
   /**
@@ -241,13 +180,10 @@ export class Signaling {
     const unsent = unsentBytes(socket);
     if (unsent <= this.options.maxBufferedBytesPerSocket) return;
     socket.data.droppingSlow = true;
-    const hostId = socket.data.hostId as string | undefined;
-    this.options.logger.log('warn', 'socket:slow', { hostId, unsentBytes: unsent });
-    const room = this.roomOf(socket);
-    room.controller.store.counters.slowSocketsDropped++;
+    this.options.logger.log('warn', 'socket:slow', { hostId: socket.data.hostId as string | undefined, unsentBytes: unsent });
+    this.slowSocketsDropped++;
     setImmediate(() =>
       this.guard('socket:drop', () => {
-        if (hostId) room.dropped.set(hostId, 'failure');
         socket.disconnect(true);
         // A graceful close would wait behind the unsent bytes; they are what must go now.
         (socket.conn.transport as unknown as { socket?: { terminate?: () => void } }).socket?.terminate?.();
@@ -258,7 +194,7 @@ export class Signaling {
   private onHost(socket: HostSocket): void {
     const bucket = new TokenBucket(this.options.rateLimit);
     this.refuseUnknownEvents(socket, CLIENT_EVENT_SCHEMAS, bucket);
-    for (const event of Object.keys(CLIENT_EVENT_SCHEMAS) as (keyof typeof CLIENT_EVENT_SCHEMAS)[]) {
+    for (const event of Object.keys(CLIENT_EVENT_SCHEMAS) as HostEventName[]) {
       socket.on(event, (...args: unknown[]) => {
         // A client may send an ack with no payload: the callback then comes first.
         const [payload, ack] = typeof args[0] === 'function' ? [undefined, args[0]] : [args[0], args[1]];
@@ -267,27 +203,55 @@ export class Signaling {
           this.refuse(socket, hostId, event, new RateLimitedError(`more than ${this.options.rateLimit.perSecond} events a second`), ack);
           return;
         }
-        try {
-          const data = parsePayload(CLIENT_EVENT_SCHEMAS[event], payload, event);
-          // The map's key and payload agree per event; TypeScript cannot follow that through a loop variable.
-          const result = (this.handlers[event] as (data: unknown, socket: HostSocket, room: Room) => object | void)(data, socket, this.roomOf(socket));
-          if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
-        } catch (error) {
-          this.refuse(socket, hostId, event, error, ack);
-        }
+        this.handleHostEvent(socket, event, payload).then(
+          (result) => {
+            if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
+          },
+          (error: unknown) => this.refuse(socket, socket.data.hostId as string | undefined, event, error, ack),
+        );
       });
     }
     socket.on('disconnect', (reason) =>
       this.guard('host:disconnect', () => {
         const hostId = socket.data.hostId as string | undefined;
         if (!hostId || this.closed) return;
-        const room = this.roomOf(socket);
-        room.sockets.delete(hostId);
-        const dropped = room.dropped.get(hostId);
-        room.dropped.delete(hostId);
-        room.queueLeave(hostId, dropped ?? leaveReason(reason));
+        const why = socket.data.droppingSlow === true ? 'failure' : leaveReason(reason);
+        this.directory.leave(socket.data.room as string, { hostId, reason: why, connection: socket.id });
       }),
     );
+  }
+
+  /** Validates one host event and has the owner of the socket's room carry it out. */
+  private async handleHostEvent(socket: HostSocket, event: HostEventName, payload: unknown): Promise<object | void> {
+    const data = parsePayload(CLIENT_EVENT_SCHEMAS[event], payload, event);
+    const hostId = socket.data.hostId as string | undefined;
+    const from = { node: this.node, connection: socket.id };
+    if (event !== 'host:join') {
+      if (!hostId) throw new NotJoinedError('join first (host:join)');
+      const result = await this.directory.request(socket.data.room as string, { kind: 'host', event, data, hostId, from });
+      if (event === 'host:leave') {
+        socket.data.hostId = undefined;
+        void socket.leave(hostsChannel(socket.data.room as string));
+      }
+      return result;
+    }
+    if (hostId || socket.data.joining === true) throw new AlreadyJoinedError(hostId ? `this connection is host ${hostId}` : 'a join is under way on this connection');
+    const room = (data as ClientPayload<'host:join'>).room ?? DEFAULT_ROOM;
+    socket.data.joining = true;
+    try {
+      const { hostId: joined, ...result } = (await this.directory.request(room, { kind: 'host', event, data, from })) as { hostId: string };
+      // The socket closed while the owner was taking it in: the host it became leaves again.
+      if (socket.disconnected) {
+        if (!this.closed) this.directory.leave(room, { hostId: joined, reason: 'disconnect', connection: socket.id });
+        return result;
+      }
+      socket.data.hostId = joined;
+      socket.data.room = room;
+      void socket.join(hostsChannel(room));
+      return result;
+    } finally {
+      socket.data.joining = false;
+    }
   }
 
   /**
@@ -310,9 +274,7 @@ export class Signaling {
     }
     const reply = ackFromError(error);
     this.guard('request:refused', () => {
-      const { controller } = this.roomOf(socket);
-      controller.countRejected(hostId);
-      this.noteRejected(controller, hostId, event, reply.code, reply.message);
+      this.noteRejected(socket, hostId, event, reply.code, reply.message);
     });
     if (typeof ack === 'function') {
       try {
@@ -323,35 +285,66 @@ export class Signaling {
     }
   }
 
-  /** At most one 'rejected' observer event per host (or anonymous socket) per second. */
-  private noteRejected(controller: OverlayController, hostId: string | undefined, event: string, code: string, message: string): void {
+  /**
+   * Refusals reach the room's owner (for its observers and the host's counter) as at most one
+   * message per host (or anonymous socket) a second, with how many there were: a client
+   * flooding bad events costs the owner nothing more. The ones inside a second go with the
+   * next message, which a timer sends if no refusal does.
+   */
+  private noteRejected(socket: AnySocket | HostSocket, hostId: string | undefined, event: string, code: string, message: string): void {
     const key = hostId ?? '(not joined)';
-    const now = Date.now();
-    if (now - (this.lastRejectedEvent.get(key) ?? 0) < 1000) return;
-    this.lastRejectedEvent.set(key, now);
-    if (this.lastRejectedEvent.size > 10_000) this.lastRejectedEvent.clear();
-    controller.logEvent('rejected', `${key}: ${event} refused (${code}): ${message}`, hostId, { event, code });
+    const room = (socket.data.room as string | undefined) ?? DEFAULT_ROOM;
+    // Hosts come and go: forget the quiet ones past a bound.
+    if (this.rejections.size > 10_000) for (const [other, entry] of this.rejections) if (!entry.timer) this.rejections.delete(other);
+    const seen = this.rejections.get(key) ?? { at: 0, count: 0, timer: undefined };
+    this.rejections.set(key, seen);
+    seen.count++;
+    const report = () => {
+      seen.timer = undefined;
+      if (seen.count === 0) return;
+      const note = { kind: 'rejected' as const, count: seen.count, message: `${key}: ${event} refused (${code}): ${message}`, event, code, ...(hostId !== undefined && { hostId }) };
+      seen.at = Date.now();
+      seen.count = 0;
+      if (!this.closed) this.directory.request(room, note).catch(() => undefined);
+    };
+    const wait = seen.at + 1000 - Date.now();
+    if (wait <= 0) report();
+    else if (!seen.timer) {
+      seen.timer = setTimeout(() => this.guard('request:refused', report), wait);
+      seen.timer.unref();
+    }
   }
 
   private onObserver(socket: Socket<ObserverClientEvents, ObserverServerEvents>): void {
     const controls = this.controlsFor(socket.handshake.auth as Record<string, unknown> | undefined);
     const bucket = new TokenBucket(this.options.rateLimit);
-    const room = this.roomOf(socket as unknown as AnySocket);
-    void socket.join(room.observersChannel);
-    socket.emit('observer:snapshot', { ...room.currentSnapshot(), controls });
-    for (const event of room.controller.store.events) socket.emit('observer:event', event);
-    const c = room.controller;
-    const actions: Record<keyof typeof OBSERVER_EVENT_SCHEMAS, (data: never) => object | void> = {
-      'control:kill': (data: { hostId: string }) => c.kill(data.hostId),
-      'control:emulation': (data: { hostId: string; emulation: Parameters<OverlayController['setEmulation']>[1] }) =>
-        c.setEmulation(data.hostId, data.emulation),
-      'control:policy': (data: { policy: Parameters<OverlayController['setPolicy']>[0] }) => c.setPolicy(data.policy),
-      'control:reembed': (data: { k?: number; n?: number }) => c.forceReembed(data),
-    };
+    const room = socket.data.room as string;
+    socket.data.controls = controls;
     this.refuseUnknownEvents(socket as unknown as AnySocket, OBSERVER_EVENT_SCHEMAS, bucket);
-    for (const event of Object.keys(OBSERVER_EVENT_SCHEMAS) as (keyof typeof OBSERVER_EVENT_SCHEMAS)[]) {
+    this.countObserver(room, +1);
+    socket.on('disconnect', () => this.guard('observer:disconnect', () => this.countObserver(room, -1)));
+    this.directory.request(room, { kind: 'observer:open' }).then(
+      (opened) => {
+        if (socket.disconnected) return;
+        const { snapshot, events } = opened as { snapshot: ObserverSnapshot; events: ObserverEvent[] };
+        socket.emit('observer:snapshot', { ...snapshot, controls });
+        for (const event of events) socket.emit('observer:event', event);
+        // Joined after the snapshot went: deltas are relative to it.
+        void socket.join(observersChannel(room));
+      },
+      (error: unknown) => {
+        this.options.logger.log('warn', 'observer:refused', { room, error: error instanceof Error ? error.message : String(error) });
+        socket.disconnect(true);
+      },
+    );
+    for (const event of Object.keys(OBSERVER_EVENT_SCHEMAS) as ControlEventName[]) {
       socket.on(event, (...args: unknown[]) => {
         const [payload, ack] = typeof args[0] === 'function' ? [undefined, args[0]] : [args[0], args[1]];
+        const reply = (result: object | void) => {
+          this.options.logger.log('info', 'control:done', { event, room });
+          if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
+        };
+        const refuse = (error: unknown) => this.refuse(socket as unknown as AnySocket, undefined, event, error, ack);
         try {
           if (!bucket.take()) throw new RateLimitedError('too many control requests');
           if (!controls.enabled) {
@@ -360,14 +353,28 @@ export class Signaling {
               : new ForbiddenError('observer controls need the admin token');
           }
           const data = parsePayload(OBSERVER_EVENT_SCHEMAS[event], payload, event);
-          const result = actions[event](data as never);
-          this.options.logger.log('info', 'control:done', { event, payload: data });
-          if (typeof ack === 'function') ack({ ok: true, ...(result ?? {}) });
+          this.directory.request(room, { kind: 'control', event, data }).then(reply, refuse);
         } catch (error) {
-          this.refuse(socket as unknown as AnySocket, undefined, event, error, ack);
+          refuse(error);
         }
       });
     }
+  }
+
+  /** Tells the room's owner how many observers watch from here when that crosses zero or changes. */
+  private countObserver(room: string, change: number): void {
+    const count = (this.observerCounts.get(room) ?? 0) + change;
+    if (count > 0) this.observerCounts.set(room, count);
+    else this.observerCounts.delete(room);
+    if (this.closed) return;
+    this.directory.request(room, { kind: 'observer:count', node: this.node, count }).catch((error: unknown) => {
+      this.options.logger.log('warn', 'observer:count-failed', { room, error: error instanceof Error ? error.message : String(error) });
+    });
+  }
+
+  /** This node's observer counts, for a room's new owner. */
+  observerCountsHere(): ReadonlyMap<string, number> {
+    return this.observerCounts;
   }
 
   private controlsFor(auth: Record<string, unknown> | undefined): ObserverSnapshot['controls'] {
@@ -379,3 +386,8 @@ export class Signaling {
     return ok ? { enabled: true } : { enabled: false, reason: 'connected without the admin token: view only' };
   }
 }
+
+/** The socket.io room of a room's hosts (default namespace). */
+export const hostsChannel = (room: string) => `hosts:${room}`;
+/** The socket.io room of a room's observers (the observer namespace). */
+export const observersChannel = (room: string) => `observers:${room}`;

@@ -22,7 +22,19 @@ export interface HostRecord {
   readonly sessionToken: string;
   readonly name?: string;
   emulation?: Emulation;
-  readonly connectedAt: number;
+  connectedAt: number;
+  /** The server process whose socket the host is on (a gateway; the owner itself in one process). */
+  node: string;
+  /**
+   * Its socket's id: a disconnect of an older socket (the host came back on a new one before
+   * the old one was noticed gone) is not the host leaving.
+   */
+  connection: string;
+  /**
+   * Since when its node has been gone (died, drained, restarted): the host keeps its ids
+   * until it comes back with its session token or the claim window ends.
+   */
+  unclaimedSince?: number;
   /** Payloads refused from this host. */
   rejected: number;
   /** What the host was last told: deltas are computed against it. */
@@ -98,7 +110,9 @@ export interface Store {
   readonly events: ObserverEvent[];
   cube: CubeRecord | undefined;
   policy: RoutingPolicyName;
-  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number; slowSocketsDropped: number };
+  /** The last host, subscription and channel numbers handed out: ids are never reused in a room. */
+  nextIds: { host: number; subscription: number; channel: number };
+  counters: { rejectedPayloads: number; deltasSent: number; statesSent: number; joins: number };
 }
 
 export function measurement(store: Store, from: string, to: string): LinkMeasurement | undefined {
@@ -117,6 +131,7 @@ export function createMemoryStore(coordinates: NetworkCoordinates): Store {
     events: [],
     cube: undefined,
     policy: 'greedy',
-    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0, slowSocketsDropped: 0 },
+    nextIds: { host: 0, subscription: 0, channel: 0 },
+    counters: { rejectedPayloads: 0, deltasSent: 0, statesSent: 0, joins: 0 },
   };
 }

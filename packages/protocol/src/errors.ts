@@ -38,6 +38,11 @@ export const ERROR_CODES = [
   'CONTROLS_DISABLED',
   /** A control that cannot be carried out as asked (say, a cube too small for the hosts). */
   'INVALID_REQUEST',
+  /**
+   * The room's owner could not be reached (it is moving to another server node, or Redis is
+   * down); the request had no effect and may be sent again in a moment.
+   */
+  'UNAVAILABLE',
   /** The server failed; the request had no effect. */
   'INTERNAL',
 ] as const;
@@ -97,6 +102,7 @@ export const LimitExceededError = errorClass('LIMIT_EXCEEDED', 'LimitExceededErr
 export const ForbiddenError = errorClass('FORBIDDEN', 'ForbiddenError');
 export const ControlsDisabledError = errorClass('CONTROLS_DISABLED', 'ControlsDisabledError');
 export const InvalidRequestError = errorClass('INVALID_REQUEST', 'InvalidRequestError');
+export const UnavailableError = errorClass('UNAVAILABLE', 'UnavailableError');
 export const InternalError = errorClass('INTERNAL', 'InternalError');
 
 const CLASSES: Record<ErrorCode, new (message: string) => WireError> = {
@@ -116,6 +122,7 @@ const CLASSES: Record<ErrorCode, new (message: string) => WireError> = {
   FORBIDDEN: ForbiddenError,
   CONTROLS_DISABLED: ControlsDisabledError,
   INVALID_REQUEST: InvalidRequestError,
+  UNAVAILABLE: UnavailableError,
   INTERNAL: InternalError,
 };
 

@@ -246,6 +246,9 @@ export const OBSERVER_EVENT_SCHEMAS = {
   'control:reembed': controlReembedSchema,
 } as const;
 
+/** An observer control's payload as the server has it after validation. */
+export type ObserverPayload<E extends keyof typeof OBSERVER_EVENT_SCHEMAS> = z.output<(typeof OBSERVER_EVENT_SCHEMAS)[E]>;
+
 // ---- What the server sends -------------------------------------------------------------
 
 /** A neighbour table entry: a logical id next to one of the host's ids, and its owner. */
