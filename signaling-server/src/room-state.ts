@@ -1,0 +1,214 @@
+import { Cube, Ownership, type NetworkCoordinates } from '@cubecast/overlay';
+import { channelPublishSchema, emulationSchema, OBSERVER_EVENT_TYPES, ROUTING_POLICIES, spaReportSchema, spaSpecSchema, type ChannelInfo, type ObserverEvent } from '@cubecast/protocol';
+import { z } from 'zod';
+import type { HostRecord, Store, SubscriptionRecord, SuspendedSession } from './store.js';
+
+/**
+ * A room as its owner saves it in Redis, so that another node (or this one, restarted) goes on
+ * where it stood. JSON, one document per room, with a version; docs/protocol.md ("Room state")
+ * describes it. What is measured (link reports, network coordinates) is not saved: hosts
+ * report it again within seconds.
+ */
+export const ROOM_STATE_VERSION = 1;
+
+/**
+ * The largest document read back: a 65536-host room is about 15 MB. Past this a document is
+ * refused rather than parsed (a corrupted or foreign key must not take a node's memory).
+ */
+export const MAX_ROOM_STATE_BYTES = 64 * 1024 * 1024;
+
+/** A saved room that cannot be read back: not JSON, another version, or not a room. */
+export class RoomStateError extends Error {
+  override readonly name = 'RoomStateError';
+}
+
+const count = z.number().int().nonnegative();
+const time = z.number().finite();
+const id = z.string().min(1).max(64);
+
+const channelSchema = z
+  .strictObject({ id: count.max(0xffffffff), name: z.string(), kind: z.string(), publisher: id, anchor: count, codec: z.unknown() })
+  .superRefine((channel, context) => {
+    const spec = channelPublishSchema.safeParse({ name: channel.name, kind: channel.kind, codec: channel.codec });
+    if (!spec.success) context.addIssue({ code: 'custom', message: `channel ${channel.name}: ${spec.error.issues[0]?.message ?? 'invalid'}` });
+  });
+
+const subscriptionSchema = z.strictObject({
+  subscriptionId: id,
+  channel: z.string().min(1).max(64),
+  subscriber: id,
+  maxLatencyMs: z.number().positive(),
+  pipeline: z.array(spaSpecSchema),
+  target: count,
+  latencyMs: z.number().nonnegative().optional(),
+  hops: count.optional(),
+  framesDecoded: count.optional(),
+  misses: count,
+  /** null: never tried (in memory, -Infinity, which JSON cannot carry). */
+  lastSwapAttempt: time.nullable(),
+});
+
+const hostSchema = z.strictObject({
+  hostId: id,
+  sessionToken: z.string().min(1).max(64),
+  name: z.string().max(64).optional(),
+  emulation: emulationSchema.optional(),
+  connectedAt: time,
+  node: z.string().min(1).max(200),
+  connection: z.string().min(1).max(64),
+  unclaimedSince: time.optional(),
+  rejected: count,
+  spas: spaReportSchema.shape.spas,
+  bytes: z.strictObject({ channels: count, subscriptions: count, spas: count }),
+});
+
+const roomStateSchema = z.strictObject({
+  v: z.literal(ROOM_STATE_VERSION),
+  savedAt: time,
+  policy: z.enum(ROUTING_POLICIES),
+  nextIds: z.strictObject({ host: count, subscription: count, channel: count }),
+  counters: z.strictObject({ rejectedPayloads: count, deltasSent: count, statesSent: count, joins: count }),
+  cube: z
+    .strictObject({
+      k: z.number().int().min(2).max(36),
+      n: z.number().int().min(1).max(32),
+      epoch: count,
+      revision: count,
+      pinned: z.boolean(),
+      hosts: z.array(id),
+      owners: z.array(z.number().int()),
+    })
+    .nullable(),
+  hosts: z.array(hostSchema),
+  suspended: z.array(
+    z.strictObject({ token: z.string().min(1).max(64), hostId: id, channels: z.array(channelSchema), subscriptions: z.array(subscriptionSchema), until: time }),
+  ),
+  channels: z.array(channelSchema),
+  subscriptions: z.array(subscriptionSchema),
+  events: z.array(
+    z.strictObject({ time, type: z.enum(OBSERVER_EVENT_TYPES), message: z.string(), hostId: id.optional(), details: z.record(z.string(), z.unknown()).optional() }),
+  ),
+});
+
+type SavedSubscription = z.infer<typeof subscriptionSchema>;
+
+/** Field by field, in one order: a saved room's text depends only on the room. */
+const saveSubscription = (sub: SubscriptionRecord): SavedSubscription => ({
+  subscriptionId: sub.subscriptionId,
+  channel: sub.channel,
+  subscriber: sub.subscriber,
+  maxLatencyMs: sub.maxLatencyMs,
+  pipeline: sub.pipeline,
+  target: sub.target,
+  ...(sub.latencyMs !== undefined && { latencyMs: sub.latencyMs }),
+  ...(sub.hops !== undefined && { hops: sub.hops }),
+  ...(sub.framesDecoded !== undefined && { framesDecoded: sub.framesDecoded }),
+  misses: sub.misses,
+  lastSwapAttempt: Number.isFinite(sub.lastSwapAttempt) ? sub.lastSwapAttempt : null,
+});
+
+const loadSubscription = ({ lastSwapAttempt, ...sub }: SavedSubscription): SubscriptionRecord => ({
+  ...(sub as Omit<SubscriptionRecord, 'lastSwapAttempt'>),
+  lastSwapAttempt: lastSwapAttempt ?? -Infinity,
+});
+
+/** The room's state as one JSON document. */
+export function encodeRoomState(store: Store, savedAt: number): string {
+  const cube = store.cube;
+  const saved = cube?.ownership.save();
+  const state: z.input<typeof roomStateSchema> = {
+    v: ROOM_STATE_VERSION,
+    savedAt,
+    policy: store.policy,
+    nextIds: store.nextIds,
+    counters: store.counters,
+    cube: cube && saved ? { k: cube.cube.k, n: cube.cube.n, epoch: cube.epoch, revision: cube.revision, pinned: cube.pinned, hosts: saved.hosts, owners: Array.from(saved.owners) } : null,
+    hosts: [...store.hosts.values()].map((host) => ({
+      hostId: host.hostId,
+      sessionToken: host.sessionToken,
+      ...(host.name !== undefined && { name: host.name }),
+      ...(host.emulation !== undefined && { emulation: host.emulation }),
+      connectedAt: host.connectedAt,
+      node: host.node,
+      connection: host.connection,
+      ...(host.unclaimedSince !== undefined && { unclaimedSince: host.unclaimedSince }),
+      rejected: host.rejected,
+      spas: host.spas,
+      bytes: { channels: host.bytes.channels, subscriptions: host.bytes.subscriptions, spas: host.bytes.spas },
+    })),
+    suspended: [...store.suspended].map(([token, session]) => ({
+      token,
+      hostId: session.hostId,
+      channels: [...session.channels],
+      subscriptions: session.subscriptions.map(saveSubscription),
+      until: session.until,
+    })),
+    channels: [...store.channels.values()],
+    subscriptions: [...store.subscriptions.values()].map(saveSubscription),
+    events: store.events,
+  };
+  return JSON.stringify(state);
+}
+
+/**
+ * A saved room back as a store. Checked whole before anything is built: a document that is
+ * not exactly a room of this version, or whose parts disagree (a cube whose hosts are not the
+ * room's), is refused with a RoomStateError.
+ */
+export function decodeRoomState(text: string, coordinates: NetworkCoordinates): Store {
+  if (text.length > MAX_ROOM_STATE_BYTES) throw new RoomStateError(`a saved room of ${text.length} bytes is over the ${MAX_ROOM_STATE_BYTES} read back`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RoomStateError(`a saved room is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const version = (json as { v?: unknown } | null)?.v;
+  if (version !== ROOM_STATE_VERSION) throw new RoomStateError(`a saved room of version ${String(version)}; this server reads version ${ROOM_STATE_VERSION}`);
+  const parsed = roomStateSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RoomStateError(`a saved room is malformed at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  }
+  const state = parsed.data;
+  const hosts = new Map<string, HostRecord>();
+  for (const saved of state.hosts) {
+    hosts.set(saved.hostId, {
+      ...(saved as Omit<HostRecord, 'sent' | 'bytes'>),
+      // What each host was told is not saved: a new owner sends every host its whole state.
+      sent: { ids: new Set(), neighbours: new Map() },
+      bytes: { ...saved.bytes, links: 0 },
+    });
+  }
+  let cube: Store['cube'];
+  if (state.cube) {
+    const { k, n, epoch, revision, pinned, hosts: owners, owners: assignment } = state.cube;
+    if (owners.length !== hosts.size || owners.some((hostId) => !hosts.has(hostId))) throw new RoomStateError("a saved room's cube is owned by other hosts than the room's");
+    const shape = new Cube(k, n);
+    try {
+      cube = { cube: shape, ownership: Ownership.restore(shape, owners, assignment), epoch, revision, pinned };
+    } catch (error) {
+      throw new RoomStateError(`a saved room's cube cannot be restored: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  } else if (hosts.size > 0) {
+    throw new RoomStateError('a saved room has hosts but no cube');
+  }
+  const suspended = new Map<string, SuspendedSession>();
+  for (const { token, hostId, channels, subscriptions, until } of state.suspended) {
+    suspended.set(token, { hostId, channels: channels as ChannelInfo[], subscriptions: subscriptions.map(loadSubscription), until });
+  }
+  return {
+    hosts,
+    sessions: new Map([...hosts.values()].map((host) => [host.sessionToken, host.hostId])),
+    suspended,
+    channels: new Map((state.channels as ChannelInfo[]).map((channel) => [channel.name, channel])),
+    subscriptions: new Map(state.subscriptions.map((sub) => [sub.subscriptionId, loadSubscription(sub)])),
+    links: new Map(),
+    coordinates,
+    events: state.events as ObserverEvent[],
+    cube,
+    policy: state.policy,
+    nextIds: state.nextIds,
+    counters: state.counters,
+  };
+}
