@@ -1,8 +1,10 @@
+import { NetworkCoordinates } from '@cubecast/overlay';
 import { LimitExceededError } from '@cubecast/protocol';
 import type { Logger } from './log.js';
 import type { HostLeave, OverlayController, Outbox } from './overlay-controller.js';
 import type { RoomRequest } from './room-request.js';
-import { Room, type HostEvent, type ObserverMessage } from './room.js';
+import { Room, type HostEvent, type ObserverMessage, type RoomDelivery } from './room.js';
+import { createMemoryStore, type Store } from './store.js';
 
 /** What a gateway does with what rooms' owners send its sockets. */
 export interface LocalSockets {
@@ -12,6 +14,8 @@ export interface LocalSockets {
   toHosts(room: string, event: HostEvent, args: readonly unknown[]): void;
   dropHost(room: string, connection: string): void;
   toObservers(room: string, message: ObserverMessage): void;
+  /** Observers of the room connected here. */
+  observerCount(room: string): number;
 }
 
 /**
@@ -25,6 +29,11 @@ export interface RoomDirectory {
   leave(room: string, leave: HostLeave): void;
   /** The rooms this process owns now, by name. */
   owned(): ReadonlyMap<string, Room>;
+  /**
+   * Hands the rooms this process owns to other nodes (saved, leases given back) before it
+   * closes; in one process with nothing shared there is nobody to hand them to.
+   */
+  drain(): Promise<void>;
   /** Stops; what the rooms hold stays where it is kept (memory is gone, Redis stays). */
   close(): Promise<void>;
 }
@@ -33,7 +42,8 @@ export interface RoomFactoryOptions {
   readonly logger: Logger;
   readonly snapshotIntervalMs: number;
   readonly guard: (where: string, work: () => void) => void;
-  readonly createController: (outbox: Outbox, room: string) => OverlayController;
+  /** A room's controller over a store: an empty one, or one read back from Redis. */
+  readonly createController: (outbox: Outbox, store: Store) => OverlayController;
 }
 
 /** How often rooms nobody is in are dropped. */
@@ -72,6 +82,10 @@ export class LocalRoomDirectory implements RoomDirectory {
     return this.rooms;
   }
 
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     clearInterval(this.sweepTimer);
     for (const room of this.rooms.values()) room.close();
@@ -82,7 +96,7 @@ export class LocalRoomDirectory implements RoomDirectory {
     const existing = this.rooms.get(name);
     if (existing) return existing;
     if (this.rooms.size >= this.options.maxRooms) throw new LimitExceededError(`the server holds ${this.options.maxRooms} rooms, the most it takes`);
-    const room = createRoom(name, localDelivery(this.sockets, name), this.options);
+    const room = createRoom(name, createMemoryStore(new NetworkCoordinates()), localDelivery(this.sockets, name), this.options);
     this.rooms.set(name, room);
     return room;
   }
@@ -96,8 +110,8 @@ export class LocalRoomDirectory implements RoomDirectory {
   }
 }
 
-export function createRoom(name: string, delivery: ConstructorParameters<typeof Room>[2], options: RoomFactoryOptions & { changed?: () => void }): Room {
-  return new Room(name, (outbox) => options.createController(outbox, name), delivery, {
+export function createRoom(name: string, store: Store, delivery: RoomDelivery, options: RoomFactoryOptions & { changed?: () => void }): Room {
+  return new Room(name, (outbox) => options.createController(outbox, store), delivery, {
     logger: options.logger,
     snapshotIntervalMs: options.snapshotIntervalMs,
     guard: options.guard,
@@ -106,7 +120,7 @@ export function createRoom(name: string, delivery: ConstructorParameters<typeof 
 }
 
 /** A room's delivery when every socket is this process's. */
-export function localDelivery(sockets: LocalSockets, room: string): ConstructorParameters<typeof Room>[2] {
+export function localDelivery(sockets: LocalSockets, room: string): RoomDelivery {
   return {
     toHost: (to, event, args) => sockets.toHost(room, to.connection, event, args),
     toHosts: (_nodes, event, args) => sockets.toHosts(room, event, args),

@@ -79,6 +79,11 @@ export class Room {
     this.claimTimer.unref();
   }
 
+  /** The nodes whose observers watch this room. */
+  observerNodes(): IterableIterator<string> {
+    return this.observerCounts.keys();
+  }
+
   get observerCount(): number {
     let total = 0;
     for (const count of this.observerCounts.values()) total += count;

@@ -2,18 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { NetworkCoordinates } from '@cubecast/overlay';
 import { DEFAULT_ROOM, LIMITS } from '@cubecast/protocol';
 import { Server as SocketServer } from 'socket.io';
 import { createSpaModuleHandler, DEFAULT_SPA_MODULE_LIMITS, type SpaModuleLimits } from './http/spa-modules.js';
 import { createStaticHandler, ISOLATION_HEADERS } from './http/static-files.js';
 import type { Logger } from './log.js';
-import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type ControllerConfig } from './overlay-controller.js';
+import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type ControllerConfig, type Outbox } from './overlay-controller.js';
 import type { RateLimit } from './rate-limiter.js';
+import { ClusterRoomDirectory } from './cluster/cluster-directory.js';
+import { DEFAULT_REDIS_ROOMS_OPTIONS, type RedisRoomsOptions } from './cluster/redis-rooms.js';
 import { LocalRoomDirectory } from './room-directory.js';
 import type { Room } from './room.js';
 import { Signaling } from './signaling.js';
-import { createMemoryStore, type Store } from './store.js';
+import type { Store } from './store.js';
 
 export interface ServerOptions {
   /** 0 picks a free port (tests). */
@@ -30,6 +31,11 @@ export interface ServerOptions {
   readonly limits?: Partial<ServerLimits>;
   /** This process's name among several server nodes; a unique one is made when absent. */
   readonly node?: string;
+  /**
+   * Keep rooms in Redis (REDIS_URL): their state outlives this process, and several server
+   * nodes sharing one Redis serve the same rooms (docs/deploy.md).
+   */
+  readonly redis?: { readonly url: string; readonly requestTimeoutMs?: number } & Partial<RedisRoomsOptions>;
 }
 
 /** What one server takes at most; docs/security.md gives each one's reason. */
@@ -66,6 +72,11 @@ export interface RunningServer {
   /** A room's controller, if the room exists now. */
   room(name: string): OverlayController | undefined;
   close(): Promise<void>;
+  /**
+   * Closes after handing this node's rooms to other nodes (SIGTERM): their state saved, their
+   * leases given back, this node marked gone so its hosts' tabs are waited for elsewhere.
+   */
+  drain(): Promise<void>;
 }
 
 export const DEFAULT_RATE_LIMIT: RateLimit = { burst: 600, perSecond: 200 };
@@ -124,6 +135,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       heapUsedBytes: process.memoryUsage().heapUsed,
       ...totals,
       connectionsRefused,
+      node,
     };
   };
   const route = (req: IncomingMessage, res: ServerResponse): void => {
@@ -183,27 +195,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       options.logger.log('error', 'server:fault', { where, error: error instanceof Error ? error.stack : String(error) });
     }
   };
-  gateway.directory = new LocalRoomDirectory(gateway, {
+  const rooms = {
     logger: options.logger,
     snapshotIntervalMs: options.snapshotIntervalMs ?? 250,
     guard,
-    createController: (outbox) => new OverlayController(createMemoryStore(new NetworkCoordinates()), outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
+    createController: (outbox: Outbox, store: Store) => new OverlayController(store, outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
     maxRooms: limits.maxRooms,
-    keep: DEFAULT_ROOM,
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host, () => {
-      http.off('error', reject);
-      resolve();
+  };
+  try {
+    gateway.directory = options.redis
+      ? await ClusterRoomDirectory.start(gateway, options.redis.url, {
+          ...rooms,
+          rooms: { ...DEFAULT_REDIS_ROOMS_OPTIONS, ...options.redis },
+          requestTimeoutMs: options.redis.requestTimeoutMs ?? 5000,
+        })
+      : new LocalRoomDirectory(gateway, { ...rooms, keep: DEFAULT_ROOM });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port, options.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    gateway.close();
+    await gateway.directory?.close();
+    await io.close();
+    throw error;
+  }
   const { port } = http.address() as AddressInfo;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   options.logger.log('info', 'server:listening', { url, webRoot: options.webRoot ?? null, controls: options.adminToken !== undefined });
   let closing: Promise<void> | undefined;
-  const close = async () => {
+  const close = async (drain: boolean) => {
+    // Disconnects from here on are the server going, not hosts leaving.
     gateway.close();
+    if (drain) await gateway.directory.drain();
     await gateway.directory.close();
     await io.close();
     http.closeAllConnections();
@@ -215,10 +242,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http,
     io,
     get controller() {
-      return gateway.directory.owned().get(DEFAULT_ROOM)!.controller;
+      const room = gateway.directory.owned().get(DEFAULT_ROOM);
+      if (!room) throw new Error('this server node does not own the default room now');
+      return room.controller;
     },
     room: (name) => gateway.directory.owned().get(name)?.controller,
     // Once: a test that restarts a server closes it itself, and its fixture again after.
-    close: () => (closing ??= close()),
+    close: () => (closing ??= close(false)),
+    drain: () => (closing ??= close(true)),
   };
 }

@@ -372,9 +372,8 @@ export class Signaling implements LocalSockets {
     });
   }
 
-  /** This node's observer counts, for a room's new owner. */
-  observerCountsHere(): ReadonlyMap<string, number> {
-    return this.observerCounts;
+  observerCount(room: string): number {
+    return this.observerCounts.get(room) ?? 0;
   }
 
   private controlsFor(auth: Record<string, unknown> | undefined): ObserverSnapshot['controls'] {

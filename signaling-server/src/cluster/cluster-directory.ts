@@ -1,0 +1,471 @@
+import { NetworkCoordinates } from '@cubecast/overlay';
+import { ackFromError, errorFromAck, isErrorCode, LimitExceededError, UnavailableError } from '@cubecast/protocol';
+import { Redis } from 'ioredis';
+import type { HostLeave } from '../overlay-controller.js';
+import { createRoom, type LocalSockets, type RoomDirectory, type RoomFactoryOptions } from '../room-directory.js';
+import type { RoomRequest } from '../room-request.js';
+import { decodeRoomState, encodeRoomState } from '../room-state.js';
+import type { HostEvent, Room, RoomDelivery } from '../room.js';
+import { createMemoryStore } from '../store.js';
+import { decodeBusEnvelope, encodeBusEnvelope, type BusMessage } from './bus-codec.js';
+import { RedisRooms, type Lease, type RedisRoomsOptions } from './redis-rooms.js';
+
+export interface ClusterOptions extends RoomFactoryOptions {
+  readonly rooms: RedisRoomsOptions;
+  /** Rooms this node owns at once; past it, it leaves new rooms to other nodes. */
+  readonly maxRooms: number;
+  /** How long a gateway waits for a room's owner to answer before it gives up (UNAVAILABLE). */
+  readonly requestTimeoutMs: number;
+}
+
+/** A room this node owns: its lease and what is waiting to be saved. */
+interface Owned {
+  readonly room: Room;
+  readonly lease: Lease;
+  dirty: boolean;
+  saveTimer: NodeJS.Timeout | undefined;
+  saving: Promise<void> | undefined;
+  /** How long the last encode took: saves are spaced by a multiple of it. */
+  encodeMs: number;
+}
+
+interface Pending {
+  readonly resolve: (result: object | void) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+  readonly room: string;
+}
+
+/** Least time between two saves of a room, and how many encode times a save waits at least. */
+const MIN_SAVE_INTERVAL_MS = 100;
+const SAVE_INTERVAL_PER_ENCODE = 4;
+/** How often owned rooms' nodes are checked for life, and unowned saved rooms looked for. */
+const SWEEP_MS = 1000;
+/** How often a request re-tries to find an owner while the old one's lease runs out. */
+const LOCATE_RETRY_MS = 200;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Rooms across several server nodes, LiveKit's way: each room has one owner node, named by a
+ * lease in Redis with a fencing token; the owner holds the room's controller and saves its state
+ * to Redis (write-behind, fenced); every node is a gateway whose sockets' requests go to the
+ * owner, over Redis pub/sub when it is another node. A node that finds a room without an owner
+ * (new, or its owner died and the lease ran out) takes the lease and goes on from the saved
+ * state; hosts that were on a node that went away keep their ids for the claim window.
+ *
+ * Pub/sub rather than socket.io's Redis adapter: the adapter broadcasts every packet to every
+ * node, while here most messages are for one socket on one node, and requests need answers.
+ */
+export class ClusterRoomDirectory implements RoomDirectory {
+  readonly redisRooms: RedisRooms;
+  private readonly ownedRooms = new Map<string, Owned>();
+  private readonly rooms = new Map<string, Room>();
+  /** Rooms' owners on other nodes, as last found. */
+  private readonly owners = new Map<string, string>();
+  /** Finding a room's owner, once per room at a time. */
+  private readonly locating = new Map<string, Promise<string>>();
+  /** The highest fencing token seen per room: messages from an older owner are dropped. */
+  private readonly fences = new Map<string, number>();
+  private readonly pending = new Map<number, Pending>();
+  /** Messages per node, sent together at the end of the event-loop turn. */
+  private readonly outgoing = new Map<string, BusMessage[]>();
+  private flushScheduled = false;
+  private nextRequest = 0;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly renewTimer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly sockets: LocalSockets,
+    private readonly commands: Redis,
+    private readonly subscriber: Redis,
+    private readonly options: ClusterOptions,
+  ) {
+    this.redisRooms = new RedisRooms(commands, options.rooms);
+    this.sweepTimer = setInterval(() => this.background('cluster:sweep', () => this.sweep()), SWEEP_MS);
+    this.sweepTimer.unref();
+    this.renewTimer = setInterval(() => this.background('lease:renew', () => this.renewAll()), Math.max(50, Math.floor(options.rooms.leaseMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  /** Connects to Redis (two connections: commands, and one subscribed to this node's channel). */
+  static async start(sockets: LocalSockets, redisUrl: string, options: ClusterOptions): Promise<ClusterRoomDirectory> {
+    const commands = connect(redisUrl, options);
+    const subscriber = connect(redisUrl, options);
+    try {
+      await Promise.all([commands.ping(), subscriber.ping()]);
+    } catch (error) {
+      commands.disconnect();
+      subscriber.disconnect();
+      throw new Error(`cannot reach Redis at ${redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const directory = new ClusterRoomDirectory(sockets, commands, subscriber, options);
+    subscriber.on('message', (_channel: string, text: string) => directory.receive(text));
+    await subscriber.subscribe(directory.channel(sockets.node));
+    await directory.redisRooms.heartbeat(sockets.node);
+    return directory;
+  }
+
+  async request(room: string, request: RoomRequest): Promise<object | void> {
+    // An owner that moved answers `moved`: find the new one and ask again, a few times.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const owner = await this.locate(room);
+      if (owner === this.sockets.node) {
+        const owned = this.ownedRooms.get(room);
+        if (owned && this.holds(owned)) return owned.room.handle(request);
+        this.owners.delete(room);
+        continue;
+      }
+      let answer;
+      try {
+        answer = await this.ask(owner, room, request);
+      } catch (error) {
+        // No answer: if the owner is dead it did not carry the request out (or died with it);
+        // ask the next owner. If it is alive but slow, asking again could do it twice.
+        if ((await this.redisRooms.alive([owner])).has(owner)) throw error;
+        this.owners.delete(room);
+        continue;
+      }
+      if (answer !== MOVED) return answer;
+      this.owners.delete(room);
+    }
+    throw new UnavailableError(`room "${room}" is changing owner; try again`);
+  }
+
+  leave(room: string, leave: HostLeave): void {
+    this.locate(room).then(
+      (owner) => {
+        const owned = this.ownedRooms.get(room);
+        if (owner === this.sockets.node && owned) owned.room.queueLeave(leave);
+        else this.send(owner, { t: 'leave', room, ...leave, connection: leave.connection ?? '' });
+      },
+      (error: unknown) => this.options.logger.log('warn', 'host:leave-lost', { room, hostId: leave.hostId, error: String(error) }),
+    );
+  }
+
+  owned(): ReadonlyMap<string, Room> {
+    return this.rooms;
+  }
+
+  /**
+   * Hands every owned room over: saves it, gives its lease back and says this node is gone,
+   * so other nodes take the rooms at once and hosts of this node are waited for (claim window)
+   * while their tabs reconnect elsewhere.
+   */
+  async drain(): Promise<void> {
+    await Promise.all([...this.ownedRooms.values()].map(async (owned) => {
+      await this.saveNow(owned);
+      this.lose(owned.room.name);
+      await this.redisRooms.release(owned.lease);
+    }));
+    await this.redisRooms.leaveCluster(this.sockets.node);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    clearInterval(this.renewTimer);
+    for (const name of [...this.ownedRooms.keys()]) this.lose(name);
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new UnavailableError('the server is closing'));
+    }
+    this.pending.clear();
+    this.subscriber.disconnect();
+    this.commands.disconnect();
+  }
+
+  // ---- finding owners ---------------------------------------------------------------------
+
+  /** The node that owns the room: this one (it takes the room when nobody has it) or another. */
+  private locate(room: string): Promise<string> {
+    const owned = this.ownedRooms.get(room);
+    if (owned && this.holds(owned)) return Promise.resolve(this.sockets.node);
+    const known = this.owners.get(room);
+    if (known !== undefined) return Promise.resolve(known);
+    let finding = this.locating.get(room);
+    if (!finding) {
+      finding = this.find(room).finally(() => this.locating.delete(room));
+      this.locating.set(room, finding);
+    }
+    return finding;
+  }
+
+  private async find(room: string): Promise<string> {
+    const deadline = performance.now() + this.options.rooms.leaseMs + this.options.requestTimeoutMs;
+    while (!this.closed && performance.now() < deadline) {
+      const owner = await this.redisRooms.owner(room);
+      if (owner === undefined) {
+        if (await this.takeOver(room)) return this.sockets.node;
+        continue;
+      }
+      if (owner.node !== this.sockets.node && (await this.redisRooms.alive([owner.node])).has(owner.node)) {
+        this.owners.set(room, owner.node);
+        this.sendObserverCount(room, owner.node);
+        return owner.node;
+      }
+      // Its owner is gone (or is this node from before a restart): wait for the lease to run out.
+      await sleep(LOCATE_RETRY_MS);
+    }
+    throw new UnavailableError(`no server node could take room "${room}"`);
+  }
+
+  /** Takes the room's lease if free and goes on from its saved state; false if another node was first. */
+  private async takeOver(room: string): Promise<boolean> {
+    if (this.ownedRooms.size >= this.options.maxRooms) throw new LimitExceededError(`this server node owns ${this.options.maxRooms} rooms, the most it takes`);
+    const lease = await this.redisRooms.acquire(room, this.sockets.node);
+    if (!lease) return false;
+    let store;
+    try {
+      const saved = await this.redisRooms.load(room);
+      store = saved === undefined ? createMemoryStore(new NetworkCoordinates()) : decodeRoomState(saved, new NetworkCoordinates());
+    } catch (error) {
+      await this.redisRooms.release(lease).catch(() => undefined);
+      throw error;
+    }
+    const owned: Owned = { room: undefined as unknown as Room, lease, dirty: false, saveTimer: undefined, saving: undefined, encodeMs: 0 };
+    const instance = createRoom(room, store, this.delivery(room, lease), { ...this.options, changed: () => this.markDirty(owned) });
+    (owned as { room: Room }).room = instance;
+    this.ownedRooms.set(room, owned);
+    this.rooms.set(room, instance);
+    this.owners.delete(room);
+    this.fences.set(room, lease.fence);
+    const controller = instance.controller;
+    const alive = await this.redisRooms.alive(controller.hostNodes());
+    controller.nodesGone(new Set([...controller.hostNodes()].filter((node) => !alive.has(node))));
+    if (this.sockets.observerCount(room) > 0) instance.setObservers(this.sockets.node, this.sockets.observerCount(room));
+    controller.resync();
+    instance.resendSnapshot();
+    this.options.logger.log('info', 'room:owned', { room, fence: lease.fence, hosts: controller.store.hosts.size, restored: store.hosts.size > 0 || store.suspended.size > 0 });
+    this.markDirty(owned);
+    return true;
+  }
+
+  /** Whether this node may still act for the room: its lease has not run out by its own clock. */
+  private holds(owned: Owned): boolean {
+    if (performance.now() < owned.lease.validUntil) return true;
+    this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence });
+    this.lose(owned.room.name);
+    return false;
+  }
+
+  /** Stops owning a room (lease lost, drained, emptied): sockets stay, requests go to the next owner. */
+  private lose(room: string): void {
+    const owned = this.ownedRooms.get(room);
+    if (!owned) return;
+    clearTimeout(owned.saveTimer);
+    owned.room.close();
+    this.ownedRooms.delete(room);
+    this.rooms.delete(room);
+  }
+
+  // ---- the owner's side -------------------------------------------------------------------
+
+  private delivery(room: string, lease: Lease): RoomDelivery {
+    const { node } = this.sockets;
+    const fence = lease.fence;
+    return {
+      toHost: (to, event, args) => {
+        if (to.node === node) this.sockets.toHost(room, to.connection, event, args);
+        else this.send(to.node, { t: 'host', room, fence, connection: to.connection, event, args: [...args] });
+      },
+      toHosts: (nodes, event, args) => {
+        for (const to of nodes) {
+          if (to === node) this.sockets.toHosts(room, event, args);
+          else this.send(to, { t: 'hosts', room, fence, event, args: [...args] });
+        }
+      },
+      dropHost: (to) => {
+        if (to.node === node) this.sockets.dropHost(room, to.connection);
+        else this.send(to.node, { t: 'drop', room, fence, connection: to.connection });
+      },
+      toObservers: (message) => {
+        const owned = this.ownedRooms.get(room);
+        for (const to of owned?.room.observerNodes() ?? []) {
+          if (to === node) this.sockets.toObservers(room, message);
+          else this.send(to, { t: 'observers', room, fence, event: message.event, payload: message.payload });
+        }
+      },
+    };
+  }
+
+  private markDirty(owned: Owned): void {
+    owned.dirty = true;
+    if (owned.saveTimer || owned.saving) return;
+    owned.saveTimer = setTimeout(() => this.background('room:save', () => this.saveNow(owned)), Math.max(MIN_SAVE_INTERVAL_MS, SAVE_INTERVAL_PER_ENCODE * owned.encodeMs));
+    owned.saveTimer.unref();
+  }
+
+  /** Writes the room if anything changed since the last write; a refused write means the lease is gone. */
+  private async saveNow(owned: Owned): Promise<void> {
+    clearTimeout(owned.saveTimer);
+    owned.saveTimer = undefined;
+    await owned.saving;
+    if (!owned.dirty || !this.ownedRooms.has(owned.room.name)) return;
+    owned.dirty = false;
+    const started = performance.now();
+    const text = encodeRoomState(owned.room.controller.store, Date.now());
+    owned.encodeMs = performance.now() - started;
+    owned.saving = this.redisRooms.save(owned.lease, text).then(
+      (saved) => {
+        owned.saving = undefined;
+        if (!saved) {
+          this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence, while: 'saving' });
+          this.lose(owned.room.name);
+        } else if (owned.dirty) this.markDirty(owned);
+      },
+      (error: unknown) => {
+        owned.saving = undefined;
+        owned.dirty = true;
+        this.options.logger.log('error', 'room:save-failed', { room: owned.room.name, error: String(error) });
+        this.markDirty(owned);
+      },
+    );
+    await owned.saving;
+  }
+
+  private async renewAll(): Promise<void> {
+    await this.redisRooms.heartbeat(this.sockets.node);
+    await Promise.all(
+      [...this.ownedRooms.values()].map(async (owned) => {
+        if (!(await this.redisRooms.renew(owned.lease))) {
+          this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence, while: 'renewing' });
+          this.lose(owned.room.name);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Once a second: hosts on nodes that went away start their claim window; empty rooms are
+   * forgotten; saved rooms nobody owns (their owner died with no gateway asking for them) are
+   * taken over, so their claim windows run and they end as they should.
+   */
+  private async sweep(): Promise<void> {
+    for (const owned of [...this.ownedRooms.values()]) {
+      if (!this.holds(owned)) continue;
+      const { controller } = owned.room;
+      const nodes = controller.hostNodes();
+      const alive = await this.redisRooms.alive(nodes);
+      controller.nodesGone(new Set([...nodes].filter((node) => !alive.has(node))));
+      if (owned.room.idle && (await this.redisRooms.remove(owned.lease))) this.lose(owned.room.name);
+    }
+    for (const room of await this.redisRooms.unowned(await this.redisRooms.rooms())) {
+      if (this.ownedRooms.size >= this.options.maxRooms) break;
+      await this.takeOver(room);
+    }
+  }
+
+  // ---- the bus ------------------------------------------------------------------------------
+
+  private channel(node: string): string {
+    return `${this.options.rooms.prefix}bus:${node}`;
+  }
+
+  private ask(owner: string, room: string, request: RoomRequest): Promise<object | void | typeof MOVED> {
+    const id = ++this.nextRequest;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.owners.delete(room);
+        reject(new UnavailableError(`room "${room}"'s server node did not answer within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, timer, room });
+      this.send(owner, { t: 'req', id, room, request: request as unknown as { kind: string } });
+    });
+  }
+
+  private send(node: string, message: BusMessage): void {
+    let queue = this.outgoing.get(node);
+    if (!queue) this.outgoing.set(node, (queue = []));
+    queue.push(message);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const [to, messages] of this.outgoing) {
+        this.commands.publish(this.channel(to), encodeBusEnvelope(this.sockets.node, messages)).catch((error: unknown) => {
+          this.options.logger.log('error', 'bus:publish-failed', { to, messages: messages.length, error: String(error) });
+        });
+      }
+      this.outgoing.clear();
+    });
+  }
+
+  private receive(text: string): void {
+    let envelope;
+    try {
+      envelope = decodeBusEnvelope(text);
+    } catch (error) {
+      this.options.logger.log('error', 'bus:bad-envelope', { error: String(error) });
+      return;
+    }
+    for (const message of envelope.messages) this.options.guard(`bus:${message.t}`, () => this.handle(envelope.from, message));
+  }
+
+  private handle(from: string, message: BusMessage): void {
+    switch (message.t) {
+      case 'req': {
+        const owned = this.ownedRooms.get(message.room);
+        if (!owned || !this.holds(owned)) {
+          this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
+          return;
+        }
+        try {
+          const result = owned.room.handle(message.request as unknown as RoomRequest);
+          this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
+        } catch (error) {
+          const { code, message: text } = ackFromError(error);
+          this.send(from, { t: 'res', id: message.id, ok: false, code, message: text });
+        }
+        return;
+      }
+      case 'res': {
+        const pending = this.pending.get(message.id);
+        if (!pending) return;
+        this.pending.delete(message.id);
+        clearTimeout(pending.timer);
+        if (message.ok) pending.resolve(message.result as object | undefined);
+        else if (message.moved) pending.resolve(MOVED as unknown as object);
+        else pending.reject(errorFromAck({ ok: false, code: message.code && isErrorCode(message.code) ? message.code : 'INTERNAL', message: message.message ?? '' }));
+        return;
+      }
+      case 'leave': {
+        const owned = this.ownedRooms.get(message.room);
+        if (owned && this.holds(owned)) owned.room.queueLeave({ hostId: message.hostId, reason: message.reason, connection: message.connection });
+        else this.leave(message.room, { hostId: message.hostId, reason: message.reason, connection: message.connection });
+        return;
+      }
+      default: {
+        // From an owner: dropped if an owner with a newer lease has spoken for the room.
+        if (message.fence < (this.fences.get(message.room) ?? 0)) return;
+        this.fences.set(message.room, message.fence);
+        if (message.t === 'host') this.sockets.toHost(message.room, message.connection, message.event as HostEvent, message.args);
+        else if (message.t === 'hosts') this.sockets.toHosts(message.room, message.event as HostEvent, message.args);
+        else if (message.t === 'drop') this.sockets.dropHost(message.room, message.connection);
+        else this.sockets.toObservers(message.room, { event: message.event, payload: message.payload } as Parameters<LocalSockets['toObservers']>[1]);
+      }
+    }
+  }
+
+  /** A room's new owner learns how many observers this node has for it. */
+  private sendObserverCount(room: string, owner: string): void {
+    const count = this.sockets.observerCount(room);
+    if (count > 0) this.ask(owner, room, { kind: 'observer:count', node: this.sockets.node, count }).catch(() => undefined);
+  }
+
+  private background(where: string, work: () => Promise<void>): void {
+    if (this.closed) return;
+    work().catch((error: unknown) => this.options.logger.log('error', 'server:fault', { where, error: error instanceof Error ? error.stack : String(error) }));
+  }
+}
+
+const MOVED = Symbol('moved');
+
+function connect(url: string, options: ClusterOptions): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  client.on('error', (error: Error) => options.logger.log('error', 'redis:error', { error: error.message }));
+  return client;
+}

@@ -1,0 +1,145 @@
+import type { OverlayController } from '../overlay-controller.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import { startServer, type RunningServer, type ServerOptions } from '../server.js';
+import { startRedis, type RedisProcess } from '../testing/redis-server.js';
+import { eventually, TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../testing/virtual-host.js';
+
+let redis: RedisProcess;
+let prefixes = 0;
+const closers: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** Nodes of one deployment: one Redis and key prefix, short leases so failover is quick to test. */
+function deployment() {
+  const prefix = `c${++prefixes}:`;
+  let nodes = 0;
+  return async (options: Partial<ServerOptions> = {}): Promise<RunningServer> => {
+    const s = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      node: `${prefix}node${++nodes}`,
+      redis: { url: redis.url, prefix, leaseMs: 1000, nodeTtlMs: 1000, requestTimeoutMs: 2000 },
+      ...options,
+    });
+    closers.push(() => s.close());
+    return s;
+  };
+}
+
+async function host(s: RunningServer, extra: Parameters<VirtualHost['join']>[0] = {}): Promise<VirtualHost> {
+  const h = new VirtualHost(s.url);
+  closers.push(() => h.close());
+  return h.join({ room: 'r', ...extra });
+}
+
+/** The room's controller, on whichever of these nodes owns it now. */
+function ownerOf(nodes: RunningServer[], room = 'r'): OverlayController | undefined {
+  return nodes.map((s) => s.room(room)).find((c) => c !== undefined);
+}
+
+/** Every id owned exactly once, and each host's view equal to the owner's. */
+function consistent(controller: OverlayController | undefined, hosts: VirtualHost[]): boolean {
+  const cube = controller?.store.cube;
+  if (!cube || cube.ownership.hostCount !== hosts.length) return false;
+  let owned = 0;
+  for (const h of hosts) {
+    if (!cube.ownership.has(h.hostId) || h.epoch !== cube.epoch) return false;
+    const ids = cube.ownership.idsOf(h.hostId);
+    owned += ids.length;
+    const table = cube.ownership.neighbourTable(h.hostId);
+    if (ids.length !== h.ids.size || !ids.every((id) => h.ids.has(id))) return false;
+    if (table.size !== h.neighbours.size || ![...table].every(([id, owner]) => h.neighbours.get(id) === owner)) return false;
+  }
+  return owned === cube.cube.size;
+}
+
+const idsOf = (h: VirtualHost) => [...h.ids].sort((a, b) => a - b);
+
+describe('rooms on several nodes with one Redis', () => {
+  it('gives hosts joining through different nodes one consistent cube, owned by one node', async () => {
+    const node = deployment();
+    const nodes = [await node(), await node(), await node()];
+    const hosts: VirtualHost[] = [];
+    for (let i = 0; i < 30; i++) hosts.push(await host(nodes[i % 3]!));
+    expect(nodes.filter((s) => s.room('r') !== undefined)).toHaveLength(1);
+    await eventually(() => consistent(ownerOf(nodes), hosts), 5000, 'one consistent cube');
+    expect(new Set(hosts.map((h) => h.hostId)).size).toBe(30);
+    // Requests and answers cross nodes: a channel published on one is seen on all.
+    const { channel } = await hosts[1]!.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
+    await eventually(() => hosts.every((h) => h === hosts[1] || h.channels.get('cam')?.id === channel.id), 5000, 'the channel everywhere');
+    const { subscription } = await hosts[2]!.request('subscription:create', { channel: 'cam', maxLatencyMs: 150, pipeline: [] });
+    await eventually(() => hosts[1]!.routeRequests.some((r) => r.subscriptionId === subscription.subscriptionId), 5000, 'the route request');
+    // A signal between linked hosts on different nodes.
+    const a = hosts[0]!;
+    const linked = hosts.find((h) => [...a.neighbours.values()].includes(h.hostId))!;
+    const received = new Promise((resolve) => linked.socket.once('signal:receive', resolve));
+    await a.request('signal:send', { to: linked.hostId, epoch: a.epoch, data: { type: 'offer', sdp: 'v=0' } });
+    expect(await received).toMatchObject({ from: a.hostId });
+  });
+
+  it('keeps the room through a restart of its only node: hosts come back with their ids, channels and subscriptions', async () => {
+    const node = deployment();
+    const first = await node();
+    const hosts = [await host(first), await host(first), await host(first), await host(first)];
+    const { channel } = await hosts[0]!.request('channel:publish', { name: 'cam', kind: 'video', codec: VIDEO });
+    const { subscription } = await hosts[1]!.request('subscription:create', { channel: 'cam', maxLatencyMs: 150, pipeline: [] });
+    const before = hosts.map((h) => [h.hostId, idsOf(h)]);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the write-behind save
+    await first.close(); // as a crash: nothing handed over, the lease left to run out
+    const second = await node({ port: Number(new URL(first.url).port) });
+    const back = await Promise.all(hosts.map(async (h) => (await host(second, { resume: h.sessionToken })).hostId && h));
+    expect(back.map((h) => h.hostId)).toEqual(hosts.map((h) => h.hostId));
+    const controller = second.room('r')!;
+    expect(hosts.map((h) => [h.hostId, [...controller.store.cube!.ownership.idsOf(h.hostId)].sort((a, b) => a - b)])).toEqual(before);
+    expect(controller.channels()).toEqual([expect.objectContaining({ id: channel.id, name: 'cam', publisher: hosts[0]!.hostId })]);
+    expect([...controller.store.subscriptions.keys()]).toEqual([subscription.subscriptionId]);
+  });
+
+  it('moves a room to another node when its owner dies: hosts elsewhere keep their ids, the dead node\'s hosts take theirs back', async () => {
+    const node = deployment();
+    const a = await node();
+    const b = await node();
+    const onA = [await host(a), await host(a), await host(a)];
+    const onB = [await host(b), await host(b), await host(b)];
+    expect(a.room('r')).toBeDefined();
+    await eventually(() => consistent(a.room('r'), [...onA, ...onB]), 5000, 'one cube');
+    const before = new Map([...onA, ...onB].map((h) => [h.hostId, idsOf(h)]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const died = performance.now();
+    await a.close();
+    // b takes the room once a's lease has run out, without any request asking for it.
+    await eventually(() => b.room('r') !== undefined, 5000, 'b to take the room');
+    const tookMs = performance.now() - died;
+    for (const h of onB) expect(idsOf(h)).toEqual(before.get(h.hostId));
+    const again = await Promise.all(onA.map((h) => host(b, { resume: h.sessionToken })));
+    expect(again.map((h) => h.hostId)).toEqual(onA.map((h) => h.hostId));
+    for (const h of again) expect(idsOf(h)).toEqual(before.get(h.hostId));
+    await eventually(() => consistent(b.room('r'), [...again, ...onB]), 5000, 'one cube after the failover');
+    expect(tookMs).toBeLessThan(4000);
+  });
+
+  it('hands rooms over at once when a node drains, and drops hosts that never come back after the claim window', async () => {
+    const node = deployment();
+    const a = await node({ controller: { claimWindowMs: 500 } });
+    const b = await node({ controller: { claimWindowMs: 500 } });
+    const onA = [await host(a), await host(a)];
+    const onB = [await host(b), await host(b)];
+    await a.drain();
+    await eventually(() => b.room('r') !== undefined, 3000, 'b to take the drained room');
+    // a's hosts do not come back: after the claim window they are gone, b's stay.
+    await eventually(() => b.room('r')!.store.hosts.size === 2, 5000, "a's hosts to go");
+    await eventually(() => consistent(b.room('r'), onB), 5000, 'the cube of the hosts left');
+    expect(onA.every((h) => !b.room('r')!.hasHost(h.hostId))).toBe(true);
+  });
+});
