@@ -1,4 +1,5 @@
-import { startServer, silentLogger, type RunningServer } from '@cubecast/signaling-server';
+import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
+import { startRedis, type RedisProcess } from '@cubecast/signaling-server/testing';
 import { test as base, expect, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 
@@ -13,9 +14,31 @@ export interface Tabs {
 export const ADMIN_TOKEN = 'e2e-admin';
 const webRoot = fileURLToPath(new URL('../apps/web/dist', import.meta.url));
 
-export const test = base.extend<{ server: RunningServer; tabs: Tabs }>({
-  server: async ({}, use) => {
-    const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, adminToken: ADMIN_TOKEN });
+/** A server like the tests' own, on `port` (0: a free one), with its rooms in `redis` if given. */
+export function startTestServer(port = 0, redis?: RedisProcess, extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
+  return startServer({
+    port,
+    host: '127.0.0.1',
+    webRoot,
+    logger: silentLogger,
+    adminToken: ADMIN_TOKEN,
+    // Short leases: a dead node's rooms move within seconds of a test killing it.
+    ...(redis && { redis: { url: redis.url, leaseMs: 2000, nodeTtlMs: 2000, requestTimeoutMs: 3000 } }),
+    ...extra,
+  });
+}
+
+export const test = base.extend<{ withRedis: boolean; redis: RedisProcess | undefined; server: RunningServer; tabs: Tabs }>({
+  /** `test.use({ withRedis: true })`: a real redis-server for the test, and the server's rooms in it. */
+  withRedis: [false, { option: true }],
+  redis: async ({ withRedis }, use) => {
+    if (!withRedis) return use(undefined);
+    const redis = await startRedis();
+    await use(redis);
+    await redis.stop();
+  },
+  server: async ({ redis }, use) => {
+    const server = await startTestServer(0, redis);
     await use(server);
     await server.close();
   },

@@ -1,3 +1,4 @@
 export { DEFAULT_SERVER_LIMITS, startServer, type RunningServer, type ServerOptions } from './server.js';
 export { isSwapStrategy } from './overlay-controller.js';
 export { jsonLogger, silentLogger, type Logger } from './log.js';
+export { RedisUnreachableError } from './cluster/cluster-directory.js';

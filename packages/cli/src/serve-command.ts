@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DEFAULT_SERVER_LIMITS, isSwapStrategy, jsonLogger, startServer } from '@cubecast/signaling-server';
+import { DEFAULT_SERVER_LIMITS, isSwapStrategy, jsonLogger, RedisUnreachableError, startServer, type RunningServer } from '@cubecast/signaling-server';
 import { integerArg, parse, UsageError } from './args.js';
 import type { Io } from './io.js';
 
@@ -10,6 +10,8 @@ const SERVE_HELP = `Usage: cubecast serve [options]
 
 Runs the Cubecast server: the web app and its API on one port, state in memory.
 Each room is an overlay of its own: / is the room "default", /r/<room> the room <room>.
+With --redis (or $REDIS_URL) rooms live in Redis: they outlive the process, and several
+server nodes on one Redis serve the same rooms behind one URL (docs/deploy.md).
 
 Options:
   --port <port>        port to listen on (default $PORT or 8080; 0 picks a free one)
@@ -17,13 +19,17 @@ Options:
   --web-root <dir>     built web app to serve (default the apps/web build, built first if missing)
   --swap-depth <D>     how far from a publisher a swap may look (default 1)
   --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
+  --redis <url>        keep rooms in this Redis (redis://host:port; default $REDIS_URL)
+  --node <name>        this node's name among several (default host-pid-random)
   --max-connections-per-address <n>
                        socket.io connections one remote address may hold (default 64; raise it
                        behind a reverse proxy, where every client shares the proxy's address)
 
 Environment:
   CUBECAST_ADMIN_TOKEN  enables observer controls for observers that present it
-Logs are JSON lines on stderr. Stops cleanly on SIGINT or SIGTERM.`;
+  REDIS_URL             as --redis
+Logs are JSON lines on stderr. SIGTERM drains (with Redis: hands this node's rooms to the
+other nodes, then closes); SIGINT stops at once.`;
 
 export async function serveCommand(args: string[], io: Io): Promise<number> {
   const options = parse(
@@ -35,6 +41,8 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       'swap-depth': { type: 'string', default: '1' },
       'swap-strategy': { type: 'string', default: 'depth' },
       'max-connections-per-address': { type: 'string', default: String(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress) },
+      redis: { type: 'string' },
+      node: { type: 'string' },
     },
     'serve',
   );
@@ -51,6 +59,10 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   if (!isSwapStrategy(swapStrategy)) throw new UsageError(`--swap-strategy must be depth, fig5 or best, got "${swapStrategy}"`);
   const maxConnectionsPerAddress = integerArg(options.string('max-connections-per-address'), '--max-connections-per-address', 1, 1_000_000);
   const adminToken = process.env.CUBECAST_ADMIN_TOKEN || undefined;
+  const redisUrl = options.string('redis') ?? (process.env.REDIS_URL || undefined);
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
+  const node = options.string('node');
+  if (node !== undefined && !/^[\w.-]{1,100}$/.test(node)) throw new UsageError(`--node must be 1 to 100 letters, digits, dots, dashes or underscores, got "${node}"`);
   const customRoot = options.string('web-root') !== undefined;
   if (!existsSync(join(webRoot, 'index.html'))) {
     if (customRoot) throw new UsageError(`no index.html in --web-root ${webRoot}`);
@@ -58,23 +70,33 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     const build = spawnSync('npm', ['run', 'build'], { cwd: repositoryRoot(), stdio: 'inherit' });
     if (build.status !== 0) throw new Error('the web app build failed (see above)');
   }
-  const server = await startServer({
-    port,
-    host,
-    webRoot,
-    adminToken,
-    controller: { swapDepth, swapStrategy },
-    limits: { maxConnectionsPerAddress },
-    logger: jsonLogger((line) => io.err(line)),
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      port,
+      host,
+      webRoot,
+      adminToken,
+      controller: { swapDepth, swapStrategy },
+      limits: { maxConnectionsPerAddress },
+      logger: jsonLogger((line) => io.err(line)),
+      ...(redisUrl !== undefined && { redis: { url: redisUrl } }),
+      ...(node !== undefined && { node }),
+    });
+  } catch (error) {
+    if (!(error instanceof RedisUnreachableError)) throw error;
+    io.err(`cubecast: ${error.message}`);
+    return 1;
+  }
   io.out(`Cubecast is serving the web app at ${server.url}`);
   io.out(`  signaling: socket.io on the same port; observer feed on /observer (controls ${adminToken ? 'on' : 'off: set CUBECAST_ADMIN_TOKEN'})`);
+  io.out(`  state: ${redisUrl ? `rooms in Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}` : 'in memory'}`);
   io.out(`  health: ${server.url}/healthz, metrics: ${server.url}/metrics. Ctrl-C stops it.`);
   await new Promise<void>((resolve) => {
-    const stop = () => {
+    const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      server.close().then(resolve, resolve);
+      (signal === 'SIGTERM' ? server.drain() : server.close()).then(resolve, resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

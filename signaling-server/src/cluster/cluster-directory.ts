@@ -27,6 +27,8 @@ interface Owned {
   saving: Promise<void> | undefined;
   /** How long the last encode took: saves are spaced by a multiple of it. */
   encodeMs: number;
+  /** Answers held until the next save: a request is acknowledged once what it did is in Redis. */
+  waiters: { resolve: () => void; reject: (moved: typeof MOVED) => void }[];
 }
 
 interface Pending {
@@ -98,7 +100,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     } catch (error) {
       commands.disconnect();
       subscriber.disconnect();
-      throw new Error(`cannot reach Redis at ${redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new RedisUnreachableError(`cannot reach Redis at ${redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
     }
     const directory = new ClusterRoomDirectory(sockets, commands, subscriber, options);
     subscriber.on('message', (_channel: string, text: string) => directory.receive(text));
@@ -113,7 +115,11 @@ export class ClusterRoomDirectory implements RoomDirectory {
       const owner = await this.locate(room);
       if (owner === this.sockets.node) {
         const owned = this.ownedRooms.get(room);
-        if (owned && this.holds(owned)) return owned.room.handle(request);
+        if (owned && this.holds(owned)) {
+          const result = owned.room.handle(request);
+          if ((await this.durable(owned)) === MOVED) continue;
+          return result;
+        }
         this.owners.delete(room);
         continue;
       }
@@ -224,7 +230,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
       await this.redisRooms.release(lease).catch(() => undefined);
       throw error;
     }
-    const owned: Owned = { room: undefined as unknown as Room, lease, dirty: false, saveTimer: undefined, saving: undefined, encodeMs: 0 };
+    const owned: Owned = { room: undefined as unknown as Room, lease, dirty: false, saveTimer: undefined, saving: undefined, encodeMs: 0, waiters: [] };
     const instance = createRoom(room, store, this.delivery(room, lease), { ...this.options, changed: () => this.markDirty(owned) });
     (owned as { room: Room }).room = instance;
     this.ownedRooms.set(room, owned);
@@ -255,6 +261,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     const owned = this.ownedRooms.get(room);
     if (!owned) return;
     clearTimeout(owned.saveTimer);
+    for (const waiter of owned.waiters.splice(0)) waiter.reject(MOVED);
     owned.room.close();
     this.ownedRooms.delete(room);
     this.rooms.delete(room);
@@ -297,6 +304,17 @@ export class ClusterRoomDirectory implements RoomDirectory {
     owned.saveTimer.unref();
   }
 
+  /**
+   * Resolves once what the room holds now is saved (at once if nothing is unsaved), or with
+   * MOVED if the room was lost before: then the change was never saved, the next owner does
+   * not have it, and the request may be carried out there instead. Changes are saved together
+   * (group commit), so a burst of requests costs a few writes, not one each.
+   */
+  private durable(owned: Owned): Promise<void | typeof MOVED> {
+    if (!owned.dirty) return Promise.resolve();
+    return new Promise((resolve) => owned.waiters.push({ resolve, reject: resolve }));
+  }
+
   /** Writes the room if anything changed since the last write; a refused write means the lease is gone. */
   private async saveNow(owned: Owned): Promise<void> {
     clearTimeout(owned.saveTimer);
@@ -304,6 +322,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     await owned.saving;
     if (!owned.dirty || !this.ownedRooms.has(owned.room.name)) return;
     owned.dirty = false;
+    const waiters = owned.waiters.splice(0);
     const started = performance.now();
     const text = encodeRoomState(owned.room.controller.store, Date.now());
     owned.encodeMs = performance.now() - started;
@@ -312,12 +331,17 @@ export class ClusterRoomDirectory implements RoomDirectory {
         owned.saving = undefined;
         if (!saved) {
           this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence, while: 'saving' });
+          for (const waiter of waiters) waiter.reject(MOVED);
           this.lose(owned.room.name);
-        } else if (owned.dirty) this.markDirty(owned);
+          return;
+        }
+        for (const waiter of waiters) waiter.resolve();
+        if (owned.dirty) this.markDirty(owned);
       },
       (error: unknown) => {
         owned.saving = undefined;
         owned.dirty = true;
+        owned.waiters.unshift(...waiters);
         this.options.logger.log('error', 'room:save-failed', { room: owned.room.name, error: String(error) });
         this.markDirty(owned);
       },
@@ -413,13 +437,18 @@ export class ClusterRoomDirectory implements RoomDirectory {
           this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
           return;
         }
+        let result;
         try {
-          const result = owned.room.handle(message.request as unknown as RoomRequest);
-          this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
+          result = owned.room.handle(message.request as unknown as RoomRequest);
         } catch (error) {
           const { code, message: text } = ackFromError(error);
           this.send(from, { t: 'res', id: message.id, ok: false, code, message: text });
+          return;
         }
+        void this.durable(owned).then((saved) => {
+          if (saved === MOVED) this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
+          else this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
+        });
         return;
       }
       case 'res': {
@@ -463,6 +492,11 @@ export class ClusterRoomDirectory implements RoomDirectory {
 }
 
 const MOVED = Symbol('moved');
+
+/** The server was told to keep rooms in a Redis it cannot reach at start. */
+export class RedisUnreachableError extends Error {
+  override readonly name = 'RedisUnreachableError';
+}
 
 function connect(url: string, options: ClusterOptions): Redis {
   const client = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
