@@ -1,5 +1,6 @@
 import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
-import { startRedis, type RedisProcess } from '@cubecast/signaling-server/testing';
+// Test tooling, not part of the package's API: imported from its source.
+import { startRedis, type RedisProcess } from '../signaling-server/src/testing/redis-server.js';
 import { test as base, expect, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 

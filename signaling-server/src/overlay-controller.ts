@@ -164,6 +164,9 @@ const MAX_LEAVE_EVENTS = 20;
  * mutation that moves ids tells exactly the hosts whose ids or neighbour tables changed.
  */
 export class OverlayController {
+  /** Work that must follow the answer to the request being handled (see `answered`). */
+  private afterAnswer: (() => void)[] = [];
+
   constructor(
     readonly store: Store,
     private readonly outbox: Outbox,
@@ -233,9 +236,13 @@ export class OverlayController {
     host.connectedAt = this.config.now();
     delete host.unclaimedSince;
     const subscriptions = [...this.store.subscriptions.values()].filter((sub) => sub.subscriber === host.hostId);
-    for (const sub of this.store.subscriptions.values()) {
-      if (sub.subscriber === host.hostId || this.store.channels.get(sub.channel)?.publisher === host.hostId) this.requestRoute(sub);
-    }
+    // After the answer: a route request that reaches the host before its join is answered
+    // would be taken for one of the epoch it is leaving, and dropped.
+    this.afterAnswer.push(() => {
+      for (const sub of this.store.subscriptions.values()) {
+        if (sub.subscriber === host.hostId || this.store.channels.get(sub.channel)?.publisher === host.hostId) this.requestRoute(sub);
+      }
+    });
     const state = this.stateFor(host);
     this.logEvent('join', `${host.hostId} came back on a new connection (${hostsText(this.store.hosts.size)})`, host.hostId, { ids: state.ids.length });
     return {
@@ -245,6 +252,13 @@ export class OverlayController {
       sessionToken: host.sessionToken,
       resumed: { subscriptions: subscriptions.map((sub) => this.subscriptionInfo(sub)) },
     };
+  }
+
+  /** The answer to the last request went out: what had to wait for it is done now. */
+  answered(): void {
+    const work = this.afterAnswer;
+    this.afterAnswer = [];
+    for (const run of work) run();
   }
 
   /** The suspended session of this token, if its grace period has not ended; taken, so once. */

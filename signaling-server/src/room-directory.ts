@@ -68,7 +68,11 @@ export class LocalRoomDirectory implements RoomDirectory {
 
   request(room: string, request: RoomRequest): Promise<object | void> {
     try {
-      return Promise.resolve(this.room(room).handle(request));
+      const owner = this.room(room);
+      const result = owner.handle(request);
+      // The gateway acks when this promise settles, in this turn's microtasks: after that.
+      setImmediate(() => this.options.guard('request:answered', () => owner.controller.answered()));
+      return Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error as Error);
     }

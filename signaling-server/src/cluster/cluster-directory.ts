@@ -118,6 +118,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
         if (owned && this.holds(owned)) {
           const result = owned.room.handle(request);
           if ((await this.durable(owned)) === MOVED) continue;
+          setImmediate(() => this.options.guard('request:answered', () => owned.room.controller.answered()));
           return result;
         }
         this.owners.delete(room);
@@ -446,8 +447,13 @@ export class ClusterRoomDirectory implements RoomDirectory {
           return;
         }
         void this.durable(owned).then((saved) => {
-          if (saved === MOVED) this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
-          else this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
+          if (saved === MOVED) {
+            this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
+            return;
+          }
+          this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
+          // Queued behind the answer on the same bus: the gateway gets them in that order.
+          this.options.guard('request:answered', () => owned.room.controller.answered());
         });
         return;
       }
