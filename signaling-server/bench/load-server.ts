@@ -1,23 +1,57 @@
 /**
  * The server under load, in its own process so its heap is measured alone. Mode `cubecast`
- * runs the real server; mode `bare` runs socket.io alone, acking each join with a fixed state:
- * the transport's own cost, the benchmark's baseline. Talks to the parent over IPC: prints
+ * runs the real server; mode `cluster <redis-url> <node>` runs it as one node of several on
+ * one Redis; mode `bare` runs socket.io alone, acking each join with a fixed state: the
+ * transport's own cost, the benchmark's baseline. Talks to the parent over IPC: prints
  * nothing, answers `heap` with its memory after a full GC, stops on `stop` or parent exit.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
+import { DEFAULT_ROOM } from '@cubecast/protocol';
 import { silentLogger } from '../src/log.js';
+import type { OverlayController } from '../src/overlay-controller.js';
 import { startServer } from '../src/server.js';
 
-const mode = process.argv[2];
+const [mode, redisUrl, node] = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc!;
 
+/** Whether every id of the room's cube has exactly one owner and loads are balanced (the owner's view). */
+function ownershipExact(controller: OverlayController): boolean {
+  const current = controller.store.cube;
+  if (!current) return controller.store.hosts.size === 0;
+  const { cube, ownership } = current;
+  const m = ownership.hostCount;
+  let total = 0;
+  for (const host of ownership.hosts()) {
+    const ids = ownership.idsOf(host);
+    if (ids.length !== Math.floor(cube.size / m) && ids.length !== Math.ceil(cube.size / m)) return false;
+    for (const id of ids) if (ownership.ownerOf(id) !== host) return false;
+    total += ids.length;
+  }
+  return total === cube.size && m === controller.store.hosts.size;
+}
+
 async function start(): Promise<{ url: string; counters: () => object }> {
-  if (mode === 'cubecast') {
+  if (mode === 'cubecast' || mode === 'cluster') {
     // Every virtual host comes from loopback: the per-address cap would stop the load at 64.
-    const server = await startServer({ port: 0, host: '127.0.0.1', logger: silentLogger, rateLimit: { burst: 1e6, perSecond: 1e6 }, limits: { maxConnectionsPerAddress: 1e6 } });
-    return { url: server.url, counters: () => ({ hosts: server.controller.store.hosts.size, ...server.controller.store.counters }) };
+    const server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      rateLimit: { burst: 1e6, perSecond: 1e6 },
+      limits: { maxConnectionsPerAddress: 1e6 },
+      ...(mode === 'cluster' && { redis: { url: redisUrl! }, node: node! }),
+    });
+    return {
+      url: server.url,
+      counters: () => {
+        const controller = server.room(DEFAULT_ROOM);
+        const sockets = server.io.of('/').sockets.size;
+        if (!controller) return { owner: false, sockets, hosts: sockets };
+        return { owner: true, sockets, hosts: controller.store.hosts.size, ...controller.store.counters, exact: ownershipExact(controller), M: controller.store.cube?.cube.size ?? 0 };
+      },
+    };
   }
   const http = createServer();
   const io = new Server(http, { serveClient: false });

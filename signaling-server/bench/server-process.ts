@@ -6,6 +6,10 @@ const PHASE_DEADLINE_MS = 120_000;
 
 export interface Reply {
   type: string;
+  owner?: boolean;
+  exact?: boolean;
+  M?: number;
+  sockets?: number;
   url?: string;
   heapUsed?: number;
   hosts?: number;
@@ -28,10 +32,10 @@ export function ask(child: ChildProcess, type: string): Promise<Reply> {
   return reply;
 }
 
-export async function withDeadline<T>(what: string, work: Promise<T>): Promise<T> {
+export async function withDeadline<T>(what: string, work: Promise<T>, deadlineMs = PHASE_DEADLINE_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${PHASE_DEADLINE_MS / 1000} s`)), PHASE_DEADLINE_MS);
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${deadlineMs / 1000} s`)), deadlineMs);
   });
   try {
     return await Promise.race([work, deadline]);
@@ -40,9 +44,9 @@ export async function withDeadline<T>(what: string, work: Promise<T>): Promise<T
   }
 }
 
-/** Starts load-server.ts in `mode`; resolves with the child and the URL it listens on. */
-export async function startServerProcess(mode: 'bare' | 'cubecast'): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(new URL('./load-server.ts', import.meta.url), [mode], {
+/** Starts load-server.ts in `mode` (with its arguments); resolves with the child and the URL it listens on. */
+export async function startServerProcess(mode: 'bare' | 'cubecast' | 'cluster', ...args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(new URL('./load-server.ts', import.meta.url), [mode, ...args], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

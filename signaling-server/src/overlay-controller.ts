@@ -155,6 +155,9 @@ const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
 /** Suspended sessions a room keeps at most (the oldest go first): hosts that churn cannot grow it. */
 const MAX_SUSPENDED_SESSIONS = 10_000;
 
+/** Signals kept for one reconnecting host at most (the oldest go first). */
+const MAX_HELD_SIGNALS = 64;
+
 /** Leaves in one batch past which observers get one summary event instead of one per host. */
 const MAX_LEAVE_EVENTS = 20;
 
@@ -166,6 +169,8 @@ const MAX_LEAVE_EVENTS = 20;
 export class OverlayController {
   /** Work that must follow the answer to the request being handled (see `answered`). */
   private afterAnswer: (() => void)[] = [];
+  /** Signals to hosts whose node went away, kept for when they claim themselves back. */
+  private readonly heldSignals = new Map<string, { from: string; epoch: number; data: SignalData }[]>();
 
   constructor(
     readonly store: Store,
@@ -239,6 +244,10 @@ export class OverlayController {
     // After the answer: a route request that reaches the host before its join is answered
     // would be taken for one of the epoch it is leaving, and dropped.
     this.afterAnswer.push(() => {
+      const held = this.heldSignals.get(host.hostId) ?? [];
+      this.heldSignals.delete(host.hostId);
+      const epoch = this.store.cube?.epoch;
+      for (const signal of held) if (signal.epoch === epoch) this.outbox.host(host.hostId, 'signal:receive', signal);
       for (const sub of this.store.subscriptions.values()) {
         if (sub.subscriber === host.hostId || this.store.channels.get(sub.channel)?.publisher === host.hostId) this.requestRoute(sub);
       }
@@ -370,6 +379,7 @@ export class OverlayController {
     }
     this.suspend(kept);
     for (const hostId of leaving.keys()) {
+      this.heldSignals.delete(hostId);
       this.store.sessions.delete(this.store.hosts.get(hostId)!.sessionToken);
       this.store.hosts.delete(hostId);
       this.store.coordinates.forget(hostId);
@@ -452,11 +462,20 @@ export class OverlayController {
     if (message.epoch !== current.epoch) {
       throw new StaleEpochError(`epoch ${message.epoch} is over; the current epoch is ${current.epoch}`);
     }
-    this.host(message.to);
+    const target = this.host(message.to);
     if (!current.ownership.linkedHosts(from).has(message.to)) {
       throw new NotLinkedError(`${from} and ${message.to} are not linked in epoch ${current.epoch}`);
     }
-    this.outbox.host(message.to, 'signal:receive', { from, epoch: current.epoch, data: message.data });
+    const signal = { from, epoch: current.epoch, data: message.data };
+    if (target.unclaimedSince === undefined) {
+      this.outbox.host(message.to, 'signal:receive', signal);
+      return;
+    }
+    // Its tab is reconnecting: an offer dropped now would leave the link to wait out its
+    // connect timeout. It gets what was sent meanwhile when it claims itself back.
+    let held = this.heldSignals.get(message.to);
+    if (!held) this.heldSignals.set(message.to, (held = []));
+    if (held.push(signal) > MAX_HELD_SIGNALS) held.shift();
   }
 
   // ---- channels ----------------------------------------------------------------------------

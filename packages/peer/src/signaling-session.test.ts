@@ -119,6 +119,25 @@ describe('SignalingSession', () => {
     expect(session.joined).toBe(false);
   });
 
+  it('joins again shortly when the room is changing server node (UNAVAILABLE), and says so', async () => {
+    let refusals = 2;
+    const s = await startScriptedServer((event) =>
+      event !== 'host:join' ? { ok: true } : refusals-- > 0 ? { ok: false, code: 'UNAVAILABLE', message: 'room "default" is changing owner' } : { ok: true, state: base, channels: [], sessionToken: 't' },
+    );
+    closers.push(() => s.close());
+    const session = new SignalingSession({ url: s.url, emulation: () => undefined });
+    closers.push(() => session.close());
+    const retrying: unknown[] = [];
+    session.on('session:retrying', (event) => retrying.push(event));
+    session.on('session:failed', (event) => retrying.push(['failed', event]));
+    await vi.waitUntil(() => session.joined, { timeout: 5000, interval: 20 });
+    expect(retrying).toEqual([
+      { message: 'joining again in 1 s: room "default" is changing owner' },
+      { message: 'joining again in 1 s: room "default" is changing owner' },
+    ]);
+    expect(s.received.filter(([event]) => event === 'host:join')).toHaveLength(3);
+  });
+
   it('closes once, says so last, and refuses requests after', async () => {
     const s = await server(() => base);
     const session = open(s);

@@ -2,6 +2,7 @@ import { Cube } from '@cubecast/overlay';
 import {
   applyCubeDelta,
   ClosedError,
+  UnavailableError,
   PROTOCOL_VERSION,
   request,
   TypedEmitter,
@@ -33,6 +34,8 @@ export interface SessionEvents extends Record<string, unknown> {
   'session:lost': undefined;
   /** A join was refused or failed; the next reconnection tries again. */
   'session:failed': { message: string };
+  /** A join was refused for now (UNAVAILABLE: the room is changing server node); it is tried again shortly. */
+  'session:retrying': { message: string };
   /** The cube view changed after the join: a new state, or a delta applied to the current one. */
   'cube:changed': { state: CubeState; epochChanged: boolean };
   /** A WebRTC signal of the current epoch (others are stale and dropped here). */
@@ -60,6 +63,9 @@ export interface SessionOptions {
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** How long after an UNAVAILABLE join it is tried again: a room's lease moves within seconds. */
+const JOIN_RETRY_MS = 1000;
+
 /**
  * This host's socket.io session with the signaling server: it joins on every connection, keeps
  * the cube view (a state, then deltas of the same epoch in revision order) and turns the
@@ -72,6 +78,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
   private cubeShape: Cube | null = null;
   private connection: ConnectionState = 'connecting';
   private token: string | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closedFlag = false;
 
   constructor(private readonly options: SessionOptions) {
@@ -151,6 +158,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    clearTimeout(this.retryTimer);
     this.socket.close();
     this.emit('session:closed', undefined);
     this.removeAllListeners();
@@ -171,6 +179,15 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
       this.emit('session:joined', { channels: result.channels, state: this.setState(result.state), ...(result.resumed && { resumed: result.resumed }) });
       this.setConnection('connected');
     } catch (error) {
+      // The room is moving to another server node: it will be back within seconds.
+      if (error instanceof UnavailableError && !this.closedFlag && this.socket.connected) {
+        this.emit('session:retrying', { message: `joining again in ${JOIN_RETRY_MS / 1000} s: ${error.message}` });
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (!this.closedFlag && this.socket.connected && this.current === null) void this.join();
+        }, JOIN_RETRY_MS);
+        return;
+      }
       this.emit('session:failed', { message: `could not join: ${(error as Error).message}` });
     }
   }

@@ -1,3 +1,5 @@
+import type { ObserverDelta, ObserverEvent, ObserverSnapshot } from '@cubecast/protocol';
+import { io } from 'socket.io-client';
 import type { OverlayController } from '../overlay-controller.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
@@ -98,8 +100,19 @@ describe('rooms on several nodes with one Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // the write-behind save
     await first.close(); // as a crash: nothing handed over, the lease left to run out
     const second = await node({ port: Number(new URL(first.url).port) });
-    const back = await Promise.all(hosts.map((h) => host(second, { resume: h.sessionToken })));
-    expect(back.map((h) => h.hostId)).toEqual(hosts.map((h) => h.hostId));
+    // The first back signals a neighbour still away: the neighbour gets it once it is back.
+    const [a, ...others] = hosts;
+    const aBack = await host(second, { resume: a!.sessionToken });
+    const neighbour = others.find((h) => [...aBack.neighbours.values()].includes(h.hostId))!;
+    await aBack.request('signal:send', { to: neighbour.hostId, epoch: aBack.epoch, data: { type: 'offer', sdp: 'while away' } });
+    const neighbourBack = new VirtualHost(second.url);
+    closers.push(() => neighbourBack.close());
+    const signalled = new Promise((resolve) => neighbourBack.socket.once('signal:receive', resolve));
+    await neighbourBack.join({ room: 'r', resume: neighbour.sessionToken });
+    expect(await signalled).toMatchObject({ from: a!.hostId, data: { sdp: 'while away' } });
+    const rest = await Promise.all(others.filter((h) => h !== neighbour).map((h) => host(second, { resume: h.sessionToken })));
+    const back = [aBack, neighbourBack, ...rest];
+    expect(back.map((h) => h.hostId).sort()).toEqual(hosts.map((h) => h.hostId).sort());
     const controller = second.room('r')!;
     expect(hosts.map((h) => [h.hostId, [...controller.store.cube!.ownership.idsOf(h.hostId)].sort((a, b) => a - b)])).toEqual(before);
     expect(controller.channels()).toEqual([expect.objectContaining({ id: channel.id, name: 'cam', publisher: hosts[0]!.hostId })]);
@@ -141,5 +154,32 @@ describe('rooms on several nodes with one Redis', () => {
     await eventually(() => b.room('r')!.store.hosts.size === 2, 5000, "a's hosts to go");
     await eventually(() => consistent(b.room('r'), onB), 5000, 'the cube of the hosts left');
     expect(onA.every((h) => !b.room('r')!.hasHost(h.hostId))).toBe(true);
+  });
+
+  it('feeds observers on any node: the snapshot, deltas and events from the owner, and their controls carried out there', async () => {
+    const node = deployment();
+    const a = await node({ adminToken: 'secret', snapshotIntervalMs: 20 });
+    const b = await node({ adminToken: 'secret', snapshotIntervalMs: 20 });
+    const first = await host(a); // a owns the room
+    const watcher = io(`${b.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { room: 'r', token: 'secret' } });
+    closers.push(() => watcher.disconnect());
+    const hosts = new Set<string>();
+    const events: string[] = [];
+    watcher.on('observer:snapshot', (snapshot: ObserverSnapshot) => {
+      hosts.clear();
+      for (const h of snapshot.hosts) hosts.add(h.hostId);
+    });
+    watcher.on('observer:delta', (delta: ObserverDelta) => {
+      for (const h of delta.hosts?.set ?? []) hosts.add(h.hostId);
+      for (const id of delta.hosts?.removed ?? []) hosts.delete(id);
+    });
+    watcher.on('observer:event', (event: ObserverEvent) => events.push(event.message));
+    await eventually(() => hosts.has(first.hostId), 5000, 'the snapshot on b');
+    const second = await host(a);
+    await eventually(() => hosts.has(second.hostId) && events.some((m) => m.startsWith(`${second.hostId} joined`)), 5000, 'the delta and event on b');
+    // A control from b's observer is carried out by the owner a.
+    const ack = (await watcher.timeout(3000).emitWithAck('control:kill', { hostId: second.hostId })) as { ok: boolean };
+    expect(ack).toEqual({ ok: true });
+    await eventually(() => !hosts.has(second.hostId) && !a.room('r')!.hasHost(second.hostId), 5000, 'the kill seen on b');
   });
 });

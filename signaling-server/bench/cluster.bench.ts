@@ -1,0 +1,123 @@
+/**
+ * One room at the paper's scale across several server nodes: `npm run bench:cluster -w
+ * signaling-server` (also the last part of `npm run bench`).
+ *
+ * 65536 virtual hosts join one room through 4 gateway processes sharing one Redis (Debian's
+ * redis-server, started here on a free port), from 4 client processes (one per gateway).
+ * Reports how long the joins took, join latency p50/p99 (connect to own ids), server heap per
+ * host (all 4 nodes, after a full GC, over their heap before any host), and whether every id
+ * of the cube is owned exactly once, as the owner holds it and as the hosts see it. Target:
+ * joined in under 5 minutes. Bounded: each phase has a deadline; every process is killed at
+ * the end whatever happens. `CUBECAST_CLUSTER_HOSTS` sets another count (a multiple of 4).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { summarize } from '@cubecast/overlay';
+import { table } from '@cubecast/bench-kit';
+import { startRedis } from '../src/testing/redis-server.js';
+import { ask, startServerProcess, withDeadline, type Reply } from './server-process.js';
+
+const HOSTS = Number(process.env.CUBECAST_CLUSTER_HOSTS ?? 65536);
+const NODES = 4;
+const JOIN_DEADLINE_MS = 10 * 60_000;
+
+interface ClientReply {
+  type: string;
+  latencies?: number[];
+  error?: string;
+  views?: [string, number[]][];
+  epochs?: number[];
+}
+
+function request(child: ChildProcess, type: string): Promise<ClientReply> {
+  const reply = new Promise<ClientReply>((resolve) => {
+    const listen = (message: ClientReply) => {
+      if (message.type !== type) return;
+      child.off('message', listen);
+      resolve(message);
+    };
+    child.on('message', listen);
+  });
+  child.send({ type });
+  return reply;
+}
+
+/** Every id 0..M-1 held by exactly one host, in the hosts' own views. */
+function viewsExact(views: [string, number[]][], M: number): boolean {
+  const seen = new Uint8Array(M);
+  for (const [, ids] of views) {
+    for (const id of ids) {
+      if (id >= M || seen[id]) return false;
+      seen[id] = 1;
+    }
+  }
+  return seen.every((x) => x === 1);
+}
+
+const redis = await startRedis();
+const children: ChildProcess[] = [];
+try {
+  const nodes: { child: ChildProcess; url: string }[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const node = await startServerProcess('cluster', redis.url, `bench-node-${i + 1}`);
+    children.push(node.child);
+    nodes.push(node);
+  }
+  const heapBefore = (await Promise.all(nodes.map((n) => ask(n.child, 'heap')))).reduce((sum, r) => sum + r.heapUsed!, 0);
+  // The room's owner is the first node a join reaches: one host joins there first.
+  const clients: ChildProcess[] = [];
+  for (const [i, node] of nodes.entries()) {
+    const client = fork(new URL('./load-clients.ts', import.meta.url), [node.url, String(HOSTS / NODES), '32'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(client);
+    clients.push(client);
+    await once(client, 'message');
+    process.stderr.write(`client process ${i + 1} for ${node.url}\n`);
+  }
+  process.stderr.write(`${HOSTS} hosts joining through ${NODES} nodes...\n`);
+  const started = performance.now();
+  const progress = setInterval(() => {
+    void Promise.all(nodes.map((n) => ask(n.child, 'counters'))).then((replies) => {
+      const owner = replies.find((r) => r.owner);
+      process.stderr.write(`  ${Math.round((performance.now() - started) / 1000)} s: ${owner?.hosts ?? '?'} hosts in the room\n`);
+    });
+  }, 15_000);
+  const joined = await withDeadline(`${HOSTS} joins`, Promise.all(clients.map((c) => request(c, 'join'))), JOIN_DEADLINE_MS).finally(() => clearInterval(progress));
+  const joinedMs = performance.now() - started;
+  const failed = joined.find((r) => r.error);
+  if (failed) throw new Error(`a client process failed: ${failed.error}`);
+  const latency = summarize(joined.flatMap((r) => r.latencies!));
+  // The hosts' views settle once the last deltas arrive: wait for them, within a deadline.
+  let owner: Reply | undefined;
+  let hostsExact = false;
+  const settleBy = performance.now() + 60_000;
+  while (performance.now() < settleBy) {
+    owner = (await Promise.all(nodes.map((n) => ask(n.child, 'counters')))).find((r) => r.owner);
+    const views = (await Promise.all(clients.map((c) => request(c, 'views')))).flatMap((r) => r.views!);
+    hostsExact = owner !== undefined && views.length === HOSTS && viewsExact(views, owner.M!);
+    if (hostsExact) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const heaps = await Promise.all(nodes.map((n) => ask(n.child, 'heap')));
+  const heapAfter = heaps.reduce((sum, r) => sum + r.heapUsed!, 0);
+  const row = [
+    String(HOSTS),
+    String(NODES),
+    (joinedMs / 1000).toFixed(1),
+    Math.round((HOSTS / joinedMs) * 1000).toString(),
+    latency.p50.toFixed(0),
+    latency.p99.toFixed(0),
+    heaps.map((h) => (h.heapUsed! / 2 ** 20).toFixed(0)).join(' / '),
+    ((heapAfter - heapBefore) / HOSTS / 1024).toFixed(1),
+    owner ? `${owner.M} ids, ${owner.exact ? 'yes' : 'NO'}` : 'no owner',
+    hostsExact ? 'yes' : 'NO',
+    joinedMs < 5 * 60_000 ? 'yes' : 'NO',
+  ];
+  const headers = ['hosts', 'nodes', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB per node', 'KB/host', 'owned once (owner)', 'owned once (hosts)', 'under 5 min'];
+  console.log(`One room on ${NODES} server nodes and one Redis (node ${process.version}, loopback, 32 joins in flight per client process)\n`);
+  console.log(table(headers, [row], 2));
+  console.log('\np50/p99: from opening the connection to holding its own ids. Heap: the 4 nodes together, after a full GC, over their heap before any host.');
+  await Promise.all(clients.map((c) => request(c, 'close')));
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+  await redis.stop();
+}
