@@ -29,18 +29,7 @@ interface ClientReply {
   epochs?: number[];
 }
 
-function request(child: ChildProcess, type: string): Promise<ClientReply> {
-  const reply = new Promise<ClientReply>((resolve) => {
-    const listen = (message: ClientReply) => {
-      if (message.type !== type) return;
-      child.off('message', listen);
-      resolve(message);
-    };
-    child.on('message', listen);
-  });
-  child.send({ type });
-  return reply;
-}
+const request = (child: ChildProcess, type: string) => ask<ClientReply>(child, type);
 
 /** Every id 0..M-1 held by exactly one host, in the hosts' own views. */
 function viewsExact(views: [string, number[]][], M: number): boolean {

@@ -19,9 +19,10 @@ export interface Reply {
   rss?: number;
 }
 
-export function ask(child: ChildProcess, type: string): Promise<Reply> {
-  const reply = new Promise<Reply>((resolve) => {
-    const listen = (message: Reply) => {
+/** Sends `{type}` to a child process and resolves with its first message of that type. */
+export function ask<T extends { type: string } = Reply>(child: ChildProcess, type: string): Promise<T> {
+  const reply = new Promise<T>((resolve) => {
+    const listen = (message: T) => {
       if (message.type !== type) return;
       child.off('message', listen);
       resolve(message);

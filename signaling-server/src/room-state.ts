@@ -2,6 +2,7 @@ import { Cube, Ownership, type NetworkCoordinates } from '@cubecast/overlay';
 import { channelPublishSchema, emulationSchema, OBSERVER_EVENT_TYPES, ROUTING_POLICIES, spaReportSchema, spaSpecSchema, type ChannelInfo, type ObserverEvent } from '@cubecast/protocol';
 import { z } from 'zod';
 import type { HostRecord, Store, SubscriptionRecord, SuspendedSession } from './store.js';
+import { decodeVersionedJson } from './versioned-json.js';
 
 /**
  * A room as its owner saves it in Redis, so that another node (or this one, restarted) goes on
@@ -156,21 +157,7 @@ export function encodeRoomState(store: Store, savedAt: number): string {
  * room's), is refused with a RoomStateError.
  */
 export function decodeRoomState(text: string, coordinates: NetworkCoordinates): Store {
-  if (text.length > MAX_ROOM_STATE_BYTES) throw new RoomStateError(`a saved room of ${text.length} bytes is over the ${MAX_ROOM_STATE_BYTES} read back`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new RoomStateError(`a saved room is not JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const version = (json as { v?: unknown } | null)?.v;
-  if (version !== ROOM_STATE_VERSION) throw new RoomStateError(`a saved room of version ${String(version)}; this server reads version ${ROOM_STATE_VERSION}`);
-  const parsed = roomStateSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new RoomStateError(`a saved room is malformed at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
-  const state = parsed.data;
+  const state = decodeVersionedJson(text, { what: 'a saved room', version: ROOM_STATE_VERSION, maxBytes: MAX_ROOM_STATE_BYTES, schema: roomStateSchema }, (message) => new RoomStateError(message));
   const hosts = new Map<string, HostRecord>();
   for (const saved of state.hosts) {
     hosts.set(saved.hostId, {

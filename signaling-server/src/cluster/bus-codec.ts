@@ -1,5 +1,6 @@
 import { ERROR_CODES } from '@cubecast/protocol';
 import { z } from 'zod';
+import { decodeVersionedJson } from '../versioned-json.js';
 
 /**
  * What server nodes say to each other over Redis pub/sub: a gateway's requests to a room's
@@ -54,19 +55,5 @@ export function encodeBusEnvelope(from: string, messages: readonly BusMessage[])
 }
 
 export function decodeBusEnvelope(text: string): BusEnvelope {
-  if (text.length > MAX_BUS_ENVELOPE_BYTES) throw new BusMessageError(`a bus envelope of ${text.length} bytes is over the ${MAX_BUS_ENVELOPE_BYTES} read`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new BusMessageError('a bus envelope is not JSON');
-  }
-  const version = (json as { v?: unknown } | null)?.v;
-  if (version !== BUS_VERSION) throw new BusMessageError(`a bus envelope of version ${String(version)}; this node reads version ${BUS_VERSION}`);
-  const parsed = envelopeSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BusMessageError(`a bus envelope is malformed at ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
-  return parsed.data;
+  return decodeVersionedJson(text, { what: 'a bus envelope', version: BUS_VERSION, maxBytes: MAX_BUS_ENVELOPE_BYTES, schema: envelopeSchema }, (message) => new BusMessageError(message));
 }
