@@ -16,6 +16,8 @@ export interface LocalSockets {
   toObservers(room: string, message: ObserverMessage): void;
   /** Observers of the room connected here. */
   observerCount(room: string): number;
+  /** The rooms with observers connected here. */
+  observedRooms(): Iterable<string>;
 }
 
 /**

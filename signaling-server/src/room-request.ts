@@ -15,7 +15,8 @@ export type RoomRequest =
   | { readonly kind: 'host'; readonly event: HostEventName; readonly data: unknown; readonly hostId?: string; readonly from: HostConnection }
   | { readonly kind: 'control'; readonly event: ControlEventName; readonly data: unknown }
   | { readonly kind: 'observer:open' }
-  | { readonly kind: 'observer:count'; readonly node: string; readonly count: number }
+  /** `resync`: the node's observers have the previous owner's snapshot; send them this one's. */
+  | { readonly kind: 'observer:count'; readonly node: string; readonly count: number; readonly resync?: boolean }
   | { readonly kind: 'rejected'; readonly hostId?: string; readonly count: number; readonly message: string; readonly event: string; readonly code: string };
 
 type HostHandlers = { [E in HostEventName]: (room: Room, data: ClientPayload<E>, hostId: string, from: HostConnection) => object | void };
@@ -62,6 +63,7 @@ export function handleRoomRequest(room: Room, request: RoomRequest): object | vo
       return room.openObserver();
     case 'observer:count':
       room.setObservers(request.node, request.count);
+      if (request.resync) room.resendSnapshot();
       return;
     case 'rejected':
       room.controller.countRejected(request.hostId, request.count);

@@ -376,6 +376,10 @@ export class Signaling implements LocalSockets {
     return this.observerCounts.get(room) ?? 0;
   }
 
+  observedRooms(): Iterable<string> {
+    return this.observerCounts.keys();
+  }
+
   private controlsFor(auth: Record<string, unknown> | undefined): ObserverSnapshot['controls'] {
     const expected = this.options.adminToken;
     if (expected === undefined) return { enabled: false, reason: 'the server has no CUBECAST_ADMIN_TOKEN, so controls are off' };

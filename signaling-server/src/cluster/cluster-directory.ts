@@ -365,7 +365,8 @@ export class ClusterRoomDirectory implements RoomDirectory {
   /**
    * Once a second: hosts on nodes that went away start their claim window; empty rooms are
    * forgotten; saved rooms nobody owns (their owner died with no gateway asking for them) are
-   * taken over, so their claim windows run and they end as they should.
+   * taken over, so their claim windows run and they end as they should; a room observed here
+   * whose owner changed is told of this node's observers.
    */
   private async sweep(): Promise<void> {
     for (const owned of [...this.ownedRooms.values()]) {
@@ -379,6 +380,14 @@ export class ClusterRoomDirectory implements RoomDirectory {
     for (const room of await this.redisRooms.unowned(await this.redisRooms.rooms())) {
       if (this.ownedRooms.size >= this.options.maxRooms) break;
       await this.takeOver(room);
+    }
+    // Observers here of a room whose owner changed: the new owner does not know them yet.
+    for (const room of this.sockets.observedRooms()) {
+      if (this.ownedRooms.has(room)) continue;
+      const owner = await this.redisRooms.owner(room);
+      if (!owner || owner.node === this.owners.get(room) || owner.node === this.sockets.node) continue;
+      this.owners.set(room, owner.node);
+      this.sendObserverCount(room, owner.node);
     }
   }
 
@@ -488,7 +497,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
   /** A room's new owner learns how many observers this node has for it. */
   private sendObserverCount(room: string, owner: string): void {
     const count = this.sockets.observerCount(room);
-    if (count > 0) this.ask(owner, room, { kind: 'observer:count', node: this.sockets.node, count }).catch(() => undefined);
+    if (count > 0) this.ask(owner, room, { kind: 'observer:count', node: this.sockets.node, count, resync: true }).catch(() => undefined);
   }
 
   private background(where: string, work: () => Promise<void>): void {

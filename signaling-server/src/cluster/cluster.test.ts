@@ -182,4 +182,29 @@ describe('rooms on several nodes with one Redis', () => {
     expect(ack).toEqual({ ok: true });
     await eventually(() => !hosts.has(second.hostId) && !a.room('r')!.hasHost(second.hostId), 5000, 'the kill seen on b');
   });
+
+  it('keeps feeding observers on a node without hosts when the room moves to another owner', async () => {
+    const node = deployment();
+    const a = await node({ snapshotIntervalMs: 20 });
+    const b = await node({ snapshotIntervalMs: 20 });
+    const c = await node({ snapshotIntervalMs: 20 });
+    await host(a); // a owns the room
+    const onB = await host(b);
+    const watcher = io(`${c.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { room: 'r' } });
+    closers.push(() => watcher.disconnect());
+    const hosts = new Set<string>();
+    watcher.on('observer:snapshot', (snapshot: ObserverSnapshot) => {
+      hosts.clear();
+      for (const h of snapshot.hosts) hosts.add(h.hostId);
+    });
+    watcher.on('observer:delta', (delta: ObserverDelta) => {
+      for (const h of delta.hosts?.set ?? []) hosts.add(h.hostId);
+      for (const id of delta.hosts?.removed ?? []) hosts.delete(id);
+    });
+    await eventually(() => hosts.has(onB.hostId), 5000, 'the snapshot on c');
+    await a.close();
+    await eventually(() => b.room('r') !== undefined, 5000, 'b to take the room');
+    const late = await host(b);
+    await eventually(() => hosts.has(late.hostId), 5000, "b's changes on c");
+  });
 });
