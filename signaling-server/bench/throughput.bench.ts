@@ -64,7 +64,7 @@ async function measure(setup: Setup, redisUrl: string, prefix: number): Promise<
     for (let i = hosts.length; i < HOSTS; i++) hosts.push(await new VirtualHost(url).join());
     const rates: Record<EventName, number[]> = { 'link:report': [], 'channel:list': [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const event of Object.keys(EVENTS) as (EventName)[]) rates[event].push(await withDeadline(`${setup} ${event}`, rate(hosts, event)));
+      for (const event of EVENTS) rates[event].push(await withDeadline(`${setup} ${event}`, rate(hosts, event)));
     }
     return rates;
   } finally {
@@ -81,7 +81,7 @@ try {
   for (const setup of ['memory', 'redis, on the owner', 'redis, through a gateway'] as const) {
     process.stderr.write(`${setup}...\n`);
     const rates = await measure(setup, redis.url, ++prefix);
-    for (const event of Object.keys(EVENTS) as (EventName)[]) {
+    for (const event of EVENTS) {
       const median = summarize(rates[event]).p50;
       if (setup === 'memory') baseline[event] = median;
       rows.push([setup === 'memory' ? 'memory (baseline)' : setup, event, Math.round(median).toString(), rates[event].map((r) => Math.round(r)).join(' / '), setup === 'memory' ? 'baseline' : `${(median / baseline[event]!).toFixed(2)}x`]);

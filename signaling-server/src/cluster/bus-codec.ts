@@ -36,7 +36,7 @@ const messageSchema = z.discriminatedUnion('t', [
     moved: z.literal(true).optional(),
   }),
   /** Gateway to owner: a host's socket closed. */
-  z.strictObject({ t: z.literal('leave'), room, hostId: z.string().min(1).max(64), reason: z.enum(['leave', 'disconnect', 'failure', 'killed']), connection }),
+  z.strictObject({ t: z.literal('leave'), room, hostId: z.string().min(1).max(64), reason: z.enum(['leave', 'disconnect', 'failure', 'killed']), connection: connection.optional() }),
   /** Owner to gateway: an event for one socket, for every host socket of the room, a socket to close, a message for the room's observers. */
   z.strictObject({ t: z.literal('host'), room, fence, connection, event: z.string(), args: z.array(z.unknown()) }),
   z.strictObject({ t: z.literal('hosts'), room, fence, event: z.string(), args: z.array(z.unknown()) }),

@@ -38,8 +38,12 @@ interface Pending {
   readonly room: string;
 }
 
-/** Least time between two saves of a room, and how many encode times a save waits at least. */
-const MIN_SAVE_INTERVAL_MS = 100;
+/**
+ * Least time between two saves of a room, and how many encode times a save waits at least:
+ * answers wait for the save (group commit), so the wait is short; a big room, whose encode
+ * takes long, is saved less often, so encoding stays under a fifth of the owner's time.
+ */
+const MIN_SAVE_INTERVAL_MS = 10;
 const SAVE_INTERVAL_PER_ENCODE = 4;
 /** How often owned rooms' nodes are checked for life, and unowned saved rooms looked for. */
 const SWEEP_MS = 1000;
@@ -145,7 +149,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
       (owner) => {
         const owned = this.ownedRooms.get(room);
         if (owner === this.sockets.node && owned) owned.room.queueLeave(leave);
-        else this.send(owner, { t: 'leave', room, ...leave, connection: leave.connection ?? '' });
+        else this.send(owner, { t: 'leave', room, hostId: leave.hostId, reason: leave.reason, ...(leave.connection !== undefined && { connection: leave.connection }) });
       },
       (error: unknown) => this.options.logger.log('warn', 'host:leave-lost', { room, hostId: leave.hostId, error: String(error) }),
     );
@@ -478,8 +482,9 @@ export class ClusterRoomDirectory implements RoomDirectory {
       }
       case 'leave': {
         const owned = this.ownedRooms.get(message.room);
-        if (owned && this.holds(owned)) owned.room.queueLeave({ hostId: message.hostId, reason: message.reason, connection: message.connection });
-        else this.leave(message.room, { hostId: message.hostId, reason: message.reason, connection: message.connection });
+        const leave = { hostId: message.hostId, reason: message.reason, ...(message.connection !== undefined && { connection: message.connection }) };
+        if (owned && this.holds(owned)) owned.room.queueLeave(leave);
+        else this.leave(message.room, leave);
         return;
       }
       default: {
