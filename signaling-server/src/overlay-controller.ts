@@ -167,8 +167,12 @@ const MAX_LEAVE_EVENTS = 20;
  * mutation that moves ids tells exactly the hosts whose ids or neighbour tables changed.
  */
 export class OverlayController {
-  /** Work that must follow the answer to the request being handled (see `answered`). */
-  private afterAnswer: (() => void)[] = [];
+  /**
+   * Hosts whose join is not answered yet, with work that must follow the answer (see
+   * `answered`). Their sockets are told nothing before it: a delta ahead of the state it
+   * applies to would be dropped, and a route request taken for one of an epoch left behind.
+   */
+  private readonly awaitingAnswer = new Map<string, (() => void)[]>();
   /** Signals to hosts whose node went away, kept for when they claim themselves back. */
   private readonly heldSignals = new Map<string, { from: string; epoch: number; data: SignalData }[]>();
 
@@ -224,6 +228,7 @@ export class OverlayController {
       this.applyMoves(moves, hostId);
     }
     const resumed = session && this.resumeSession(record, session);
+    this.awaitingAnswer.set(hostId, []);
     const state = this.stateFor(record);
     this.logEvent('join', `${hostId} ${session ? 'resumed its session' : 'joined'} (${hostsText(m)})`, hostId, { ids: state.ids.length });
     return { hostId, state, channels: [...this.store.channels.values()], sessionToken: record.sessionToken, ...(resumed && { resumed }) };
@@ -241,9 +246,7 @@ export class OverlayController {
     host.connectedAt = this.config.now();
     delete host.unclaimedSince;
     const subscriptions = [...this.store.subscriptions.values()].filter((sub) => sub.subscriber === host.hostId);
-    // After the answer: a route request that reaches the host before its join is answered
-    // would be taken for one of the epoch it is leaving, and dropped.
-    this.afterAnswer.push(() => {
+    this.awaitingAnswer.set(host.hostId, [() => {
       const held = this.heldSignals.get(host.hostId) ?? [];
       this.heldSignals.delete(host.hostId);
       const epoch = this.store.cube?.epoch;
@@ -251,7 +254,7 @@ export class OverlayController {
       for (const sub of this.store.subscriptions.values()) {
         if (sub.subscriber === host.hostId || this.store.channels.get(sub.channel)?.publisher === host.hostId) this.requestRoute(sub);
       }
-    });
+    }]);
     const state = this.stateFor(host);
     this.logEvent('join', `${host.hostId} came back on a new connection (${hostsText(this.store.hosts.size)})`, host.hostId, { ids: state.ids.length });
     return {
@@ -263,11 +266,20 @@ export class OverlayController {
     };
   }
 
-  /** The answer to the last request went out: what had to wait for it is done now. */
-  answered(): void {
-    const work = this.afterAnswer;
-    this.afterAnswer = [];
-    for (const run of work) run();
+  /** Whether this host's join has not been answered yet (what it is sent waits for the answer). */
+  awaitsAnswer(hostId: string): boolean {
+    return this.awaitingAnswer.has(hostId);
+  }
+
+  hostsAwaitingAnswer(): Iterable<string> {
+    return this.awaitingAnswer.keys();
+  }
+
+  /** This host's join was answered: what had to wait for the answer is done now. */
+  answered(hostId: string): void {
+    const work = this.awaitingAnswer.get(hostId);
+    this.awaitingAnswer.delete(hostId);
+    for (const run of work ?? []) run();
   }
 
   /** The suspended session of this token, if its grace period has not ended; taken, so once. */
@@ -380,6 +392,7 @@ export class OverlayController {
     this.suspend(kept);
     for (const hostId of leaving.keys()) {
       this.heldSignals.delete(hostId);
+      this.awaitingAnswer.delete(hostId);
       this.store.sessions.delete(this.store.hosts.get(hostId)!.sessionToken);
       this.store.hosts.delete(hostId);
       this.store.coordinates.forget(hostId);

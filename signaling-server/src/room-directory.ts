@@ -73,7 +73,7 @@ export class LocalRoomDirectory implements RoomDirectory {
       const owner = this.room(room);
       const result = owner.handle(request);
       // The gateway acks when this promise settles, in this turn's microtasks: after that.
-      setImmediate(() => this.options.guard('request:answered', () => owner.controller.answered()));
+      setImmediate(() => this.options.guard('request:answered', () => owner.answered(request, result)));
       return Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error as Error);

@@ -58,6 +58,8 @@ export class Room {
   readonly controller: OverlayController;
   private readonly feed = new ObserverFeed();
   private readonly startedAt = Date.now();
+  /** What hosts whose join is not answered yet were sent, in order (see `answered`). */
+  private readonly held = new Map<string, [HostEvent, readonly unknown[]][]>();
   /** Observers watching, per node. */
   private readonly observerCounts = new Map<string, number>();
   private pendingLeaves: HostLeave[] = [];
@@ -103,6 +105,20 @@ export class Room {
   /** One host's event, validated by its gateway; returns what its ack carries. */
   handle(request: RoomRequest): object | void {
     return handleRoomRequest(this, request);
+  }
+
+  /**
+   * The answer to `request` went out (to the gateway, which acks it before anything sent
+   * after): a joined host now gets what it was sent meanwhile, in order.
+   */
+  answered(request: RoomRequest, result: object | void): void {
+    if (request.kind !== 'host' || request.event !== 'host:join') return;
+    const hostId = (result as { hostId: string }).hostId;
+    const waiting = this.held.get(hostId) ?? [];
+    this.held.delete(hostId);
+    const host = this.controller.store.hosts.get(hostId);
+    if (host) for (const [event, args] of waiting) this.delivery.toHost(host, event, args);
+    this.controller.answered(hostId);
   }
 
   /**
@@ -167,6 +183,12 @@ export class Room {
     this.shrinkTimer.unref();
   }
 
+  private hold(hostId: string, event: HostEvent, args: readonly unknown[]): void {
+    let waiting = this.held.get(hostId);
+    if (!waiting) this.held.set(hostId, (waiting = []));
+    waiting.push([event, args]);
+  }
+
   private changed(): void {
     this.options.changed?.();
     this.scheduleSnapshot();
@@ -200,9 +222,15 @@ export class Room {
     return {
       host: (hostId, event, ...args) => {
         const host = hosts().get(hostId);
-        if (host && host.unclaimedSince === undefined) this.delivery.toHost(host, event, args);
+        if (!host || host.unclaimedSince !== undefined) return;
+        if (this.controller.awaitsAnswer(hostId)) this.hold(hostId, event, args);
+        else this.delivery.toHost(host, event, args);
       },
-      allHosts: (event, ...args) => this.delivery.toHosts(this.controller.hostNodes(), event, args),
+      allHosts: (event, ...args) => {
+        this.delivery.toHosts(this.controller.hostNodes(), event, args);
+        // Sockets whose join is not answered are not in the room's broadcast yet.
+        for (const hostId of this.controller.hostsAwaitingAnswer()) this.hold(hostId, event, args);
+      },
       observerEvent: (event) => {
         this.options.logger.log(event.type === 'rejected' ? 'warn' : 'info', `overlay:${event.type}`, {
           room: this.name,

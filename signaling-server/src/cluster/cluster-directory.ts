@@ -77,6 +77,10 @@ export class ClusterRoomDirectory implements RoomDirectory {
   /** Messages per node, sent together at the end of the event-loop turn. */
   private readonly outgoing = new Map<string, BusMessage[]>();
   private flushScheduled = false;
+  /** Bus messages not handled yet, from `inboxHead` on (see drainInbox). */
+  private inbox: { from: string; message: BusMessage }[] = [];
+  private inboxHead = 0;
+  private draining = false;
   private nextRequest = 0;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly renewTimer: NodeJS.Timeout;
@@ -122,7 +126,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
         if (owned && this.holds(owned)) {
           const result = owned.room.handle(request);
           if ((await this.durable(owned)) === MOVED) continue;
-          setImmediate(() => this.options.guard('request:answered', () => owned.room.controller.answered()));
+          setImmediate(() => this.options.guard('request:answered', () => owned.room.answered(request, result)));
           return result;
         }
         this.owners.delete(room);
@@ -440,7 +444,28 @@ export class ClusterRoomDirectory implements RoomDirectory {
       this.options.logger.log('error', 'bus:bad-envelope', { error: String(error) });
       return;
     }
-    for (const message of envelope.messages) this.options.guard(`bus:${message.t}`, () => this.handle(envelope.from, message));
+    for (const message of envelope.messages) this.inbox.push({ from: envelope.from, message });
+    if (!this.draining) this.drainInbox();
+  }
+
+  /**
+   * Handles the bus's messages in order. An answer (`res`) settles a promise, and the gateway
+   * acks its socket only a few microtasks later: what the owner sent that socket after the
+   * answer waits until then (a task later), so a joined host gets its ack before its deltas.
+   */
+  private drainInbox(): void {
+    this.draining = true;
+    while (this.inboxHead < this.inbox.length) {
+      const { from, message } = this.inbox[this.inboxHead++]!;
+      this.options.guard(`bus:${message.t}`, () => this.handle(from, message));
+      if (message.t === 'res' && this.inboxHead < this.inbox.length) {
+        setImmediate(() => this.drainInbox());
+        return;
+      }
+    }
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.draining = false;
   }
 
   private handle(from: string, message: BusMessage): void {
@@ -466,7 +491,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
           }
           this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
           // Queued behind the answer on the same bus: the gateway gets them in that order.
-          this.options.guard('request:answered', () => owned.room.controller.answered());
+          this.options.guard('request:answered', () => owned.room.answered(message.request as unknown as RoomRequest, result));
         });
         return;
       }

@@ -1,6 +1,9 @@
 import {
   applyCubeDelta,
+  errorFromAck,
   PROTOCOL_VERSION,
+  type Ack,
+  type JoinResult,
   request,
   type AckResult,
   type ChannelInfo,
@@ -65,11 +68,24 @@ export class VirtualHost {
     await this.request('channel:list', {});
   }
 
+  /**
+   * Joins, taking the answer's state in the ack callback itself: in Node several socket.io
+   * packets of one read are handled in one go, so a delta right behind the ack would reach
+   * `applyDelta` before an `await`'s continuation had the state it applies to.
+   */
   async join(extra: { name?: string; emulation?: { position?: [number, number] }; room?: string; resume?: string } = {}): Promise<this> {
-    const result = await this.request('host:join', { protocol: PROTOCOL_VERSION, ...extra });
-    this.sessionToken = result.sessionToken;
-    this.applyState(result.state);
-    for (const channel of result.channels) this.channels.set(channel.name, channel);
+    await new Promise<void>((resolve, reject) => {
+      const sender = this.socket.timeout(10_000) as unknown as { emit(event: string, payload: unknown, ack: (error: Error | null, ack: Ack) => void): void };
+      sender.emit('host:join', { protocol: PROTOCOL_VERSION, ...extra }, (error, ack) => {
+        if (error) return reject(error);
+        if (!ack.ok) return reject(errorFromAck(ack));
+        const result = ack as unknown as JoinResult;
+        this.sessionToken = result.sessionToken;
+        this.applyState(result.state);
+        for (const channel of result.channels) this.channels.set(channel.name, channel);
+        resolve();
+      });
+    });
     return this;
   }
 
