@@ -219,6 +219,7 @@ export class OverlayController {
     const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
     if (target && target.M > this.config.maxCubeIds) throw new CubeFullError(`the overlay is full at ${m - 1} hosts`);
     this.store.hosts.set(hostId, record);
+    this.store.changedHosts.add(hostId);
     this.store.sessions.set(record.sessionToken, hostId);
     this.store.counters.joins++;
     if (target) {
@@ -244,6 +245,7 @@ export class OverlayController {
     host.node = from.node;
     host.connection = from.connection;
     host.connectedAt = this.config.now();
+    this.store.changedHosts.add(host.hostId);
     delete host.unclaimedSince;
     const subscriptions = [...this.store.subscriptions.values()].filter((sub) => sub.subscriber === host.hostId);
     this.awaitingAnswer.set(host.hostId, [() => {
@@ -332,7 +334,11 @@ export class OverlayController {
    */
   nodesGone(nodes: ReadonlySet<string>): void {
     const now = this.config.now();
-    for (const host of this.store.hosts.values()) if (nodes.has(host.node) && host.unclaimedSince === undefined) host.unclaimedSince = now;
+    for (const host of this.store.hosts.values()) {
+      if (!nodes.has(host.node) || host.unclaimedSince !== undefined) continue;
+      host.unclaimedSince = now;
+      this.store.changedHosts.add(host.hostId);
+    }
   }
 
   /** Hosts whose node went away and who did not come back within the claim window leave, as failures. */
@@ -393,6 +399,7 @@ export class OverlayController {
     for (const hostId of leaving.keys()) {
       this.heldSignals.delete(hostId);
       this.awaitingAnswer.delete(hostId);
+      this.store.changedHosts.add(hostId);
       this.store.sessions.delete(this.store.hosts.get(hostId)!.sessionToken);
       this.store.hosts.delete(hostId);
       this.store.coordinates.forget(hostId);
@@ -460,12 +467,15 @@ export class OverlayController {
       throw new LimitExceededError(`${host.hostId} would hold ${total} bytes in the server, more than ${LIMITS.maxHostStateBytes}`);
     }
     host.bytes[part] = bytes;
+    this.store.changedHosts.add(host.hostId);
   }
 
   countRejected(hostId: string | undefined, count = 1): void {
     this.store.counters.rejectedPayloads += count;
     const host = hostId ? this.store.hosts.get(hostId) : undefined;
-    if (host) host.rejected += count;
+    if (!host) return;
+    host.rejected += count;
+    this.store.changedHosts.add(host.hostId);
   }
 
   // ---- signal relay ----------------------------------------------------------------------
@@ -545,7 +555,10 @@ export class OverlayController {
     }
     this.store.channels.delete(channel.name);
     const publisher = this.store.hosts.get(channel.publisher);
-    if (publisher) publisher.bytes.channels -= channelBytes(channel);
+    if (publisher) {
+      publisher.bytes.channels -= channelBytes(channel);
+      this.store.changedHosts.add(publisher.hostId);
+    }
     this.outbox.allHosts('channel:removed', { name: channel.name, reason });
     this.logEvent('unpublish', `"${channel.name}" ended: ${why}`, channel.publisher);
   }
@@ -626,7 +639,9 @@ export class OverlayController {
 
   private releaseSubscription(sub: SubscriptionRecord): void {
     const host = this.store.hosts.get(sub.subscriber);
-    if (host) host.bytes.subscriptions -= subscriptionBytes(sub);
+    if (!host) return;
+    host.bytes.subscriptions -= subscriptionBytes(sub);
+    this.store.changedHosts.add(host.hostId);
   }
 
   private host(hostId: string): HostRecord {
@@ -708,6 +723,7 @@ export class OverlayController {
     this.charge(record, 'spas', jsonBytes(report.spas));
     const wasDead = new Set(record.spas.filter((s) => s.state === 'dead').map((s) => `${s.channel}:${s.variant}`));
     record.spas = report.spas;
+    this.store.changedHosts.add(hostId);
     for (const spa of report.spas) {
       if (spa.state !== 'dead' || wasDead.has(`${spa.channel}:${spa.variant}`)) continue;
       const channel = this.store.channels.get(spa.channel);
@@ -897,6 +913,7 @@ export class OverlayController {
 
   setEmulation(hostId: string, emulation: Emulation): void {
     this.host(hostId).emulation = emulation;
+    this.store.changedHosts.add(hostId);
     this.outbox.host(hostId, 'emulation:set', emulation);
     this.logEvent('emulation', `${hostId} emulates ${JSON.stringify(emulation)}`, hostId);
   }

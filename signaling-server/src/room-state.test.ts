@@ -1,7 +1,7 @@
 import { NetworkCoordinates } from '@cubecast/overlay';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type Outbox } from './overlay-controller.js';
-import { decodeRoomState, encodeRoomState, MAX_ROOM_STATE_BYTES, RoomStateError } from './room-state.js';
+import { decodeRoomState, encodeRoom, MAX_ROOM_STATE_BYTES, RoomStateError, takeHostChanges } from './room-state.js';
 import { createMemoryStore, type Store } from './store.js';
 import { TEST_VIDEO_CODEC as VIDEO } from './testing/virtual-host.js';
 
@@ -44,9 +44,9 @@ function busyRoom(): OverlayController {
 describe('room state', () => {
   it('round-trips a room exactly, and the room restored goes on as the original does', () => {
     const original = busyRoom();
-    const text = encodeRoomState(original.store, clock);
-    const restored = decodeRoomState(text, new NetworkCoordinates());
-    expect(encodeRoomState(restored, clock)).toBe(text);
+    const saved = encodeRoom(original.store, clock);
+    const restored = decodeRoomState(saved.core, saved.hosts, new NetworkCoordinates());
+    expect(encodeRoom(restored, clock)).toEqual(saved);
     expect(restored.hosts.get('h2')!.emulation).toEqual({ position: [10, 20] });
     expect([...restored.suspended.values()].map((s) => [s.hostId, s.channels.map((ch) => ch.name), s.subscriptions.length])).toEqual([['h6', ['mic'], 1]]);
     // Both go on alike: same ids handed out, same channels and sessions. Which ids move where
@@ -61,7 +61,8 @@ describe('room state', () => {
       c.join({ resume: [...c.store.suspended.keys()][0]! }, from('back'));
     }
     const withoutMoves = (store: Store) => {
-      const doc = JSON.parse(encodeRoomState(store, clock)) as { cube: object; counters: object; hosts: object[]; subscriptions: object[]; channels: object[] };
+      const { core, hosts } = encodeRoom(store, clock);
+      const doc = { ...(JSON.parse(core) as { cube: object; counters: object; subscriptions: object[]; channels: object[] }), hosts: [...hosts.values()].map((text) => JSON.parse(text) as object) };
       // New joins' tokens are random; the rest is where ids moved.
       for (const part of [doc.cube, doc.counters, ...doc.hosts, ...doc.subscriptions, ...doc.channels]) {
         for (const key of ['owners', 'deltasSent', 'target', 'anchor', 'sessionToken']) delete (part as Record<string, unknown>)[key];
@@ -78,19 +79,39 @@ describe('room state', () => {
   it('keeps a room with no host as one with no cube', () => {
     const c = controllerOf(createMemoryStore(new NetworkCoordinates()));
     c.leave(c.join({}, from('only')).hostId, 'leave');
-    const restored = decodeRoomState(encodeRoomState(c.store, clock), new NetworkCoordinates());
+    const { core, hosts } = encodeRoom(c.store, clock);
+    const restored = decodeRoomState(core, hosts, new NetworkCoordinates());
     expect(restored.cube).toBeUndefined();
     expect(restored.nextIds.host).toBe(1);
   });
 
-  it('reads the documented golden document, and writes it back byte for byte', () => {
-    const store = decodeRoomState(GOLDEN, new NetworkCoordinates());
+  it('reads the documented golden room, and writes it back byte for byte', () => {
+    const store = decodeRoomState(GOLDEN, GOLDEN_HOSTS, new NetworkCoordinates());
     expect(store.cube!.ownership.idsOf('h1')).toEqual([0, 1]);
     expect(store.cube!.ownership.idsOf('h2')).toEqual([2, 3]);
     expect(store.channels.get('cam')).toEqual({ id: 1, name: 'cam', kind: 'sensor', publisher: 'h1', anchor: 0, codec: { codec: 'f32', rateHz: 10, fields: ['t'] } });
     expect(store.subscriptions.get('s1')!.lastSwapAttempt).toBe(-Infinity);
     expect(store.sessions.get('tok-h2')).toBe('h2');
-    expect(encodeRoomState(store, 1_700_000_000_000)).toBe(GOLDEN);
+    expect(encodeRoom(store, 1_700_000_000_000)).toEqual({ core: GOLDEN, hosts: GOLDEN_HOSTS });
+  });
+
+  it("saves only the records of hosts that changed since the last save", () => {
+    const store = createMemoryStore(new NetworkCoordinates(), { saved: true });
+    const c = controllerOf(store);
+    const [a, b, x] = ['one', 'two', 'three'].map((name, i) => c.join({ name }, from(`sock${i}`)).hostId);
+    expect(takeHostChanges(store).set.map(([hostId]) => hostId)).toEqual([a, b, x]);
+    expect(takeHostChanges(store)).toEqual({ set: [], removed: [] });
+    c.setEmulation(b!, { upKbps: 500 });
+    c.leave(x!, 'leave');
+    c.publish(a!, { name: 'cam', kind: 'video', codec: VIDEO }); // a's bytes held
+    const changes = takeHostChanges(store);
+    expect(changes.set.map(([hostId]) => hostId).sort()).toEqual([a, b].sort());
+    expect(changes.removed).toEqual([x]);
+    expect(JSON.parse(changes.set.find(([hostId]) => hostId === b)![1])).toMatchObject({ hostId: b, emulation: { upKbps: 500 } });
+    // A store not saved anywhere tracks nothing.
+    const unsaved = createMemoryStore(new NetworkCoordinates());
+    controllerOf(unsaved).join({}, from('s'));
+    expect(unsaved.changedHosts.size).toBe(0);
   });
 
   it('refuses what is not a saved room of this version, saying what is wrong', () => {
@@ -100,7 +121,7 @@ describe('room state', () => {
       change(doc);
       return JSON.stringify(doc);
     };
-    const refusals: [string, RegExp][] = [
+    const refusals: [string, RegExp, ReadonlyMap<string, string>?][] = [
       ['{"v":1,', /not JSON/],
       ['null', /version undefined/],
       [variant((d) => (d.v = 2)), /version 2; this server reads version 1/],
@@ -111,10 +132,14 @@ describe('room state', () => {
       [variant((d) => (d.channels[0]!.codec = { codec: 'f32', rateHz: -1, fields: ['t'] })), /malformed at channels.0/],
       [variant((d) => (d.extra = 1)), /malformed at \(top\)/],
       [' '.repeat(MAX_ROOM_STATE_BYTES + 1), /over the/],
+      [GOLDEN, /under h2 is h1's/, new Map([...GOLDEN_HOSTS, ['h2', GOLDEN_HOSTS.get('h1')!]])],
+      [GOLDEN, /h2's saved record is not JSON/, new Map([...GOLDEN_HOSTS, ['h2', '{']])],
+      [GOLDEN, /h2's saved record is malformed at node/, new Map([...GOLDEN_HOSTS, ['h2', GOLDEN_HOSTS.get('h2')!.replace('"node-b"', '""')]])],
+      [GOLDEN, /owned by other hosts/, new Map([['h1', GOLDEN_HOSTS.get('h1')!]])],
     ];
-    for (const [text, message] of refusals) {
-      expect(() => decodeRoomState(text, new NetworkCoordinates())).toThrow(RoomStateError);
-      expect(() => decodeRoomState(text, new NetworkCoordinates())).toThrow(message);
+    for (const [text, message, hosts = GOLDEN_HOSTS] of refusals) {
+      expect(() => decodeRoomState(text, hosts, new NetworkCoordinates())).toThrow(RoomStateError);
+      expect(() => decodeRoomState(text, hosts, new NetworkCoordinates())).toThrow(message);
     }
   });
 });
@@ -124,9 +149,12 @@ const GOLDEN =
   '{"v":1,"savedAt":1700000000000,"policy":"greedy","nextIds":{"host":2,"subscription":1,"channel":1},' +
   '"counters":{"rejectedPayloads":0,"deltasSent":1,"statesSent":0,"joins":2},' +
   '"cube":{"k":2,"n":2,"epoch":1,"revision":2,"pinned":false,"hosts":["h1","h2"],"owners":[0,0,1,1]},' +
-  '"hosts":[{"hostId":"h1","sessionToken":"tok-h1","connectedAt":1699999990000,"node":"node-a","connection":"sock1","rejected":0,"spas":[],"bytes":{"channels":60,"subscriptions":0,"spas":2}},' +
-  '{"hostId":"h2","sessionToken":"tok-h2","connectedAt":1699999995000,"node":"node-b","connection":"sock2","unclaimedSince":1700000000000,"rejected":0,"spas":[],"bytes":{"channels":0,"subscriptions":7,"spas":2}}],' +
   '"suspended":[],' +
   '"channels":[{"id":1,"name":"cam","kind":"sensor","publisher":"h1","anchor":0,"codec":{"codec":"f32","rateHz":10,"fields":["t"]}}],' +
   '"subscriptions":[{"subscriptionId":"s1","channel":"cam","subscriber":"h2","maxLatencyMs":100,"pipeline":[],"target":3,"misses":0,"lastSwapAttempt":null}],' +
   '"events":[{"time":1699999995000,"type":"join","message":"h2 joined (2 hosts)","hostId":"h2"}]}';
+
+const GOLDEN_HOSTS = new Map([
+  ['h1', '{"hostId":"h1","sessionToken":"tok-h1","connectedAt":1699999990000,"node":"node-a","connection":"sock1","rejected":0,"spas":[],"bytes":{"channels":60,"subscriptions":0,"spas":2}}'],
+  ['h2', '{"hostId":"h2","sessionToken":"tok-h2","connectedAt":1699999995000,"node":"node-b","connection":"sock2","unclaimedSince":1700000000000,"rejected":0,"spas":[],"bytes":{"channels":0,"subscriptions":7,"spas":2}}'],
+]);

@@ -6,17 +6,22 @@ import { decodeVersionedJson } from './versioned-json.js';
 
 /**
  * A room as its owner saves it in Redis, so that another node (or this one, restarted) goes on
- * where it stood. JSON, one document per room, with a version; docs/protocol.md ("Room state")
- * describes it. What is measured (link reports, network coordinates) is not saved: hosts
- * report it again within seconds.
+ * where it stood: a core JSON document with a version (cube, channels, subscriptions, sessions
+ * waiting, events) and one JSON record per host. Hosts are most of a big room (a 65536-host
+ * room is some 15 MB of them) and few change at a time: a save writes the core and the records
+ * of the hosts that changed (`Store.changedHosts`), not the whole room. docs/protocol.md
+ * ("Room state") describes both. What is measured (link reports, network coordinates) is not
+ * saved: hosts report it again within seconds.
  */
 export const ROOM_STATE_VERSION = 1;
 
 /**
- * The largest document read back: a 65536-host room is about 15 MB. Past this a document is
- * refused rather than parsed (a corrupted or foreign key must not take a node's memory).
+ * The largest core document and host record read back (a 65536-host cube's owners are some
+ * 400 KB; a host record is a few hundred bytes, its SPA report at most a few KB). Past these a
+ * document is refused rather than parsed: a corrupted or foreign key must not take a node's memory.
  */
-export const MAX_ROOM_STATE_BYTES = 64 * 1024 * 1024;
+export const MAX_ROOM_STATE_BYTES = 16 * 1024 * 1024;
+export const MAX_HOST_RECORD_BYTES = 64 * 1024;
 
 /** A saved room that cannot be read back: not JSON, another version, or not a room. */
 export class RoomStateError extends Error {
@@ -80,7 +85,6 @@ const roomStateSchema = z.strictObject({
       owners: z.array(z.number().int()),
     })
     .nullable(),
-  hosts: z.array(hostSchema),
   suspended: z.array(
     z.strictObject({ token: z.string().min(1).max(64), hostId: id, channels: z.array(channelSchema), subscriptions: z.array(subscriptionSchema), until: time }),
   ),
@@ -113,8 +117,26 @@ const loadSubscription = ({ lastSwapAttempt, ...sub }: SavedSubscription): Subsc
   lastSwapAttempt: lastSwapAttempt ?? -Infinity,
 });
 
-/** The room's state as one JSON document. */
-export function encodeRoomState(store: Store, savedAt: number): string {
+/** One host's record as saved. */
+export function encodeHost(host: HostRecord): string {
+  const saved: z.input<typeof hostSchema> = {
+    hostId: host.hostId,
+    sessionToken: host.sessionToken,
+    ...(host.name !== undefined && { name: host.name }),
+    ...(host.emulation !== undefined && { emulation: host.emulation }),
+    connectedAt: host.connectedAt,
+    node: host.node,
+    connection: host.connection,
+    ...(host.unclaimedSince !== undefined && { unclaimedSince: host.unclaimedSince }),
+    rejected: host.rejected,
+    spas: host.spas,
+    bytes: { channels: host.bytes.channels, subscriptions: host.bytes.subscriptions, spas: host.bytes.spas },
+  };
+  return JSON.stringify(saved);
+}
+
+/** The room's core document: everything but the hosts' records. */
+export function encodeRoomCore(store: Store, savedAt: number): string {
   const cube = store.cube;
   const saved = cube?.ownership.save();
   const state: z.input<typeof roomStateSchema> = {
@@ -124,19 +146,6 @@ export function encodeRoomState(store: Store, savedAt: number): string {
     nextIds: store.nextIds,
     counters: store.counters,
     cube: cube && saved ? { k: cube.cube.k, n: cube.cube.n, epoch: cube.epoch, revision: cube.revision, pinned: cube.pinned, hosts: saved.hosts, owners: Array.from(saved.owners) } : null,
-    hosts: [...store.hosts.values()].map((host) => ({
-      hostId: host.hostId,
-      sessionToken: host.sessionToken,
-      ...(host.name !== undefined && { name: host.name }),
-      ...(host.emulation !== undefined && { emulation: host.emulation }),
-      connectedAt: host.connectedAt,
-      node: host.node,
-      connection: host.connection,
-      ...(host.unclaimedSince !== undefined && { unclaimedSince: host.unclaimedSince }),
-      rejected: host.rejected,
-      spas: host.spas,
-      bytes: { channels: host.bytes.channels, subscriptions: host.bytes.subscriptions, spas: host.bytes.spas },
-    })),
     suspended: [...store.suspended].map(([token, session]) => ({
       token,
       hostId: session.hostId,
@@ -151,15 +160,47 @@ export function encodeRoomState(store: Store, savedAt: number): string {
   return JSON.stringify(state);
 }
 
+/** The hosts' records to write (changed or new) and to delete (gone) since the last save. */
+export interface HostChanges {
+  readonly set: [hostId: string, record: string][];
+  readonly removed: string[];
+}
+
+/** What changed among the hosts since the last save, taken: the store starts counting afresh. */
+export function takeHostChanges(store: Store): HostChanges {
+  const changes: HostChanges = { set: [], removed: [] };
+  for (const hostId of store.changedHosts) {
+    const host = store.hosts.get(hostId);
+    if (host) changes.set.push([hostId, encodeHost(host)]);
+    else changes.removed.push(hostId);
+  }
+  store.changedHosts.clear();
+  return changes;
+}
+
+/** The whole room as saved (core and every host's record): for a first save and for tests. */
+export function encodeRoom(store: Store, savedAt: number): { core: string; hosts: Map<string, string> } {
+  return { core: encodeRoomCore(store, savedAt), hosts: new Map([...store.hosts.values()].map((host) => [host.hostId, encodeHost(host)])) };
+}
+
+/** One saved host record, checked: it must be a host's record, and that host's. */
+function decodeHost(hostId: string, text: string): z.output<typeof hostSchema> {
+  const host = decodeVersionedJson(text, { what: `host ${hostId}'s saved record`, maxBytes: MAX_HOST_RECORD_BYTES, schema: hostSchema }, (message) => new RoomStateError(message));
+  if (host.hostId !== hostId) throw new RoomStateError(`the saved record under ${hostId} is ${host.hostId}'s`);
+  return host;
+}
+
 /**
- * A saved room back as a store. Checked whole before anything is built: a document that is
- * not exactly a room of this version, or whose parts disagree (a cube whose hosts are not the
- * room's), is refused with a RoomStateError.
+ * A saved room (its core document and its hosts' records) back as a store. Checked whole
+ * before anything is built: a document that is not exactly a room of this version, a record
+ * that is not its host's, or parts that disagree (a cube whose hosts are not the room's) are
+ * refused with a RoomStateError.
  */
-export function decodeRoomState(text: string, coordinates: NetworkCoordinates): Store {
-  const state = decodeVersionedJson(text, { what: 'a saved room', version: ROOM_STATE_VERSION, maxBytes: MAX_ROOM_STATE_BYTES, schema: roomStateSchema }, (message) => new RoomStateError(message));
+export function decodeRoomState(core: string, records: ReadonlyMap<string, string>, coordinates: NetworkCoordinates): Store {
+  const state = decodeVersionedJson(core, { what: 'a saved room', version: ROOM_STATE_VERSION, maxBytes: MAX_ROOM_STATE_BYTES, schema: roomStateSchema }, (message) => new RoomStateError(message));
   const hosts = new Map<string, HostRecord>();
-  for (const saved of state.hosts) {
+  for (const [hostId, text] of records) {
+    const saved = decodeHost(hostId, text);
     hosts.set(saved.hostId, {
       ...(saved as Omit<HostRecord, 'sent' | 'bytes'>),
       // What each host was told is not saved: a new owner sends every host its whole state.
@@ -186,6 +227,7 @@ export function decodeRoomState(text: string, coordinates: NetworkCoordinates): 
   }
   return {
     hosts,
+    changedHosts: new Set(),
     sessions: new Map([...hosts.values()].map((host) => [host.sessionToken, host.hostId])),
     suspended,
     channels: new Map((state.channels as ChannelInfo[]).map((channel) => [channel.name, channel])),

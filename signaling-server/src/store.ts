@@ -94,6 +94,11 @@ export interface CubeRecord {
  */
 export interface Store {
   readonly hosts: Map<string, HostRecord>;
+  /**
+   * Hosts whose saved record is out of date (changed, added or gone) since the room was last
+   * saved: a room in Redis writes only these records, not every host's (room-state.ts).
+   */
+  readonly changedHosts: Set<string>;
   /** Session token -> host id, for the hosts connected now. */
   readonly sessions: Map<string, string>;
   /** Session token -> what a host that lost its connection had, until its grace period ends. */
@@ -119,9 +124,18 @@ export function measurement(store: Store, from: string, to: string): LinkMeasure
   return store.links.get(from)?.get(to);
 }
 
-export function createMemoryStore(coordinates: NetworkCoordinates): Store {
+/** A set that keeps nothing: what a store not saved anywhere tracks as changed hosts. */
+class Untracked<T> extends Set<T> {
+  override add(): this {
+    return this;
+  }
+}
+
+/** An empty room; `saved`: it will be saved, so which hosts changed is tracked. */
+export function createMemoryStore(coordinates: NetworkCoordinates, options: { saved?: boolean } = {}): Store {
   return {
     hosts: new Map(),
+    changedHosts: options.saved ? new Set() : new Untracked(),
     sessions: new Map(),
     suspended: new Map(),
     channels: new Map(),

@@ -1,13 +1,13 @@
 import type { z } from 'zod';
 
 /**
- * Reads one versioned JSON document the server keeps or passes between its nodes: refused,
- * as `fail(message)`, when over `maxBytes`, not JSON, of another version (`v`), or not the
- * schema. `what` names the document in the messages ("a saved room").
+ * Reads one JSON document the server keeps or passes between its nodes: refused, as
+ * `fail(message)`, when over `maxBytes`, not JSON, of another version (`v`, when the format
+ * has one of its own), or not the schema. `what` names the document in the messages.
  */
 export function decodeVersionedJson<S extends z.ZodType>(
   text: string,
-  format: { readonly what: string; readonly version: number; readonly maxBytes: number; readonly schema: S },
+  format: { readonly what: string; readonly version?: number; readonly maxBytes: number; readonly schema: S },
   fail: (message: string) => Error,
 ): z.output<S> {
   const { what, version, maxBytes, schema } = format;
@@ -19,7 +19,7 @@ export function decodeVersionedJson<S extends z.ZodType>(
     throw fail(`${what} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   const found = (json as { v?: unknown } | null)?.v;
-  if (found !== version) throw fail(`${what} of version ${String(found)}; this server reads version ${version}`);
+  if (version !== undefined && found !== version) throw fail(`${what} of version ${String(found)}; this server reads version ${version}`);
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

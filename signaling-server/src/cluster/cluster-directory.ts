@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { HostLeave } from '../overlay-controller.js';
 import { createRoom, type LocalSockets, type RoomDirectory, type RoomFactoryOptions } from '../room-directory.js';
 import type { RoomRequest } from '../room-request.js';
-import { decodeRoomState, encodeRoomState } from '../room-state.js';
+import { decodeRoomState, encodeRoomCore, takeHostChanges } from '../room-state.js';
 import type { HostEvent, Room, RoomDelivery } from '../room.js';
 import { createMemoryStore } from '../store.js';
 import { decodeBusEnvelope, encodeBusEnvelope, type BusMessage } from './bus-codec.js';
@@ -234,7 +234,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     let store;
     try {
       const saved = await this.redisRooms.load(room);
-      store = saved === undefined ? createMemoryStore(new NetworkCoordinates()) : decodeRoomState(saved, new NetworkCoordinates());
+      store = saved === undefined ? createMemoryStore(new NetworkCoordinates(), { saved: true }) : decodeRoomState(saved.core, saved.hosts, new NetworkCoordinates());
     } catch (error) {
       await this.redisRooms.release(lease).catch(() => undefined);
       throw error;
@@ -332,10 +332,12 @@ export class ClusterRoomDirectory implements RoomDirectory {
     if (!owned.dirty || !this.ownedRooms.has(owned.room.name)) return;
     owned.dirty = false;
     const waiters = owned.waiters.splice(0);
+    const { store } = owned.room.controller;
     const started = performance.now();
-    const text = encodeRoomState(owned.room.controller.store, Date.now());
+    const hosts = takeHostChanges(store);
+    const core = encodeRoomCore(store, Date.now());
     owned.encodeMs = performance.now() - started;
-    owned.saving = this.redisRooms.save(owned.lease, text).then(
+    owned.saving = this.redisRooms.save(owned.lease, core, hosts).then(
       (saved) => {
         owned.saving = undefined;
         if (!saved) {
@@ -351,6 +353,9 @@ export class ClusterRoomDirectory implements RoomDirectory {
         owned.saving = undefined;
         owned.dirty = true;
         owned.waiters.unshift(...waiters);
+        // Not written: those hosts' records are still to be.
+        for (const [hostId] of hosts.set) store.changedHosts.add(hostId);
+        for (const hostId of hosts.removed) store.changedHosts.add(hostId);
         this.options.logger.log('error', 'room:save-failed', { room: owned.room.name, error: String(error) });
         this.markDirty(owned);
       },

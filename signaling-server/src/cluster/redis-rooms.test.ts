@@ -57,13 +57,13 @@ describe('room leases in Redis', () => {
     expect(performance.now()).toBeGreaterThan(lease.validUntil);
     const taken = (await b.acquire('r', 'node-b'))!;
     expect(taken.fence).toBe(2);
-    expect(await b.load('r')).toBe('state 1');
+    expect((await b.load('r'))?.core).toBe('state 1');
     expect(await b.save(taken, 'state 2')).toBe(true);
     // The old owner comes back: it can neither renew nor write.
     expect(await a.renew(lease)).toBe(false);
     expect(await a.save(lease, 'stale')).toBe(false);
     expect(await a.remove(lease)).toBe(false);
-    expect(await a.load('r')).toBe('state 2');
+    expect((await a.load('r'))?.core).toBe('state 2');
   });
 
   it('lists saved rooms, finds the unowned ones, and forgets a removed room', async () => {
@@ -79,6 +79,14 @@ describe('room leases in Redis', () => {
     expect(await a.remove(x)).toBe(true);
     expect(await b.rooms()).toEqual(['y']);
     expect(await b.load('x')).toBeUndefined();
+    // Hosts' records are written and deleted with the core, and go with a removed room.
+    expect(await a.save(y, 'y2', { set: [['h1', '{"a":1}'], ['h2', '{"b":2}']], removed: [] })).toBe(false); // y's lease was given back
+    const y2 = (await a.acquire('y', 'node-a'))!;
+    expect(await a.save(y2, 'y2', { set: [['h1', '{"a":1}'], ['h2', '{"b":2}']], removed: [] })).toBe(true);
+    expect(await a.save(y2, 'y3', { set: [['h3', '{"c":3}']], removed: ['h1'] })).toBe(true);
+    expect(await b.load('y')).toEqual({ core: 'y3', hosts: new Map([['h2', '{"b":2}'], ['h3', '{"c":3}']]) });
+    expect(await a.remove(y2)).toBe(true);
+    expect(await b.load('y')).toBeUndefined();
     expect(await b.owner('x')).toBeUndefined();
   });
 

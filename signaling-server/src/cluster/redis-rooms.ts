@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { HostChanges } from '../room-state.js';
 
 /**
  * A room's lease: which node owns the room, with a fencing token that grows with every new
@@ -23,8 +24,8 @@ type LeaseCommands = {
   cubecastAcquire(lease: string, fence: string, node: string, ttl: number): Promise<string | null>;
   cubecastRenew(lease: string, value: string, ttl: number): Promise<number>;
   cubecastRelease(lease: string, value: string): Promise<number>;
-  cubecastSave(lease: string, state: string, rooms: string, value: string, text: string, room: string): Promise<number>;
-  cubecastRemove(lease: string, state: string, rooms: string, value: string, room: string): Promise<number>;
+  cubecastSave(lease: string, state: string, rooms: string, hosts: string, value: string, core: string, room: string, written: number, ...changes: string[]): Promise<number>;
+  cubecastRemove(lease: string, state: string, rooms: string, hosts: string, value: string, room: string): Promise<number>;
 };
 
 /**
@@ -51,17 +52,21 @@ return 0`,
     lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
   },
+  // ARGV: lease value, core document, room, n; then n (host id, record) pairs; then ids to delete.
   cubecastSave: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[3])
+local written = tonumber(ARGV[4])
+for i = 5, 4 + 2 * written, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+for i = 5 + 2 * written, #ARGV do redis.call('HDEL', KEYS[4], ARGV[i]) end
 return 1`,
   },
   cubecastRemove: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[4])
 redis.call('SREM', KEYS[3], ARGV[2])
 redis.call('DEL', KEYS[1])
 return 1`,
@@ -119,18 +124,25 @@ export class RedisRooms {
     return { node: value.slice(0, value.lastIndexOf('|')), fence: fenceOf(value) };
   }
 
-  /** Writes the room's state if the lease is still this one; false when it is not (nothing written). */
-  async save(lease: Lease, text: string): Promise<boolean> {
-    return (await this.redis.cubecastSave(this.key(lease.room, 'lease'), this.key(lease.room, 'state'), this.roomsKey(), lease.value, text, lease.room)) === 1;
+  /**
+   * Writes the room's core document and its hosts' changed records if the lease is still this
+   * one; false when it is not (nothing written).
+   */
+  async save(lease: Lease, core: string, hosts: HostChanges = { set: [], removed: [] }): Promise<boolean> {
+    const changes = [...hosts.set.flat(), ...hosts.removed];
+    const keys = [this.key(lease.room, 'lease'), this.key(lease.room, 'state'), this.roomsKey(), this.key(lease.room, 'hosts')] as const;
+    return (await this.redis.cubecastSave(...keys, lease.value, core, lease.room, hosts.set.length, ...changes)) === 1;
   }
 
   /** Forgets an empty room (its state, its lease) if the lease is still this one. */
   async remove(lease: Lease): Promise<boolean> {
-    return (await this.redis.cubecastRemove(this.key(lease.room, 'lease'), this.key(lease.room, 'state'), this.roomsKey(), lease.value, lease.room)) === 1;
+    return (await this.redis.cubecastRemove(this.key(lease.room, 'lease'), this.key(lease.room, 'state'), this.roomsKey(), this.key(lease.room, 'hosts'), lease.value, lease.room)) === 1;
   }
 
-  async load(room: string): Promise<string | undefined> {
-    return (await this.redis.get(this.key(room, 'state'))) ?? undefined;
+  /** The room's core document and its hosts' records, if it was saved. */
+  async load(room: string): Promise<{ core: string; hosts: Map<string, string> } | undefined> {
+    const [core, hosts] = await Promise.all([this.redis.get(this.key(room, 'state')), this.redis.hgetall(this.key(room, 'hosts'))]);
+    return core === null ? undefined : { core, hosts: new Map(Object.entries(hosts)) };
   }
 
   /** Every room that has a saved state. */
@@ -167,7 +179,7 @@ export class RedisRooms {
     return new Set(list.filter((_, i) => values[i] !== null));
   }
 
-  private key(room: string, part: 'lease' | 'fence' | 'state'): string {
+  private key(room: string, part: 'lease' | 'fence' | 'state' | 'hosts'): string {
     return `${this.options.prefix}room:${room}:${part}`;
   }
 
