@@ -41,7 +41,11 @@ async function start(): Promise<{ url: string; counters: () => object }> {
       logger: silentLogger,
       rateLimit: { burst: 1e6, perSecond: 1e6 },
       limits: { maxConnectionsPerAddress: 1e6 },
-      ...(mode === 'cluster' && { redis: { url: redisUrl! }, node: node! }),
+      // CUBECAST_LEASE_MS: the leases of a run (default the server's); heartbeats last 1.25 leases.
+      ...(mode === 'cluster' && {
+        redis: { url: redisUrl!, ...(process.env.CUBECAST_LEASE_MS && { leaseMs: Number(process.env.CUBECAST_LEASE_MS), nodeTtlMs: Number(process.env.CUBECAST_LEASE_MS) * 1.25 }) },
+        node: node!,
+      }),
     });
     return {
       url: server.url,

@@ -207,7 +207,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ? await ClusterRoomDirectory.start(gateway, options.redis.url, {
           ...rooms,
           rooms: { ...DEFAULT_REDIS_ROOMS_OPTIONS, ...options.redis },
-          requestTimeoutMs: options.redis.requestTimeoutMs ?? 5000,
+          requestTimeoutMs: options.redis.requestTimeoutMs ?? 10_000,
         })
       : new LocalRoomDirectory(gateway, { ...rooms, keep: DEFAULT_ROOM });
     await new Promise<void>((resolve, reject) => {

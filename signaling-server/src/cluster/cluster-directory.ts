@@ -95,7 +95,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     this.redisRooms = new RedisRooms(commands, options.rooms);
     this.sweepTimer = setInterval(() => this.background('cluster:sweep', () => this.sweep()), SWEEP_MS);
     this.sweepTimer.unref();
-    this.renewTimer = setInterval(() => this.background('lease:renew', () => this.renewAll()), Math.max(50, Math.floor(options.rooms.leaseMs / 3)));
+    this.renewTimer = setInterval(() => this.background('lease:renew', () => this.renewAll()), Math.max(50, Math.floor(options.rooms.leaseMs / 4)));
     this.renewTimer.unref();
   }
 

@@ -82,7 +82,12 @@ export interface RedisRoomsOptions {
   readonly nodeTtlMs: number;
 }
 
-export const DEFAULT_REDIS_ROOMS_OPTIONS: RedisRoomsOptions = { prefix: 'cubecast:', leaseMs: 5000, nodeTtlMs: 3000 };
+/**
+ * A lease renewed every quarter of its length, and a heartbeat of twice that: a node busy for
+ * a few seconds (a re-embedding of tens of thousands of hosts, on a loaded machine) keeps its
+ * rooms and its hosts; a dead one's rooms move within 8 s, its hosts' wait begins within 10 s.
+ */
+export const DEFAULT_REDIS_ROOMS_OPTIONS: RedisRoomsOptions = { prefix: 'cubecast:', leaseMs: 8000, nodeTtlMs: 10_000 };
 
 /** Leases, saved rooms and node heartbeats in Redis. Holds no state of its own. */
 export class RedisRooms {

@@ -75,7 +75,8 @@ export class VirtualHost {
    */
   async join(extra: { name?: string; emulation?: { position?: [number, number] }; room?: string; resume?: string } = {}): Promise<this> {
     await new Promise<void>((resolve, reject) => {
-      const sender = this.socket.timeout(10_000) as unknown as { emit(event: string, payload: unknown, ack: (error: Error | null, ack: Ack) => void): void };
+      // Generous: at the scale benchmarks join, a re-embedding can hold joins for seconds.
+      const sender = this.socket.timeout(60_000) as unknown as { emit(event: string, payload: unknown, ack: (error: Error | null, ack: Ack) => void): void };
       sender.emit('host:join', { protocol: PROTOCOL_VERSION, ...extra }, (error, ack) => {
         if (error) return reject(error);
         if (!ack.ok) return reject(errorFromAck(ack));
