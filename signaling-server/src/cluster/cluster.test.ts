@@ -66,6 +66,24 @@ function consistent(controller: OverlayController | undefined, hosts: VirtualHos
   return owned === cube.cube.size;
 }
 
+/** An observer of room `r` on a node, keeping the set of hosts it is shown and the events' messages. */
+function watch(s: RunningServer, token?: string) {
+  const socket = io(`${s.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { room: 'r', ...(token && { token }) } });
+  closers.push(() => socket.disconnect());
+  const hosts = new Set<string>();
+  const events: string[] = [];
+  socket.on('observer:snapshot', (snapshot: ObserverSnapshot) => {
+    hosts.clear();
+    for (const h of snapshot.hosts) hosts.add(h.hostId);
+  });
+  socket.on('observer:delta', (delta: ObserverDelta) => {
+    for (const h of delta.hosts?.set ?? []) hosts.add(h.hostId);
+    for (const id of delta.hosts?.removed ?? []) hosts.delete(id);
+  });
+  socket.on('observer:event', (event: ObserverEvent) => events.push(event.message));
+  return { socket, hosts, events };
+}
+
 const idsOf = (h: VirtualHost) => [...h.ids].sort((a, b) => a - b);
 
 describe('rooms on several nodes with one Redis', () => {
@@ -161,19 +179,7 @@ describe('rooms on several nodes with one Redis', () => {
     const a = await node({ adminToken: 'secret', snapshotIntervalMs: 20 });
     const b = await node({ adminToken: 'secret', snapshotIntervalMs: 20 });
     const first = await host(a); // a owns the room
-    const watcher = io(`${b.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { room: 'r', token: 'secret' } });
-    closers.push(() => watcher.disconnect());
-    const hosts = new Set<string>();
-    const events: string[] = [];
-    watcher.on('observer:snapshot', (snapshot: ObserverSnapshot) => {
-      hosts.clear();
-      for (const h of snapshot.hosts) hosts.add(h.hostId);
-    });
-    watcher.on('observer:delta', (delta: ObserverDelta) => {
-      for (const h of delta.hosts?.set ?? []) hosts.add(h.hostId);
-      for (const id of delta.hosts?.removed ?? []) hosts.delete(id);
-    });
-    watcher.on('observer:event', (event: ObserverEvent) => events.push(event.message));
+    const { socket: watcher, hosts, events } = watch(b, 'secret');
     await eventually(() => hosts.has(first.hostId), 5000, 'the snapshot on b');
     const second = await host(a);
     await eventually(() => hosts.has(second.hostId) && events.some((m) => m.startsWith(`${second.hostId} joined`)), 5000, 'the delta and event on b');
@@ -190,17 +196,7 @@ describe('rooms on several nodes with one Redis', () => {
     const c = await node({ snapshotIntervalMs: 20 });
     await host(a); // a owns the room
     const onB = await host(b);
-    const watcher = io(`${c.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { room: 'r' } });
-    closers.push(() => watcher.disconnect());
-    const hosts = new Set<string>();
-    watcher.on('observer:snapshot', (snapshot: ObserverSnapshot) => {
-      hosts.clear();
-      for (const h of snapshot.hosts) hosts.add(h.hostId);
-    });
-    watcher.on('observer:delta', (delta: ObserverDelta) => {
-      for (const h of delta.hosts?.set ?? []) hosts.add(h.hostId);
-      for (const id of delta.hosts?.removed ?? []) hosts.delete(id);
-    });
+    const { hosts } = watch(c);
     await eventually(() => hosts.has(onB.hostId), 5000, 'the snapshot on c');
     await a.close();
     await eventually(() => b.room('r') !== undefined, 5000, 'b to take the room');
