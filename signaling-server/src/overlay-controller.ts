@@ -3,14 +3,9 @@ import {
   Cube,
   mRegion,
   Ownership,
-  planSwapBest,
-  planSwapDepth,
-  planSwapFig5,
   reembedTarget,
   routeTarget,
   type Move,
-  type SwapPlan,
-  type SwapView,
 } from '@cubecast/overlay';
 import {
   ChannelExistsError,
@@ -34,7 +29,6 @@ import {
   type JoinResult,
   type LinkReport,
   type ObserverEvent,
-  pipelineVariant,
   type SpaReport,
   type ObserverSnapshot,
   type RouteRequest,
@@ -44,9 +38,11 @@ import {
   type SubscriptionCreate,
   type SubscriptionInfo,
 } from '@cubecast/protocol';
-import { readWatchdogMessage, watchdogMessage } from '@cubecast/spa/watchdog';
-import { oneWayLatencyMs } from './latency-view.js';
-import { measurement, type HostBytes, type HostRecord, type LinkMeasurement, type Store, type SubscriptionRecord, type SuspendedSession } from './store.js';
+import { Measurements } from './measurements.js';
+import { roomSnapshot, subscriptionInfo } from './observer-snapshot.js';
+import { Qos } from './qos.js';
+import type { RoomContext } from './room-context.js';
+import type { HostBytes, HostRecord, Store, SubscriptionRecord, SuspendedSession } from './store.js';
 
 /** Where the controller's messages go; the socket layer implements it, tests record it. */
 export interface Outbox {
@@ -140,16 +136,6 @@ const failed = (reason: LeaveReason) => reason === 'failure' || reason === 'kill
 const channelBytes = (channel: ChannelInfo) => jsonBytes(channel.name) + jsonBytes(channel.codec);
 const subscriptionBytes = (sub: SubscriptionRecord) => jsonBytes(sub.channel) + jsonBytes(sub.pipeline);
 
-/**
- * What subscribers are told of a pipeline's death: the server's words. A watchdog stop of a
- * stage of that very pipeline is said again from its numbers; anything else a reporter wrote
- * stays with the reporter.
- */
-function failureReason(reported: string | undefined, pipeline: readonly string[]): string {
-  const stop = readWatchdogMessage(reported ?? '');
-  return stop && pipeline.includes(stop.stage) ? watchdogMessage(stop) : 'its branch point reported it stopped';
-}
-
 const hostsText = (m: number) => `${m} host${m === 1 ? '' : 's'}`;
 
 /** Suspended sessions a room keeps at most (the oldest go first): hosts that churn cannot grow it. */
@@ -176,11 +162,28 @@ export class OverlayController {
   /** Signals to hosts whose node went away, kept for when they claim themselves back. */
   private readonly heldSignals = new Map<string, { from: string; epoch: number; data: SignalData }[]>();
 
+  private readonly measurements: Measurements;
+  private readonly qos: Qos;
+
   constructor(
     readonly store: Store,
     private readonly outbox: Outbox,
     private readonly config: ControllerConfig = DEFAULT_CONTROLLER_CONFIG,
-  ) {}
+  ) {
+    const room: RoomContext = {
+      store,
+      outbox,
+      config,
+      host: (hostId) => this.host(hostId),
+      subscription: (hostId, subscriptionId) => this.subscription(hostId, subscriptionId),
+      charge: (host, part, bytes) => this.charge(host, part, bytes),
+      requireCube: () => this.requireCube(),
+      applyMoves: (moves) => this.applyMoves(moves),
+      logEvent: (type, message, hostId, details) => this.logEvent(type, message, hostId, details),
+    };
+    this.measurements = new Measurements(room);
+    this.qos = new Qos(room);
+  }
 
   // ---- hosts ---------------------------------------------------------------------------
 
@@ -264,7 +267,7 @@ export class OverlayController {
       state,
       channels: [...this.store.channels.values()],
       sessionToken: host.sessionToken,
-      resumed: { subscriptions: subscriptions.map((sub) => this.subscriptionInfo(sub)) },
+      resumed: { subscriptions: subscriptions.map((sub) => subscriptionInfo(sub)) },
     };
   }
 
@@ -312,7 +315,7 @@ export class OverlayController {
       const channel = this.store.channels.get(name);
       if (!channel || channel.publisher === host.hostId) continue;
       const sub = this.addSubscription(host, { subscriptionId, channel: name, subscriber: host.hostId, maxLatencyMs, pipeline, target: routeTarget(cube, channel.anchor, ownership.idsOf(host.hostId)), misses: 0, lastSwapAttempt: -Infinity });
-      subscriptions.push(this.subscriptionInfo(sub));
+      subscriptions.push(subscriptionInfo(sub));
     }
     return { subscriptions };
   }
@@ -551,7 +554,7 @@ export class OverlayController {
       if (sub.channel !== channel.name) continue;
       this.store.subscriptions.delete(sub.subscriptionId);
       this.releaseSubscription(sub);
-      this.outbox.host(sub.subscriber, 'subscription:updated', { ...this.subscriptionInfo(sub), state: 'ended', endReason: reason });
+      this.outbox.host(sub.subscriber, 'subscription:updated', { ...subscriptionInfo(sub), state: 'ended', endReason: reason });
     }
     this.store.channels.delete(channel.name);
     const publisher = this.store.hosts.get(channel.publisher);
@@ -585,7 +588,7 @@ export class OverlayController {
       lastSwapAttempt: -Infinity,
     });
     this.logEvent('subscribe', `${hostId} subscribes to "${channel.name}" within ${request.maxLatencyMs} ms`, hostId);
-    return this.subscriptionInfo(sub);
+    return subscriptionInfo(sub);
   }
 
   /** Holds a subscription for its subscriber (within its byte limit) and asks its publisher for the route. */
@@ -601,26 +604,19 @@ export class OverlayController {
   }
 
   /**
-   * A subscriber's measured latency. A bound missed `swapAfterMisses` times running, outside
-   * the cooldown, makes the server try a swap that moves the subscriber nearer its publisher.
+   * A subscriber's measured latency; a bound missed often enough makes the server try a swap
+   * (Qos). Says whether the bound was met.
    */
   report(hostId: string, report: ClientPayload<'subscription:report'>): boolean {
-    const sub = this.subscription(hostId, report.subscriptionId);
-    sub.latencyMs = report.latencyMs;
-    sub.hops = report.hops;
-    if (report.framesDecoded !== undefined) sub.framesDecoded = report.framesDecoded;
-    const boundMet = report.latencyMs <= sub.maxLatencyMs;
-    sub.misses = boundMet ? 0 : sub.misses + 1;
-    this.outbox.changed();
-    if (sub.misses === this.config.swapAfterMisses) {
-      this.logEvent('bound-missed', `${hostId} misses its ${sub.maxLatencyMs} ms bound on "${sub.channel}" (${report.latencyMs.toFixed(1)} ms)`, hostId);
-    }
-    const now = this.config.now();
-    if (sub.misses >= this.config.swapAfterMisses && now - sub.lastSwapAttempt >= this.config.swapCooldownMs) {
-      sub.lastSwapAttempt = now;
-      this.trySwap(sub);
-    }
-    return boundMet;
+    return this.qos.report(hostId, report);
+  }
+
+  reportLinks(hostId: string, report: LinkReport): void {
+    this.measurements.reportLinks(hostId, report);
+  }
+
+  reportSpas(hostId: string, report: SpaReport): void {
+    this.measurements.reportSpas(hostId, report);
   }
 
   private subscription(hostId: string, subscriptionId: string): SubscriptionRecord {
@@ -650,19 +646,6 @@ export class OverlayController {
     return host;
   }
 
-  private subscriptionInfo(sub: SubscriptionRecord): SubscriptionInfo {
-    return {
-      subscriptionId: sub.subscriptionId,
-      channel: sub.channel,
-      subscriber: sub.subscriber,
-      maxLatencyMs: sub.maxLatencyMs,
-      pipeline: sub.pipeline,
-      ...(sub.latencyMs !== undefined && { latencyMs: sub.latencyMs, boundMet: sub.latencyMs <= sub.maxLatencyMs }),
-      ...(sub.hops !== undefined && { hops: sub.hops }),
-      state: 'active',
-    };
-  }
-
   private requestRoute(sub: SubscriptionRecord): void {
     const channel = this.store.channels.get(sub.channel)!;
     const request: RouteRequest = {
@@ -676,121 +659,6 @@ export class OverlayController {
       epoch: this.requireCube().epoch,
     };
     this.outbox.host(channel.publisher, 'route:request', request);
-  }
-
-  // ---- measurements ------------------------------------------------------------------------
-
-  /**
-   * A host's report of all its links: it replaces what the host said before. Only links the
-   * server made count: what a host says about hosts it is not linked to is not its to say.
-   */
-  reportLinks(hostId: string, report: LinkReport): void {
-    const host = this.host(hostId);
-    const linked = this.requireCube().ownership.linkedHosts(hostId);
-    const links = report.links.filter((link) => linked.has(link.hostId));
-    this.charge(host, 'links', jsonBytes(links));
-    const now = this.config.now();
-    const before = this.store.links.get(hostId);
-    const reported = new Map<string, LinkMeasurement>();
-    for (const link of links) {
-      const previous = before?.get(link.hostId);
-      reported.set(link.hostId, {
-        state: link.state,
-        ...(link.rttMs !== undefined && { rttMs: link.rttMs }),
-        ...(link.throughputKbps !== undefined && { throughputKbps: link.throughputKbps }),
-        ...(link.lossRate !== undefined && { lossRate: link.lossRate }),
-        at: now,
-      });
-      if (link.rttMs !== undefined) this.store.coordinates.update(hostId, link.hostId, link.rttMs);
-      if (link.state === 'failed' && previous?.state !== 'failed') {
-        this.logEvent('failure', `${hostId} reports its link to ${link.hostId} failed`, hostId, { peer: link.hostId });
-      }
-    }
-    this.store.links.set(hostId, reported);
-    this.outbox.changed();
-  }
-
-  /**
-   * A host's report of the pipelines it runs. A pipeline newly dead there (its watchdog
-   * stopped it, or it could not start) is news for every subscription that wanted its output
-   * and whose route can pass through that host: the reporter must own an id on a minimal
-   * path from the channel's anchor to the subscriber (every policy routes on one), so a host
-   * cannot end streams it does not carry. Subscribers get the server's words, not the
-   * reporter's.
-   */
-  reportSpas(hostId: string, report: SpaReport): void {
-    const record = this.host(hostId);
-    this.charge(record, 'spas', jsonBytes(report.spas));
-    const wasDead = new Set(record.spas.filter((s) => s.state === 'dead').map((s) => `${s.channel}:${s.variant}`));
-    record.spas = report.spas;
-    this.store.changedHosts.add(hostId);
-    for (const spa of report.spas) {
-      if (spa.state !== 'dead' || wasDead.has(`${spa.channel}:${spa.variant}`)) continue;
-      const channel = this.store.channels.get(spa.channel);
-      if (!channel) continue;
-      const affected = [...this.store.subscriptions.values()].filter(
-        (sub) => sub.channel === spa.channel && pipelineVariant(sub.pipeline) === spa.variant && this.onMinimalPath(hostId, channel.anchor, sub.target),
-      );
-      if (affected.length === 0) continue;
-      const pipeline = affected[0]!.pipeline.map((stage) => stage.spa);
-      const message = failureReason(spa.error, pipeline);
-      this.logEvent('spa', `${pipeline.join(' > ')} for ${spa.channel} died on ${hostId}: ${message}`, hostId, { channel: spa.channel, pipeline });
-      for (const sub of affected) {
-        this.outbox.host(sub.subscriber, 'spa:failed', { subscriptionId: sub.subscriptionId, channel: sub.channel, host: hostId, pipeline, message });
-      }
-    }
-    this.outbox.changed();
-  }
-
-  /** Whether some id of the host lies on a minimal-hop path from `from` to `to`. */
-  private onMinimalPath(hostId: string, from: number, to: number): boolean {
-    const { cube, ownership } = this.requireCube();
-    const length = cube.hopDistance(from, to);
-    return ownership.idsOf(hostId).some((id) => cube.hopDistance(from, id) + cube.hopDistance(id, to) === length);
-  }
-
-  // ---- swaps -------------------------------------------------------------------------------
-
-  private swapView(): SwapView {
-    const { cube, ownership } = this.requireCube();
-    const busy = new Set<string>();
-    for (const c of this.store.channels.values()) busy.add(c.publisher);
-    for (const s of this.store.subscriptions.values()) busy.add(s.subscriber);
-    return {
-      cube,
-      ownerOf: (id) => ownership.ownerOf(id),
-      idsOf: (host) => ownership.idsOf(host),
-      hostCost: (a, b) => oneWayLatencyMs(this.store, a, b),
-      policy: this.store.policy,
-      // Publishers and other subscribers keep their places: moving them would break routes
-      // that meet their own bounds.
-      isProtected: (host) => busy.has(host),
-    };
-  }
-
-  private trySwap(sub: SubscriptionRecord): SwapPlan | null {
-    const channel = this.store.channels.get(sub.channel);
-    if (!channel) return null;
-    const view = this.swapView();
-    const request = { subscriber: sub.subscriber, publisher: channel.publisher, anchor: channel.anchor, boundMs: sub.maxLatencyMs };
-    const { swapDepth, swapStrategy } = this.config;
-    const plan =
-      swapStrategy === 'fig5'
-        ? planSwapFig5(view, request)
-        : swapStrategy === 'best'
-          ? planSwapBest(view, request, swapDepth)
-          : planSwapDepth(view, request, swapDepth);
-    if (!plan) return null;
-    const moves = this.requireCube().ownership.swap(plan.give, plan.take);
-    this.applyMoves(moves);
-    sub.misses = 0;
-    this.logEvent(
-      'swap',
-      `${plan.subscriber} swapped ids with ${plan.displaced}: estimated latency ${plan.latencyBefore.toFixed(1)} -> ${plan.latencyAfter.toFixed(1)} ms`,
-      plan.subscriber,
-      { ...plan },
-    );
-    return plan;
   }
 
   // ---- ownership changes -----------------------------------------------------------------
@@ -951,57 +819,7 @@ export class OverlayController {
   // ---- observer feed ----------------------------------------------------------------------
 
   snapshot(controls: ObserverSnapshot['controls'], uptimeSeconds: number): ObserverSnapshot {
-    const current = this.store.cube;
-    const links = new Map<string, ObserverSnapshot['links'][number]>();
-    if (current) {
-      for (const hostId of this.store.hosts.keys()) {
-        for (const other of current.ownership.linkedHosts(hostId)) {
-          const [a, b] = hostId < other ? [hostId, other] : [other, hostId];
-          const key = `${a}|${b}`;
-          if (links.has(key)) continue;
-          const reports = [
-            [a, measurement(this.store, a, b)],
-            [b, measurement(this.store, b, a)],
-          ] as const;
-          const present = reports
-            .filter((r): r is readonly [string, LinkMeasurement] => r[1] !== undefined)
-            .map(([from, { state, rttMs, throughputKbps, lossRate, at }]) => ({
-              from,
-              state,
-              at,
-              ...(rttMs !== undefined && { rttMs }),
-              ...(throughputKbps !== undefined && { throughputKbps }),
-              ...(lossRate !== undefined && { lossRate }),
-            }));
-          links.set(key, { a, b, reports: present });
-        }
-      }
-    }
-    return {
-      time: this.config.now(),
-      cube: current
-        ? { k: current.cube.k, n: current.cube.n, M: current.cube.size, epoch: current.epoch, revision: current.revision }
-        : { k: 0, n: 0, M: 0, epoch: 0, revision: 0 },
-      policy: this.store.policy,
-      hosts: [...this.store.hosts.values()].map((h) => ({
-        hostId: h.hostId,
-        ...(h.name !== undefined && { name: h.name }),
-        ids: current ? [...current.ownership.idsOf(h.hostId)] : [],
-        ...(h.emulation !== undefined && { emulation: h.emulation }),
-        connectedAt: h.connectedAt,
-        rejected: h.rejected,
-        spas: h.spas,
-      })),
-      links: [...links.values()],
-      channels: this.channels(),
-      subscriptions: [...this.store.subscriptions.values()].map((s) => this.subscriptionInfo(s)),
-      server: {
-        heapUsedBytes: 0,
-        rejectedPayloads: this.store.counters.rejectedPayloads,
-        uptimeSeconds,
-      },
-      controls,
-    };
+    return roomSnapshot(this.store, this.config.now(), controls, uptimeSeconds);
   }
 
   logEvent(type: ObserverEvent['type'], message: string, hostId?: string, details?: Record<string, unknown>): void {
