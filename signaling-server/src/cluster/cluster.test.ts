@@ -1,8 +1,10 @@
 import type { ObserverDelta, ObserverEvent, ObserverSnapshot } from '@cubecast/protocol';
+import { Redis } from 'ioredis';
 import { io } from 'socket.io-client';
 import type { OverlayController } from '../overlay-controller.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
+import { encodeBusEnvelope } from './bus-codec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../server.js';
 import { startRedis, type RedisProcess } from '../testing/redis-server.js';
 import { eventually, TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../testing/virtual-host.js';
@@ -25,7 +27,7 @@ afterEach(async () => {
 function deployment() {
   const prefix = `c${++prefixes}:`;
   let nodes = 0;
-  return async (options: Partial<ServerOptions> = {}): Promise<RunningServer> => {
+  return Object.assign(async (options: Partial<ServerOptions> = {}): Promise<RunningServer> => {
     const s = await startServer({
       port: 0,
       host: '127.0.0.1',
@@ -36,7 +38,7 @@ function deployment() {
     });
     closers.push(() => s.close());
     return s;
-  };
+  }, { prefix });
 }
 
 async function host(s: RunningServer, extra: Parameters<VirtualHost['join']>[0] = {}): Promise<VirtualHost> {
@@ -202,5 +204,30 @@ describe('rooms on several nodes with one Redis', () => {
     await eventually(() => b.room('r') !== undefined, 5000, 'b to take the room');
     const late = await host(b);
     await eventually(() => hosts.has(late.hostId), 5000, "b's changes on c");
+  });
+
+  it('drops what an owner with an older fencing token sends a gateway\'s sockets, and delivers what the current owner sends', async () => {
+    const node = deployment();
+    const a = await node();
+    const b = await node();
+    const c = await node();
+    await host(a); // a owns the room: fence 1
+    const onC = await host(c);
+    await host(b);
+    await a.close();
+    await eventually(() => b.room('r') !== undefined, 5000, 'b to take the room (fence 2)');
+    await onC.roundTrip(); // c has heard from b by now
+    const publisher = new Redis(redis.url);
+    closers.push(() => publisher.disconnect());
+    const { node: cNode } = (await (await fetch(`${c.url}/metrics`)).json()) as { node: string };
+    const signals: unknown[] = [];
+    onC.socket.on('signal:receive', (signal) => signals.push(signal));
+    const envelope = (fence: number, sdp: string) =>
+      encodeBusEnvelope('stale-or-not', [{ t: 'host', room: 'r', fence, connection: onC.socket.id!, event: 'signal:receive', args: [{ from: 'h1', epoch: onC.epoch, data: { type: 'offer', sdp } }] }]);
+    await publisher.publish(`${node.prefix}bus:${cNode}`, envelope(1, 'from the old owner'));
+    await publisher.publish(`${node.prefix}bus:${cNode}`, envelope(2, 'from the owner'));
+    await eventually(() => signals.length > 0, 5000, 'the current owner\'s message');
+    await onC.roundTrip();
+    expect(signals).toEqual([{ from: 'h1', epoch: onC.epoch, data: { type: 'offer', sdp: 'from the owner' } }]);
   });
 });
