@@ -162,6 +162,8 @@ export class OverlayController {
   /** Signals to hosts whose node went away, kept for when they claim themselves back. */
   private readonly heldSignals = new Map<string, { from: string; epoch: number; data: SignalData }[]>();
 
+  /** How many of the room's hosts each server node holds the sockets of. */
+  private readonly hostsPerNode = new Map<string, number>();
   private readonly measurements: Measurements;
   private readonly qos: Qos;
 
@@ -181,6 +183,7 @@ export class OverlayController {
       applyMoves: (moves) => this.applyMoves(moves),
       logEvent: (type, message, hostId, details) => this.logEvent(type, message, hostId, details),
     };
+    for (const host of store.hosts.values()) this.countNode(host.node, 1);
     this.measurements = new Measurements(room);
     this.qos = new Qos(room);
   }
@@ -222,6 +225,7 @@ export class OverlayController {
     const target = reembedTarget(current.cube, m, { hysteresis: this.config.hysteresis, pinned: current.pinned });
     if (target && target.M > this.config.maxCubeIds) throw new CubeFullError(`the overlay is full at ${m - 1} hosts`);
     this.store.hosts.set(hostId, record);
+    this.countNode(record.node, 1);
     this.store.changedHosts.add(hostId);
     this.store.sessions.set(record.sessionToken, hostId);
     this.store.counters.joins++;
@@ -245,6 +249,8 @@ export class OverlayController {
    */
   private claim(host: HostRecord, from: HostConnection): { hostId: string } & JoinResult {
     if (host.connection !== from.connection) this.outbox.dropConnection(host.node, host.connection);
+    this.countNode(host.node, -1);
+    this.countNode(from.node, 1);
     host.node = from.node;
     host.connection = from.connection;
     host.connectedAt = this.config.now();
@@ -325,10 +331,15 @@ export class OverlayController {
   }
 
   /** The server processes this room's hosts are on. */
-  hostNodes(): Set<string> {
-    const nodes = new Set<string>();
-    for (const host of this.store.hosts.values()) nodes.add(host.node);
-    return nodes;
+  hostNodes(): ReadonlySet<string> {
+    return new Set(this.hostsPerNode.keys());
+  }
+
+  /** Keeps hostsPerNode: a broadcast asks for the nodes at every change, not for every host. */
+  private countNode(node: string, change: number): void {
+    const count = (this.hostsPerNode.get(node) ?? 0) + change;
+    if (count > 0) this.hostsPerNode.set(node, count);
+    else this.hostsPerNode.delete(node);
   }
 
   /**
@@ -404,6 +415,7 @@ export class OverlayController {
       this.awaitingAnswer.delete(hostId);
       this.store.changedHosts.add(hostId);
       this.store.sessions.delete(this.store.hosts.get(hostId)!.sessionToken);
+      this.countNode(this.store.hosts.get(hostId)!.node, -1);
       this.store.hosts.delete(hostId);
       this.store.coordinates.forget(hostId);
       // Its own reports go now; others' reports about it go with their next report.

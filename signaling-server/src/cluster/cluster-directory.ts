@@ -27,8 +27,8 @@ interface Owned {
   saving: Promise<void> | undefined;
   /** How long the last encode took: saves are spaced by a multiple of it. */
   encodeMs: number;
-  /** Answers held until the next save: a request is acknowledged once what it did is in Redis. */
-  waiters: { resolve: () => void; reject: (moved: typeof MOVED) => void }[];
+  /** Answers held until the next save, told how it went: a request is acknowledged once what it did is in Redis. */
+  waiters: ((outcome: void | typeof MOVED) => void)[];
 }
 
 interface Pending {
@@ -66,7 +66,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 export class ClusterRoomDirectory implements RoomDirectory {
   readonly redisRooms: RedisRooms;
   private readonly ownedRooms = new Map<string, Owned>();
-  private readonly rooms = new Map<string, Room>();
   /** Rooms' owners on other nodes, as last found. */
   private readonly owners = new Map<string, string>();
   /** Finding a room's owner, once per room at a time. */
@@ -124,10 +123,11 @@ export class ClusterRoomDirectory implements RoomDirectory {
       if (owner === this.sockets.node) {
         const owned = this.ownedRooms.get(room);
         if (owned && this.holds(owned)) {
-          const result = owned.room.handle(request);
-          if ((await this.durable(owned)) === MOVED) continue;
-          setImmediate(() => this.options.guard('request:answered', () => owned.room.answered(request, result)));
-          return result;
+          const outcome = await this.carryOut(owned, request);
+          if (outcome === MOVED) continue;
+          // The gateway acks when this resolves, in this turn's microtasks: after that.
+          setImmediate(() => this.options.guard('request:answered', () => owned.room.answered(request, outcome.result)));
+          return outcome.result;
         }
         this.owners.delete(room);
         continue;
@@ -160,7 +160,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
   }
 
   owned(): ReadonlyMap<string, Room> {
-    return this.rooms;
+    return new Map([...this.ownedRooms].map(([name, owned]) => [name, owned.room]));
   }
 
   /**
@@ -239,22 +239,29 @@ export class ClusterRoomDirectory implements RoomDirectory {
       await this.redisRooms.release(lease).catch(() => undefined);
       throw error;
     }
-    const owned: Owned = { room: undefined as unknown as Room, lease, dirty: false, saveTimer: undefined, saving: undefined, encodeMs: 0, waiters: [] };
-    const instance = createRoom(room, store, this.delivery(room, lease), { ...this.options, changed: () => this.markDirty(owned) });
-    (owned as { room: Room }).room = instance;
+    // The room tells of its changes from its first one on: `owned` is set before any can come.
+    let owned: Owned | undefined;
+    const instance = createRoom(room, store, this.delivery(room, lease), { ...this.options, changed: () => owned && this.markDirty(owned) });
+    owned = { room: instance, lease, dirty: false, saveTimer: undefined, saving: undefined, encodeMs: 0, waiters: [] };
     this.ownedRooms.set(room, owned);
-    this.rooms.set(room, instance);
     this.owners.delete(room);
     this.fences.set(room, lease.fence);
     const controller = instance.controller;
-    const alive = await this.redisRooms.alive(controller.hostNodes());
-    controller.nodesGone(new Set([...controller.hostNodes()].filter((node) => !alive.has(node))));
-    if (this.sockets.observerCount(room) > 0) instance.setObservers(this.sockets.node, this.sockets.observerCount(room));
+    await this.noteGoneNodes(instance);
+    const observers = this.sockets.observerCount(room);
+    if (observers > 0) instance.setObservers(this.sockets.node, observers);
     controller.resync();
     instance.resendSnapshot();
     this.options.logger.log('info', 'room:owned', { room, fence: lease.fence, hosts: controller.store.hosts.size, restored: store.hosts.size > 0 || store.suspended.size > 0 });
     this.markDirty(owned);
     return true;
+  }
+
+  /** Starts the claim window for the room's hosts whose node has no heartbeat. */
+  private async noteGoneNodes(room: Room): Promise<void> {
+    const nodes = [...room.controller.hostNodes()];
+    const alive = await this.redisRooms.alive(nodes);
+    room.controller.nodesGone(new Set(nodes.filter((node) => !alive.has(node))));
   }
 
   /** Whether this node may still act for the room: its lease has not run out by its own clock. */
@@ -270,10 +277,9 @@ export class ClusterRoomDirectory implements RoomDirectory {
     const owned = this.ownedRooms.get(room);
     if (!owned) return;
     clearTimeout(owned.saveTimer);
-    for (const waiter of owned.waiters.splice(0)) waiter.reject(MOVED);
+    for (const settle of owned.waiters.splice(0)) settle(MOVED);
     owned.room.close();
     this.ownedRooms.delete(room);
-    this.rooms.delete(room);
   }
 
   // ---- the owner's side -------------------------------------------------------------------
@@ -314,6 +320,15 @@ export class ClusterRoomDirectory implements RoomDirectory {
   }
 
   /**
+   * Carries a request out in a room this node owns and waits until what it did is saved:
+   * its result, MOVED if the room was lost before the save, or the refusal it threw.
+   */
+  private async carryOut(owned: Owned, request: RoomRequest): Promise<{ result: object | void } | typeof MOVED> {
+    const result = owned.room.handle(request);
+    return (await this.durable(owned)) === MOVED ? MOVED : { result };
+  }
+
+  /**
    * Resolves once what the room holds now is saved (at once if nothing is unsaved), or with
    * MOVED if the room was lost before: then the change was never saved, the next owner does
    * not have it, and the request may be carried out there instead. Changes are saved together
@@ -321,7 +336,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
    */
   private durable(owned: Owned): Promise<void | typeof MOVED> {
     if (!owned.dirty) return Promise.resolve();
-    return new Promise((resolve) => owned.waiters.push({ resolve, reject: resolve }));
+    return new Promise((settle) => owned.waiters.push(settle));
   }
 
   /** Writes the room if anything changed since the last write; a refused write means the lease is gone. */
@@ -342,11 +357,11 @@ export class ClusterRoomDirectory implements RoomDirectory {
         owned.saving = undefined;
         if (!saved) {
           this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence, while: 'saving' });
-          for (const waiter of waiters) waiter.reject(MOVED);
+          for (const settle of waiters) settle(MOVED);
           this.lose(owned.room.name);
           return;
         }
-        for (const waiter of waiters) waiter.resolve();
+        for (const settle of waiters) settle();
         if (owned.dirty) this.markDirty(owned);
       },
       (error: unknown) => {
@@ -354,8 +369,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
         owned.dirty = true;
         owned.waiters.unshift(...waiters);
         // Not written: those hosts' records are still to be.
-        for (const [hostId] of hosts.set) store.changedHosts.add(hostId);
-        for (const hostId of hosts.removed) store.changedHosts.add(hostId);
+        for (const hostId of [...hosts.set.map(([id]) => id), ...hosts.removed]) store.changedHosts.add(hostId);
         this.options.logger.log('error', 'room:save-failed', { room: owned.room.name, error: String(error) });
         this.markDirty(owned);
       },
@@ -384,10 +398,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
   private async sweep(): Promise<void> {
     for (const owned of [...this.ownedRooms.values()]) {
       if (!this.holds(owned)) continue;
-      const { controller } = owned.room;
-      const nodes = controller.hostNodes();
-      const alive = await this.redisRooms.alive(nodes);
-      controller.nodesGone(new Set([...nodes].filter((node) => !alive.has(node))));
+      await this.noteGoneNodes(owned.room);
       if (owned.room.idle && (await this.redisRooms.remove(owned.lease))) this.lose(owned.room.name);
     }
     for (const room of await this.redisRooms.unowned(await this.redisRooms.rooms())) {
@@ -481,23 +492,23 @@ export class ClusterRoomDirectory implements RoomDirectory {
           this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
           return;
         }
-        let result;
-        try {
-          result = owned.room.handle(message.request as unknown as RoomRequest);
-        } catch (error) {
-          const { code, message: text } = ackFromError(error);
-          this.send(from, { t: 'res', id: message.id, ok: false, code, message: text });
-          return;
-        }
-        void this.durable(owned).then((saved) => {
-          if (saved === MOVED) {
-            this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
-            return;
-          }
-          this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
-          // Queued behind the answer on the same bus: the gateway gets them in that order.
-          this.options.guard('request:answered', () => owned.room.answered(message.request as unknown as RoomRequest, result));
-        });
+        const request = message.request as unknown as RoomRequest;
+        this.carryOut(owned, request).then(
+          (outcome) => {
+            if (outcome === MOVED) {
+              this.send(from, { t: 'res', id: message.id, ok: false, moved: true });
+              return;
+            }
+            const { result } = outcome;
+            this.send(from, { t: 'res', id: message.id, ok: true, ...(result !== undefined && { result }) });
+            // Queued behind the answer on the same bus: the gateway gets them in that order.
+            this.options.guard('request:answered', () => owned.room.answered(request, result));
+          },
+          (error: unknown) => {
+            const { code, message: text } = ackFromError(error);
+            this.send(from, { t: 'res', id: message.id, ok: false, code, message: text });
+          },
+        );
         return;
       }
       case 'res': {

@@ -158,8 +158,6 @@ export class RedisRooms {
   /** Rooms among these whose lease nobody holds. */
   async unowned(rooms: readonly string[]): Promise<string[]> {
     if (rooms.length === 0) return [];
-    const held = await this.redis.exists(...rooms.map((room) => this.key(room, 'lease')));
-    if (held === rooms.length) return [];
     const pipeline = this.redis.pipeline();
     for (const room of rooms) pipeline.exists(this.key(room, 'lease'));
     const results = (await pipeline.exec()) ?? [];
