@@ -7,15 +7,15 @@
  * Reports how long the joins took, join latency p50/p99 (connect to own ids), server heap per
  * host (all 4 nodes, after a full GC, over their heap before any host), and whether every id
  * of the cube is owned exactly once, as the owner holds it and as the hosts see it. Target:
- * joined in under 5 minutes. Bounded: each phase has a deadline; every process is killed at
- * the end whatever happens. `CUBECAST_CLUSTER_HOSTS` sets another count (a multiple of 4).
+ * joined in under 5 minutes. Bounded: each phase has a deadline; every process is stopped at
+ * the end whatever happens (killed if it does not exit within 10 s). `CUBECAST_CLUSTER_HOSTS` sets another count (a multiple of 4).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { summarize } from '@cubecast/overlay';
 import { table } from '@cubecast/bench-kit';
 import { startRedis } from '../src/testing/redis-server.js';
-import { ask, startServerProcess, withDeadline, type Reply } from './server-process.js';
+import { ask, childExecArgv, startServerProcess, stopAll, withDeadline, type Reply } from './server-process.js';
 
 const HOSTS = Number(process.env.CUBECAST_CLUSTER_HOSTS ?? 65536);
 const NODES = 4;
@@ -57,7 +57,7 @@ try {
   // The room's owner is the first node a join reaches: one host joins there first.
   const clients: ChildProcess[] = [];
   for (const [i, node] of nodes.entries()) {
-    const client = fork(new URL('./load-clients.ts', import.meta.url), [node.url, String(HOSTS / NODES), '32'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const client = fork(new URL('./load-clients.ts', import.meta.url), [node.url, String(HOSTS / NODES), '32'], { execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(client);
     clients.push(client);
     await once(client, 'message');
@@ -110,6 +110,6 @@ try {
   console.log('\np50/p99: from opening the connection to holding its own ids, retries included (a join refused UNAVAILABLE or unanswered is tried again 1 s later, as a tab does). Heap: the 4 nodes together, after a full GC, over their heap before any host.');
   await Promise.all(clients.map((c) => request(c, 'close')));
 } finally {
-  for (const child of children) child.kill('SIGKILL');
+  await stopAll(children);
   await redis.stop();
 }

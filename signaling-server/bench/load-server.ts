@@ -9,7 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { DEFAULT_ROOM } from '@cubecast/protocol';
-import { silentLogger } from '../src/log.js';
+import { appendFileSync } from 'node:fs';
+import { jsonLogger, silentLogger } from '../src/log.js';
 import type { OverlayController } from '../src/overlay-controller.js';
 import { startServer } from '../src/server.js';
 
@@ -38,7 +39,8 @@ async function start(): Promise<{ url: string; counters: () => object }> {
     const server = await startServer({
       port: 0,
       host: '127.0.0.1',
-      logger: silentLogger,
+      // CUBECAST_BENCH_LOG=FILE: warnings and errors of every node, appended there (a quiet run says nothing).
+      logger: process.env.CUBECAST_BENCH_LOG ? jsonLogger((line) => appendFileSync(process.env.CUBECAST_BENCH_LOG!, `${node ?? mode} ${line}\n`), 'warn') : silentLogger,
       rateLimit: { burst: 1e6, perSecond: 1e6 },
       limits: { maxConnectionsPerAddress: 1e6 },
       // CUBECAST_LEASE_MS: the leases of a run (default the server's); heartbeats last 1.25 leases.

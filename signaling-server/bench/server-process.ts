@@ -45,12 +45,37 @@ export async function withDeadline<T>(what: string, work: Promise<T>, deadlineMs
   }
 }
 
+/**
+ * Node's flags for a benchmark's child processes, with CUBECAST_BENCH_NODE_ARGS's added
+ * (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`: Node refuses those in NODE_OPTIONS).
+ */
+export function childExecArgv(...flags: string[]): string[] {
+  return [...flags, '--import', 'tsx', ...(process.env.CUBECAST_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+}
+
 /** Starts load-server.ts in `mode` (with its arguments); resolves with the child and the URL it listens on. */
 export async function startServerProcess(mode: 'bare' | 'cubecast' | 'cluster', ...args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(new URL('./load-server.ts', import.meta.url), [mode, ...args], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: childExecArgv('--expose-gc'),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [ready] = (await once(child, 'message')) as [Reply];
   return { child, url: ready.url! };
+}
+
+/**
+ * Ends child processes: each is disconnected first and exits by itself (so a `--cpu-prof` in
+ * NODE_OPTIONS writes its profile), and is killed if it has not within 10 s.
+ */
+export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      if (child.connected) child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BusMessageError, decodeBusEnvelope, encodeBusEnvelope, MAX_BUS_ENVELOPE_BYTES, type BusMessage } from './bus-codec.js';
+import { BusMessageError, decodeBusEnvelope, encodeBusEnvelopes, MAX_BUS_ENVELOPE_BYTES, type BusMessage } from './bus-codec.js';
 
 /** docs/protocol.md, "Node bus": a request, its answer, a leave and an event for one socket. */
 const GOLDEN =
@@ -18,7 +18,7 @@ const messages: BusMessage[] = [
 
 describe('node bus envelopes', () => {
   it('encodes the documented golden envelope byte for byte and reads it back', () => {
-    expect(encodeBusEnvelope('node-a', messages)).toBe(GOLDEN);
+    expect(encodeBusEnvelopes('node-a', messages)).toEqual({ envelopes: [GOLDEN], oversized: [] });
     expect(decodeBusEnvelope(GOLDEN)).toEqual({ v: 1, from: 'node-a', messages });
   });
 
@@ -31,7 +31,25 @@ describe('node bus envelopes', () => {
       { t: 'drop', room: 'r', fence: 3, connection: 'sock9' },
       { t: 'observers', room: 'r', fence: 3, event: 'observer:event', payload: { type: 'join' } },
     ];
-    expect(decodeBusEnvelope(encodeBusEnvelope('n', all)).messages).toEqual(all);
+    expect(decodeBusEnvelope(encodeBusEnvelopes('n', all).envelopes[0]!).messages).toEqual(all);
+  });
+
+  it('splits a long batch into envelopes of at most the target length that read back in order', () => {
+    const batch: BusMessage[] = Array.from({ length: 500 }, (_, i) => ({ t: 'host', room: 'r', fence: 1, connection: `sock${i}`, event: 'cube:state', args: [{ hostId: `h${i}`, ids: [i] }] }));
+    const { envelopes, oversized } = encodeBusEnvelopes('n', batch, 4096);
+    expect(oversized).toEqual([]);
+    expect(envelopes.length).toBeGreaterThan(10);
+    for (const envelope of envelopes) expect(envelope.length).toBeLessThanOrEqual(4096);
+    expect(envelopes.flatMap((envelope) => decodeBusEnvelope(envelope).messages)).toEqual(batch);
+  });
+
+  it('sends a message longer than the target alone, and leaves out one no envelope can carry', () => {
+    const long: BusMessage = { t: 'observers', room: 'r', fence: 1, event: 'observer:snapshot', payload: 'x'.repeat(10_000) };
+    const huge: BusMessage = { t: 'observers', room: 'r', fence: 1, event: 'observer:snapshot', payload: 'x'.repeat(MAX_BUS_ENVELOPE_BYTES) };
+    const small: BusMessage = { t: 'drop', room: 'r', fence: 1, connection: 'c' };
+    const { envelopes, oversized } = encodeBusEnvelopes('n', [small, long, huge, small], 4096);
+    expect(envelopes.map((envelope) => decodeBusEnvelope(envelope).messages)).toEqual([[small], [long], [small]]);
+    expect(oversized).toEqual([{ message: huge, length: JSON.stringify(huge).length }]);
   });
 
   it('refuses what is not an envelope of this version, saying what is wrong', () => {

@@ -5,7 +5,8 @@ import { decodeVersionedJson } from '../versioned-json.js';
 /**
  * What server nodes say to each other over Redis pub/sub: a gateway's requests to a room's
  * owner and the owner's answers, leaves, and what the owner sends the gateway's sockets. One
- * JSON envelope per publish carries every message for one node from one event-loop turn.
+ * JSON envelope per publish carries the messages for one node from one event-loop turn (in
+ * several envelopes past BUS_ENVELOPE_TARGET_LENGTH).
  * docs/protocol.md ("Node bus") describes each message.
  */
 export const BUS_VERSION = 1;
@@ -50,8 +51,50 @@ const envelopeSchema = z.strictObject({ v: z.literal(BUS_VERSION), from: z.strin
 
 export type BusEnvelope = z.infer<typeof envelopeSchema>;
 
-export function encodeBusEnvelope(from: string, messages: readonly BusMessage[]): string {
-  return JSON.stringify({ v: BUS_VERSION, from, messages });
+/**
+ * How long an envelope a node publishes gets before the next message goes into another: a
+ * re-embedding sends a full state to every host, some 20 MB for 65536 hosts, which in one
+ * envelope would be over the read limit and refused whole. In pieces of 1 MiB the gateway
+ * handles one piece per Redis message, and Redis's output buffer for the gateway's pub/sub
+ * connection (`client-output-buffer-limit pubsub`, 32 MB hard, 8 MB soft) fills in steps.
+ */
+export const BUS_ENVELOPE_TARGET_LENGTH = 1024 * 1024;
+
+export interface EncodedEnvelopes {
+  /** In order: read one after another, they give the messages in the order they were given. */
+  readonly envelopes: string[];
+  /** Messages no envelope can carry (each alone over the read limit): not sent. */
+  readonly oversized: { readonly message: BusMessage; readonly length: number }[];
+}
+
+/**
+ * Messages from `from` as envelopes of at most `targetLength` characters each, besides one
+ * message that alone is longer (up to the read limit), which goes in an envelope of its own.
+ */
+export function encodeBusEnvelopes(from: string, messages: readonly BusMessage[], targetLength = BUS_ENVELOPE_TARGET_LENGTH): EncodedEnvelopes {
+  const head = `{"v":${BUS_VERSION},"from":${JSON.stringify(from)},"messages":[`;
+  const tail = ']}';
+  const envelopes: string[] = [];
+  const oversized: EncodedEnvelopes['oversized'][number][] = [];
+  let parts: string[] = [];
+  let length = head.length + tail.length;
+  const close = () => {
+    if (parts.length > 0) envelopes.push(head + parts.join(',') + tail);
+    parts = [];
+    length = head.length + tail.length;
+  };
+  for (const message of messages) {
+    const text = JSON.stringify(message);
+    if (head.length + text.length + tail.length > MAX_BUS_ENVELOPE_BYTES) {
+      oversized.push({ message, length: text.length });
+      continue;
+    }
+    if (parts.length > 0 && length + 1 + text.length > targetLength) close();
+    length += text.length + (parts.length > 0 ? 1 : 0);
+    parts.push(text);
+  }
+  close();
+  return { envelopes, oversized };
 }
 
 export function decodeBusEnvelope(text: string): BusEnvelope {

@@ -7,7 +7,7 @@ import type { RoomRequest } from '../room-request.js';
 import { decodeRoomState, encodeRoomCore, takeHostChanges } from '../room-state.js';
 import type { HostEvent, Room, RoomDelivery } from '../room.js';
 import { createMemoryStore } from '../store.js';
-import { decodeBusEnvelope, encodeBusEnvelope, type BusMessage } from './bus-codec.js';
+import { decodeBusEnvelope, encodeBusEnvelopes, type BusMessage } from './bus-codec.js';
 import { RedisRooms, type Lease, type RedisRoomsOptions } from './redis-rooms.js';
 
 export interface ClusterOptions extends RoomFactoryOptions {
@@ -444,9 +444,13 @@ export class ClusterRoomDirectory implements RoomDirectory {
     setImmediate(() => {
       this.flushScheduled = false;
       for (const [to, messages] of this.outgoing) {
-        this.commands.publish(this.channel(to), encodeBusEnvelope(this.sockets.node, messages)).catch((error: unknown) => {
-          this.options.logger.log('error', 'bus:publish-failed', { to, messages: messages.length, error: String(error) });
-        });
+        const { envelopes, oversized } = encodeBusEnvelopes(this.sockets.node, messages);
+        for (const { message, length } of oversized) this.options.logger.log('error', 'bus:message-too-big', { to, t: message.t, length });
+        for (const envelope of envelopes) {
+          this.commands.publish(this.channel(to), envelope).catch((error: unknown) => {
+            this.options.logger.log('error', 'bus:publish-failed', { to, length: envelope.length, error: String(error) });
+          });
+        }
       }
       this.outgoing.clear();
     });

@@ -4,7 +4,7 @@ import { io } from 'socket.io-client';
 import type { OverlayController } from '../overlay-controller.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
-import { encodeBusEnvelope } from './bus-codec.js';
+import { encodeBusEnvelopes } from './bus-codec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../server.js';
 import { startRedis, type RedisProcess } from '../testing/redis-server.js';
 import { eventually, TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../testing/virtual-host.js';
@@ -225,7 +225,7 @@ describe('rooms on several nodes with one Redis', () => {
     const signals: unknown[] = [];
     onC.socket.on('signal:receive', (signal) => signals.push(signal));
     const envelope = (fence: number, sdp: string) =>
-      encodeBusEnvelope('stale-or-not', [{ t: 'host', room: 'r', fence, connection: onC.socket.id!, event: 'signal:receive', args: [{ from: 'h1', epoch: onC.epoch, data: { type: 'offer', sdp } }] }]);
+      encodeBusEnvelopes('stale-or-not', [{ t: 'host', room: 'r', fence, connection: onC.socket.id!, event: 'signal:receive', args: [{ from: 'h1', epoch: onC.epoch, data: { type: 'offer', sdp } }] }]).envelopes[0]!;
     await publisher.publish(`${node.prefix}bus:${cNode}`, envelope(1, 'from the old owner'));
     await publisher.publish(`${node.prefix}bus:${cNode}`, envelope(2, 'from the owner'));
     await eventually(() => signals.length > 0, 5000, 'the current owner\'s message');
