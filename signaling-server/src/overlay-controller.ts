@@ -347,6 +347,8 @@ export class OverlayController {
    * in which their tabs reconnect to another node and take them back with their tokens.
    */
   nodesGone(nodes: ReadonlySet<string>): void {
+    // Asked every second by the cluster's sweep, nearly always with no node gone.
+    if (nodes.size === 0) return;
     const now = this.config.now();
     for (const host of this.store.hosts.values()) {
       if (!nodes.has(host.node) || host.unclaimedSince !== undefined) continue;
@@ -685,8 +687,12 @@ export class OverlayController {
     current.revision++;
     const affected = new Set<string>();
     for (const move of moves) {
-      if (move.from) affected.add(move.from);
-      if (move.to) affected.add(move.to);
+      // Both ends' saved records hold their ids: both are saved again.
+      for (const end of [move.from, move.to]) {
+        if (!end) continue;
+        affected.add(end);
+        this.store.changedHosts.add(end);
+      }
       for (const neighbour of current.cube.neighbours(move.id)) {
         const owner = current.ownership.ownerOf(neighbour);
         if (owner) affected.add(owner);
@@ -749,6 +755,7 @@ export class OverlayController {
     if (joining) ownership.join(joining);
     this.store.cube = { cube, ownership, epoch: previous.epoch + 1, revision: previous.revision + 1, pinned };
     for (const host of this.store.hosts.values()) {
+      this.store.changedHosts.add(host.hostId);
       if (host.hostId === joining) continue;
       this.store.counters.statesSent++;
       this.outbox.host(host.hostId, 'cube:state', this.stateFor(host));

@@ -65,7 +65,7 @@ describe('room state', () => {
       const doc = { ...(JSON.parse(core) as { cube: object; counters: object; subscriptions: object[]; channels: object[] }), hosts: [...hosts.values()].map((text) => JSON.parse(text) as object) };
       // New joins' tokens are random; the rest is where ids moved.
       for (const part of [doc.cube, doc.counters, ...doc.hosts, ...doc.subscriptions, ...doc.channels]) {
-        for (const key of ['owners', 'deltasSent', 'target', 'anchor', 'sessionToken']) delete (part as Record<string, unknown>)[key];
+        for (const key of ['ids', 'deltasSent', 'target', 'anchor', 'sessionToken']) delete (part as Record<string, unknown>)[key];
       }
       return doc;
     };
@@ -108,6 +108,14 @@ describe('room state', () => {
     expect(changes.set.map(([hostId]) => hostId).sort()).toEqual([a, b].sort());
     expect(changes.removed).toEqual([x]);
     expect(JSON.parse(changes.set.find(([hostId]) => hostId === b)![1])).toMatchObject({ hostId: b, emulation: { upKbps: 500 } });
+    // Ids that move change both ends' records: a join saves the newcomer and those it took ids from.
+    const before = new Map([a!, b!].map((hostId) => [hostId, store.cube!.ownership.idsOf(hostId).length]));
+    const d = c.join({}, from('sock3')).hostId;
+    const gave = [a!, b!].filter((hostId) => store.cube!.ownership.idsOf(hostId).length < before.get(hostId)!);
+    expect(gave.length).toBeGreaterThan(0);
+    const afterJoin = takeHostChanges(store).set;
+    expect(afterJoin.map(([hostId]) => hostId).sort()).toEqual([d, ...gave].sort());
+    for (const [hostId, text] of afterJoin) expect((JSON.parse(text) as { ids: number[] }).ids).toEqual([...store.cube!.ownership.idsOf(hostId)].sort((x, y) => x - y));
     // A store not saved anywhere tracks nothing.
     const unsaved = createMemoryStore(new NetworkCoordinates());
     controllerOf(unsaved).join({}, from('s'));
@@ -116,6 +124,11 @@ describe('room state', () => {
 
   it('refuses what is not a saved room of this version, saying what is wrong', () => {
     const golden = JSON.parse(GOLDEN) as Record<string, unknown> & { cube: Record<string, unknown>; channels: Record<string, unknown>[] };
+    const withH2 = (change: (record: Record<string, unknown>) => void) => {
+      const record = JSON.parse(GOLDEN_HOSTS.get('h2')!) as Record<string, unknown>;
+      change(record);
+      return new Map([...GOLDEN_HOSTS, ['h2', JSON.stringify(record)]]);
+    };
     const variant = (change: (doc: typeof golden) => void) => {
       const doc = structuredClone(golden);
       change(doc);
@@ -124,10 +137,12 @@ describe('room state', () => {
     const refusals: [string, RegExp, ReadonlyMap<string, string>?][] = [
       ['{"v":1,', /not JSON/],
       ['null', /version undefined/],
-      [variant((d) => (d.v = 2)), /version 2; this server reads version 1/],
-      [variant((d) => (d.cube.owners = [0, 0, 1])), /cannot be restored: 3 owners for the 4 ids/],
-      [variant((d) => (d.cube.owners = [0, 0, 0, 0])), /h2 owns no id/],
-      [variant((d) => (d.cube.hosts = ['h1', 'h9'])), /owned by other hosts/],
+      [variant((d) => (d.v = 1)), /version 1; this server reads version 2/],
+      [GOLDEN, /id 3 has no owner/, withH2((h) => (h.ids = [2]))],
+      [GOLDEN, /id 1 is owned by both h1 and h2/, withH2((h) => (h.ids = [1, 2, 3]))],
+      [GOLDEN, /h2's saved id 4 is not in the 2-ary 2-cube/, withH2((h) => (h.ids = [2, 3, 4]))],
+      [GOLDEN, /h2's saved record is malformed at ids/, withH2((h) => (h.ids = []))],
+      [GOLDEN, /h2's saved record of version 1; this server reads version 2/, withH2((h) => (h.v = 1))],
       [variant((d) => (d.cube = null as never)), /hosts but no cube/],
       [variant((d) => (d.channels[0]!.codec = { codec: 'f32', rateHz: -1, fields: ['t'] })), /malformed at channels.0/],
       [variant((d) => (d.extra = 1)), /malformed at \(top\)/],
@@ -135,7 +150,7 @@ describe('room state', () => {
       [GOLDEN, /under h2 is h1's/, new Map([...GOLDEN_HOSTS, ['h2', GOLDEN_HOSTS.get('h1')!]])],
       [GOLDEN, /h2's saved record is not JSON/, new Map([...GOLDEN_HOSTS, ['h2', '{']])],
       [GOLDEN, /h2's saved record is malformed at node/, new Map([...GOLDEN_HOSTS, ['h2', GOLDEN_HOSTS.get('h2')!.replace('"node-b"', '""')]])],
-      [GOLDEN, /owned by other hosts/, new Map([['h1', GOLDEN_HOSTS.get('h1')!]])],
+      [GOLDEN, /id 2 has no owner/, new Map([['h1', GOLDEN_HOSTS.get('h1')!]])],
     ];
     for (const [text, message, hosts = GOLDEN_HOSTS] of refusals) {
       expect(() => decodeRoomState(text, hosts, new NetworkCoordinates())).toThrow(RoomStateError);
@@ -146,15 +161,15 @@ describe('room state', () => {
 
 /** docs/protocol.md, "Room state": two hosts in the 2-ary 2-cube, a channel and a subscription. */
 const GOLDEN =
-  '{"v":1,"savedAt":1700000000000,"policy":"greedy","nextIds":{"host":2,"subscription":1,"channel":1},' +
+  '{"v":2,"savedAt":1700000000000,"policy":"greedy","nextIds":{"host":2,"subscription":1,"channel":1},' +
   '"counters":{"rejectedPayloads":0,"deltasSent":1,"statesSent":0,"joins":2},' +
-  '"cube":{"k":2,"n":2,"epoch":1,"revision":2,"pinned":false,"hosts":["h1","h2"],"owners":[0,0,1,1]},' +
+  '"cube":{"k":2,"n":2,"epoch":1,"revision":2,"pinned":false},' +
   '"suspended":[],' +
   '"channels":[{"id":1,"name":"cam","kind":"sensor","publisher":"h1","anchor":0,"codec":{"codec":"f32","rateHz":10,"fields":["t"]}}],' +
   '"subscriptions":[{"subscriptionId":"s1","channel":"cam","subscriber":"h2","maxLatencyMs":100,"pipeline":[],"target":3,"misses":0,"lastSwapAttempt":null}],' +
   '"events":[{"time":1699999995000,"type":"join","message":"h2 joined (2 hosts)","hostId":"h2"}]}';
 
 const GOLDEN_HOSTS = new Map([
-  ['h1', '{"hostId":"h1","sessionToken":"tok-h1","connectedAt":1699999990000,"node":"node-a","connection":"sock1","rejected":0,"spas":[],"bytes":{"channels":60,"subscriptions":0,"spas":2}}'],
-  ['h2', '{"hostId":"h2","sessionToken":"tok-h2","connectedAt":1699999995000,"node":"node-b","connection":"sock2","unclaimedSince":1700000000000,"rejected":0,"spas":[],"bytes":{"channels":0,"subscriptions":7,"spas":2}}'],
+  ['h1', '{"v":2,"hostId":"h1","ids":[0,1],"sessionToken":"tok-h1","connectedAt":1699999990000,"node":"node-a","connection":"sock1","rejected":0,"spas":[],"bytes":{"channels":60,"subscriptions":0,"spas":2}}'],
+  ['h2', '{"v":2,"hostId":"h2","ids":[2,3],"sessionToken":"tok-h2","connectedAt":1699999995000,"node":"node-b","connection":"sock2","unclaimedSince":1700000000000,"rejected":0,"spas":[],"bytes":{"channels":0,"subscriptions":7,"spas":2}}'],
 ]);

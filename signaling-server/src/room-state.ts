@@ -6,22 +6,26 @@ import { decodeVersionedJson } from './versioned-json.js';
 
 /**
  * A room as its owner saves it in Redis, so that another node (or this one, restarted) goes on
- * where it stood: a core JSON document with a version (cube, channels, subscriptions, sessions
- * waiting, events) and one JSON record per host. Hosts are most of a big room (a 65536-host
- * room is some 15 MB of them) and few change at a time: a save writes the core and the records
- * of the hosts that changed (`Store.changedHosts`), not the whole room. docs/protocol.md
- * ("Room state") describes both. What is measured (link reports, network coordinates) is not
- * saved: hosts report it again within seconds.
+ * where it stood: a core JSON document with a version (cube shape, channels, subscriptions,
+ * sessions waiting, events) and one JSON record per host, with the cube ids it owns. Hosts are
+ * most of a big room (a 65536-host room is some 15 MB of them) and few change at a time: a save
+ * writes the core and the records of the hosts that changed (`Store.changedHosts`), not the
+ * whole room. The owners of the ids are in the hosts' records, not the core, for the same
+ * reason: in version 1 every save wrote all of them (177147 ids for 65536 hosts, 1.5 MB), and
+ * at that size the encoding took a tenth of the owner's time. docs/protocol.md ("Room state")
+ * describes both. What is measured (link reports, network coordinates) is not saved: hosts
+ * report it again within seconds.
  */
-export const ROOM_STATE_VERSION = 1;
+export const ROOM_STATE_VERSION = 2;
 
 /**
- * The largest core document and host record read back (a 65536-host cube's owners are some
- * 400 KB; a host record is a few hundred bytes, its SPA report at most a few KB). Past these a
- * document is refused rather than parsed: a corrupted or foreign key must not take a node's memory.
+ * The largest core document and host record read back (a host record is a few hundred bytes,
+ * its SPA report at most a few KB, but in a cube an observer forced to 65536 ids for one host
+ * its ids are some 400 KB). Past these a document is refused rather than parsed: a corrupted or
+ * foreign key must not take a node's memory.
  */
 export const MAX_ROOM_STATE_BYTES = 16 * 1024 * 1024;
-export const MAX_HOST_RECORD_BYTES = 64 * 1024;
+export const MAX_HOST_RECORD_BYTES = 1024 * 1024;
 
 /** A saved room that cannot be read back: not JSON, another version, or not a room. */
 export class RoomStateError extends Error {
@@ -55,7 +59,10 @@ const subscriptionSchema = z.strictObject({
 });
 
 const hostSchema = z.strictObject({
+  v: z.literal(ROOM_STATE_VERSION),
   hostId: id,
+  /** The cube ids it owns. */
+  ids: z.array(count).min(1),
   sessionToken: z.string().min(1).max(64),
   name: z.string().max(64).optional(),
   emulation: emulationSchema.optional(),
@@ -81,8 +88,6 @@ const roomStateSchema = z.strictObject({
       epoch: count,
       revision: count,
       pinned: z.boolean(),
-      hosts: z.array(id),
-      owners: z.array(z.number().int()),
     })
     .nullable(),
   suspended: z.array(
@@ -117,10 +122,13 @@ const loadSubscription = ({ lastSwapAttempt, ...sub }: SavedSubscription): Subsc
   lastSwapAttempt: lastSwapAttempt ?? -Infinity,
 });
 
-/** One host's record as saved. */
-export function encodeHost(host: HostRecord): string {
+/** One host's record as saved, with the cube ids it owns. */
+function encodeHost(host: HostRecord, ids: readonly number[]): string {
   const saved: z.input<typeof hostSchema> = {
+    v: ROOM_STATE_VERSION,
     hostId: host.hostId,
+    // In order: a room's saved text depends only on the room, not on how its ids moved.
+    ids: [...ids].sort((a, b) => a - b),
     sessionToken: host.sessionToken,
     ...(host.name !== undefined && { name: host.name }),
     ...(host.emulation !== undefined && { emulation: host.emulation }),
@@ -138,14 +146,13 @@ export function encodeHost(host: HostRecord): string {
 /** The room's core document: everything but the hosts' records. */
 export function encodeRoomCore(store: Store, savedAt: number): string {
   const cube = store.cube;
-  const saved = cube?.ownership.save();
   const state: z.input<typeof roomStateSchema> = {
     v: ROOM_STATE_VERSION,
     savedAt,
     policy: store.policy,
     nextIds: store.nextIds,
     counters: store.counters,
-    cube: cube && saved ? { k: cube.cube.k, n: cube.cube.n, epoch: cube.epoch, revision: cube.revision, pinned: cube.pinned, hosts: saved.hosts, owners: Array.from(saved.owners) } : null,
+    cube: cube ? { k: cube.cube.k, n: cube.cube.n, epoch: cube.epoch, revision: cube.revision, pinned: cube.pinned } : null,
     suspended: [...store.suspended].map(([token, session]) => ({
       token,
       hostId: session.hostId,
@@ -171,7 +178,7 @@ export function takeHostChanges(store: Store): HostChanges {
   const changes: HostChanges = { set: [], removed: [] };
   for (const hostId of store.changedHosts) {
     const host = store.hosts.get(hostId);
-    if (host) changes.set.push([hostId, encodeHost(host)]);
+    if (host) changes.set.push([hostId, encodeHost(host, store.cube!.ownership.idsOf(hostId))]);
     else changes.removed.push(hostId);
   }
   store.changedHosts.clear();
@@ -180,12 +187,12 @@ export function takeHostChanges(store: Store): HostChanges {
 
 /** The whole room as saved (core and every host's record): for a first save and for tests. */
 export function encodeRoom(store: Store, savedAt: number): { core: string; hosts: Map<string, string> } {
-  return { core: encodeRoomCore(store, savedAt), hosts: new Map([...store.hosts.values()].map((host) => [host.hostId, encodeHost(host)])) };
+  return { core: encodeRoomCore(store, savedAt), hosts: new Map([...store.hosts.values()].map((host) => [host.hostId, encodeHost(host, store.cube!.ownership.idsOf(host.hostId))])) };
 }
 
 /** One saved host record, checked: it must be a host's record, and that host's. */
 function decodeHost(hostId: string, text: string): z.output<typeof hostSchema> {
-  const host = decodeVersionedJson(text, { what: `host ${hostId}'s saved record`, maxBytes: MAX_HOST_RECORD_BYTES, schema: hostSchema }, (message) => new RoomStateError(message));
+  const host = decodeVersionedJson(text, { what: `host ${hostId}'s saved record`, version: ROOM_STATE_VERSION, maxBytes: MAX_HOST_RECORD_BYTES, schema: hostSchema }, (message) => new RoomStateError(message));
   if (host.hostId !== hostId) throw new RoomStateError(`the saved record under ${hostId} is ${host.hostId}'s`);
   return host;
 }
@@ -193,15 +200,17 @@ function decodeHost(hostId: string, text: string): z.output<typeof hostSchema> {
 /**
  * A saved room (its core document and its hosts' records) back as a store. Checked whole
  * before anything is built: a document that is not exactly a room of this version, a record
- * that is not its host's, or parts that disagree (a cube whose hosts are not the room's) are
- * refused with a RoomStateError.
+ * that is not its host's, or parts that disagree (an id owned twice or by nobody, hosts and
+ * no cube) are refused with a RoomStateError.
  */
 export function decodeRoomState(core: string, records: ReadonlyMap<string, string>, coordinates: NetworkCoordinates): Store {
   const state = decodeVersionedJson(core, { what: 'a saved room', version: ROOM_STATE_VERSION, maxBytes: MAX_ROOM_STATE_BYTES, schema: roomStateSchema }, (message) => new RoomStateError(message));
   const hosts = new Map<string, HostRecord>();
+  const idsOf = new Map<string, number[]>();
   for (const [hostId, text] of records) {
-    const saved = decodeHost(hostId, text);
-    hosts.set(saved.hostId, {
+    const { v: _version, ids, ...saved } = decodeHost(hostId, text);
+    idsOf.set(hostId, ids);
+    hosts.set(hostId, {
       ...(saved as Omit<HostRecord, 'sent' | 'bytes'>),
       // What each host was told is not saved: a new owner sends every host its whole state.
       sent: { ids: new Set(), neighbours: new Map() },
@@ -210,11 +219,19 @@ export function decodeRoomState(core: string, records: ReadonlyMap<string, strin
   }
   let cube: Store['cube'];
   if (state.cube) {
-    const { k, n, epoch, revision, pinned, hosts: owners, owners: assignment } = state.cube;
-    if (owners.length !== hosts.size || owners.some((hostId) => !hosts.has(hostId))) throw new RoomStateError("a saved room's cube is owned by other hosts than the room's");
+    const { k, n, epoch, revision, pinned } = state.cube;
     const shape = new Cube(k, n);
+    const keys = [...idsOf.keys()];
+    const owners = new Int32Array(shape.size).fill(-1);
+    keys.forEach((hostId, index) => {
+      for (const id of idsOf.get(hostId)!) {
+        if (id >= shape.size) throw new RoomStateError(`host ${hostId}'s saved id ${id} is not in the ${shape}`);
+        if (owners[id] !== -1) throw new RoomStateError(`the saved id ${id} is owned by both ${keys[owners[id]!]} and ${hostId}`);
+        owners[id] = index;
+      }
+    });
     try {
-      cube = { cube: shape, ownership: Ownership.restore(shape, owners, assignment), epoch, revision, pinned };
+      cube = { cube: shape, ownership: Ownership.restore(shape, keys, owners), epoch, revision, pinned };
     } catch (error) {
       throw new RoomStateError(`a saved room's cube cannot be restored: ${error instanceof Error ? error.message : String(error)}`);
     }

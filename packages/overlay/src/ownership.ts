@@ -165,15 +165,6 @@ export class Ownership {
     return ownership;
   }
 
-  /** For `restore`: the hosts, and for each id the index of its owner among them. */
-  save(): { hosts: HostKey[]; owners: Int32Array } {
-    const hosts = this.hosts();
-    const position = new Map(hosts.map((key, i) => [key, i]));
-    const owners = new Int32Array(this.cube.size);
-    for (let id = 0; id < this.cube.size; id++) owners[id] = position.get(this.ownerOf(id)!) ?? NO_OWNER;
-    return { hosts, owners };
-  }
-
   get hostCount(): number {
     return this.index.size;
   }
