@@ -14,7 +14,8 @@ import { table } from '@cubecast/bench-kit';
 import { VirtualHost } from '../src/testing/virtual-host.js';
 import { ask, startServerProcess, withDeadline } from './server-process.js';
 
-const SIZES = [1000, 5000, 15000];
+/** CUBECAST_LOAD_SIZES: other host counts, comma-separated (e.g. `15000` to look at one size). */
+const SIZES = process.env.CUBECAST_LOAD_SIZES?.split(',').map(Number) ?? [1000, 5000, 15000];
 const IN_FLIGHT = 64;
 
 async function run(mode: 'bare' | 'cubecast', count: number) {

@@ -85,34 +85,35 @@ export class ClusterRoomDirectory implements RoomDirectory {
   private readonly renewTimer: NodeJS.Timeout;
   private closed = false;
 
+  /** Lease renewals and heartbeats, on a connection of their own. */
+  private readonly keepAlive: RedisRooms;
+
   private constructor(
     private readonly sockets: LocalSockets,
-    private readonly commands: Redis,
-    private readonly subscriber: Redis,
+    private readonly connections: Connections,
     private readonly options: ClusterOptions,
   ) {
-    this.redisRooms = new RedisRooms(commands, options.rooms);
+    this.redisRooms = new RedisRooms(connections.commands, options.rooms);
+    this.keepAlive = new RedisRooms(connections.leases, options.rooms);
     this.sweepTimer = setInterval(() => this.background('cluster:sweep', () => this.sweep()), SWEEP_MS);
     this.sweepTimer.unref();
     this.renewTimer = setInterval(() => this.background('lease:renew', () => this.renewAll()), Math.max(50, Math.floor(options.rooms.leaseMs / 4)));
     this.renewTimer.unref();
   }
 
-  /** Connects to Redis (two connections: commands, and one subscribed to this node's channel). */
+  /** Connects to Redis (see Connections). */
   static async start(sockets: LocalSockets, redisUrl: string, options: ClusterOptions): Promise<ClusterRoomDirectory> {
-    const commands = connect(redisUrl, options);
-    const subscriber = connect(redisUrl, options);
+    const connections: Connections = { commands: connect(redisUrl, options), bus: connect(redisUrl, options), leases: connect(redisUrl, options), subscriber: connect(redisUrl, options) };
     try {
-      await Promise.all([commands.ping(), subscriber.ping()]);
+      await Promise.all(Object.values(connections).map((connection) => connection.ping()));
     } catch (error) {
-      commands.disconnect();
-      subscriber.disconnect();
+      for (const connection of Object.values(connections)) connection.disconnect();
       throw new RedisUnreachableError(`cannot reach Redis at ${redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const directory = new ClusterRoomDirectory(sockets, commands, subscriber, options);
-    subscriber.on('message', (_channel: string, text: string) => directory.receive(text));
-    await subscriber.subscribe(directory.channel(sockets.node));
-    await directory.redisRooms.heartbeat(sockets.node);
+    const directory = new ClusterRoomDirectory(sockets, connections, options);
+    connections.subscriber.on('message', (_channel: string, text: string) => directory.receive(text));
+    await connections.subscriber.subscribe(directory.channel(sockets.node));
+    await directory.keepAlive.heartbeat(sockets.node);
     return directory;
   }
 
@@ -187,8 +188,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
       pending.reject(new UnavailableError('the server is closing'));
     }
     this.pending.clear();
-    this.subscriber.disconnect();
-    this.commands.disconnect();
+    for (const connection of Object.values(this.connections)) connection.disconnect();
   }
 
   // ---- finding owners ---------------------------------------------------------------------
@@ -367,7 +367,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
       (error: unknown) => {
         owned.saving = undefined;
         owned.dirty = true;
-        owned.waiters.unshift(...waiters);
+        owned.waiters = [...waiters, ...owned.waiters];
         // Not written: those hosts' records are still to be.
         for (const hostId of [...hosts.set.map(([id]) => id), ...hosts.removed]) store.changedHosts.add(hostId);
         this.options.logger.log('error', 'room:save-failed', { room: owned.room.name, error: String(error) });
@@ -378,10 +378,10 @@ export class ClusterRoomDirectory implements RoomDirectory {
   }
 
   private async renewAll(): Promise<void> {
-    await this.redisRooms.heartbeat(this.sockets.node);
+    await this.keepAlive.heartbeat(this.sockets.node);
     await Promise.all(
       [...this.ownedRooms.values()].map(async (owned) => {
-        if (!(await this.redisRooms.renew(owned.lease))) {
+        if (!(await this.keepAlive.renew(owned.lease))) {
           this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence, while: 'renewing' });
           this.lose(owned.room.name);
         }
@@ -447,7 +447,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
         const { envelopes, oversized } = encodeBusEnvelopes(this.sockets.node, messages);
         for (const { message, length } of oversized) this.options.logger.log('error', 'bus:message-too-big', { to, t: message.t, length });
         for (const envelope of envelopes) {
-          this.commands.publish(this.channel(to), envelope).catch((error: unknown) => {
+          this.connections.bus.publish(this.channel(to), envelope).catch((error: unknown) => {
             this.options.logger.log('error', 'bus:publish-failed', { to, length: envelope.length, error: String(error) });
           });
         }
@@ -558,13 +558,33 @@ export class ClusterRoomDirectory implements RoomDirectory {
 
 const MOVED = Symbol('moved');
 
+/**
+ * A node's connections to Redis, one per job: Redis answers each connection's commands in
+ * order, and a re-embedding of 59050 hosts publishes some 50 MB to the gateways and saves
+ * every host's record. Lease renewals queued behind that were answered after the lease had
+ * run out, the owner gave the room up, and each next owner's resync did the same again.
+ */
+interface Connections {
+  /** Saves, loads, owner and liveness lookups. */
+  readonly commands: Redis;
+  /** Publishes to other nodes' channels. */
+  readonly bus: Redis;
+  /** Lease renewals and heartbeats. */
+  readonly leases: Redis;
+  /** Subscribed to this node's channel. */
+  readonly subscriber: Redis;
+}
+
 /** The server was told to keep rooms in a Redis it cannot reach at start. */
 export class RedisUnreachableError extends Error {
   override readonly name = 'RedisUnreachableError';
 }
 
 function connect(url: string, options: ClusterOptions): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  // No auto-pipelining: a command that threw while a pipeline was gathered (a save spreading
+  // 118100 arguments) later crashed the process from inside ioredis ("results[i] is not
+  // iterable", redis/ioredis#1931), and commands are batched per node and turn already.
+  const client = new Redis(url, { maxRetriesPerRequest: 2 });
   client.on('error', (error: Error) => options.logger.log('error', 'redis:error', { error: error.message }));
   return client;
 }

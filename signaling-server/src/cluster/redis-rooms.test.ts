@@ -90,6 +90,16 @@ describe('room leases in Redis', () => {
     expect(await b.owner('x')).toBeUndefined();
   });
 
+  it("saves a re-embedding's worth of host records in one script (100000 of them)", async () => {
+    const [a, b] = rooms(10_000);
+    const lease = (await a.acquire('big', 'node-a'))!;
+    const set = Array.from({ length: 100_000 }, (_, i): [string, string] => [`h${i}`, `{"ids":[${i}]}`]);
+    expect(await a.save(lease, 'core', { set, removed: [] })).toBe(true);
+    const loaded = (await b.load('big'))!;
+    expect(loaded.hosts.size).toBe(100_000);
+    expect(loaded.hosts.get('h99999')).toBe('{"ids":[99999]}');
+  });
+
   it('knows which nodes are alive by their heartbeats', async () => {
     const [a, b] = rooms();
     await a.heartbeat('node-a');

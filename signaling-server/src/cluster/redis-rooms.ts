@@ -24,7 +24,7 @@ type LeaseCommands = {
   cubecastAcquire(lease: string, fence: string, node: string, ttl: number): Promise<string | null>;
   cubecastRenew(lease: string, value: string, ttl: number): Promise<number>;
   cubecastRelease(lease: string, value: string): Promise<number>;
-  cubecastSave(lease: string, state: string, rooms: string, hosts: string, value: string, core: string, room: string, written: number, ...changes: string[]): Promise<number>;
+  cubecastSave(lease: string, state: string, rooms: string, hosts: string, value: string, core: string, room: string, written: number, changes: readonly string[]): Promise<number>;
   cubecastRemove(lease: string, state: string, rooms: string, hosts: string, value: string, room: string): Promise<number>;
 };
 
@@ -136,7 +136,9 @@ export class RedisRooms {
   async save(lease: Lease, core: string, hosts: HostChanges = { set: [], removed: [] }): Promise<boolean> {
     const changes = [...hosts.set.flat(), ...hosts.removed];
     const keys = [this.key(lease.room, 'lease'), this.key(lease.room, 'state'), this.roomsKey(), this.key(lease.room, 'hosts')] as const;
-    return (await this.redis.cubecastSave(...keys, lease.value, core, lease.room, hosts.set.length, ...changes)) === 1;
+    // As one array (ioredis flattens it): a re-embedding changes every host, and spreading 2 x
+    // 59050 arguments into the call overflowed the stack.
+    return (await this.redis.cubecastSave(...keys, lease.value, core, lease.room, hosts.set.length, changes)) === 1;
   }
 
   /** Forgets an empty room (its state, its lease) if the lease is still this one. */
