@@ -8,6 +8,7 @@ import { decodeRoomState, encodeRoomCore, takeHostChanges } from '../room-state.
 import type { HostEvent, Room, RoomDelivery } from '../room.js';
 import { createMemoryStore } from '../store.js';
 import { decodeBusEnvelope, encodeBusEnvelopes, type BusMessage } from './bus-codec.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { RedisRooms, type Lease, type RedisRoomsOptions } from './redis-rooms.js';
 
 export interface ClusterOptions extends RoomFactoryOptions {
@@ -82,38 +83,48 @@ export class ClusterRoomDirectory implements RoomDirectory {
   private draining = false;
   private nextRequest = 0;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly renewTimer: NodeJS.Timeout;
+  /** Renews this node's leases and heartbeat from a thread of its own. */
+  private readonly keeper: LeaseKeeper;
   private closed = false;
-
-  /** Lease renewals and heartbeats, on a connection of their own. */
-  private readonly keepAlive: RedisRooms;
 
   private constructor(
     private readonly sockets: LocalSockets,
     private readonly connections: Connections,
+    redisUrl: string,
     private readonly options: ClusterOptions,
   ) {
     this.redisRooms = new RedisRooms(connections.commands, options.rooms);
-    this.keepAlive = new RedisRooms(connections.leases, options.rooms);
+    this.keeper = new LeaseKeeper({
+      url: redisUrl,
+      rooms: options.rooms,
+      node: sockets.node,
+      maxLeases: options.maxRooms,
+      maxStallMs: MAX_MAIN_THREAD_STALL_MS,
+      logger: options.logger,
+      onLost: (room, fence) => {
+        const owned = this.ownedRooms.get(room);
+        if (owned?.lease.fence !== fence) return;
+        this.options.logger.log('warn', 'room:lease-lost', { room, fence, while: 'renewing' });
+        this.lose(room);
+      },
+    });
     this.sweepTimer = setInterval(() => this.background('cluster:sweep', () => this.sweep()), SWEEP_MS);
     this.sweepTimer.unref();
-    this.renewTimer = setInterval(() => this.background('lease:renew', () => this.renewAll()), Math.max(50, Math.floor(options.rooms.leaseMs / 4)));
-    this.renewTimer.unref();
   }
 
   /** Connects to Redis (see Connections). */
   static async start(sockets: LocalSockets, redisUrl: string, options: ClusterOptions): Promise<ClusterRoomDirectory> {
-    const connections: Connections = { commands: connect(redisUrl, options), bus: connect(redisUrl, options), leases: connect(redisUrl, options), subscriber: connect(redisUrl, options) };
+    const connections: Connections = { commands: connect(redisUrl, options), bus: connect(redisUrl, options), subscriber: connect(redisUrl, options) };
     try {
       await Promise.all(Object.values(connections).map((connection) => connection.ping()));
     } catch (error) {
       for (const connection of Object.values(connections)) connection.disconnect();
       throw new RedisUnreachableError(`cannot reach Redis at ${redisUrl}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const directory = new ClusterRoomDirectory(sockets, connections, options);
+    const directory = new ClusterRoomDirectory(sockets, connections, redisUrl, options);
     connections.subscriber.on('message', (_channel: string, text: string) => directory.receive(text));
     await connections.subscriber.subscribe(directory.channel(sockets.node));
-    await directory.keepAlive.heartbeat(sockets.node);
+    await directory.redisRooms.heartbeat(sockets.node);
     return directory;
   }
 
@@ -181,7 +192,6 @@ export class ClusterRoomDirectory implements RoomDirectory {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweepTimer);
-    clearInterval(this.renewTimer);
     for (const name of [...this.ownedRooms.keys()]) this.lose(name);
     for (const pending of this.pending.values()) {
       clearTimeout(pending.timer);
@@ -189,6 +199,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     }
     this.pending.clear();
     for (const connection of Object.values(this.connections)) connection.disconnect();
+    await this.keeper.close();
   }
 
   // ---- finding owners ---------------------------------------------------------------------
@@ -231,11 +242,14 @@ export class ClusterRoomDirectory implements RoomDirectory {
     if (this.ownedRooms.size >= this.options.maxRooms) throw new LimitExceededError(`this server node owns ${this.options.maxRooms} rooms, the most it takes`);
     const lease = await this.redisRooms.acquire(room, this.sockets.node);
     if (!lease) return false;
+    // Renewed from now on: loading a big room takes seconds.
+    this.keeper.hold(lease);
     let store;
     try {
       const saved = await this.redisRooms.load(room);
       store = saved === undefined ? createMemoryStore(new NetworkCoordinates(), { saved: true }) : decodeRoomState(saved.core, saved.hosts, new NetworkCoordinates());
     } catch (error) {
+      this.keeper.drop(lease);
       await this.redisRooms.release(lease).catch(() => undefined);
       throw error;
     }
@@ -266,7 +280,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
 
   /** Whether this node may still act for the room: its lease has not run out by its own clock. */
   private holds(owned: Owned): boolean {
-    if (performance.now() < owned.lease.validUntil) return true;
+    if (this.keeper.holds(owned.lease)) return true;
     this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence });
     this.lose(owned.room.name);
     return false;
@@ -277,6 +291,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
     const owned = this.ownedRooms.get(room);
     if (!owned) return;
     clearTimeout(owned.saveTimer);
+    this.keeper.drop(owned.lease);
     for (const settle of owned.waiters.splice(0)) settle(MOVED);
     owned.room.close();
     this.ownedRooms.delete(room);
@@ -375,18 +390,6 @@ export class ClusterRoomDirectory implements RoomDirectory {
       },
     );
     await owned.saving;
-  }
-
-  private async renewAll(): Promise<void> {
-    await this.keepAlive.heartbeat(this.sockets.node);
-    await Promise.all(
-      [...this.ownedRooms.values()].map(async (owned) => {
-        if (!(await this.keepAlive.renew(owned.lease))) {
-          this.options.logger.log('warn', 'room:lease-lost', { room: owned.room.name, fence: owned.lease.fence, while: 'renewing' });
-          this.lose(owned.room.name);
-        }
-      }),
-    );
   }
 
   /**
@@ -559,21 +562,25 @@ export class ClusterRoomDirectory implements RoomDirectory {
 const MOVED = Symbol('moved');
 
 /**
- * A node's connections to Redis, one per job: Redis answers each connection's commands in
- * order, and a re-embedding of 59050 hosts publishes some 50 MB to the gateways and saves
- * every host's record. Lease renewals queued behind that were answered after the lease had
- * run out, the owner gave the room up, and each next owner's resync did the same again.
+ * A node's connections to Redis, one per job (and the lease keeper's own): Redis answers each
+ * connection's commands in order, and a re-embedding of 59050 hosts publishes some 50 MB to
+ * the gateways: saves queued behind that would wait for all of it.
  */
 interface Connections {
   /** Saves, loads, owner and liveness lookups. */
   readonly commands: Redis;
   /** Publishes to other nodes' channels. */
   readonly bus: Redis;
-  /** Lease renewals and heartbeats. */
-  readonly leases: Redis;
   /** Subscribed to this node's channel. */
   readonly subscriber: Redis;
 }
+
+/**
+ * How long this node's main thread may go without a turn of its event loop before its leases
+ * are let go: far past the longest a re-embedding has held it (some 10 s for 59050 hosts on a
+ * loaded 2-core machine), short enough that a stuck node's rooms move within a minute.
+ */
+const MAX_MAIN_THREAD_STALL_MS = 30_000;
 
 /** The server was told to keep rooms in a Redis it cannot reach at start. */
 export class RedisUnreachableError extends Error {
