@@ -37,6 +37,14 @@ interface Pending {
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
   readonly room: string;
+  readonly request: RoomRequest;
+}
+
+/** A request this gateway stopped waiting for (its socket was told UNAVAILABLE), since `at`. */
+interface Abandoned {
+  readonly room: string;
+  readonly request: RoomRequest;
+  readonly at: number;
 }
 
 /**
@@ -48,6 +56,8 @@ const MIN_SAVE_INTERVAL_MS = 10;
 const SAVE_INTERVAL_PER_ENCODE = 4;
 /** How often owned rooms' nodes are checked for life, and unowned saved rooms looked for. */
 const SWEEP_MS = 1000;
+/** How long an answer to an abandoned request is still looked out for. */
+const ABANDONED_MS = 60_000;
 /** How often a request re-tries to find an owner while the old one's lease runs out. */
 const LOCATE_RETRY_MS = 200;
 
@@ -74,6 +84,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
   /** The highest fencing token seen per room: messages from an older owner are dropped. */
   private readonly fences = new Map<string, number>();
   private readonly pending = new Map<number, Pending>();
+  private readonly abandoned = new Map<number, Abandoned>();
   /** Messages per node, sent together at the end of the event-loop turn. */
   private readonly outgoing = new Map<string, BusMessage[]>();
   private flushScheduled = false;
@@ -399,6 +410,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
    * whose owner changed is told of this node's observers.
    */
   private async sweep(): Promise<void> {
+    for (const [id, { at }] of this.abandoned) if (performance.now() - at > ABANDONED_MS) this.abandoned.delete(id);
     for (const owned of [...this.ownedRooms.values()]) {
       if (!this.holds(owned)) continue;
       await this.noteGoneNodes(owned.room);
@@ -429,11 +441,12 @@ export class ClusterRoomDirectory implements RoomDirectory {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.abandoned.set(id, { room, request, at: performance.now() });
         this.owners.delete(room);
         reject(new UnavailableError(`room "${room}"'s server node did not answer within ${this.options.requestTimeoutMs} ms`));
       }, this.options.requestTimeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, timer, room });
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, timer, room, request });
       this.send(owner, { t: 'req', id, room, request: request as unknown as { kind: string } });
     });
   }
@@ -520,7 +533,10 @@ export class ClusterRoomDirectory implements RoomDirectory {
       }
       case 'res': {
         const pending = this.pending.get(message.id);
-        if (!pending) return;
+        if (!pending) {
+          this.answeredLate(message.id, message.ok ? message.result : undefined);
+          return;
+        }
         this.pending.delete(message.id);
         clearTimeout(pending.timer);
         if (message.ok) pending.resolve(message.result as object | undefined);
@@ -545,6 +561,22 @@ export class ClusterRoomDirectory implements RoomDirectory {
         else this.sockets.toObservers(message.room, { event: message.event, payload: message.payload } as Parameters<LocalSockets['toObservers']>[1]);
       }
     }
+  }
+
+  /**
+   * The owner answered a request after this gateway gave up on it. A join it carried out made
+   * a host whose tab was told UNAVAILABLE and joins anew (another host): this one leaves, or
+   * it would hold ids nobody serves.
+   */
+  private answeredLate(id: number, result: unknown): void {
+    const abandoned = this.abandoned.get(id);
+    if (!abandoned) return;
+    this.abandoned.delete(id);
+    const { room, request } = abandoned;
+    if (request.kind !== 'host' || request.event !== 'host:join' || result === undefined) return;
+    const { hostId } = result as { hostId: string };
+    this.options.logger.log('warn', 'host:joined-late', { room, hostId });
+    this.leave(room, { hostId, reason: 'leave', connection: request.from.connection });
   }
 
   /** A room's new owner learns how many observers this node has for it. */

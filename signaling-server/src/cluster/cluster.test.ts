@@ -110,6 +110,19 @@ describe('rooms on several nodes with one Redis', () => {
     expect(await received).toMatchObject({ from: a.hostId });
   });
 
+  it('takes back a host whose join the owner carried out after its gateway gave up on it', async () => {
+    const node = deployment();
+    const a = await node();
+    await host(a); // a owns the room
+    // b waits 1 ms for answers: its joins are answered after it told the tab UNAVAILABLE.
+    const b = await node({ redis: { url: redis.url, prefix: node.prefix, leaseMs: 1000, nodeTtlMs: 1000, requestTimeoutMs: 1 } });
+    const late = new VirtualHost(b.url);
+    closers.push(() => late.close());
+    await expect(late.join({ room: 'r' })).rejects.toThrow(/UNAVAILABLE|did not answer/);
+    await eventually(() => a.room('r')!.store.counters.joins === 2, 5000, 'the owner to carry the join out');
+    await eventually(() => a.room('r')!.store.hosts.size === 1, 5000, 'the host nobody was told of to leave');
+  });
+
   it('keeps the room through a restart of its only node: hosts come back with their ids, channels and subscriptions', async () => {
     const node = deployment();
     const first = await node();
