@@ -32,16 +32,19 @@ interface ClientReply {
 
 const request = (child: ChildProcess, type: string) => ask<ClientReply>(child, type);
 
-/** Every id 0..M-1 held by exactly one host, in the hosts' own views. */
-function viewsExact(views: [string, number[]][], M: number): boolean {
+/** How the hosts' own views cover the ids 0..M-1: exact when every id is held by exactly one host. */
+function coverage(views: [string, number[]][], M: number): { missing: number; twice: number; outside: number } {
   const seen = new Uint8Array(M);
+  let twice = 0;
+  let outside = 0;
   for (const [, ids] of views) {
     for (const id of ids) {
-      if (id >= M || seen[id]) return false;
-      seen[id] = 1;
+      if (id >= M) outside++;
+      else if (seen[id] === 1) twice++;
+      else seen[id] = 1;
     }
   }
-  return seen.every((x) => x === 1);
+  return { missing: seen.filter((x) => x === 0).length, twice, outside };
 }
 
 const redis = await startRedis();
@@ -83,9 +86,15 @@ try {
   const settleBy = performance.now() + 60_000;
   while (performance.now() < settleBy) {
     owner = (await Promise.all(nodes.map((n) => ask(n.child, 'counters')))).find((r) => r.owner);
-    const views = (await Promise.all(clients.map((c) => request(c, 'views')))).flatMap((r) => r.views!);
-    hostsExact = owner !== undefined && views.length === HOSTS && viewsExact(views, owner.M!);
+    const replies = await Promise.all(clients.map((c) => request(c, 'views')));
+    const views = replies.flatMap((r) => r.views!);
+    const covered = owner && coverage(views, owner.M!);
+    hostsExact = covered !== undefined && views.length === HOSTS && covered.missing + covered.twice + covered.outside === 0;
     if (hostsExact) break;
+    if (performance.now() + 1000 >= settleBy) {
+      const epochs = [...new Set(replies.flatMap((r) => r.epochs!))];
+      process.stderr.write(`hosts' views not exact: ${views.length} views, ${owner?.hosts ?? '?'} hosts at the owner, ids missing ${covered?.missing}, held twice ${covered?.twice}, outside the cube ${covered?.outside}, epochs ${epochs.join(' ')}\n`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   const heaps = await Promise.all(nodes.map((n) => ask(n.child, 'heap')));

@@ -164,6 +164,8 @@ export class OverlayController {
 
   /** How many of the room's hosts each server node holds the sockets of. */
   private readonly hostsPerNode = new Map<string, number>();
+  /** Hosts whose delta leaveMany deferred (see sendDueDeltas). */
+  private readonly deltasDue = new Set<string>();
   private readonly measurements: Measurements;
   private readonly qos: Qos;
 
@@ -361,6 +363,8 @@ export class OverlayController {
   expireUnclaimed(): void {
     const deadline = this.config.now() - this.config.claimWindowMs;
     const expired = [...this.store.hosts.values()].filter((host) => host.unclaimedSince !== undefined && host.unclaimedSince <= deadline);
+    // Nearly always none: then nothing is done (deltas a burst of leaves deferred keep waiting).
+    if (expired.length === 0) return;
     this.leaveMany(expired.map(({ hostId }) => ({ hostId, reason: 'failure' })), { deferShrink: true });
   }
 
@@ -385,9 +389,12 @@ export class OverlayController {
    * one state), not one per leave. Unknown hosts are skipped. With `deferShrink` the cube
    * keeps its shape even where fewer hosts would fit a smaller one (`shrinkIfDue` does that
    * later): a burst of leaves arriving in many batches then re-embeds once, not at every
-   * region boundary it passes, each time sending every remaining host a full state.
+   * region boundary it passes, each time sending every remaining host a full state. With
+   * `deferDeltas` the affected hosts' deltas wait for `sendDueDeltas` (or any later change
+   * that reaches them): in a burst, most of them would go to hosts about to leave too, and a
+   * host affected by several batches gets one delta for all of them.
    */
-  leaveMany(leaves: readonly HostLeave[], options: { deferShrink?: boolean } = {}): void {
+  leaveMany(leaves: readonly HostLeave[], options: { deferShrink?: boolean; deferDeltas?: boolean } = {}): void {
     const current = this.store.cube;
     const stillHeld = ({ hostId, connection }: HostLeave) => {
       const host = this.store.hosts.get(hostId);
@@ -426,7 +433,8 @@ export class OverlayController {
     const moves = current.ownership.leaveMany([...leaving.keys()]);
     const m = this.store.hosts.size;
     if (m === 0) this.store.cube = undefined;
-    else if (options.deferShrink || !this.shrinkIfDue()) this.applyMoves(moves);
+    else if (options.deferShrink || !this.shrinkIfDue()) this.applyMoves(moves, undefined, options.deferDeltas);
+    if (!options.deferDeltas) this.sendDueDeltas();
     // Observers get every leave of a small batch; a mass leave is one event, not thousands.
     if (leaving.size > MAX_LEAVE_EVENTS) {
       const failures = [...leaving.values()].filter(failed).length;
@@ -682,7 +690,16 @@ export class OverlayController {
    * owners of the moved ids' neighbours: O(degree) hosts a move), then re-anchor channels and
    * re-target routes that the moves touched.
    */
-  private applyMoves(moves: readonly Move[], skipHost?: string): void {
+  /** The deltas leaveMany deferred, to the hosts still here that something changed for since. */
+  sendDueDeltas(): void {
+    for (const hostId of this.deltasDue) {
+      const host = this.store.hosts.get(hostId);
+      if (host) this.sendDelta(host);
+    }
+    this.deltasDue.clear();
+  }
+
+  private applyMoves(moves: readonly Move[], skipHost?: string, deferDeltas = false): void {
     const current = this.requireCube();
     current.revision++;
     const affected = new Set<string>();
@@ -700,7 +717,9 @@ export class OverlayController {
     }
     for (const hostId of affected) {
       const host = this.store.hosts.get(hostId);
-      if (host && hostId !== skipHost) this.sendDelta(host);
+      if (!host || hostId === skipHost) continue;
+      if (deferDeltas) this.deltasDue.add(hostId);
+      else this.sendDelta(host);
     }
     this.refreshRoutes(affected);
     this.outbox.changed();

@@ -15,6 +15,12 @@ const LEAVE_BATCH_MAX_MS = 500;
 /** Quiet after the last leave before the cube may shrink: a burst of leaves re-embeds once. */
 const SHRINK_AFTER_QUIET_MS = 1000;
 
+/**
+ * A batch cut by LEAVE_BATCH_MAX_MS while leaves still come is part of a burst: the deltas it
+ * causes wait for the burst's end (most would go to hosts about to leave), at most this long.
+ */
+const DELTAS_DEFERRED_MAX_MS = 2000;
+
 /** How often hosts whose node went away are checked against the claim window. */
 const CLAIM_SWEEP_MS = 1000;
 
@@ -64,6 +70,9 @@ export class Room {
   private readonly observerCounts = new Map<string, number>();
   private pendingLeaves: HostLeave[] = [];
   private leaveBatchStartedAt = 0;
+  private lastLeaveAt = 0;
+  /** Since when deltas have waited for a burst of leaves to end. */
+  private deltasDeferredSince: number | undefined;
   private leaveTimer: NodeJS.Timeout | undefined;
   private shrinkTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
@@ -127,7 +136,8 @@ export class Room {
    * A lone leave waits LEAVE_QUIET_MS, nothing beside the seconds failure detection takes.
    */
   queueLeave(leave: HostLeave): void {
-    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = performance.now();
+    this.lastLeaveAt = performance.now();
+    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = this.lastLeaveAt;
     clearTimeout(this.leaveTimer);
     // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
     const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - performance.now());
@@ -177,9 +187,23 @@ export class Room {
     const leaves = this.pendingLeaves;
     this.pendingLeaves = [];
     if (this.closedFlag || leaves.length === 0) return;
-    this.controller.leaveMany(leaves, { deferShrink: true });
+    const now = performance.now();
+    const burst = now - this.lastLeaveAt < LEAVE_QUIET_MS;
+    const defer = burst && now - (this.deltasDeferredSince ?? now) < DELTAS_DEFERRED_MAX_MS;
+    this.deltasDeferredSince = defer ? (this.deltasDeferredSince ?? now) : undefined;
+    this.controller.leaveMany(leaves, { deferShrink: true, deferDeltas: defer });
     clearTimeout(this.shrinkTimer);
-    this.shrinkTimer = setTimeout(() => this.options.guard('cube:shrink', () => this.controller.shrinkIfDue()), SHRINK_AFTER_QUIET_MS);
+    this.shrinkTimer = setTimeout(
+      () =>
+        this.options.guard('cube:shrink', () => {
+          // A burst whose last batch was cut short still owes its deltas.
+          this.deltasDeferredSince = undefined;
+          // A shrink sends every host its state: the deltas owed are then in it.
+          this.controller.shrinkIfDue();
+          this.controller.sendDueDeltas();
+        }),
+      SHRINK_AFTER_QUIET_MS,
+    );
     this.shrinkTimer.unref();
   }
 

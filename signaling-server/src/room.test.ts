@@ -1,0 +1,89 @@
+import { NetworkCoordinates } from '@cubecast/overlay';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from './log.js';
+import { DEFAULT_CONTROLLER_CONFIG, OverlayController } from './overlay-controller.js';
+import { Room, type RoomDelivery } from './room.js';
+import { createMemoryStore } from './store.js';
+
+/** A room of `count` hosts whose deliveries are counted per host id. */
+function roomOf(count: number) {
+  const sent = new Map<string, number>();
+  const delivery: RoomDelivery = {
+    toHost: (to) => void sent.set(to.connection, (sent.get(to.connection) ?? 0) + 1),
+    toHosts: () => undefined,
+    dropHost: () => undefined,
+    toObservers: () => undefined,
+  };
+  const room = new Room('r', (outbox) => new OverlayController(createMemoryStore(new NetworkCoordinates()), outbox, DEFAULT_CONTROLLER_CONFIG), delivery, {
+    logger: silentLogger,
+    snapshotIntervalMs: 100,
+    guard: (_where, work) => work(),
+  });
+  const hosts = Array.from({ length: count }, (_, i) => {
+    const { hostId } = room.controller.join({}, { node: 'n', connection: `c${i}` });
+    room.controller.answered(hostId);
+    return { hostId, connection: `c${i}` };
+  });
+  const batches: boolean[] = [];
+  const leaveMany = room.controller.leaveMany.bind(room.controller);
+  room.controller.leaveMany = (leaves, options) => {
+    batches.push(options?.deferDeltas === true);
+    leaveMany(leaves, options);
+  };
+  sent.clear();
+  return { room, hosts, sent, batches };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('leaves in bursts', () => {
+  it('holds the deltas of batches cut short while leaves still come, and sends each host that stays one when the burst ends', () => {
+    const { room, hosts, sent, batches } = roomOf(60);
+    const leaving = hosts.slice(12);
+    // One leave every 20 ms for 960 ms: batches are cut at 500 ms, the last ends in quiet.
+    for (const host of leaving) {
+      room.queueLeave({ hostId: host.hostId, reason: 'disconnect', connection: host.connection });
+      vi.advanceTimersByTime(20);
+    }
+    vi.advanceTimersByTime(100);
+    expect(batches).toEqual([true, false]);
+    expect(room.controller.store.hosts.size).toBe(12);
+    // None to the hosts that left; at most one to each that stayed.
+    expect(leaving.filter((h) => sent.has(h.connection))).toEqual([]);
+    expect(Math.max(...sent.values())).toBe(1);
+    expect(sent.size).toBeGreaterThan(0);
+    room.close();
+  });
+
+  it('sends what a burst owes once it goes quiet, even when its last batch was cut short, and defers for 2 s at most', () => {
+    const { room, hosts, sent, batches } = roomOf(300);
+    // One leave every 5 ms for 0.9 s, then none: the last batch is cut at 500 ms of it.
+    for (const host of hosts.slice(0, 100)) {
+      room.queueLeave({ hostId: host.hostId, reason: 'disconnect', connection: host.connection });
+      vi.advanceTimersByTime(5);
+    }
+    expect(batches.every((deferred) => deferred)).toBe(true);
+    vi.advanceTimersByTime(10);
+    expect(sent.size).toBe(0);
+    vi.advanceTimersByTime(1000); // the shrink check after 1 s of quiet
+    expect(sent.size).toBeGreaterThan(0);
+    // A burst of 5 s: deltas wait 2 s at most, then a batch sends what is owed, and the next wait begins.
+    batches.length = 0;
+    for (const host of hosts.slice(100, 250)) {
+      room.queueLeave({ hostId: host.hostId, reason: 'disconnect', connection: host.connection });
+      vi.advanceTimersByTime(33);
+    }
+    expect(batches.slice(0, 4)).toEqual([true, true, true, true]);
+    expect(batches).toContain(false);
+    vi.advanceTimersByTime(1100);
+    // Nothing owed: every host left was told its ids as they are.
+    const { ownership } = room.controller.store.cube!;
+    for (const host of room.controller.store.hosts.values()) expect([...host.sent.ids].sort()).toEqual([...ownership.idsOf(host.hostId)].sort());
+    room.close();
+  });
+});
