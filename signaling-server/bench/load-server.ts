@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { DEFAULT_ROOM } from '@cubecast/protocol';
 import { appendFileSync } from 'node:fs';
-import { jsonLogger, silentLogger } from '../src/log.js';
+import { jsonLogger, silentLogger, type Level } from '../src/log.js';
 import type { OverlayController } from '../src/overlay-controller.js';
 import { startServer } from '../src/server.js';
 
@@ -39,8 +39,8 @@ async function start(): Promise<{ url: string; counters: () => object }> {
     const server = await startServer({
       port: 0,
       host: '127.0.0.1',
-      // CUBECAST_BENCH_LOG=FILE: warnings and errors of every node, appended there (a quiet run says nothing).
-      logger: process.env.CUBECAST_BENCH_LOG ? jsonLogger((line) => appendFileSync(process.env.CUBECAST_BENCH_LOG!, `${node ?? mode} ${line}\n`), 'warn') : silentLogger,
+      // CUBECAST_BENCH_LOG=FILE: warnings and errors of every node (CUBECAST_BENCH_LOG_LEVEL: from another level), appended there.
+      logger: process.env.CUBECAST_BENCH_LOG ? jsonLogger((line) => appendFileSync(process.env.CUBECAST_BENCH_LOG!, `${node ?? mode} ${line}\n`), (process.env.CUBECAST_BENCH_LOG_LEVEL as Level | undefined) ?? 'warn') : silentLogger,
       rateLimit: { burst: 1e6, perSecond: 1e6 },
       limits: { maxConnectionsPerAddress: 1e6 },
       // CUBECAST_LEASE_MS: the leases of a run (default the server's); heartbeats last 1.25 leases.

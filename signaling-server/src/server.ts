@@ -159,8 +159,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Past this socket.io drops the connection; below it, payloads over the protocol's own
     // limit get a BAD_PAYLOAD ack.
     maxHttpBufferSize: LIMITS.maxPayloadBytes * 4,
-    pingInterval: 10_000,
-    pingTimeout: 10_000,
+    // socket.io's defaults (they were 10 s and 10 s): a node whose event loop is held for
+    // seconds (a re-embedding of 59050 hosts on a loaded machine) runs its due pong timers
+    // before it reads the pongs waiting, and fails live sockets; in one slow run of
+    // bench:cluster 1569 hosts went at once that way, most likely. A tab that goes silent
+    // is still found within 45 s; one that closes, at once.
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
     // Checked at each new engine.io session (not at every polling request).
     allowRequest: (req, callback) => {
       const address = req.socket.remoteAddress ?? '';
