@@ -6,13 +6,13 @@
  * measured in the same run) and against Cubecast's. Reports joins/s, p50/p99 from connect to
  * own ids, server heap per host (after a full GC, over the heap before any host), deltas and
  * full states sent per join, and how long the leaves take. Bounded: every phase has a
- * deadline; the server process is killed at the end whatever happens. Targets: 5000 hosts
+ * deadline; the server process is stopped at the end whatever happens. Targets: 5000 hosts
  * joined in under 20 s, under 200 MB server heap; a mass leave within 2x of bare socket.io's.
  */
 import { summarize } from '@cubecast/overlay';
 import { table } from '@cubecast/bench-kit';
 import { VirtualHost } from '../src/testing/virtual-host.js';
-import { ask, startServerProcess, withDeadline } from './server-process.js';
+import { ask, startServerProcess, stopAll, withDeadline } from './server-process.js';
 
 /** CUBECAST_LOAD_SIZES: other host counts, comma-separated (e.g. `15000` to look at one size). */
 const SIZES = process.env.CUBECAST_LOAD_SIZES?.split(',').map(Number) ?? [1000, 5000, 15000];
@@ -65,7 +65,7 @@ async function run(mode: 'bare' | 'cubecast', count: number) {
       staleDeltas: hosts.reduce((sum, h) => sum + h.staleDeltas, 0),
     };
   } finally {
-    child.kill();
+    await stopAll([child]);
   }
 }
 

@@ -164,8 +164,9 @@ export class OverlayController {
 
   /** How many of the room's hosts each server node holds the sockets of. */
   private readonly hostsPerNode = new Map<string, number>();
-  /** Hosts whose delta leaveMany deferred (see sendDueDeltas). */
+  /** Hosts whose delta leaveMany deferred, and the ids that moved meanwhile (see sendDueDeltas). */
   private readonly deltasDue = new Set<string>();
+  private readonly movedIds = new Set<number>();
   private readonly measurements: Measurements;
   private readonly qos: Qos;
 
@@ -432,8 +433,13 @@ export class OverlayController {
     }
     const moves = current.ownership.leaveMany([...leaving.keys()]);
     const m = this.store.hosts.size;
-    if (m === 0) this.store.cube = undefined;
-    else if (options.deferShrink || !this.shrinkIfDue()) this.applyMoves(moves, undefined, options.deferDeltas);
+    if (m === 0) {
+      this.store.cube = undefined;
+      this.movedIds.clear();
+      this.deltasDue.clear();
+    } else if (options.deferShrink || !this.shrinkIfDue()) {
+      this.applyMoves(moves, undefined, options.deferDeltas);
+    }
     if (!options.deferDeltas) this.sendDueDeltas();
     // Observers get every leave of a small batch; a mass leave is one event, not thousands.
     if (leaving.size > MAX_LEAVE_EVENTS) {
@@ -690,38 +696,45 @@ export class OverlayController {
    * owners of the moved ids' neighbours: O(degree) hosts a move), then re-anchor channels and
    * re-target routes that the moves touched.
    */
-  /** The deltas leaveMany deferred, to the hosts still here that something changed for since. */
-  sendDueDeltas(): void {
-    for (const hostId of this.deltasDue) {
-      const host = this.store.hosts.get(hostId);
-      if (host) this.sendDelta(host);
+  /**
+   * A delta to every host still here whose ids or neighbours changed since it was last told:
+   * the ends of the moves since, and the owners of the moved ids' neighbours (found once per
+   * id, however often it moved). `skipHost` gets its whole state instead (a join's answer).
+   */
+  sendDueDeltas(skipHost?: string): void {
+    const current = this.store.cube;
+    if (current) {
+      for (const id of this.movedIds) {
+        for (const neighbour of current.cube.neighbours(id)) {
+          const owner = current.ownership.ownerOf(neighbour);
+          if (owner) this.deltasDue.add(owner);
+        }
+      }
+      for (const hostId of this.deltasDue) {
+        const host = this.store.hosts.get(hostId);
+        if (host && hostId !== skipHost) this.sendDelta(host);
+      }
     }
+    this.movedIds.clear();
     this.deltasDue.clear();
   }
 
   private applyMoves(moves: readonly Move[], skipHost?: string, deferDeltas = false): void {
-    const current = this.requireCube();
-    current.revision++;
-    const affected = new Set<string>();
+    this.requireCube().revision++;
+    const ends = new Set<string>();
     for (const move of moves) {
+      this.movedIds.add(move.id);
       // Both ends' saved records hold their ids: both are saved again.
       for (const end of [move.from, move.to]) {
         if (!end) continue;
-        affected.add(end);
+        ends.add(end);
+        this.deltasDue.add(end);
         this.store.changedHosts.add(end);
       }
-      for (const neighbour of current.cube.neighbours(move.id)) {
-        const owner = current.ownership.ownerOf(neighbour);
-        if (owner) affected.add(owner);
-      }
     }
-    for (const hostId of affected) {
-      const host = this.store.hosts.get(hostId);
-      if (!host || hostId === skipHost) continue;
-      if (deferDeltas) this.deltasDue.add(hostId);
-      else this.sendDelta(host);
-    }
-    this.refreshRoutes(affected);
+    if (!deferDeltas) this.sendDueDeltas(skipHost);
+    // Only the ends' own ids changed: routes depend on nothing else.
+    this.refreshRoutes(ends);
     this.outbox.changed();
   }
 
@@ -773,6 +786,9 @@ export class OverlayController {
     const ownership = previous.ownership.reembed(cube);
     if (joining) ownership.join(joining);
     this.store.cube = { cube, ownership, epoch: previous.epoch + 1, revision: previous.revision + 1, pinned };
+    // Every host gets its whole state: deltas owed are in it, and moved ids were the old cube's.
+    this.movedIds.clear();
+    this.deltasDue.clear();
     for (const host of this.store.hosts.values()) {
       this.store.changedHosts.add(host.hostId);
       if (host.hostId === joining) continue;
