@@ -70,7 +70,8 @@ export class Room {
   private readonly observerCounts = new Map<string, number>();
   private pendingLeaves: HostLeave[] = [];
   private leaveBatchStartedAt = 0;
-  private lastLeaveAt = 0;
+  /** The batch's flush is due at its 500 ms, not after a pause: leaves were still coming. */
+  private leaveBatchCutShort = false;
   /** Since when deltas have waited for a burst of leaves to end. */
   private deltasDeferredSince: number | undefined;
   private leaveTimer: NodeJS.Timeout | undefined;
@@ -136,11 +137,13 @@ export class Room {
    * A lone leave waits LEAVE_QUIET_MS, nothing beside the seconds failure detection takes.
    */
   queueLeave(leave: HostLeave): void {
-    this.lastLeaveAt = performance.now();
-    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = this.lastLeaveAt;
+    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = performance.now();
     clearTimeout(this.leaveTimer);
     // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
     const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - performance.now());
+    // Decided here, not by the clock when the timer fires: a timer may fire a little before
+    // its time by performance.now(), and a lone leave must not look like a burst.
+    this.leaveBatchCutShort = wait < LEAVE_QUIET_MS;
     this.leaveTimer = setTimeout(() => this.options.guard('host:leave', () => this.flushLeaves()), Math.max(0, wait));
     this.leaveTimer.unref();
   }
@@ -188,8 +191,7 @@ export class Room {
     this.pendingLeaves = [];
     if (this.closedFlag || leaves.length === 0) return;
     const now = performance.now();
-    const burst = now - this.lastLeaveAt < LEAVE_QUIET_MS;
-    const defer = burst && now - (this.deltasDeferredSince ?? now) < DELTAS_DEFERRED_MAX_MS;
+    const defer = this.leaveBatchCutShort && now - (this.deltasDeferredSince ?? now) < DELTAS_DEFERRED_MAX_MS;
     this.deltasDeferredSince = defer ? (this.deltasDeferredSince ?? now) : undefined;
     this.controller.leaveMany(leaves, { deferShrink: true, deferDeltas: defer });
     clearTimeout(this.shrinkTimer);
