@@ -54,7 +54,8 @@ const now = () => performance.timeOrigin + performance.now();
 export class LeaseKeeper {
   private readonly ends: Float64Array;
   private readonly shared: SharedArrayBuffer;
-  private readonly slots = new Map<number, Omit<Lease, 'validUntil'>>();
+  /** Each held lease's slot in `ends`: `holds` is asked at every request, so by the lease itself. */
+  private readonly slots = new Map<Lease, number>();
   private readonly tick: NodeJS.Timeout;
   private worker!: Worker;
   private closed = false;
@@ -72,22 +73,22 @@ export class LeaseKeeper {
   hold(lease: Lease): void {
     this.assertOpen();
     const slot = this.freeSlot();
-    this.slots.set(slot, { room: lease.room, value: lease.value, fence: lease.fence });
+    this.slots.set(lease, slot);
     this.ends[slot] = performance.timeOrigin + lease.validUntil;
-    this.worker.postMessage({ type: 'hold', slot, lease: this.slots.get(slot)! } satisfies KeeperRequest);
+    this.post(lease, slot);
   }
 
   drop(lease: Lease): void {
-    const slot = this.slotOf(lease);
+    const slot = this.slots.get(lease);
     if (slot === undefined) return;
-    this.slots.delete(slot);
+    this.slots.delete(lease);
     this.ends[slot] = 0;
     if (!this.closed) this.worker.postMessage({ type: 'drop', slot } satisfies KeeperRequest);
   }
 
   /** Whether the lease is still ours by this process's clock (it errs early, as Lease does). */
   holds(lease: Lease): boolean {
-    const slot = this.slotOf(lease);
+    const slot = this.slots.get(lease);
     return slot !== undefined && now() < this.ends[slot]!;
   }
 
@@ -106,8 +107,8 @@ export class LeaseKeeper {
         this.options.logger.log('error', 'lease:keeper-error', { error: report.message });
         return;
       }
-      const slot = [...this.slots].find(([, lease]) => lease.room === report.room && lease.fence === report.fence)?.[0];
-      if (slot !== undefined) this.slots.delete(slot);
+      const lease = [...this.slots.keys()].find((held) => held.room === report.room && held.fence === report.fence);
+      if (lease) this.slots.delete(lease);
       this.options.onLost(report.room, report.fence);
     });
     worker.on('error', (error) => this.options.logger.log('error', 'lease:keeper-error', { error: error.stack ?? String(error) }));
@@ -119,19 +120,19 @@ export class LeaseKeeper {
       setTimeout(() => {
         if (this.closed) return;
         this.start();
-        for (const [slot, lease] of this.slots) this.worker.postMessage({ type: 'hold', slot, lease } satisfies KeeperRequest);
+        for (const [lease, slot] of this.slots) this.post(lease, slot);
       }, RESTART_MS).unref();
     });
     this.worker = worker;
   }
 
-  private slotOf(lease: Lease): number | undefined {
-    for (const [slot, held] of this.slots) if (held.room === lease.room && held.fence === lease.fence) return slot;
-    return undefined;
+  private post(lease: Lease, slot: number): void {
+    this.worker.postMessage({ type: 'hold', slot, lease: { room: lease.room, value: lease.value, fence: lease.fence } } satisfies KeeperRequest);
   }
 
   private freeSlot(): number {
-    for (let slot = 1; slot <= this.options.maxLeases; slot++) if (!this.slots.has(slot)) return slot;
+    const used = new Set(this.slots.values());
+    for (let slot = 1; slot <= this.options.maxLeases; slot++) if (!used.has(slot)) return slot;
     throw new Error(`more than ${this.options.maxLeases} leases held at once`);
   }
 
