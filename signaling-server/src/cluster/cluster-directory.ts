@@ -37,13 +37,12 @@ interface Pending {
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
   readonly room: string;
-  readonly request: RoomRequest;
 }
 
-/** A request this gateway stopped waiting for (its socket was told UNAVAILABLE), since `at`. */
-interface Abandoned {
+/** A join this gateway stopped waiting for (its socket was told UNAVAILABLE), since `at`. */
+interface AbandonedJoin {
   readonly room: string;
-  readonly request: RoomRequest;
+  readonly connection: string;
   readonly at: number;
 }
 
@@ -84,7 +83,7 @@ export class ClusterRoomDirectory implements RoomDirectory {
   /** The highest fencing token seen per room: messages from an older owner are dropped. */
   private readonly fences = new Map<string, number>();
   private readonly pending = new Map<number, Pending>();
-  private readonly abandoned = new Map<number, Abandoned>();
+  private readonly abandoned = new Map<number, AbandonedJoin>();
   /** Messages per node, sent together at the end of the event-loop turn. */
   private readonly outgoing = new Map<string, BusMessage[]>();
   private flushScheduled = false;
@@ -441,12 +440,12 @@ export class ClusterRoomDirectory implements RoomDirectory {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        this.abandoned.set(id, { room, request, at: performance.now() });
+        if (request.kind === 'host' && request.event === 'host:join') this.abandoned.set(id, { room, connection: request.from.connection, at: performance.now() });
         this.owners.delete(room);
         reject(new UnavailableError(`room "${room}"'s server node did not answer within ${this.options.requestTimeoutMs} ms`));
       }, this.options.requestTimeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, timer, room, request });
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, timer, room });
       this.send(owner, { t: 'req', id, room, request: request as unknown as { kind: string } });
     });
   }
@@ -564,19 +563,18 @@ export class ClusterRoomDirectory implements RoomDirectory {
   }
 
   /**
-   * The owner answered a request after this gateway gave up on it. A join it carried out made
-   * a host whose tab was told UNAVAILABLE and joins anew (another host): this one leaves, or
-   * it would hold ids nobody serves.
+   * The owner answered a join after this gateway gave up on it: the host it made was never
+   * told of (its tab heard UNAVAILABLE and joins anew, as another host), so it leaves, or it
+   * would hold ids nobody serves.
    */
   private answeredLate(id: number, result: unknown): void {
     const abandoned = this.abandoned.get(id);
     if (!abandoned) return;
     this.abandoned.delete(id);
-    const { room, request } = abandoned;
-    if (request.kind !== 'host' || request.event !== 'host:join' || result === undefined) return;
+    if (result === undefined) return;
     const { hostId } = result as { hostId: string };
-    this.options.logger.log('warn', 'host:joined-late', { room, hostId });
-    this.leave(room, { hostId, reason: 'leave', connection: request.from.connection });
+    this.options.logger.log('warn', 'host:joined-late', { room: abandoned.room, hostId });
+    this.leave(abandoned.room, { hostId, reason: 'leave', connection: abandoned.connection });
   }
 
   /** A room's new owner learns how many observers this node has for it. */
