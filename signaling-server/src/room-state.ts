@@ -123,7 +123,8 @@ const loadSubscription = ({ lastSwapAttempt, ...sub }: SavedSubscription): Subsc
 });
 
 /** One host's record as saved, with the cube ids it owns. */
-function encodeHost(host: HostRecord, ids: readonly number[]): string {
+function encodeHost(store: Store, host: HostRecord): string {
+  const ids = store.cube!.ownership.idsOf(host.hostId);
   const saved: z.input<typeof hostSchema> = {
     v: ROOM_STATE_VERSION,
     hostId: host.hostId,
@@ -178,7 +179,7 @@ export function takeHostChanges(store: Store): HostChanges {
   const changes: HostChanges = { set: [], removed: [] };
   for (const hostId of store.changedHosts) {
     const host = store.hosts.get(hostId);
-    if (host) changes.set.push([hostId, encodeHost(host, store.cube!.ownership.idsOf(hostId))]);
+    if (host) changes.set.push([hostId, encodeHost(store, host)]);
     else changes.removed.push(hostId);
   }
   store.changedHosts.clear();
@@ -187,7 +188,7 @@ export function takeHostChanges(store: Store): HostChanges {
 
 /** The whole room as saved (core and every host's record): for a first save and for tests. */
 export function encodeRoom(store: Store, savedAt: number): { core: string; hosts: Map<string, string> } {
-  return { core: encodeRoomCore(store, savedAt), hosts: new Map([...store.hosts.values()].map((host) => [host.hostId, encodeHost(host, store.cube!.ownership.idsOf(host.hostId))])) };
+  return { core: encodeRoomCore(store, savedAt), hosts: new Map([...store.hosts.values()].map((host) => [host.hostId, encodeHost(store, host)])) };
 }
 
 /** One saved host record, checked: it must be a host's record, and that host's. */
