@@ -53,7 +53,7 @@ export type BusEnvelope = z.infer<typeof envelopeSchema>;
 
 /**
  * How long an envelope a node publishes gets before the next message goes into another: a
- * re-embedding sends a full state to every host, some 20 MB for 65536 hosts, which in one
+ * re-embedding sends a full state to every host, 18 MB to each gateway at 59050 hosts, which in one
  * envelope would be over the read limit and refused whole. In pieces of 1 MiB the gateway
  * handles one piece per Redis message, and Redis's output buffer for the gateway's pub/sub
  * connection (`client-output-buffer-limit pubsub`, 32 MB hard, 8 MB soft) fills in steps.

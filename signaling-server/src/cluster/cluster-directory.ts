@@ -593,8 +593,8 @@ const MOVED = Symbol('moved');
 
 /**
  * A node's connections to Redis, one per job (and the lease keeper's own): Redis answers each
- * connection's commands in order, and a re-embedding of 59050 hosts publishes some 50 MB to
- * the gateways: saves queued behind that would wait for all of it.
+ * connection's commands in order, and a re-embedding of 59050 hosts publishes an 18 MB
+ * envelope's worth to each other gateway: saves queued behind that would wait for all of it.
  */
 interface Connections {
   /** Saves, loads, owner and liveness lookups. */
@@ -607,8 +607,9 @@ interface Connections {
 
 /**
  * How long this node's main thread may go without a turn of its event loop before its leases
- * are let go: far past the longest a re-embedding has held it (some 10 s for 59050 hosts on a
- * loaded 2-core machine), short enough that a stuck node's rooms move within a minute.
+ * are let go: far past what a re-embedding has held it (6 s at least for 59050 hosts on a
+ * loaded 2-core machine: no renewal of its 8 s lease, sent every 2 s, got through), short
+ * enough that a stuck node's rooms move within a minute.
  */
 const MAX_MAIN_THREAD_STALL_MS = 30_000;
 

@@ -44,9 +44,10 @@ const now = () => performance.timeOrigin + performance.now();
 
 /**
  * Renews a node's leases and heartbeat from a thread of its own. A room's owner is busy for
- * seconds at a time in a big room (a re-embedding of 59050 hosts, on a loaded machine: 10 s
- * and more); renewed from the main thread, its lease ran out meanwhile, another node took the
- * room, and that node's resync of every host stalled it the same way. The thread renews only
+ * seconds at a time in a big room (a re-embedding of 59050 hosts, on a loaded machine: 6 s
+ * at least, as no renewal of its 8 s lease got through); renewed from the main thread, its
+ * lease ran out meanwhile, another node took the room, and that node's resync of every host
+ * stalled it the same way. The thread renews only
  * while the main thread ticks: one stuck for `maxStallMs` loses its rooms as a dead one does.
  * A paused process (SIGSTOP) pauses both, so fencing stays as it was: a lease that ran out
  * cannot be written under.
