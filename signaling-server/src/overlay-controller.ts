@@ -364,7 +364,7 @@ export class OverlayController {
   expireUnclaimed(): void {
     const deadline = this.config.now() - this.config.claimWindowMs;
     const expired = [...this.store.hosts.values()].filter((host) => host.unclaimedSince !== undefined && host.unclaimedSince <= deadline);
-    // Nearly always none: then nothing is done (deltas a burst of leaves deferred keep waiting).
+    // Nearly always none, once a second: no batch then.
     if (expired.length === 0) return;
     this.leaveMany(expired.map(({ hostId }) => ({ hostId, reason: 'failure' })), { deferShrink: true });
   }
