@@ -85,7 +85,7 @@ try {
   let hostsExact = false;
   const settleBy = performance.now() + 60_000;
   while (performance.now() < settleBy) {
-    owner = (await Promise.all(nodes.map((n) => ask(n.child, 'counters')))).find((r) => r.owner);
+    owner = (await Promise.all(nodes.map((n) => ask(n.child, 'ownership')))).find((r) => r.owner);
     const replies = await Promise.all(clients.map((c) => request(c, 'views')));
     const views = replies.flatMap((r) => r.views!);
     const covered = owner && coverage(views, owner.M!);

@@ -3,7 +3,9 @@
  * runs the real server; mode `cluster <redis-url> <node>` runs it as one node of several on
  * one Redis; mode `bare` runs socket.io alone, acking each join with a fixed state: the
  * transport's own cost, the benchmark's baseline. Talks to the parent over IPC: prints
- * nothing, answers `heap` with its memory after a full GC, stops on `stop` or parent exit.
+ * nothing, answers `heap` with its memory after a full GC, `counters` (with `emptiedAt`, when
+ * the last host's leave was handled, wall-clock ms) and `ownership` (see start), stops on
+ * `stop` or parent exit.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +18,10 @@ import { startServer } from '../src/server.js';
 
 const [mode, redisUrl, node] = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc!;
+/** Wall-clock ms, comparable with the benchmark process's. */
+const wallClock = () => performance.timeOrigin + performance.now();
+/** When the server had handled the last of its hosts' leaves. */
+let emptiedAt: number | undefined;
 
 /** Whether every id of the room's cube has exactly one owner and loads are balanced (the owner's view). */
 function ownershipExact(controller: OverlayController): boolean {
@@ -33,7 +39,11 @@ function ownershipExact(controller: OverlayController): boolean {
   return total === cube.size && m === controller.store.hosts.size;
 }
 
-async function start(): Promise<{ url: string; counters: () => object }> {
+/**
+ * `counters` are asked every 20 ms while hosts leave, so they stay cheap; `ownership` walks
+ * every id of the cube (milliseconds at 15000 hosts, on the loop being measured).
+ */
+async function start(): Promise<{ url: string; counters: () => object; ownership: () => object }> {
   if (mode === 'cubecast' || mode === 'cluster') {
     // Every virtual host comes from loopback: the per-address cap would stop the load at 64.
     const server = await startServer({
@@ -49,13 +59,26 @@ async function start(): Promise<{ url: string; counters: () => object }> {
         node: node!,
       }),
     });
+    // Leaves end in a batch (OverlayController.leaveMany): the one after which no host is left.
+    const controller = server.room(DEFAULT_ROOM);
+    if (controller) {
+      const leaveMany = controller.leaveMany.bind(controller);
+      controller.leaveMany = (leaves, options) => {
+        leaveMany(leaves, options);
+        if (controller.store.hosts.size === 0) emptiedAt = wallClock();
+      };
+    }
     return {
       url: server.url,
       counters: () => {
         const controller = server.room(DEFAULT_ROOM);
         const sockets = server.io.of('/').sockets.size;
         if (!controller) return { owner: false, sockets, hosts: sockets };
-        return { owner: true, sockets, hosts: controller.store.hosts.size, ...controller.store.counters, exact: ownershipExact(controller), M: controller.store.cube?.cube.size ?? 0 };
+        return { owner: true, sockets, hosts: controller.store.hosts.size, ...controller.store.counters, M: controller.store.cube?.cube.size ?? 0 };
+      },
+      ownership: () => {
+        const controller = server.room(DEFAULT_ROOM);
+        return controller ? { owner: true, exact: ownershipExact(controller), M: controller.store.cube?.cube.size ?? 0 } : { owner: false };
       },
     };
   }
@@ -66,22 +89,26 @@ async function start(): Promise<{ url: string; counters: () => object }> {
   io.on('connection', (socket) => {
     socket.on('host:join', (_payload: unknown, ack: (r: unknown) => void) => {
       hosts++;
-      socket.on('disconnect', () => hosts--);
+      socket.on('disconnect', () => {
+        if (--hosts === 0) emptiedAt = wallClock();
+      });
       ack({ ok: true, state: { hostId: `h${++next}`, epoch: 1, revision: 0, k: 3, n: 1, ids: [0], neighbours: [], policy: 'greedy' }, channels: [] });
     });
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, counters: () => ({ hosts }) };
+  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, counters: () => ({ hosts }), ownership: () => ({ owner: false }) };
 }
 
-const { url, counters } = await start();
+const { url, counters, ownership } = await start();
 process.send!({ type: 'ready', url });
 process.on('message', (message: { type: string }) => {
   if (message.type === 'heap') {
     gc();
     process.send!({ type: 'heap', heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, ...counters() });
   } else if (message.type === 'counters') {
-    process.send!({ type: 'counters', ...counters() });
+    process.send!({ type: 'counters', emptiedAt, ...counters() });
+  } else if (message.type === 'ownership') {
+    process.send!({ type: 'ownership', ...ownership() });
   } else if (message.type === 'stop') {
     process.exit(0);
   }

@@ -13,6 +13,7 @@ export interface Reply {
   url?: string;
   heapUsed?: number;
   hosts?: number;
+  emptiedAt?: number;
   deltasSent?: number;
   statesSent?: number;
   joins?: number;
