@@ -457,7 +457,13 @@ export class OverlayController {
     const until = this.config.now() + this.config.resumeGraceMs;
     for (const [hostId, { channels, subscriptions }] of kept) {
       this.store.suspended.set(this.store.hosts.get(hostId)!.sessionToken, { hostId, channels, subscriptions, until });
-      if (this.store.suspended.size > MAX_SUSPENDED_SESSIONS) this.store.suspended.delete(this.store.suspended.keys().next().value!);
+    }
+    // The oldest go, in one pass: finding the first key again after each delete walks every
+    // deleted entry before it (75 ms when 15000 hosts lost their connections at once).
+    let excess = this.store.suspended.size - MAX_SUSPENDED_SESSIONS;
+    for (const token of this.store.suspended.keys()) {
+      if (excess-- <= 0) break;
+      this.store.suspended.delete(token);
     }
   }
 

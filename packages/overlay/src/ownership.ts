@@ -304,27 +304,37 @@ export class Ownership {
       this.loads.set(host, this.ids[host]!.length);
     };
     const moves: Move[] = [];
-    let waiting = orphans;
-    while (waiting.length > 0) {
-      const next: LogicalId[] = [];
-      for (const id of waiting) {
-        const to = this.bestNeighbour(id, hasRoom);
-        if (to === NO_OWNER) {
-          next.push(id);
-          continue;
-        }
-        give(id, to);
-        moves.push(moveOf(id, to));
+    // Orphans are tried in order. One that no neighbouring host with room can take waits: a
+    // host's room only shrinks, so it is tried again only once a neighbour of it has been
+    // given to a host (which may have room). Repeated passes over every orphan left cost
+    // 300 ms for 9336 of 15000 hosts leaving, where a region took hundreds of passes to fill.
+    const queue = [...orphans];
+    // In the order they first waited; placed ones are skipped, so `firstWaiting` only moves on.
+    const waiting: LogicalId[] = [];
+    let firstWaiting = 0;
+    const place = (id: LogicalId, to: number) => {
+      give(id, to);
+      moves.push(moveOf(id, to));
+      for (let i = 0; i < this.cube.degree; i++) {
+        const neighbour = this.cube.neighbourAt(id, i);
+        if (this.owner[neighbour] === NO_OWNER) queue.push(neighbour);
       }
-      if (next.length === waiting.length) {
-        // No orphan borders a host with room: the first goes to the nearest one, and the
-        // region grows from there.
-        const id = next.shift()!;
-        const to = this.nearest(id, hasRoom);
-        give(id, to);
-        moves.push(moveOf(id, to));
+    };
+    let head = 0;
+    while (moves.length < orphans.length) {
+      if (head === queue.length) {
+        // No orphan borders a host with room: the first waiting goes to the nearest one, and
+        // the region grows from there.
+        while (this.owner[waiting[firstWaiting]!] !== NO_OWNER) firstWaiting++;
+        const id = waiting[firstWaiting]!;
+        place(id, this.nearest(id, hasRoom));
+        continue;
       }
-      waiting = next;
+      const id = queue[head++]!;
+      if (this.owner[id] !== NO_OWNER) continue;
+      const to = this.bestNeighbour(id, hasRoom);
+      if (to === NO_OWNER) waiting.push(id);
+      else place(id, to);
     }
     return moves;
   }
