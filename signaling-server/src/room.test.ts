@@ -42,6 +42,18 @@ afterEach(() => {
 });
 
 describe('leaves in bursts', () => {
+  it('keeps the sessions of the newest 10000 hosts that lost their connection, the oldest go', () => {
+    const { room, hosts } = roomOf(10_100);
+    const tokens = new Map([...room.controller.store.hosts.values()].map((h) => [h.hostId, h.sessionToken]));
+    room.controller.leaveMany(hosts.slice(0, 100).map(({ hostId }) => ({ hostId, reason: 'failure' })));
+    room.controller.leaveMany(hosts.slice(100).map(({ hostId }) => ({ hostId, reason: 'disconnect' })));
+    const suspended = room.controller.store.suspended;
+    expect(suspended.size).toBe(10_000);
+    expect(hosts.slice(0, 100).some(({ hostId }) => suspended.has(tokens.get(hostId)!))).toBe(false);
+    expect(hosts.slice(100).every(({ hostId }) => suspended.get(tokens.get(hostId)!)?.hostId === hostId)).toBe(true);
+    room.close();
+  });
+
   it('holds the deltas of batches cut short while leaves still come, and sends each host that stays one when the burst ends', () => {
     const { room, hosts, sent, batches } = roomOf(60);
     const leaving = hosts.slice(12);
@@ -84,6 +96,72 @@ describe('leaves in bursts', () => {
     // Nothing owed: every host left was told its ids as they are.
     const { ownership } = room.controller.store.cube!;
     for (const host of room.controller.store.hosts.values()) expect([...host.sent.ids].sort()).toEqual([...ownership.idsOf(host.hostId)].sort());
+    room.close();
+  });
+});
+
+/**
+ * While thousands of sockets close, their I/O holds timers back (see FloodWatch): here the
+ * leave timer never runs (a fake setTimeout nobody advances) while real time passes.
+ */
+describe('leaves while timers are held back', () => {
+  const realSetImmediate = setImmediate;
+  beforeEach(() => {
+    vi.useRealTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  });
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  const leave = (room: Room, host: { hostId: string; connection: string }) => room.queueLeave({ hostId: host.hostId, reason: 'disconnect', connection: host.connection });
+
+  it('hands a batch that has been quiet for 50 ms to the controller when the next leave comes', () => {
+    const { room, hosts, batches } = roomOf(10);
+    for (const host of hosts.slice(0, 3)) leave(room, host);
+    busy(60);
+    leave(room, hosts[3]!);
+    expect(batches).toEqual([false]);
+    expect(room.controller.store.hosts.size).toBe(7);
+    room.close();
+  });
+
+  it('takes no leaves once closed', () => {
+    const { room, hosts, batches } = roomOf(4);
+    room.close();
+    expect(() => leave(room, hosts[0]!)).not.toThrow();
+    busy(60);
+    leave(room, hosts[1]!);
+    expect(batches).toEqual([]);
+    expect(room.controller.store.hosts.size).toBe(4);
+  });
+
+  it('cuts a batch at 500 ms while leaves still come, its deltas deferred', () => {
+    const { room, hosts, batches } = roomOf(80);
+    const started = performance.now();
+    let next = 0;
+    while (performance.now() - started < 520) {
+      leave(room, hosts[next++]!);
+      busy(10);
+    }
+    expect(batches).toEqual([true]);
+    room.close();
+  });
+
+  it('hands a batch to the controller from within a flood of I/O once it has been quiet for 50 ms', async () => {
+    // A flood is one long poll phase: no setImmediate runs either (faked here; the test
+    // turns the loop with the real one).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate'] });
+    const turn = () => new Promise((resolve) => realSetImmediate(resolve));
+    const { room, hosts, batches } = roomOf(100);
+    for (const host of hosts.slice(0, 64)) leave(room, host);
+    // The watch steps at every turn, and the batch is not due yet.
+    for (let turns = 0; turns < 3; turns++) await turn();
+    expect(batches).toEqual([]);
+    busy(60);
+    for (let turns = 0; turns < 10 && batches.length === 0; turns++) await turn();
+    expect(batches).toEqual([false]);
+    expect(room.controller.store.hosts.size).toBe(36);
     room.close();
   });
 });

@@ -1,6 +1,7 @@
 import type { ObserverDelta, ObserverEvent, ObserverSnapshot, ServerToClientEvents } from '@cubecast/protocol';
 import type { Logger } from './log.js';
 import { ObserverFeed } from './observer-feed.js';
+import { FloodWatch } from './flood-watch.js';
 import type { HostConnection, HostLeave, OverlayController, Outbox } from './overlay-controller.js';
 import type { RoomRequest } from './room-request.js';
 import { handleRoomRequest } from './room-request.js';
@@ -70,11 +71,12 @@ export class Room {
   private readonly observerCounts = new Map<string, number>();
   private pendingLeaves: HostLeave[] = [];
   private leaveBatchStartedAt = 0;
-  /** The batch's flush is due at its 500 ms, not after a pause: leaves were still coming. */
-  private leaveBatchCutShort = false;
+  private lastLeaveAt = 0;
   /** Since when deltas have waited for a burst of leaves to end. */
   private deltasDeferredSince: number | undefined;
   private leaveTimer: NodeJS.Timeout | undefined;
+  /** Settles the batch while a flood of socket I/O holds its timer back. */
+  private readonly leaveWatch = new FloodWatch(() => this.options.guard('host:leave', () => this.settleLeaves()));
   private shrinkTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly claimTimer: NodeJS.Timeout;
@@ -137,15 +139,35 @@ export class Room {
    * A lone leave waits LEAVE_QUIET_MS, nothing beside the seconds failure detection takes.
    */
   queueLeave(leave: HostLeave): void {
-    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = performance.now();
+    // A room closed with its server takes no more: see close().
+    if (this.closedFlag) return;
+    this.settleLeaves();
+    const now = performance.now();
+    if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = now;
+    this.lastLeaveAt = now;
     clearTimeout(this.leaveTimer);
     // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
-    const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - performance.now());
+    const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - now);
     // Decided here, not by the clock when the timer fires: a timer may fire a little before
     // its time by performance.now(), and a lone leave must not look like a burst.
-    this.leaveBatchCutShort = wait < LEAVE_QUIET_MS;
-    this.leaveTimer = setTimeout(() => this.options.guard('host:leave', () => this.flushLeaves()), Math.max(0, wait));
+    const cutShort = wait < LEAVE_QUIET_MS;
+    this.leaveTimer = setTimeout(() => this.options.guard('host:leave', () => this.flushLeaves(cutShort)), Math.max(0, wait));
     this.leaveTimer.unref();
+    this.leaveWatch.start();
+  }
+
+  /**
+   * Hands the batch to the controller if it is due and its timer has not run: the I/O of
+   * sockets closing by the thousand holds timers back for seconds (see FloodWatch). Every
+   * leave calls this first, and the watch while the flood lasts.
+   */
+  private settleLeaves(): void {
+    if (this.pendingLeaves.length === 0) return;
+    const now = performance.now();
+    const quiet = now - this.lastLeaveAt >= LEAVE_QUIET_MS;
+    if (!quiet && now - this.leaveBatchStartedAt < LEAVE_BATCH_MAX_MS) return;
+    clearTimeout(this.leaveTimer);
+    this.flushLeaves(!quiet);
   }
 
   /** How many observers of this room a node has now; the feed is built only while some watch. */
@@ -175,6 +197,7 @@ export class Room {
   close(): void {
     this.closedFlag = true;
     clearTimeout(this.leaveTimer);
+    this.leaveWatch.close();
     clearTimeout(this.shrinkTimer);
     clearTimeout(this.snapshotTimer);
     clearInterval(this.claimTimer);
@@ -186,12 +209,13 @@ export class Room {
     return { ...snapshot, server: { ...snapshot.server, heapUsedBytes: process.memoryUsage().heapUsed } };
   }
 
-  private flushLeaves(): void {
+  /** `cutShort`: the batch ends at its 500 ms, not after a pause: leaves were still coming. */
+  private flushLeaves(cutShort: boolean): void {
     const leaves = this.pendingLeaves;
     this.pendingLeaves = [];
     if (this.closedFlag || leaves.length === 0) return;
     const now = performance.now();
-    const defer = this.leaveBatchCutShort && now - (this.deltasDeferredSince ?? now) < DELTAS_DEFERRED_MAX_MS;
+    const defer = cutShort && now - (this.deltasDeferredSince ?? now) < DELTAS_DEFERRED_MAX_MS;
     this.deltasDeferredSince = defer ? (this.deltasDeferredSince ?? now) : undefined;
     this.controller.leaveMany(leaves, { deferShrink: true, deferDeltas: defer });
     clearTimeout(this.shrinkTimer);
