@@ -2,3 +2,4 @@ export { DEFAULT_SERVER_LIMITS, startServer, type RunningServer, type ServerOpti
 export { isSwapStrategy } from './overlay-controller.js';
 export { jsonLogger, silentLogger, type Logger } from './log.js';
 export { RedisUnreachableError } from './cluster/cluster-directory.js';
+export { iceSettingsFromEnv, IceConfigError, type IceSettings } from './ice-config.js';

@@ -26,6 +26,7 @@ import {
   type ChannelPublish,
   type CubeState,
   type Emulation,
+  type IceConfiguration,
   type JoinResult,
   type LinkReport,
   type ObserverEvent,
@@ -56,6 +57,9 @@ export interface Outbox {
   /** Drop a socket that is no longer its host's (the host came back on another). */
   dropConnection(node: string, connection: string): void;
 }
+
+/** A join as the room answers it; the gateway adds the ICE servers (they are not the room's). */
+export type RoomJoinResult = Omit<JoinResult, keyof IceConfiguration>;
 
 /** Where a host's socket is: the server process and the socket's id. */
 export interface HostConnection {
@@ -200,7 +204,7 @@ export class OverlayController {
    * cube ids. With the token of a suspended session it gets its host id, channels and
    * subscriptions back in the cube as it is now.
    */
-  join(input: Omit<ClientPayload<'host:join'>, 'protocol' | 'room'>, from: HostConnection): { hostId: string } & JoinResult {
+  join(input: Omit<ClientPayload<'host:join'>, 'protocol' | 'room'>, from: HostConnection): { hostId: string } & RoomJoinResult {
     const held = input.resume === undefined ? undefined : this.store.sessions.get(input.resume);
     if (held !== undefined) return this.claim(this.store.hosts.get(held)!, from);
     const session = this.takeSuspended(input.resume);
@@ -250,7 +254,7 @@ export class OverlayController {
    * (its disconnect then names a connection that is no longer the host's). The host gets its
    * whole state again and its routes are asked for again: its engine may have lost them.
    */
-  private claim(host: HostRecord, from: HostConnection): { hostId: string } & JoinResult {
+  private claim(host: HostRecord, from: HostConnection): { hostId: string } & RoomJoinResult {
     if (host.connection !== from.connection) this.outbox.dropConnection(host.node, host.connection);
     this.countNode(host.node, -1);
     this.countNode(from.node, 1);

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createStaticHandler } from './http/static-files.js';
 import { DEFAULT_SPA_MODULE_LIMITS, type SpaModuleLimits } from './http/spa-modules.js';
 import { silentLogger } from './log.js';
+import { turnRestCredential } from './ice-config.js';
 import { startServer, type RunningServer } from './server.js';
 import { eventually, VirtualHost } from './testing/virtual-host.js';
 
@@ -268,6 +269,52 @@ describe('static files', () => {
       expect((await fetch(`${http.url}/missing.js`)).status).toBe(404);
     } finally {
       await http.close();
+    }
+  });
+});
+
+describe('ICE servers', () => {
+  it('hands each joined host the static servers and TURN credentials of its own, and new ones before they expire', async () => {
+    const server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      // A 1 s lifetime: the refresh comes within 0.8 s.
+      ice: { iceServers: [{ urls: 'stun:stun.test:3478' }], turn: { urls: ['turn:turn.test:3478'], secret: 'north-pole', ttlSeconds: 1 }, iceTransportPolicy: 'relay' },
+    });
+    try {
+      const a = await joined(server);
+      const b = new VirtualHost(server.url);
+      clients.push(b);
+      await b.join({ room: 'lab' });
+      const [first] = a.ice;
+      expect(first!.iceTransportPolicy).toBe('relay');
+      expect(first!.iceServers[0]).toEqual({ urls: 'stun:stun.test:3478' });
+      const turn = first!.iceServers[1]!;
+      const expiry = Number(turn.username!.split(':')[0]);
+      expect(turn).toEqual({ urls: ['turn:turn.test:3478'], ...turnRestCredential('north-pole', expiry, `default/${a.hostId}`) });
+      expect(b.ice[0]!.iceServers[1]!.username).toBe(`${expiry}:lab/${b.hostId}`);
+      expect(JSON.stringify([a.ice, b.ice])).not.toContain('north-pole');
+      await eventually(() => a.ice.length >= 2 && b.ice.length >= 2, 3000, 'refreshed credentials');
+      const refreshed = a.ice[1]!.iceServers[1]!;
+      expect(Number(refreshed.username!.split(':')[0])).toBeGreaterThanOrEqual(expiry);
+      expect(refreshed).toEqual({ urls: ['turn:turn.test:3478'], ...turnRestCredential('north-pole', Number(refreshed.username!.split(':')[0]), `default/${a.hostId}`) });
+      // A host that left gets none.
+      await a.request('host:leave', {});
+      const count = a.ice.length;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(a.ice.length).toBe(count);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('hands out no servers when none are configured', async () => {
+    const server = await startServer({ port: 0, host: '127.0.0.1', logger: silentLogger });
+    try {
+      expect((await joined(server)).ice).toEqual([{ iceServers: [], iceTransportPolicy: 'all' }]);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -6,6 +6,7 @@ import { DEFAULT_ROOM, LIMITS } from '@cubecast/protocol';
 import { Server as SocketServer } from 'socket.io';
 import { createSpaModuleHandler, DEFAULT_SPA_MODULE_LIMITS, type SpaModuleLimits } from './http/spa-modules.js';
 import { createStaticHandler, ISOLATION_HEADERS } from './http/static-files.js';
+import { NO_ICE_SERVERS, type IceSettings } from './ice-config.js';
 import type { Logger } from './log.js';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController, type ControllerConfig, type Outbox } from './overlay-controller.js';
 import type { RateLimit } from './rate-limiter.js';
@@ -36,6 +37,8 @@ export interface ServerOptions {
    * nodes sharing one Redis serve the same rooms (docs/deploy.md).
    */
   readonly redis?: { readonly url: string; readonly requestTimeoutMs?: number } & Partial<RedisRoomsOptions>;
+  /** STUN and TURN servers for the hosts' connections (none: hosts link on one network only). */
+  readonly ice?: IceSettings;
 }
 
 /** What one server takes at most; docs/security.md gives each one's reason. */
@@ -191,6 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: options.logger,
     maxObservers: limits.maxObservers,
     maxBufferedBytesPerSocket: limits.maxBufferedBytesPerSocket,
+    ice: options.ice ?? NO_ICE_SERVERS,
   });
   signaling = gateway;
   const guard = (where: string, work: () => void) => {

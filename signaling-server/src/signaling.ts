@@ -15,6 +15,7 @@ import {
   BadPayloadError,
   type ClientPayload,
   type ClientToServerEvents,
+  type IceConfiguration,
   type ServerToClientEvents,
   type ObserverClientEvents,
   type ObserverEvent,
@@ -22,6 +23,7 @@ import {
   type ObserverSnapshot,
 } from '@cubecast/protocol';
 import type { Namespace, Server, Socket } from 'socket.io';
+import { iceConfigurationFor, TURN_REFRESH_AT, type IceSettings } from './ice-config.js';
 import type { Logger } from './log.js';
 import type { LeaveReason } from './overlay-controller.js';
 import { TokenBucket, type RateLimit } from './rate-limiter.js';
@@ -45,6 +47,8 @@ export interface SignalingOptions {
    * growing the server until its ping times out.
    */
   readonly maxBufferedBytesPerSocket: number;
+  /** The ICE servers every joined host gets (TURN credentials made for it here). */
+  readonly ice: IceSettings;
 }
 
 /** How often every socket's unsent bytes are checked (besides after each message to a host). */
@@ -213,6 +217,7 @@ export class Signaling implements LocalSockets {
     }
     socket.on('disconnect', (reason) =>
       this.guard('host:disconnect', () => {
+        clearTimeout(socket.data.iceRefresh as NodeJS.Timeout | undefined);
         const hostId = socket.data.hostId as string | undefined;
         if (!hostId || this.closed) return;
         const why = socket.data.droppingSlow === true ? 'failure' : leaveReason(reason);
@@ -248,10 +253,32 @@ export class Signaling implements LocalSockets {
       socket.data.hostId = joined;
       socket.data.room = room;
       void socket.join(hostsChannel(room));
-      return result;
+      return { ...result, ...this.iceConfiguration(socket, room, joined) };
     } finally {
       socket.data.joining = false;
     }
+  }
+
+  /**
+   * What a joined host makes its connections with. TURN credentials are made for it and
+   * expire; while its socket stays, it gets new ones (`ice:updated`) before they do.
+   */
+  private iceConfiguration(socket: HostSocket, room: string, hostId: string): IceConfiguration {
+    const { expiresAtMs, ...configuration } = iceConfigurationFor(this.options.ice, `${room}/${hostId}`, Date.now());
+    clearTimeout(socket.data.iceRefresh as NodeJS.Timeout | undefined);
+    if (expiresAtMs !== undefined) {
+      const refresh = setTimeout(
+        () =>
+          this.guard('ice:refresh', () => {
+            if (socket.disconnected || socket.data.hostId !== hostId) return;
+            socket.emit('ice:updated', this.iceConfiguration(socket, room, hostId));
+          }),
+        (expiresAtMs - Date.now()) * TURN_REFRESH_AT,
+      );
+      refresh.unref();
+      socket.data.iceRefresh = refresh;
+    }
+    return configuration;
   }
 
   /**

@@ -333,7 +333,23 @@ export interface SpaFailure {
 
 export type Ack<T extends object = object> = ({ readonly ok: true } & T) | ErrorAck;
 
-export interface JoinResult {
+/** An ICE server as RTCIceServer takes it: STUN, or TURN with its credentials. */
+export interface IceServer {
+  readonly urls: string | readonly string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+/**
+ * What a host makes its WebRTC connections with, as the server configures it. `relay`: only
+ * TURN relay candidates (the deployment forces relayed connections).
+ */
+export interface IceConfiguration {
+  readonly iceServers: readonly IceServer[];
+  readonly iceTransportPolicy: 'all' | 'relay';
+}
+
+export interface JoinResult extends IceConfiguration {
   readonly state: CubeState;
   readonly channels: ChannelInfo[];
   /**
@@ -381,6 +397,8 @@ export interface ServerToClientEvents {
   'spa:failed': (failure: SpaFailure) => void;
   'emulation:set': (emulation: Emulation) => void;
   'policy:changed': (change: { policy: RoutingPolicyName }) => void;
+  /** New TURN credentials, before the ones this host holds expire: for connections made from now on. */
+  'ice:updated': (configuration: IceConfiguration) => void;
 }
 
 // ---- Observer ---------------------------------------------------------------------------

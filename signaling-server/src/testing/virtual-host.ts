@@ -10,6 +10,7 @@ import {
   type ClientToServerEvents,
   type CubeDelta,
   type CubeState,
+  type IceConfiguration,
   type RouteRequest,
   type ServerToClientEvents,
   type SpaFailure,
@@ -38,6 +39,8 @@ export class VirtualHost {
   readonly routeRequests: RouteRequest[] = [];
   readonly spaFailures: SpaFailure[] = [];
   readonly channels = new Map<string, ChannelInfo>();
+  /** The ICE servers of the join, and each refresh after it (`ice:updated`). */
+  readonly ice: IceConfiguration[] = [];
   /** Deltas dropped as stale (older epoch or revision). */
   staleDeltas = 0;
   statesReceived = 0;
@@ -53,6 +56,7 @@ export class VirtualHost {
     this.socket.on('channel:added', (c) => this.channels.set(c.name, c));
     this.socket.on('channel:updated', (c) => this.channels.set(c.name, c));
     this.socket.on('channel:removed', (c) => this.channels.delete(c.name));
+    this.socket.on('ice:updated', (configuration) => this.ice.push(configuration));
   }
 
   request<E extends keyof ClientToServerEvents>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckResult<E>> {
@@ -82,6 +86,7 @@ export class VirtualHost {
         if (!ack.ok) return reject(errorFromAck(ack));
         const result = ack as unknown as JoinResult;
         this.sessionToken = result.sessionToken;
+        this.ice.push({ iceServers: result.iceServers, iceTransportPolicy: result.iceTransportPolicy });
         this.applyState(result.state);
         for (const channel of result.channels) this.channels.set(channel.name, channel);
         resolve();
