@@ -1,4 +1,4 @@
-import type { SignalData } from '@cubecast/protocol';
+import type { IceConfiguration, SignalData } from '@cubecast/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LinkManager } from './link-manager.js';
 import { FakeConnection } from './testing/fake-connection.js';
@@ -11,13 +11,17 @@ function manager(wanted: string[]) {
   const log: string[] = [];
   const made = new Map<string, FakeConnection[]>();
   const sent: [string, SignalData][] = [];
+  const iceUsed: IceConfiguration[] = [];
+  const current = { ice: { iceServers: [], iceTransportPolicy: 'all' } as IceConfiguration };
   // The manager makes a connection, then names its host in `added`.
   let unnamed: FakeConnection | undefined;
   const links = new LinkManager({
-    createConnection: (initiator) => {
+    createConnection: (initiator, ice) => {
       unnamed = new FakeConnection(initiator);
+      iceUsed.push(ice);
       return { connection: unnamed, channel: {} as RTCDataChannel };
     },
+    ice: () => current.ice,
     added: (hostId) => {
       (made.get(hostId) ?? made.set(hostId, []).get(hostId)!).push(unnamed!);
       log.push(`add ${hostId}`);
@@ -30,13 +34,24 @@ function manager(wanted: string[]) {
     relinkBackoffMs: 1500,
   });
   const last = (hostId: string) => made.get(hostId)?.at(-1);
-  return { links, want, log, made, sent, last };
+  return { links, want, log, made, sent, last, iceUsed, current };
 }
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 describe('LinkManager', () => {
+  it('makes each connection with the ICE servers current when it is made', () => {
+    const m = manager(['h3', 'h4']);
+    m.links.sync('h2');
+    const refreshed: IceConfiguration = { iceServers: [{ urls: 'turn:turn.example:3478', username: '1:r/h2', credential: 'c' }], iceTransportPolicy: 'relay' };
+    m.current.ice = refreshed;
+    m.want.add('h5');
+    m.links.sync('h2');
+    expect(m.iceUsed.slice(0, 2).map((ice) => ice.iceTransportPolicy)).toEqual(['all', 'all']);
+    expect(m.iceUsed[2]).toBe(refreshed);
+  });
+
   it('offers to wanted hosts whose ids sort after its own, and sends their signals on', () => {
     const m = manager(['h1', 'h3']);
     m.links.sync('h2');

@@ -1,4 +1,4 @@
-import type { SignalData } from '@cubecast/protocol';
+import type { IceConfiguration, SignalData } from '@cubecast/protocol';
 
 /** What the client drives of a WebRTC connection to a linked host: simple-peer's surface. */
 export interface LinkConnection {
@@ -9,11 +9,16 @@ export interface LinkConnection {
   destroy(): void;
 }
 
-/** A connection and the negotiated data channel made on it, which goes to the engine worker. */
-export type CreateConnection = (initiator: boolean) => { connection: LinkConnection; channel: RTCDataChannel };
+/**
+ * A connection made with the ICE servers the server handed out, and the negotiated data
+ * channel made on it, which goes to the engine worker.
+ */
+export type CreateConnection = (initiator: boolean, ice: IceConfiguration) => { connection: LinkConnection; channel: RTCDataChannel };
 
 export interface LinkManagerOptions {
   readonly createConnection: CreateConnection;
+  /** The ICE servers to make a connection with now (TURN credentials are refreshed). */
+  ice(): IceConfiguration;
   /** A link's data channel, made with its connection: the engine takes it from here. */
   added(hostId: string, channel: RTCDataChannel): void;
   /** A link is gone: the engine drops its channel. */
@@ -98,7 +103,7 @@ export class LinkManager {
   }
 
   private open(hostId: string, initiator: boolean): ManagedLink {
-    const { connection, channel } = this.options.createConnection(initiator);
+    const { connection, channel } = this.options.createConnection(initiator, this.options.ice());
     this.options.added(hostId, channel);
     const link: ManagedLink = { connection, initiator };
     this.links.set(hostId, link);

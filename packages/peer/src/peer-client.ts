@@ -109,8 +109,9 @@ export interface PeerOptions {
   readonly restoreWaitMs?: number;
 }
 
-const createSimplePeerConnection: CreateConnection = (initiator) => {
-  const peer = new SimplePeer({ initiator, trickle: true, config: { iceServers: [] } });
+const createSimplePeerConnection: CreateConnection = (initiator, ice) => {
+  const config: RTCConfiguration = { iceServers: ice.iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })), iceTransportPolicy: ice.iceTransportPolicy };
+  const peer = new SimplePeer({ initiator, trickle: true, config });
   // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
   // created on it and transferred in this same task.
   const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
@@ -153,6 +154,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.session = new SignalingSession({ url: options.url, name: options.name, room: options.room, emulation: () => this.emulation });
     this.links = new LinkManager({
       createConnection: options.createConnection ?? createSimplePeerConnection,
+      ice: () => this.session.iceConfiguration,
       added: (hostId, channel) => this.engine.addLink(hostId, channel),
       removed: (hostId) => this.engine.removeLink(hostId),
       signal: (hostId, data) => this.session.sendSignal(hostId, data),

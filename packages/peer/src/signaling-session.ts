@@ -12,6 +12,7 @@ import {
   type ClientToServerEvents,
   type CubeState,
   type Emulation,
+  type IceConfiguration,
   type RouteRequest,
   type ServerToClientEvents,
   type SignalData,
@@ -63,6 +64,9 @@ export interface SessionOptions {
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** Before the first join: host candidates only, which link tabs on one network. */
+const NO_ICE_SERVERS: IceConfiguration = { iceServers: [], iceTransportPolicy: 'all' };
+
 /** How long after an UNAVAILABLE join it is tried again: a room's lease moves within seconds. */
 const JOIN_RETRY_MS = 1000;
 
@@ -78,6 +82,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
   private cubeShape: Cube | null = null;
   private connection: ConnectionState = 'connecting';
   private token: string | null = null;
+  private ice: IceConfiguration = NO_ICE_SERVERS;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closedFlag = false;
 
@@ -105,6 +110,12 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
     this.socket.on('subscription:updated', (info) => this.emit('subscription:updated', info));
     this.socket.on('spa:failed', (failure) => this.emit('spa:failed', failure));
     this.socket.on('emulation:set', (emulation) => this.emit('emulation:set', emulation));
+    this.socket.on('ice:updated', (configuration) => (this.ice = configuration));
+  }
+
+  /** The ICE servers the server gave this host (at its latest join, or refreshed since). */
+  get iceConfiguration(): IceConfiguration {
+    return this.ice;
   }
 
   /** The current cube view, or null between a lost socket and the next join. */
@@ -176,6 +187,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
         ...(this.token !== null && { resume: this.token }),
       });
       this.token = result.sessionToken;
+      this.ice = { iceServers: result.iceServers, iceTransportPolicy: result.iceTransportPolicy };
       this.emit('session:joined', { channels: result.channels, state: this.setState(result.state), ...(result.resumed && { resumed: result.resumed }) });
       this.setConnection('connected');
     } catch (error) {
