@@ -156,6 +156,33 @@ describe('cubecast serve', () => {
     expect(events).toEqual(['server:listening', 'server:closed']);
   });
 
+  it('refuses bad ICE settings at start in one line, and says which ICE servers it hands out', async () => {
+    const { spawn } = await import('node:child_process');
+    const bin = join(import.meta.dirname, '..', 'bin', 'cubecast.js');
+    const webRoot = mkdtempSync(join(tmpdir(), 'cubecast-web-'));
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>t</title>');
+    const serve = (env: Record<string, string>, stopWhen?: RegExp) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--web-root', webRoot], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+          // Its SIGTERM handler is set right after the last line: give it a moment.
+          if (stopWhen?.test(stdout)) setTimeout(() => child.kill('SIGTERM'), 200);
+        });
+        child.stderr.on('data', (d: Buffer) => (stderr += d));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const bad = await serve({ CUBECAST_TURN_URLS: 'turn:turn.example:3478' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('cubecast: CUBECAST_TURN_URLS needs CUBECAST_TURN_SECRET (the static-auth-secret of the TURN server)');
+    const good = await serve({ CUBECAST_ICE_SERVERS: '[{"urls":"stun:stun.example:3478"}]', CUBECAST_TURN_URLS: 'turn:turn.example:3478', CUBECAST_TURN_SECRET: 'north-pole' }, /Ctrl-C stops it/);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain('ICE: stun:stun.example:3478, turn:turn.example:3478; TURN credentials per tab, valid 86400 s');
+    expect(good.stdout + good.stderr).not.toContain('north-pole');
+  });
+
   it('refuses a --web-root with no app in it', async () => {
     const r = await cli('serve', '--port', '0', '--web-root', mkdtempSync(join(tmpdir(), 'empty-')));
     expect(r.code).toBe(2);

@@ -2,7 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DEFAULT_SERVER_LIMITS, isSwapStrategy, jsonLogger, RedisUnreachableError, startServer, type RunningServer } from '@cubecast/signaling-server';
+import {
+  DEFAULT_SERVER_LIMITS,
+  IceConfigError,
+  iceSettingsFromEnv,
+  isSwapStrategy,
+  jsonLogger,
+  RedisUnreachableError,
+  startServer,
+  type IceSettings,
+  type RunningServer,
+} from '@cubecast/signaling-server';
 import { integerArg, parse, UsageError } from './args.js';
 import type { Io } from './io.js';
 
@@ -28,6 +38,13 @@ Options:
 Environment:
   CUBECAST_ADMIN_TOKEN  enables observer controls for observers that present it
   REDIS_URL             as --redis
+  CUBECAST_ICE_SERVERS  STUN/TURN servers for the tabs' connections, a JSON array of
+                        RTCIceServer, e.g. [{"urls":"stun:stun.example.org:3478"}]
+  CUBECAST_TURN_URLS    TURN servers (turn:/turns: URLs, comma-separated) whose credentials
+  CUBECAST_TURN_SECRET    are made per tab from this secret (coturn's static-auth-secret);
+  CUBECAST_TURN_TTL       they last this many seconds (default 86400)
+  CUBECAST_ICE_POLICY   relay: every connection through TURN (default all)
+Without ICE servers, tabs link only within one network (docs/deploy.md).
 Logs are JSON lines on stderr. SIGTERM drains (with Redis: hands this node's rooms to the
 other nodes, then closes); SIGINT stops at once.`;
 
@@ -63,6 +80,13 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
   const node = options.string('node');
   if (node !== undefined && !/^[\w.-]{1,100}$/.test(node)) throw new UsageError(`--node must be 1 to 100 letters, digits, dots, dashes or underscores, got "${node}"`);
+  let ice: IceSettings;
+  try {
+    ice = iceSettingsFromEnv(process.env);
+  } catch (error) {
+    if (error instanceof IceConfigError) throw new UsageError(error.message);
+    throw error;
+  }
   const customRoot = options.string('web-root') !== undefined;
   if (!existsSync(join(webRoot, 'index.html'))) {
     if (customRoot) throw new UsageError(`no index.html in --web-root ${webRoot}`);
@@ -79,6 +103,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       adminToken,
       controller: { swapDepth, swapStrategy },
       limits: { maxConnectionsPerAddress },
+      ice,
       logger: jsonLogger((line) => io.err(line)),
       ...(redisUrl !== undefined && { redis: { url: redisUrl } }),
       ...(node !== undefined && { node }),
@@ -90,6 +115,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   io.out(`Cubecast is serving the web app at ${server.url}`);
   io.out(`  signaling: socket.io on the same port; observer feed on /observer (controls ${adminToken ? 'on' : 'off: set CUBECAST_ADMIN_TOKEN'})`);
+  io.out(`  ICE: ${describeIce(ice)}`);
   io.out(`  state: ${redisUrl ? `rooms in Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}` : 'in memory'}`);
   io.out(`  health: ${server.url}/healthz, metrics: ${server.url}/metrics. Ctrl-C stops it.`);
   await new Promise<void>((resolve) => {
@@ -110,4 +136,12 @@ function defaultWebRoot(): string {
 
 function repositoryRoot(): string {
   return join(dirname(createRequire(import.meta.url).resolve('@cubecast/web/package.json')), '..', '..');
+}
+
+/** The ICE servers hosts get, without credentials or the secret. */
+function describeIce(ice: IceSettings): string {
+  const urls = [...ice.iceServers.flatMap((server) => [server.urls].flat()), ...(ice.turn?.urls ?? [])];
+  if (urls.length === 0) return 'none: tabs link only within one network (set CUBECAST_ICE_SERVERS or CUBECAST_TURN_URLS)';
+  const turn = ice.turn ? `; TURN credentials per tab, valid ${ice.turn.ttlSeconds} s` : '';
+  return `${urls.join(', ')}${turn}${ice.iceTransportPolicy === 'relay' ? '; relayed connections only' : ''}`;
 }
