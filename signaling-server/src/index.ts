@@ -3,3 +3,4 @@ export { isSwapStrategy } from './overlay-controller.js';
 export { jsonLogger, silentLogger, type Logger } from './log.js';
 export { RedisUnreachableError } from './cluster/cluster-directory.js';
 export { iceSettingsFromEnv, IceConfigError, type IceSettings } from './ice-config.js';
+export { makeSelfSignedCertificate, readTlsFiles, TlsConfigError, type TlsCredentials } from './tls.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { DEFAULT_ROOM, LIMITS } from '@cubecast/protocol';
@@ -39,6 +40,11 @@ export interface ServerOptions {
   readonly redis?: { readonly url: string; readonly requestTimeoutMs?: number } & Partial<RedisRoomsOptions>;
   /** STUN and TURN servers for the hosts' connections (none: hosts link on one network only). */
   readonly ice?: IceSettings;
+  /**
+   * Serve HTTPS (the app, socket.io, uploads) with this certificate and key, PEM: a page is a
+   * secure context (camera, SharedArrayBuffer) on any address only over HTTPS.
+   */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** What one server takes at most; docs/security.md gives each one's reason. */
@@ -112,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error');
     else res.destroy();
   };
-  const http = createServer((req, res) => {
+  const handle: RequestListener = (req, res) => {
     // A reset connection mid-response is the client's business, not the server's.
     req.on('error', () => undefined);
     res.on('error', () => undefined);
@@ -121,7 +127,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       fail(req, res, error);
     }
-  });
+  };
+  // HTTP/1.1 over TLS: socket.io's WebSocket upgrade is HTTP/1.1's, and the app is a few files.
+  const http: HttpServer = options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle) as unknown as HttpServer) : createServer(handle);
+  // A client that fails its TLS handshake (a browser refusing a self-signed certificate) is no fault of the server's.
+  http.on('tlsClientError', (error: Error) => options.logger.log('info', 'tls:handshake-failed', { error: error.message.split('\n')[0] }));
   /** The server's totals over its rooms, and each room's cube. */
   const metrics = () => {
     const stores = controllers().map(([room, controller]) => [room, controller.store] as const);
@@ -233,7 +243,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   const { port } = http.address() as AddressInfo;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   options.logger.log('info', 'server:listening', { url, webRoot: options.webRoot ?? null, controls: options.adminToken !== undefined });
   let closing: Promise<void> | undefined;
   const close = async (drain: boolean) => {

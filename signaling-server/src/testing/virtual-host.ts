@@ -47,8 +47,9 @@ export class VirtualHost {
   deltasReceived = 0;
   private state: CubeState | undefined;
 
-  constructor(url: string) {
-    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  /** `ca`: the certificate to trust for an HTTPS server (a test's self-signed one). */
+  constructor(url: string, options: { ca?: string } = {}) {
+    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, ...options });
     this.socket.on('cube:state', (state) => this.applyState(state));
     this.socket.on('cube:delta', (delta) => this.applyDelta(delta));
     this.socket.on('route:request', (request) => this.routeRequests.push(request));
