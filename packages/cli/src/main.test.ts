@@ -101,6 +101,10 @@ describe('bad input', () => {
     [['dance'], /unknown command "dance"/],
     [['serve', '--port', '70000'], /--port must be from 0 to 65535/],
     [['serve', '--max-connections-per-address', '0'], /--max-connections-per-address must be from 1 to 1000000, got 0/],
+    [['serve', '--tls', 'yes'], /--tls takes self-signed only/],
+    [['serve', '--tls', 'self-signed', '--tls-cert', 'a.pem', '--tls-key', 'b.pem'], /give it or --tls-cert\/--tls-key, not both/],
+    [['serve', '--tls-cert', 'a.pem'], /--tls-cert and --tls-key go together \(--tls-key is missing\)/],
+    [['serve', '--tls-cert', '/nonexistent/a.pem', '--tls-key', '/nonexistent/b.pem'], /cannot read the TLS certificate \/nonexistent\/a\.pem: ENOENT/],
   ])('%j exits 2 with one clear line', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
@@ -181,6 +185,37 @@ describe('cubecast serve', () => {
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('ICE: stun:stun.example:3478, turn:turn.example:3478; TURN credentials per tab, valid 86400 s');
     expect(good.stdout + good.stderr).not.toContain('north-pole');
+  });
+
+  it('serves HTTPS with a self-signed certificate and prints the fingerprint of the one it serves', async () => {
+    const { spawn } = await import('node:child_process');
+    const { connect } = await import('node:tls');
+    const bin = join(import.meta.dirname, '..', 'bin', 'cubecast.js');
+    const webRoot = mkdtempSync(join(tmpdir(), 'cubecast-web-'));
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>t</title>');
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--web-root', webRoot, '--tls', 'self-signed'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!stdout.includes('Ctrl-C stops it') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const url = new URL(/serving the web app at (\S+)/.exec(stdout)![1]!);
+      expect(url.protocol).toBe('https:');
+      const printed = /SHA-256 fingerprint ([0-9A-F:]{95})/.exec(stdout)![1];
+      expect(stdout).toContain('DNS:localhost');
+      const served = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerX509Certificate()!.fingerprint256);
+          socket.end();
+        });
+        socket.on('error', reject);
+      });
+      expect(served).toBe(printed);
+    } finally {
+      child.kill('SIGTERM');
+      await exit;
+    }
   });
 
   it('refuses a --web-root with no app in it', async () => {

@@ -1,17 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { hostname, networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   DEFAULT_SERVER_LIMITS,
   IceConfigError,
   iceSettingsFromEnv,
+  makeSelfSignedCertificate,
+  readTlsFiles,
+  TlsConfigError,
   isSwapStrategy,
   jsonLogger,
   RedisUnreachableError,
   startServer,
   type IceSettings,
   type RunningServer,
+  type TlsCredentials,
 } from '@cubecast/signaling-server';
 import { integerArg, parse, UsageError } from './args.js';
 import type { Io } from './io.js';
@@ -31,6 +36,10 @@ Options:
   --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
   --redis <url>        keep rooms in this Redis (redis://host:port; default $REDIS_URL)
   --node <name>        this node's name among several (default host-pid-random)
+  --tls-cert <file>    serve HTTPS with this PEM certificate (default $TLS_CERT) ...
+  --tls-key <file>     ... and its PEM key (default $TLS_KEY)
+  --tls self-signed    serve HTTPS with a certificate made now, for a LAN demo: it prints the
+                       certificate's fingerprint, which people compare before accepting it
   --max-connections-per-address <n>
                        socket.io connections one remote address may hold (default 64; raise it
                        behind a reverse proxy, where every client shares the proxy's address)
@@ -60,6 +69,9 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       'max-connections-per-address': { type: 'string', default: String(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress) },
       redis: { type: 'string' },
       node: { type: 'string' },
+      tls: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     'serve',
   );
@@ -80,6 +92,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
   const node = options.string('node');
   if (node !== undefined && !/^[\w.-]{1,100}$/.test(node)) throw new UsageError(`--node must be 1 to 100 letters, digits, dots, dashes or underscores, got "${node}"`);
+  const tls = await tlsCredentials(options.string('tls'), options.string('tls-cert') ?? (process.env.TLS_CERT || undefined), options.string('tls-key') ?? (process.env.TLS_KEY || undefined), host);
   let ice: IceSettings;
   try {
     ice = iceSettingsFromEnv(process.env);
@@ -104,6 +117,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       controller: { swapDepth, swapStrategy },
       limits: { maxConnectionsPerAddress },
       ice,
+      ...(tls && { tls }),
       logger: jsonLogger((line) => io.err(line)),
       ...(redisUrl !== undefined && { redis: { url: redisUrl } }),
       ...(node !== undefined && { node }),
@@ -115,6 +129,8 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   io.out(`Cubecast is serving the web app at ${server.url}`);
   io.out(`  signaling: socket.io on the same port; observer feed on /observer (controls ${adminToken ? 'on' : 'off: set CUBECAST_ADMIN_TOKEN'})`);
+  io.out(`  TLS: ${tls ? `certificate for ${tls.subjectAltName}, valid until ${tls.validTo}, SHA-256 fingerprint ${tls.fingerprint256}` : 'none: pages on addresses other than localhost get no camera (--tls-cert/--tls-key, or --tls self-signed)'}`);
+  if (options.string('tls') === 'self-signed') io.out('       (self-signed: browsers warn until a person accepts it; compare the fingerprint above with the one the browser shows)');
   io.out(`  ICE: ${describeIce(ice)}`);
   io.out(`  state: ${redisUrl ? `rooms in Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}` : 'in memory'}`);
   io.out(`  health: ${server.url}/healthz, metrics: ${server.url}/metrics. Ctrl-C stops it.`);
@@ -144,4 +160,26 @@ function describeIce(ice: IceSettings): string {
   if (urls.length === 0) return 'none: tabs link only within one network (set CUBECAST_ICE_SERVERS or CUBECAST_TURN_URLS)';
   const turn = ice.turn ? `; TURN credentials per tab, valid ${ice.turn.ttlSeconds} s` : '';
   return `${urls.join(', ')}${turn}${ice.iceTransportPolicy === 'relay' ? '; relayed connections only' : ''}`;
+}
+
+/** The certificate to serve HTTPS with: files, one made now (`--tls self-signed`), or none. */
+async function tlsCredentials(mode: string | undefined, certPath: string | undefined, keyPath: string | undefined, host: string): Promise<TlsCredentials | undefined> {
+  if (mode !== undefined && mode !== 'self-signed') throw new UsageError(`--tls takes self-signed only (files go in --tls-cert and --tls-key), got "${mode}"`);
+  if (mode !== undefined && (certPath !== undefined || keyPath !== undefined)) throw new UsageError('--tls self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both');
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new UsageError(`--tls-cert and --tls-key go together (${certPath === undefined ? '--tls-cert' : '--tls-key'} is missing)`);
+  try {
+    if (certPath !== undefined) return readTlsFiles(certPath, keyPath!);
+    if (mode === 'self-signed') return await makeSelfSignedCertificate(certificateNames(host));
+  } catch (error) {
+    if (error instanceof TlsConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  return undefined;
+}
+
+/** What a LAN demo's certificate is valid for: this machine's names and addresses people may type. */
+function certificateNames(host: string): string[] {
+  const everywhere = host === '0.0.0.0' || host === '::';
+  const addresses = everywhere ? Object.values(networkInterfaces()).flatMap((nets) => (nets ?? []).map((net) => net.address.replace(/%.*$/, ''))) : [host];
+  return [...new Set(['localhost', hostname(), '127.0.0.1', '::1', ...addresses])];
 }
