@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import { browserFeatures, missingCapabilities } from './capabilities.js';
 import { ChannelList } from './channel-list.js';
 import { CodingPanel } from './coding-panel.js';
 import { CubeExplorer } from './cube-explorer.js';
@@ -10,23 +11,10 @@ import { SensorView } from './sensor-view.js';
 import { roomFromPath } from './room-path.js';
 import { usePeer } from './use-peer.js';
 
-/** What this browser lacks for Cubecast, in words a person can act on. */
-function missingCapabilities(): { blocking: string[]; publishing: string | null } {
-  const blocking: string[] = [];
-  if (typeof RTCPeerConnection === 'undefined') blocking.push('This browser has no WebRTC, so the tab cannot join the overlay.');
-  if (typeof Worker === 'undefined') blocking.push('This browser has no Web Workers.');
-  if (!crossOriginIsolated) {
-    blocking.push('This page is not cross-origin isolated (the server must send COOP and COEP headers), so stream processing cannot run.');
-  }
-  const hasCodecs = typeof VideoEncoder !== 'undefined' && typeof VideoDecoder !== 'undefined';
-  if (!hasCodecs) blocking.push('This browser has no WebCodecs: it can relay streams but not show or publish video. Use a recent Chromium.');
-  return { blocking, publishing: hasCodecs ? null : 'Publishing needs WebCodecs, which this browser lacks.' };
-}
-
 export function App() {
   const params = useMemo(() => emulationFromSearch(window.location.search), []);
   const place = useMemo(() => roomFromPath(window.location.pathname), []);
-  const capabilities = useMemo(missingCapabilities, []);
+  const capabilities = useMemo(() => missingCapabilities(browserFeatures()), []);
   const { peer, snapshot, errors, dismiss } = usePeer({
     ...(place.room !== undefined && { room: place.room }),
     ...(params.emulation !== undefined && { emulation: params.emulation }),
