@@ -3,9 +3,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TURN_TTL_SECONDS, iceConfigurationFor, IceConfigError, iceSettingsFromEnv, turnRestCredential } from './ice-config.js';
-import { startTurn } from './testing/turn-server.js';
-
-const TURN_UCLIENT = '/usr/bin/turnutils_uclient';
+import { startTurn, TURN_CLIENT } from './testing/turn-server.js';
 
 describe('iceSettingsFromEnv', () => {
   it('is empty without settings: host candidates only', () => {
@@ -90,7 +88,7 @@ describe('TURN REST credentials against a real coturn (use-auth-secret)', () => 
   /** Two clients relay 5 messages to each other through their allocations. */
   const relay = (port: number, username: string, credential: string) =>
     new Promise<{ code: number | null; output: string }>((resolve) => {
-      const client = spawn(TURN_UCLIENT, ['-y', '-n', '5', '-m', '1', '-l', '100', '-u', username, '-w', credential, '-p', String(port), '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const client = spawn(TURN_CLIENT, ['-y', '-n', '5', '-m', '1', '-l', '100', '-u', username, '-w', credential, '-p', String(port), '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       client.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       client.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -2,11 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './redis-server.js';
 
 /** Debian's coturn: what a deployment runs, and what the tests start. */
 export const TURN_SERVER = process.env.CUBECAST_TURN_SERVER ?? '/usr/bin/turnserver';
+/** coturn's test client, beside the server. */
+export const TURN_CLIENT = join(dirname(TURN_SERVER), 'turnutils_uclient');
 
 export interface TurnProcess {
   readonly port: number;
