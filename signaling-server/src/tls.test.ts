@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -35,7 +34,7 @@ describe('TLS', () => {
       host.close();
       // A client that does not trust the certificate is refused in the handshake, and the server goes on.
       const untrusted = new VirtualHost(server.url);
-      const [error] = (await once(untrusted.socket, 'connect_error')) as [Error];
+      const error = await new Promise<Error>((resolve) => untrusted.socket.once('connect_error', resolve));
       expect(String((error as { description?: { message?: string } }).description?.message)).toMatch(/self-signed certificate/);
       untrusted.close();
     } finally {
