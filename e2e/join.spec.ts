@@ -28,6 +28,11 @@ test('9 tabs join: the cube is mRegion(9) and every tab links exactly to its cub
   for (let i = 0; i < 9; i++) await tabs.open();
   await expectLinkedAsTheCube(tabs.pages, 9, 60_000);
   await expect.poll(async () => (await snapshots(tabs.pages)).every((s) => s.links.every((l) => l.rttMs !== null)), { timeout: 5000 }).toBe(true);
+  // No ICE servers, one namespace: every link is a direct pair of host candidates over UDP.
+  await expect
+    .poll(async () => [...new Set((await snapshots(tabs.pages)).flatMap((s) => s.links.map((l) => (l.routeDetail ? `${l.route}:${l.routeDetail.local}-${l.routeDetail.remote}/${l.routeDetail.protocol}` : 'none'))))], { timeout: 5000 })
+    .toEqual(['host:host-host/udp']);
+  await expect(tabs.pages[0]!.getByTestId('links').locator('td[data-route="host"]').first()).toHaveText('host, udp');
 });
 
 test('5 tabs opened at once: links negotiated across re-embeddings still come up', async ({ tabs }) => {

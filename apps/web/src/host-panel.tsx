@@ -1,4 +1,4 @@
-import type { PeerSnapshot } from '@cubecast/peer';
+import type { LinkRoute, PeerSnapshot } from '@cubecast/peer';
 import { pipelineLabel, readableSpaText } from './pipelines.js';
 
 /** This tab as a host: its id, the cube, its ids and its links. */
@@ -21,13 +21,14 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
           <tr>
             <th>Neighbour</th>
             <th>State</th>
+            <th title="The selected ICE candidate pair: host (direct), srflx/prflx (through a NAT), relay (through TURN)">Route</th>
             <th>RTT</th>
           </tr>
         </thead>
         <tbody>
           {links.length === 0 && (
             <tr>
-              <td colSpan={3} className="muted">
+              <td colSpan={4} className="muted">
                 {hostId
                   ? 'No neighbours yet: this tab owns the whole cube. Open another tab.'
                   : snapshot.connection === 'disconnected'
@@ -42,6 +43,7 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
               <td>
                 <span className={`state state-${link.state}`}>{link.state}</span>
               </td>
+              <td data-route={link.route ?? ''}>{routeText(link.routeDetail)}</td>
               <td>{link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}</td>
             </tr>
           ))}
@@ -69,4 +71,12 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
       )}
     </section>
   );
+}
+
+/** A link's selected candidate pair in a few words: "srflx ↔ host, udp", "relay (tls) ↔ host, udp". */
+function routeText(route: LinkRoute | null): string {
+  if (!route) return '–';
+  const end = (type: string, relayProtocol?: string) => (relayProtocol ? `${type} (${relayProtocol})` : type);
+  const ends = route.local === route.remote && !route.relayProtocol ? route.local : `${end(route.local, route.relayProtocol)} ↔ ${route.remote}`;
+  return `${ends}, ${route.protocol}`;
 }

@@ -2,6 +2,7 @@ export { CubecastPeer, type ConnectionState, type PeerEvents, type PeerOptions, 
 export { LocalPublication, type PublicationEvents, type PublicationStats } from './local-publication.js';
 export { Subscription, type SubscriptionEvents, type SubscriptionStats } from './subscription.js';
 export type { CreateConnection, LinkConnection } from './link-manager.js';
+export type { CandidateType, LinkRoute } from './link-route.js';
 export type { EngineWorker } from './engine-proxy.js';
 export type { DeliveredChunk, LinkStats } from './engine/types.js';
 export { DEFAULT_VIDEO, VideoPublisher, type VideoPublisherEvents, type VideoPublishOptions } from './video/video-publisher.js';

@@ -15,11 +15,13 @@ function manager(wanted: string[]) {
   const current = { ice: { iceServers: [], iceTransportPolicy: 'all' } as IceConfiguration };
   // The manager makes a connection, then names its host in `added`.
   let unnamed: FakeConnection | undefined;
+  let changes = 0;
   const links = new LinkManager({
     createConnection: (initiator, ice) => {
       unnamed = new FakeConnection(initiator);
       iceUsed.push(ice);
-      return { connection: unnamed, channel: {} as RTCDataChannel };
+      const connection = unnamed;
+      return { connection, channel: {} as RTCDataChannel, route: () => connection.route() };
     },
     ice: () => current.ice,
     added: (hostId) => {
@@ -29,18 +31,42 @@ function manager(wanted: string[]) {
     removed: (hostId) => log.push(`remove ${hostId}`),
     signal: (hostId, data) => sent.push([hostId, data]),
     wanted: () => want,
-    changed: () => {},
+    changed: () => changes++,
     connectTimeoutMs: 10_000,
     relinkBackoffMs: 1500,
   });
   const last = (hostId: string) => made.get(hostId)?.at(-1);
-  return { links, want, log, made, sent, last, iceUsed, current };
+  return { links, want, log, made, sent, last, iceUsed, current, changes: () => changes };
 }
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 describe('LinkManager', () => {
+  it("reads a connected link's route every 2 s, says when it changed, and forgets it with the link", async () => {
+    const m = manager(['h3']);
+    m.links.sync('h2');
+    const link = m.last('h3')!;
+    link.routeNow = { type: 'srflx', local: 'srflx', remote: 'host', protocol: 'udp' };
+    await vi.advanceTimersByTimeAsync(2000);
+    // Not connected yet: not read.
+    expect(m.links.routeOf('h3')).toBeNull();
+    link.connected = true;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(m.links.routeOf('h3')).toEqual(link.routeNow);
+    const changes = m.changes();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(m.changes()).toBe(changes);
+    link.routeNow = { type: 'relay', local: 'relay', remote: 'host', protocol: 'udp', relayProtocol: 'udp' };
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(m.links.routeOf('h3')!.type).toBe('relay');
+    expect(m.changes()).toBe(changes + 1);
+    m.want.delete('h3');
+    m.links.sync('h2');
+    expect(m.links.routeOf('h3')).toBeNull();
+    m.links.close();
+  });
+
   it('makes each connection with the ICE servers current when it is made', () => {
     const m = manager(['h3', 'h4']);
     m.links.sync('h2');

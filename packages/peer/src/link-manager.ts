@@ -1,4 +1,5 @@
 import type { IceConfiguration, SignalData } from '@cubecast/protocol';
+import type { LinkRoute } from './link-route.js';
 
 /** What the client drives of a WebRTC connection to a linked host: simple-peer's surface. */
 export interface LinkConnection {
@@ -13,7 +14,10 @@ export interface LinkConnection {
  * A connection made with the ICE servers the server handed out, and the negotiated data
  * channel made on it, which goes to the engine worker.
  */
-export type CreateConnection = (initiator: boolean, ice: IceConfiguration) => { connection: LinkConnection; channel: RTCDataChannel };
+export type CreateConnection = (initiator: boolean, ice: IceConfiguration) => { connection: LinkConnection; channel: RTCDataChannel; route(): Promise<LinkRoute | null> };
+
+/** How often connected links' routes are read (getStats): a route changes on an ICE restart or a network change. */
+const ROUTE_POLL_MS = 2000;
 
 export interface LinkManagerOptions {
   readonly createConnection: CreateConnection;
@@ -37,6 +41,7 @@ export interface LinkManagerOptions {
 
 interface ManagedLink {
   readonly connection: LinkConnection;
+  route(): Promise<LinkRoute | null>;
   /** This side made the offer (its host id sorts first). */
   readonly initiator: boolean;
 }
@@ -48,9 +53,18 @@ interface ManagedLink {
  */
 export class LinkManager {
   private readonly links = new Map<string, ManagedLink>();
+  private readonly routes = new Map<string, LinkRoute>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly routePoll: ReturnType<typeof setInterval>;
 
-  constructor(private readonly options: LinkManagerOptions) {}
+  constructor(private readonly options: LinkManagerOptions) {
+    this.routePoll = setInterval(() => this.readRoutes(), ROUTE_POLL_MS);
+  }
+
+  /** The selected candidate pair of a connected link, as last read; null before. */
+  routeOf(hostId: string): LinkRoute | null {
+    return this.routes.get(hostId) ?? null;
+  }
 
   has(hostId: string): boolean {
     return this.links.has(hostId);
@@ -97,15 +111,16 @@ export class LinkManager {
 
   /** Tears everything down and cancels its timers. */
   close(): void {
+    clearInterval(this.routePoll);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.removeAll();
   }
 
   private open(hostId: string, initiator: boolean): ManagedLink {
-    const { connection, channel } = this.options.createConnection(initiator, this.options.ice());
+    const { connection, channel, route } = this.options.createConnection(initiator, this.options.ice());
     this.options.added(hostId, channel);
-    const link: ManagedLink = { connection, initiator };
+    const link: ManagedLink = { connection, route, initiator };
     this.links.set(hostId, link);
     connection.on('signal', (data: SignalData) => this.options.signal(hostId, data));
     connection.on('error', () => this.lost(hostId, link));
@@ -136,8 +151,27 @@ export class LinkManager {
     const link = this.links.get(hostId);
     if (!link) return;
     this.links.delete(hostId);
+    this.routes.delete(hostId);
     this.options.removed(hostId);
     link.connection.destroy();
+  }
+
+  private readRoutes(): void {
+    for (const [hostId, link] of this.links) {
+      if (!link.connection.connected) continue;
+      link.route().then(
+        (route) => {
+          // Read after the link went or was replaced: not this link's route any more.
+          if (this.links.get(hostId) !== link || !route) return;
+          const known = this.routes.get(hostId);
+          if (known && JSON.stringify(known) === JSON.stringify(route)) return;
+          this.routes.set(hostId, route);
+          this.options.changed();
+        },
+        // A connection closing under getStats(): its teardown is already on its way.
+        () => undefined,
+      );
+    }
   }
 
   private after(ms: number, work: () => void): void {

@@ -65,7 +65,7 @@ async function scenario(initial: CubeState, options: { refuse?: (event: string, 
     createConnection: (initiator) => {
       const connection = new FakeConnection(initiator);
       connections.push(connection);
-      return { connection, channel: {} as RTCDataChannel };
+      return { connection, channel: {} as RTCDataChannel, route: () => connection.route() };
     },
   });
   closers.push(() => peer.close());

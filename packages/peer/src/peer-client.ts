@@ -20,6 +20,7 @@ import {
 import SimplePeer from 'simple-peer';
 import { EngineProxy, type EngineWorker } from './engine-proxy.js';
 import { LinkManager, type CreateConnection, type LinkConnection } from './link-manager.js';
+import { selectedRoute, type LinkRoute, type StatsEntry } from './link-route.js';
 import { LocalPublication } from './local-publication.js';
 import { SignalingSession, type ConnectionState } from './signaling-session.js';
 import type { SpaResources } from './spa/browser-pipelines.js';
@@ -45,7 +46,8 @@ export interface PeerSnapshot {
   readonly cube: { k: number; n: number; epoch: number } | null;
   readonly ids: string[];
   /** Per link: state, smoothed RTT, and data-plane throughput each way over the last second. */
-  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null; sentKbps: number; receivedKbps: number }[];
+  /** `route`: how the link's packets travel (its selected candidate pair's most indirect end); `routeDetail`: both ends and the protocol. */
+  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null; sentKbps: number; receivedKbps: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null }[];
   readonly channels: ChannelInfo[];
   readonly publishing: { channel: string; framesEncoded: number }[];
   readonly subscriptions: {
@@ -116,7 +118,17 @@ const createSimplePeerConnection: CreateConnection = (initiator, ice) => {
   // created on it and transferred in this same task.
   const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
   const { label, ...init } = DATA_CHANNEL;
-  return { connection: peer as unknown as LinkConnection, channel: pc.createDataChannel(label, init) };
+  return {
+    connection: peer as unknown as LinkConnection,
+    channel: pc.createDataChannel(label, init),
+    route: () =>
+      pc.getStats().then((report) => {
+        // forEach: not every DOM lib types RTCStatsReport as iterable.
+        const entries: StatsEntry[] = [];
+        report.forEach((entry: StatsEntry) => entries.push(entry));
+        return selectedRoute(entries);
+      }),
+  };
 };
 
 type CodingState = PeerSnapshot['coding'][number];
@@ -204,7 +216,8 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       ids: state && cube ? [...state.ids].sort((a, b) => a - b).map((id) => cube.toText(id)) : [],
       links: [...this.desiredLinks()].sort().map((hostId) => {
         const stats = linkStats.get(hostId);
-        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0 };
+        const route = this.links.routeOf(hostId);
+        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, route: route?.type ?? null, routeDetail: route };
       }),
       channels: this.engine.channels(),
       publishing: [...this.publications.values()].map((p) => ({ channel: p.name, framesEncoded: p.stats.framesEncoded })),

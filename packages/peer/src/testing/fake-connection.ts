@@ -1,6 +1,7 @@
 import type { SignalData } from '@cubecast/protocol';
 import { EventEmitter } from 'node:events';
 import type { LinkConnection } from '../link-manager.js';
+import type { LinkRoute } from '../link-route.js';
 
 /** A WebRTC connection for Node tests: records signals and teardowns; the test emits its events and sets `connected`. */
 export class FakeConnection extends EventEmitter implements LinkConnection {
@@ -8,6 +9,8 @@ export class FakeConnection extends EventEmitter implements LinkConnection {
   /** How many times it was destroyed. */
   destroyed = 0;
   readonly signals: SignalData[] = [];
+  /** What its getStats() would say of the selected pair. */
+  routeNow: LinkRoute | null = null;
   constructor(readonly initiator: boolean) {
     super();
   }
@@ -16,5 +19,8 @@ export class FakeConnection extends EventEmitter implements LinkConnection {
   }
   destroy(): void {
     this.destroyed++;
+  }
+  route(): Promise<LinkRoute | null> {
+    return Promise.resolve(this.routeNow);
   }
 }

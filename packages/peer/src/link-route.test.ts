@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { selectedRoute, type CandidateType } from './link-route.js';
+
+/** Stats as Chromium reports them for a connected pair (the fields read, and a few others). */
+function chromiumStats(local: CandidateType, remote: CandidateType, extra: { relayProtocol?: string; protocol?: string } = {}) {
+  return [
+    { id: 'T01', type: 'transport', selectedCandidatePairId: 'CPab', dtlsState: 'connected' },
+    { id: 'CPxy', type: 'candidate-pair', localCandidateId: 'Ix', remoteCandidateId: 'Iy', state: 'failed', nominated: false },
+    { id: 'CPab', type: 'candidate-pair', localCandidateId: 'Ia', remoteCandidateId: 'Ib', state: 'succeeded', nominated: true, currentRoundTripTime: 0.001 },
+    { id: 'Ix', type: 'local-candidate', candidateType: 'host', protocol: 'udp' },
+    { id: 'Iy', type: 'remote-candidate', candidateType: 'host', protocol: 'udp' },
+    { id: 'Ia', type: 'local-candidate', candidateType: local, protocol: extra.protocol ?? 'udp', ...(extra.relayProtocol !== undefined && { relayProtocol: extra.relayProtocol }) },
+    { id: 'Ib', type: 'remote-candidate', candidateType: remote, protocol: extra.protocol ?? 'udp' },
+  ];
+}
+
+describe('selectedRoute', () => {
+  it('reads the pair the transport selected, not another', () => {
+    expect(selectedRoute(chromiumStats('srflx', 'host'))).toEqual({ type: 'srflx', local: 'srflx', remote: 'host', protocol: 'udp' });
+    expect(selectedRoute(chromiumStats('relay', 'srflx', { relayProtocol: 'tls' }))).toEqual({ type: 'relay', local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'tls' });
+    expect(selectedRoute(chromiumStats('host', 'host', { protocol: 'tcp' }))).toEqual({ type: 'host', local: 'host', remote: 'host', protocol: 'tcp' });
+  });
+
+  it('is the most indirect end: relay, then srflx, prflx, host', () => {
+    const order: CandidateType[] = ['host', 'prflx', 'srflx', 'relay'];
+    fc.assert(
+      fc.property(fc.constantFrom(...order), fc.constantFrom(...order), (local, remote) => {
+        expect(selectedRoute(chromiumStats(local, remote))!.type).toBe(order[Math.max(order.indexOf(local), order.indexOf(remote))]);
+      }),
+    );
+  });
+
+  it('falls back to the pair marked selected, or the nominated one that succeeded, without a transport entry', () => {
+    const withoutTransport = chromiumStats('prflx', 'host').filter((entry) => entry.type !== 'transport');
+    expect(selectedRoute(withoutTransport)!.type).toBe('prflx');
+    const selected = withoutTransport.map((entry) => (entry.id === 'CPxy' ? { ...entry, selected: true } : entry));
+    expect(selectedRoute(selected)!.type).toBe('host');
+  });
+
+  it('is null while no pair is selected', () => {
+    expect(selectedRoute([])).toBeNull();
+    expect(selectedRoute(chromiumStats('host', 'host').map((entry) => (entry.type === 'transport' ? { ...entry, selectedCandidatePairId: '' } : { ...entry, nominated: false })))).toBeNull();
+    expect(selectedRoute(chromiumStats('host', 'host').filter((entry) => entry.id !== 'Ib'))).toBeNull();
+  });
+});

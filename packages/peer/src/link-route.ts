@@ -1,0 +1,59 @@
+/** An ICE candidate's type: its own address, as a NAT showed it (srflx: by STUN, prflx: by the peer), or a TURN relay. */
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+/** How a link's packets travel: the selected candidate pair, from the connection's getStats(). */
+export interface LinkRoute {
+  /** The pair's most indirect end: `relay` if either end relays, then `srflx`, `prflx`, `host`. */
+  readonly type: CandidateType;
+  readonly local: CandidateType;
+  readonly remote: CandidateType;
+  /** The transport between the ends: `udp` or `tcp`. */
+  readonly protocol: string;
+  /** To the TURN server, when this end relays (`udp`, `tcp`, `tls`). */
+  readonly relayProtocol?: string;
+}
+
+/** The fields of getStats() entries read here; RTCStatsReport's values have them. */
+export interface StatsEntry {
+  readonly id: string;
+  readonly type: string;
+  readonly selectedCandidatePairId?: string;
+  readonly selected?: boolean;
+  readonly nominated?: boolean;
+  readonly state?: string;
+  readonly localCandidateId?: string;
+  readonly remoteCandidateId?: string;
+  readonly candidateType?: string;
+  readonly protocol?: string;
+  readonly relayProtocol?: string;
+}
+
+const INDIRECTNESS: readonly CandidateType[] = ['host', 'prflx', 'srflx', 'relay'];
+const isCandidateType = (value: unknown): value is CandidateType => INDIRECTNESS.includes(value as CandidateType);
+
+/**
+ * The selected candidate pair of a connection's stats, or null while none is selected. The
+ * transport names it (`selectedCandidatePairId`); without a transport entry, the pair that
+ * says `selected`, else the nominated pair that succeeded.
+ */
+export function selectedRoute(stats: Iterable<StatsEntry>): LinkRoute | null {
+  const byId = new Map<string, StatsEntry>();
+  for (const entry of stats) byId.set(entry.id, entry);
+  let pair: StatsEntry | undefined;
+  for (const entry of byId.values()) {
+    if (entry.type === 'transport' && entry.selectedCandidatePairId) pair = byId.get(entry.selectedCandidatePairId);
+  }
+  pair ??= [...byId.values()].find((entry) => entry.type === 'candidate-pair' && entry.selected === true);
+  pair ??= [...byId.values()].find((entry) => entry.type === 'candidate-pair' && entry.nominated === true && entry.state === 'succeeded');
+  const local = pair?.localCandidateId === undefined ? undefined : byId.get(pair.localCandidateId);
+  const remote = pair?.remoteCandidateId === undefined ? undefined : byId.get(pair.remoteCandidateId);
+  if (!local || !remote || !isCandidateType(local.candidateType) || !isCandidateType(remote.candidateType)) return null;
+  const type = INDIRECTNESS[Math.max(INDIRECTNESS.indexOf(local.candidateType), INDIRECTNESS.indexOf(remote.candidateType))]!;
+  return {
+    type,
+    local: local.candidateType,
+    remote: remote.candidateType,
+    protocol: local.protocol ?? remote.protocol ?? 'udp',
+    ...(local.candidateType === 'relay' && local.relayProtocol !== undefined && { relayProtocol: local.relayProtocol }),
+  };
+}
