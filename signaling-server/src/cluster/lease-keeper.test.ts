@@ -9,6 +9,7 @@ import { RedisRooms } from './redis-rooms.js';
 let redis: RedisProcess;
 const closers: (() => unknown)[] = [];
 let prefixes = 0;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -29,7 +30,18 @@ function setup(maxStallMs: number) {
   const lost: [string, number][] = [];
   const keeper = new LeaseKeeper({ url: redis.url, rooms: options, node: 'node-a', maxLeases: 4, maxStallMs, logger: silentLogger, onLost: (room, fence) => lost.push([room, fence]) });
   closers.push(() => keeper.close());
-  return { keeper, mine: rooms(), other: rooms(), lost };
+  const other = rooms();
+  /**
+   * Resolves once the keeper's thread is up and writing: its heartbeat is in Redis. A lease
+   * held before could run out (400 ms) while the thread still loads on a loaded machine.
+   */
+  const started = async () => {
+    for (const deadline = Date.now() + 10_000; !(await other.alive(['node-a'])).has('node-a'); ) {
+      if (Date.now() > deadline) throw new Error('the keeper thread did not start within 10 s');
+      await sleep(20);
+    }
+  };
+  return { keeper, mine: rooms(), other, lost, started };
 }
 
 /** This thread busy, not yielding, for `ms`: what a re-embedding of a big room does to an owner. */
@@ -38,14 +50,13 @@ function busy(ms: number): void {
   while (performance.now() < until);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('lease keeper', () => {
   it('keeps a lease and the heartbeat through a main thread busy for several leases', async () => {
-    const { keeper, mine, other } = setup(10_000);
+    const { keeper, mine, other, started } = setup(10_000);
+    await started();
     const lease = (await mine.acquire('r', 'node-a'))!;
     keeper.hold(lease);
-    await sleep(300); // the thread starts
     busy(1500);
     expect(keeper.holds(lease)).toBe(true);
     expect(await other.acquire('r', 'node-b')).toBeUndefined();
@@ -54,10 +65,10 @@ describe('lease keeper', () => {
   });
 
   it('lets the lease go when the main thread is stuck past the stall limit, and says it was lost', async () => {
-    const { keeper, mine, other, lost } = setup(600);
+    const { keeper, mine, other, lost, started } = setup(600);
+    await started();
     const lease = (await mine.acquire('r', 'node-a'))!;
     keeper.hold(lease);
-    await sleep(300);
     busy(1500);
     expect(keeper.holds(lease)).toBe(false);
     const taken = (await other.acquire('r', 'node-b'))!;
@@ -67,7 +78,8 @@ describe('lease keeper', () => {
   });
 
   it('stops renewing a dropped lease, and refuses new leases once closed', async () => {
-    const { keeper, mine, other } = setup(10_000);
+    const { keeper, mine, other, started } = setup(10_000);
+    await started();
     const lease = (await mine.acquire('r', 'node-a'))!;
     keeper.hold(lease);
     await sleep(600);
