@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
-
-// Chromium: CHROMIUM_PATH, else Debian's, else Playwright's own (never downloaded here).
-const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 
 export default defineConfig({
   testDir: '.',
@@ -14,19 +11,8 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     launchOptions: {
-      ...(executablePath && { executablePath }),
-      args: [
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-background-timer-throttling',
-        '--disable-renderer-backgrounding',
-        '--disable-backgrounding-occluded-windows',
-      ],
+      ...(CHROMIUM_PATH && { executablePath: CHROMIUM_PATH }),
+      args: CHROMIUM_ARGS,
     },
   },
 });
