@@ -97,7 +97,8 @@ export const signalDataSchema = z.union([
       usernameFragment: z.string().max(256).nullable().optional(),
     }),
   }),
-  z.strictObject({ renegotiate: z.literal(true) }),
+  // simple-peer's request that the offering side renegotiate (an ICE restart asked by the other side).
+  z.strictObject({ type: z.literal('renegotiate').optional(), renegotiate: z.literal(true) }),
   z.strictObject({
     transceiverRequest: z.strictObject({ kind: z.enum(['audio', 'video']), init: z.record(z.string(), z.unknown()).optional() }),
   }),
