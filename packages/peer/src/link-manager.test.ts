@@ -1,6 +1,6 @@
 import type { IceConfiguration, SignalData } from '@cubecast/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LinkManager } from './link-manager.js';
+import { dtlsFingerprint, LinkManager } from './link-manager.js';
 import { FakeConnection } from './testing/fake-connection.js';
 
 
@@ -21,7 +21,7 @@ function manager(wanted: string[]) {
       unnamed = new FakeConnection(initiator);
       iceUsed.push(ice);
       const connection = unnamed;
-      return { connection, channel: {} as RTCDataChannel, route: () => connection.route() };
+      return { connection, channel: {} as RTCDataChannel, route: () => connection.route(), iceRestarts: () => 0, failure: () => connection.failure() };
     },
     ice: () => current.ice,
     added: (hostId) => {
@@ -103,6 +103,44 @@ describe('LinkManager', () => {
     expect(m.log).toEqual(['add h1', 'remove h1', 'add h1']);
   });
 
+  it("passes an ICE restart's offer (the same DTLS fingerprint) to the link it restarts, and a renegotiation request on", () => {
+    const sdp = (fingerprint: string, ufrag: string) => `v=0\r\na=ice-ufrag:${ufrag}\r\na=fingerprint:sha-256 ${fingerprint}\r\n`;
+    const m = manager(['h1']);
+    m.links.onSignal('h1', { type: 'offer', sdp: sdp('AA:BB', 'u1') });
+    const first = m.last('h1')!;
+    m.links.onSignal('h1', { type: 'offer', sdp: sdp('aa:bb', 'u2') });
+    expect(first.destroyed).toBe(0);
+    expect(first.signals).toHaveLength(2);
+    m.links.onSignal('h1', { type: 'offer', sdp: sdp('CC:DD', 'u3') });
+    expect(first.destroyed).toBe(1);
+    expect(m.last('h1')).not.toBe(first);
+    // The offering side is asked to renegotiate by the other.
+    const offering = manager(['h3']);
+    offering.links.sync('h2');
+    const request = { type: 'renegotiate', renegotiate: true } as SignalData;
+    offering.links.onSignal('h3', request);
+    expect(offering.last('h3')!.signals).toEqual([request]);
+  });
+
+  it('reads the DTLS fingerprint of an SDP', () => {
+    expect(dtlsFingerprint('v=0\r\na=group:BUNDLE 0\r\na=fingerprint:sha-256 4F:A1:0C \r\na=setup:actpass\r\n')).toBe('sha-256 4f:a1:0c');
+    expect(dtlsFingerprint('v=0\r\n')).toBeNull();
+  });
+
+  it('drops a link the engine found silent, and the offering side makes a new one after the backoff', () => {
+    const m = manager(['h3']);
+    m.links.sync('h2');
+    const silent = m.last('h3')!;
+    silent.connected = true;
+    m.links.failed('h3');
+    expect(silent.destroyed).toBe(1);
+    vi.advanceTimersByTime(1500);
+    expect(m.last('h3')).not.toBe(silent);
+    expect(m.log).toEqual(['add h3', 'remove h3', 'add h3']);
+    m.links.failed('h9');
+    expect(m.log).toHaveLength(3);
+  });
+
   it('closes links no longer wanted, once', () => {
     const m = manager(['h3']);
     m.links.sync('h2');
@@ -130,14 +168,34 @@ describe('LinkManager', () => {
     expect(m.links.has('h3')).toBe(true);
   });
 
-  it('starts over a link not connected within the timeout, and keeps one that is', () => {
+  it('starts over a link not connected within the timeout, says why, and keeps one that is', async () => {
     const m = manager(['h3', 'h4']);
     m.links.sync('h2');
     m.links.sync('h2');
     m.last('h4')!.connected = true;
-    vi.advanceTimersByTime(10_000);
-    expect(m.last('h3')!.destroyed).toBe(1);
+    const failed = m.last('h3')!;
+    failed.failureNow = 'the TURN server refused the credentials (turn:t:3478, error 401); none of the 4 candidate pairs got through (all failed)';
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(failed.destroyed).toBe(1);
     expect(m.last('h4')!.destroyed).toBe(0);
+    expect(m.links.problemOf('h3')).toBe(failed.failureNow);
+    expect(m.links.problemOf('h4')).toBeNull();
+    // The next attempt connects: the problem is gone at the next look.
+    await vi.advanceTimersByTimeAsync(1500);
+    m.last('h3')!.connected = true;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(m.links.problemOf('h3')).toBeNull();
+  });
+
+  it('on the answering side says why a link has not connected, and leaves the starting over to the offering side', async () => {
+    const m = manager(['h1']);
+    m.links.onSignal('h1', OFFER);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(m.last('h1')!.destroyed).toBe(0);
+    expect(m.links.problemOf('h1')).toBe(m.last('h1')!.failureNow);
+    m.want.delete('h1');
+    m.links.sync('h2');
+    expect(m.links.problemOf('h1')).toBeNull();
   });
 
   it('on a new epoch drops only the links still negotiating', () => {

@@ -14,7 +14,10 @@ export interface LinkConnection {
  * A connection made with the ICE servers the server handed out, and the negotiated data
  * channel made on it, which goes to the engine worker.
  */
-export type CreateConnection = (initiator: boolean, ice: IceConfiguration) => { connection: LinkConnection; channel: RTCDataChannel; route(): Promise<LinkRoute | null> };
+export type CreateConnection = (
+  initiator: boolean,
+  ice: IceConfiguration,
+) => { connection: LinkConnection; channel: RTCDataChannel; route(): Promise<LinkRoute | null>; iceRestarts(): number; failure(): Promise<string> };
 
 /** How often connected links' routes are read (getStats): a route changes on an ICE restart or a network change. */
 const ROUTE_POLL_MS = 2000;
@@ -39,9 +42,23 @@ export interface LinkManagerOptions {
   readonly relinkBackoffMs: number;
 }
 
+/**
+ * The DTLS certificate fingerprint an SDP states (`a=fingerprint:`), which stays with its
+ * RTCPeerConnection: an offer with the fingerprint already known for a link renegotiates that
+ * connection (an ICE restart); one with another comes from a new connection.
+ */
+export function dtlsFingerprint(sdp: string): string | null {
+  return /^a=fingerprint:(.+?)\s*$/m.exec(sdp)?.[1]?.toLowerCase() ?? null;
+}
+
 interface ManagedLink {
   readonly connection: LinkConnection;
+  /** The other side's DTLS fingerprint, from the first offer or answer it sent. */
+  remoteFingerprint?: string | null;
   route(): Promise<LinkRoute | null>;
+  iceRestarts(): number;
+  /** Why it has not connected (linkFailure). */
+  failure(): Promise<string>;
   /** This side made the offer (its host id sorts first). */
   readonly initiator: boolean;
 }
@@ -54,11 +71,23 @@ interface ManagedLink {
 export class LinkManager {
   private readonly links = new Map<string, ManagedLink>();
   private readonly routes = new Map<string, LinkRoute>();
+  /** Why a wanted link has not connected, until it does. */
+  private readonly problems = new Map<string, string>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly routePoll: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: LinkManagerOptions) {
     this.routePoll = setInterval(() => this.readRoutes(), ROUTE_POLL_MS);
+  }
+
+  /** Why the link to this host has not connected (its last attempt), or null. */
+  problemOf(hostId: string): string | null {
+    return this.problems.get(hostId) ?? null;
+  }
+
+  /** How many times the link's connection restarted ICE. */
+  iceRestartsOf(hostId: string): number {
+    return this.links.get(hostId)?.iceRestarts() ?? 0;
   }
 
   /** The selected candidate pair of a connected link, as last read; null before. */
@@ -77,6 +106,7 @@ export class LinkManager {
   sync(ownHostId: string): void {
     const wanted = this.options.wanted();
     for (const hostId of [...this.links.keys()]) if (!wanted.has(hostId)) this.remove(hostId);
+    for (const hostId of [...this.problems.keys()]) if (!wanted.has(hostId)) this.problems.delete(hostId);
     for (const hostId of wanted) if (!this.links.has(hostId) && ownHostId < hostId) this.open(hostId, true);
   }
 
@@ -90,10 +120,13 @@ export class LinkManager {
 
   /** A signal from a linked host: an offer opens a link (replacing one it started over); the rest go to the link. */
   onSignal(from: string, data: SignalData): void {
+    const sdp = 'sdp' in data ? data.sdp : undefined;
     const isOffer = 'type' in data && data.type === 'offer';
     let link = this.links.get(from);
-    // Cubecast never renegotiates a connection in place: a fresh offer means the other side started over.
-    if (link && !link.initiator && isOffer) {
+    // An offer on a link the other side offered before: the same connection restarting ICE,
+    // or, with another DTLS fingerprint, a new connection because the other side started over.
+    const fingerprint = isOffer ? dtlsFingerprint(sdp!) : null;
+    if (link && !link.initiator && isOffer && (fingerprint === null || fingerprint !== link.remoteFingerprint)) {
       this.remove(from);
       link = undefined;
     }
@@ -101,12 +134,23 @@ export class LinkManager {
       if (!isOffer) return;
       link = this.open(from, false);
     }
+    if (sdp !== undefined) link.remoteFingerprint ??= dtlsFingerprint(sdp);
     link.connection.signal(data);
   }
 
   /** Tears every link down (the server connection is gone); the manager stays usable. */
   removeAll(): void {
     for (const hostId of [...this.links.keys()]) this.remove(hostId);
+  }
+
+  /**
+   * The engine found the link silent (no pong, no data) and closed its channel: the
+   * connection is no use any more, even if ICE still calls it connected (a network blip
+   * shorter than ICE's own timeout). It goes, and the offering side makes a new one.
+   */
+  failed(hostId: string): void {
+    const link = this.links.get(hostId);
+    if (link) this.lost(hostId, link);
   }
 
   /** Tears everything down and cancels its timers. */
@@ -118,19 +162,32 @@ export class LinkManager {
   }
 
   private open(hostId: string, initiator: boolean): ManagedLink {
-    const { connection, channel, route } = this.options.createConnection(initiator, this.options.ice());
+    const { connection, channel, route, iceRestarts, failure } = this.options.createConnection(initiator, this.options.ice());
     this.options.added(hostId, channel);
-    const link: ManagedLink = { connection, route, initiator };
+    const link: ManagedLink = { connection, route, iceRestarts, failure, initiator };
     this.links.set(hostId, link);
     connection.on('signal', (data: SignalData) => this.options.signal(hostId, data));
     connection.on('error', () => this.lost(hostId, link));
     connection.on('close', () => this.lost(hostId, link));
-    // Whatever else loses a signal (a reconnection, a refused relay), the offering side retries.
-    if (initiator) {
-      this.after(this.options.connectTimeoutMs, () => {
-        if (this.links.get(hostId) === link && !connection.connected) this.lost(hostId, link);
-      });
-    }
+    // Not connected in time: both sides find out why (before the connection goes: its stats
+    // go with it), and the offering side starts over, as whatever lost a signal (a
+    // reconnection, a refused relay) may be gone by then.
+    this.after(this.options.connectTimeoutMs, () => {
+      if (this.links.get(hostId) !== link || connection.connected) return;
+      void link
+        .failure()
+        .then(
+          (reason) => {
+            if (!this.options.wanted().has(hostId) || connection.connected) return;
+            this.problems.set(hostId, reason);
+            this.options.changed();
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (initiator && this.links.get(hostId) === link && !connection.connected) this.lost(hostId, link);
+        });
+    });
     return link;
   }
 
@@ -159,6 +216,7 @@ export class LinkManager {
   private readRoutes(): void {
     for (const [hostId, link] of this.links) {
       if (!link.connection.connected) continue;
+      if (this.problems.delete(hostId)) this.options.changed();
       link.route().then(
         (route) => {
           // Read after the link went or was replaced: not this link's route any more.

@@ -65,7 +65,7 @@ async function scenario(initial: CubeState, options: { refuse?: (event: string, 
     createConnection: (initiator) => {
       const connection = new FakeConnection(initiator);
       connections.push(connection);
-      return { connection, channel: {} as RTCDataChannel, route: () => connection.route() };
+      return { connection, channel: {} as RTCDataChannel, route: () => connection.route(), iceRestarts: () => 0, failure: () => connection.failure() };
     },
   });
   closers.push(() => peer.close());

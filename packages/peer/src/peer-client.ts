@@ -1,7 +1,6 @@
 import './node-shims.js';
 import {
   ClosedError,
-  DATA_CHANNEL,
   DEFAULT_ROOM,
   LIMITS,
   PUBLISHED_VARIANT,
@@ -17,10 +16,10 @@ import {
   type SpaSpec,
   type SubscriptionInfo,
 } from '@cubecast/protocol';
-import SimplePeer from 'simple-peer';
 import { EngineProxy, type EngineWorker } from './engine-proxy.js';
-import { LinkManager, type CreateConnection, type LinkConnection } from './link-manager.js';
-import { selectedRoute, type LinkRoute, type StatsEntry } from './link-route.js';
+import { LinkManager, type CreateConnection } from './link-manager.js';
+import type { LinkRoute } from './link-route.js';
+import { createSimplePeerConnection } from './simple-peer-connection.js';
 import { LocalPublication } from './local-publication.js';
 import { SignalingSession, type ConnectionState } from './signaling-session.js';
 import type { SpaResources } from './spa/browser-pipelines.js';
@@ -46,8 +45,11 @@ export interface PeerSnapshot {
   readonly cube: { k: number; n: number; epoch: number } | null;
   readonly ids: string[];
   /** Per link: state, smoothed RTT, and data-plane throughput each way over the last second. */
-  /** `route`: how the link's packets travel (its selected candidate pair's most indirect end); `routeDetail`: both ends and the protocol. */
-  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null; sentKbps: number; receivedKbps: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null }[];
+  /**
+   * `route`: how the link's packets travel (its selected candidate pair's most indirect end);
+   * `routeDetail`: both ends and the protocol; `problem`: why it has not connected, until it does.
+   */
+  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null; sentKbps: number; receivedKbps: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null }[];
   readonly channels: ChannelInfo[];
   readonly publishing: { channel: string; framesEncoded: number }[];
   readonly subscriptions: {
@@ -110,26 +112,6 @@ export interface PeerOptions {
   /** How long a restored subscription waits for its channel to be published again (RESTORE_WAIT_MS). */
   readonly restoreWaitMs?: number;
 }
-
-const createSimplePeerConnection: CreateConnection = (initiator, ice) => {
-  const config: RTCConfiguration = { iceServers: ice.iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })), iceTransportPolicy: ice.iceTransportPolicy };
-  const peer = new SimplePeer({ initiator, trickle: true, config });
-  // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
-  // created on it and transferred in this same task.
-  const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
-  const { label, ...init } = DATA_CHANNEL;
-  return {
-    connection: peer as unknown as LinkConnection,
-    channel: pc.createDataChannel(label, init),
-    route: () =>
-      pc.getStats().then((report) => {
-        // forEach: not every DOM lib types RTCStatsReport as iterable.
-        const entries: StatsEntry[] = [];
-        report.forEach((entry: StatsEntry) => entries.push(entry));
-        return selectedRoute(entries);
-      }),
-  };
-};
 
 type CodingState = PeerSnapshot['coding'][number];
 
@@ -217,7 +199,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       links: [...this.desiredLinks()].sort().map((hostId) => {
         const stats = linkStats.get(hostId);
         const route = this.links.routeOf(hostId);
-        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, route: route?.type ?? null, routeDetail: route };
+        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, route: route?.type ?? null, routeDetail: route, iceRestarts: this.links.iceRestartsOf(hostId), problem: this.links.problemOf(hostId) };
       }),
       channels: this.engine.channels(),
       publishing: [...this.publications.values()].map((p) => ({ channel: p.name, framesEncoded: p.stats.framesEncoded })),
@@ -612,6 +594,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     // The server passes the news to the subscribers that wanted this pipeline's output.
     engine.on('spa:died', () => this.reportSpas());
     engine.on('link:failed', (failure) => {
+      this.links.failed(failure.hostId);
       this.emit('link:failed', failure);
       this.reportLinks();
     });

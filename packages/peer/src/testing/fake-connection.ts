@@ -23,4 +23,9 @@ export class FakeConnection extends EventEmitter implements LinkConnection {
   route(): Promise<LinkRoute | null> {
     return Promise.resolve(this.routeNow);
   }
+  /** Why it did not connect, as its stats would say. */
+  failureNow = 'none of the 1 candidate pairs got through (all failed)';
+  failure(): Promise<string> {
+    return Promise.resolve(this.failureNow);
+  }
 }
