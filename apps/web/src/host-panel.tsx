@@ -42,6 +42,11 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
               <td>{link.hostId}</td>
               <td>
                 <span className={`state state-${link.state}`}>{link.state}</span>
+                {link.problem && link.state !== 'open' && (
+                  <div className="small error-text" data-testid="link-problem">
+                    Not linked: {link.problem}.
+                  </div>
+                )}
               </td>
               <td data-route={link.route ?? ''}>{routeText(link.routeDetail)}</td>
               <td>{link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}</td>

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { selectedRoute, type CandidateType } from './link-route.js';
+import { linkFailure, selectedRoute, type CandidateType } from './link-route.js';
 
 /** Stats as Chromium reports them for a connected pair (the fields read, and a few others). */
 function chromiumStats(local: CandidateType, remote: CandidateType, extra: { relayProtocol?: string; protocol?: string } = {}) {
@@ -42,5 +42,33 @@ describe('selectedRoute', () => {
     expect(selectedRoute([])).toBeNull();
     expect(selectedRoute(chromiumStats('host', 'host').map((entry) => (entry.type === 'transport' ? { ...entry, selectedCandidatePairId: '' } : { ...entry, nominated: false })))).toBeNull();
     expect(selectedRoute(chromiumStats('host', 'host').filter((entry) => entry.id !== 'Ib'))).toBeNull();
+  });
+});
+
+describe('linkFailure', () => {
+  const tried = [
+    { id: 'L1', type: 'local-candidate', candidateType: 'host' },
+    { id: 'R1', type: 'remote-candidate', candidateType: 'host' },
+    { id: 'P1', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', state: 'failed' },
+    { id: 'P2', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', state: 'failed' },
+  ];
+
+  it('says when no STUN or TURN server was configured', () => {
+    expect(linkFailure([], tried, 0)).toBe('the server hands out no STUN or TURN servers, so only tabs on one network can link (see "Across networks" in docs/deploy.md); none of the 2 candidate pairs got through (all failed)');
+  });
+
+  it('puts a TURN server that refused the credentials first, and servers that did not answer', () => {
+    const errors = [
+      { url: 'turn:203.0.113.1:3478?transport=udp', errorCode: 401 },
+      { url: 'stun:203.0.113.9:3478', errorCode: 701 },
+      { url: 'stun:203.0.113.9:3478', errorCode: 701 },
+    ];
+    expect(linkFailure(errors, tried, 2)).toBe('the TURN server refused the credentials (turn:203.0.113.1:3478?transport=udp, error 401); no answer from stun:203.0.113.9:3478; none of the 2 candidate pairs got through (all failed)');
+  });
+
+  it('says when the other side sent no candidates, or there was no pair to try, or checks go on', () => {
+    expect(linkFailure([], [], 1)).toBe('no candidates came from the other side');
+    expect(linkFailure([], tried.slice(0, 2), 1)).toBe('no candidate pair to try');
+    expect(linkFailure([], [...tried.slice(0, 3), { ...tried[3]!, state: 'in-progress' }], 1)).toBe('none of the 2 candidate pairs got through (still trying)');
   });
 });

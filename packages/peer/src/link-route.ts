@@ -57,3 +57,31 @@ export function selectedRoute(stats: Iterable<StatsEntry>): LinkRoute | null {
     ...(local.candidateType === 'relay' && local.relayProtocol !== undefined && { relayProtocol: local.relayProtocol }),
   };
 }
+
+/** An `icecandidateerror` of the connection: a STUN or TURN server that did not serve it. */
+export interface IceServerError {
+  readonly url: string;
+  /** STUN error codes (401: unauthorized), or 701: the server did not answer. */
+  readonly errorCode: number;
+}
+
+/**
+ * Why a link did not connect, in words a person can act on: what the ICE servers said first
+ * (a refused TURN credential, a server that did not answer), then what the checks found.
+ */
+export function linkFailure(errors: readonly IceServerError[], stats: Iterable<StatsEntry>, iceServers: number): string {
+  const reasons: string[] = [];
+  if (iceServers === 0) reasons.push('the server hands out no STUN or TURN servers, so only tabs on one network can link (see "Across networks" in docs/deploy.md)');
+  const turn = (url: string) => url.startsWith('turn');
+  const refused = errors.find((error) => turn(error.url) && (error.errorCode === 401 || error.errorCode === 403 || error.errorCode === 437 || error.errorCode === 438));
+  if (refused) reasons.push(`the TURN server refused the credentials (${refused.url}, error ${refused.errorCode})`);
+  const unreachable = [...new Set(errors.filter((error) => error.errorCode === 701 && !(refused && error.url === refused.url)).map((error) => error.url))];
+  if (unreachable.length > 0) reasons.push(`no answer from ${unreachable.join(', ')}`);
+  const entries = [...stats];
+  const pairs = entries.filter((entry) => entry.type === 'candidate-pair');
+  const remote = entries.filter((entry) => entry.type === 'remote-candidate');
+  if (remote.length === 0) reasons.push('no candidates came from the other side');
+  else if (pairs.length === 0) reasons.push('no candidate pair to try');
+  else reasons.push(`none of the ${pairs.length} candidate pairs got through (${pairs.some((pair) => (pair as { state?: string }).state === 'in-progress') ? 'still trying' : 'all failed'})`);
+  return reasons.join('; ');
+}
