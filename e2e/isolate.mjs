@@ -14,13 +14,31 @@ if (!command) {
 const isolated = process.env.CUBECAST_NETNS === '1';
 const canIsolate = process.platform === 'linux' && process.getuid?.() === 0;
 
-function run(cmd, cmdArgs) {
+function run(cmd, cmdArgs, after = () => {}) {
   const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit' });
+  after();
   if (result.error) {
     console.error(`isolate: could not run ${cmd}: ${result.error.message}`);
     process.exit(2);
   }
   process.exit(result.status ?? 1);
+}
+
+/**
+ * Removes the namespaces the NAT test network (e2e/net) made, named cc<pid>-..., whose
+ * process is gone: a test killed in its teardown leaves them, and they outlive this run.
+ */
+function removeStaleNamespaces() {
+  const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const name of listed.split('\n').map((line) => line.split(' ')[0])) {
+    const pid = /^cc(\d+)-/.exec(name ?? '')?.[1];
+    if (pid === undefined) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      spawnSync('ip', ['netns', 'del', name]);
+    }
+  }
 }
 
 if (!isolated && canIsolate) {
@@ -36,7 +54,7 @@ if (!isolated && canIsolate) {
     'export CUBECAST_NETNS=1',
     'exec "$@"',
   ].join('\n');
-  run('unshare', ['-n', 'sh', '-c', setup, 'netns', process.execPath, fileURLToPath(import.meta.url), command, ...args]);
+  run('unshare', ['-n', 'sh', '-c', setup, 'netns', process.execPath, fileURLToPath(import.meta.url), command, ...args], removeStaleNamespaces);
 }
 if (!isolated) console.warn('isolate: not root on Linux, so WebRTC runs on the host network');
 run(command, args);

@@ -31,3 +31,81 @@ test.describe('a home behind a symmetric NAT', () => {
     for (const route of routes) expect(route?.type).toBe('relay');
   });
 });
+
+test.describe('six tabs in three homes, one behind a symmetric NAT', () => {
+  test.use({ homes: ['eim', 'eim', 'symmetric'] });
+
+  test('every subscriber decodes frames, with honest latency', async ({ nat }) => {
+    const publisher = await nat.open(1);
+    const subscribers = [await nat.open(1), await nat.open(2), await nat.open(2), await nat.open(3), await nat.open(3)];
+    await publishCamera(publisher, 'cam');
+    for (const page of subscribers) await subscribe(page, 'cam', 1000);
+    await expect.poll(async () => Math.min(...(await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'))), { timeout: 90_000, intervals: [1000] }).toBeGreaterThanOrEqual(30);
+    const all = await snapshots(nat.pages);
+    console.log('routes', JSON.stringify(all.map((s) => [s.hostId, s.links.map((l) => `${l.hostId}:${l.route}`)])));
+    for (const s of all.slice(1)) {
+      const sub = s.subscriptions.find((x) => x.channel === 'cam')!;
+      // Every tab runs on this machine's clock: the latency the headers add up must be the true one.
+      expect(Math.abs(sub.latencyMs! - sub.trueLatencyMs!), `${s.hostId} latency ${sub.latencyMs} vs ${sub.trueLatencyMs}`).toBeLessThan(50);
+    }
+    // The symmetric home's tabs reach the other homes through TURN only.
+    const symmetricHome = new Set(all.slice(4).map((s) => s.hostId));
+    for (const s of all) for (const link of s.links) if (symmetricHome.has(s.hostId) !== symmetricHome.has(link.hostId)) expect(link.route, `${s.hostId} to ${link.hostId}`).toBe('relay');
+  });
+});
+
+test.describe('no ICE servers configured', () => {
+  test.use({ homes: ['eim', 'eim'], ice: 'none' });
+
+  test('tabs in different homes cannot link, and the page says why', async ({ nat }) => {
+    const first = await nat.open(1);
+    await nat.open(2);
+    const problem = first.getByTestId('link-problem');
+    await expect(problem).toContainText('the server hands out no STUN or TURN servers', { timeout: 40_000 });
+    await expect(problem).toContainText('candidate pair');
+    const links = (await snapshot(first))!.links;
+    expect(links.map((l) => l.state)).not.toContain('open');
+  });
+});
+
+test.describe('TURN refuses the credentials (the server has the wrong secret)', () => {
+  test.use({ homes: ['eim', 'eim', 'symmetric'], ice: 'wrong-secret' });
+
+  test("the symmetric home's links say why they fail; the other homes stream on", async ({ nat }) => {
+    const publisher = await nat.open(1);
+    const subscriber = await nat.open(2);
+    const stranded = await nat.open(3);
+    await publishCamera(publisher, 'cam');
+    await subscribe(subscriber, 'cam', 1000);
+    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000 }).toBeGreaterThanOrEqual(30);
+    await expect(stranded.getByTestId('link-problem').first()).toContainText('the TURN server refused the credentials', { timeout: 40_000 });
+    const before = framesDecoded((await snapshot(subscriber))!, 'cam');
+    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 10_000 }).toBeGreaterThan(before + 30);
+  });
+});
+
+test.describe("a home's uplink cut for 3 s", () => {
+  test.use({ homes: ['eim', 'eim'] });
+
+  test('its links come back and the stream resumes, without a rejoin', async ({ nat }) => {
+    const publisher = await nat.open(1);
+    const subscriber = await nat.open(2);
+    await publishCamera(publisher, 'cam');
+    await subscribe(subscriber, 'cam', 1000);
+    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000 }).toBeGreaterThanOrEqual(30);
+    const hostIds = (await snapshots(nat.pages)).map((s) => s.hostId);
+    nat.network.homes[1]!.cutUplink();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    nat.network.homes[1]!.restoreUplink();
+    const restored = Date.now();
+    const before = framesDecoded((await snapshot(subscriber))!, 'cam');
+    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 15_000, intervals: [200] }).toBeGreaterThan(before + 5);
+    const resumedAfter = Date.now() - restored;
+    const after = await snapshots(nat.pages);
+    // The engines found the link silent (3.5 s) before ICE did, so it came back as a new
+    // connection; a longer blip that ICE notices first restarts ICE on the one it has.
+    console.log(`frames again ${resumedAfter} ms after the uplink came back; [host, ICE restarts, route] per link:`, JSON.stringify(after.map((s) => s.links.map((l) => [l.hostId, l.iceRestarts, l.route]))));
+    expect(after.map((s) => s.hostId)).toEqual(hostIds);
+    expect(after.every((s) => s.connection === 'connected' && s.links.every((l) => l.state === 'open'))).toBe(true);
+  });
+});

@@ -64,6 +64,8 @@ export const test = base.extend<{ homes: NatKind[]; ice: IceMode; nat: NatTestbe
         },
       });
     } finally {
+      // The tabs first: a server that closes first waits on their WebSockets' closing handshakes.
+      await network.closeBrowsers();
       await server?.close();
       await network.close();
       await turn?.stop();

@@ -106,6 +106,10 @@ export class NatNetwork {
         for (const namespace of [router, host]) {
           ip('netns', 'add', namespace);
           namespaces.push(namespace);
+          // IPv4 only: an IPv6 link-local address that finishes its duplicate check a second
+          // after the link came up is a network change to Chromium, which aborts the page
+          // load under way (ERR_NETWORK_CHANGED).
+          inNamespace(namespace, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
           ip('-n', namespace, 'link', 'set', 'lo', 'up');
         }
         // WAN: a bridge port in the internet, `wan` in the router.
@@ -152,11 +156,16 @@ export class NatNetwork {
     tryIp('link', 'del', BRIDGE);
   }
 
+  /** Closes every browser launched in the homes. */
+  async closeBrowsers(): Promise<void> {
+    await Promise.all(this.homes.map((home) => home.closeBrowsers()));
+  }
+
   /** Closes the homes' browsers and removes every namespace, interface and file it made. */
   async close(): Promise<void> {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    await Promise.all(this.homes.map((home) => home.closeBrowsers()));
+    await this.closeBrowsers();
     this.removeAll();
   }
 

@@ -49,6 +49,9 @@ export async function startTurn(secret: string, listeningIp = '127.0.0.1'): Prom
   ];
   writeFileSync(join(dir, 'turnserver.conf'), `${config.join('\n')}\n`);
   const child = spawn(TURN_SERVER, ['-c', join(dir, 'turnserver.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // If this process dies without stop() (a test runner killing a timed-out worker), coturn
+  // must not outlive it: a watchdog ends it then.
+  spawn('sh', ['-c', 'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill "$1" 2>/dev/null; rm -rf "$2"', String(process.pid), String(child.pid), dir], { detached: true, stdio: 'ignore' }).unref();
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
