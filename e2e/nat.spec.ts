@@ -1,19 +1,36 @@
-import { expect, test } from './net/fixtures.js';
+import type { Page } from '@playwright/test';
+import { expect, test, type NatTestbed } from './net/fixtures.js';
 import { framesDecoded, publishCamera, snapshot, snapshots, subscribe } from './fixtures.js';
+
+/**
+ * A tab in home `from` publishes the fake camera as `cam`, one in each home of `to`
+ * subscribes (bound 1000 ms); resolves once each subscriber decoded 30 frames.
+ */
+async function stream(nat: NatTestbed, from: number, to: number[]): Promise<{ publisher: Page; subscribers: Page[] }> {
+  const publisher = await nat.open(from);
+  const subscribers: Page[] = [];
+  for (const home of to) subscribers.push(await nat.open(home));
+  await publishCamera(publisher, 'cam');
+  for (const page of subscribers) await subscribe(page, 'cam', 1000);
+  await expect.poll(async () => Math.min(...(await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'))), { timeout: 90_000, intervals: [500] }).toBeGreaterThanOrEqual(30);
+  return { publisher, subscribers };
+}
+
+/** Every tab's links' selected candidate pairs, printed for the record. */
+async function routes(nat: NatTestbed) {
+  const all = (await snapshots(nat.pages)).flatMap((s) => s.links.map((l) => l.routeDetail));
+  console.log('routes', JSON.stringify(all));
+  return all;
+}
 
 test.describe('two homes behind endpoint-independent NATs', () => {
   test.use({ homes: ['eim', 'eim'] });
 
   test('link on STUN-learned (srflx) pairs, not through TURN, and a stream flows', async ({ nat }) => {
-    const publisher = await nat.open(1);
-    const subscriber = await nat.open(2);
-    await publishCamera(publisher, 'cam');
-    await subscribe(subscriber, 'cam', 1000);
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
-    const routes = (await snapshots(nat.pages)).flatMap((s) => s.links.map((l) => l.routeDetail));
-    console.log('routes', JSON.stringify(routes));
-    expect(routes).toHaveLength(2);
-    for (const route of routes) expect(route).toMatchObject({ type: 'srflx', local: 'srflx', remote: 'srflx' });
+    await stream(nat, 1, [2]);
+    const pairs = await routes(nat);
+    expect(pairs).toHaveLength(2);
+    for (const route of pairs) expect(route).toMatchObject({ type: 'srflx', local: 'srflx', remote: 'srflx' });
   });
 });
 
@@ -21,14 +38,10 @@ test.describe('a home behind a symmetric NAT', () => {
   test.use({ homes: ['symmetric', 'eim'] });
 
   test('links through a TURN relay, and a stream flows', async ({ nat }) => {
-    const publisher = await nat.open(1);
-    const subscriber = await nat.open(2);
-    await publishCamera(publisher, 'cam');
-    await subscribe(subscriber, 'cam', 1000);
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
-    const routes = (await snapshots(nat.pages)).flatMap((s) => s.links.map((l) => l.routeDetail));
-    console.log('routes', JSON.stringify(routes));
-    for (const route of routes) expect(route?.type).toBe('relay');
+    await stream(nat, 1, [2]);
+    const pairs = await routes(nat);
+    expect(pairs).toHaveLength(2);
+    for (const route of pairs) expect(route?.type).toBe('relay');
   });
 });
 
@@ -36,13 +49,9 @@ test.describe('six tabs in three homes, one behind a symmetric NAT', () => {
   test.use({ homes: ['eim', 'eim', 'symmetric'] });
 
   test('every subscriber decodes frames, with honest latency', async ({ nat }) => {
-    const publisher = await nat.open(1);
-    const subscribers = [await nat.open(1), await nat.open(2), await nat.open(2), await nat.open(3), await nat.open(3)];
-    await publishCamera(publisher, 'cam');
-    for (const page of subscribers) await subscribe(page, 'cam', 1000);
-    await expect.poll(async () => Math.min(...(await snapshots(subscribers)).map((s) => framesDecoded(s, 'cam'))), { timeout: 90_000, intervals: [1000] }).toBeGreaterThanOrEqual(30);
+    await stream(nat, 1, [1, 2, 2, 3, 3]);
     const all = await snapshots(nat.pages);
-    console.log('routes', JSON.stringify(all.map((s) => [s.hostId, s.links.map((l) => `${l.hostId}:${l.route}`)])));
+    await routes(nat);
     for (const s of all.slice(1)) {
       const sub = s.subscriptions.find((x) => x.channel === 'cam')!;
       // Every tab runs on this machine's clock: the latency the headers add up must be the true one.
@@ -72,15 +81,13 @@ test.describe('TURN refuses the credentials (the server has the wrong secret)', 
   test.use({ homes: ['eim', 'eim', 'symmetric'], ice: 'wrong-secret' });
 
   test("the symmetric home's links say why they fail; the other homes stream on", async ({ nat }) => {
-    const publisher = await nat.open(1);
-    const subscriber = await nat.open(2);
+    const {
+      subscribers: [subscriber],
+    } = await stream(nat, 1, [2]);
     const stranded = await nat.open(3);
-    await publishCamera(publisher, 'cam');
-    await subscribe(subscriber, 'cam', 1000);
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000 }).toBeGreaterThanOrEqual(30);
     await expect(stranded.getByTestId('link-problem').first()).toContainText('the TURN server refused the credentials', { timeout: 40_000 });
-    const before = framesDecoded((await snapshot(subscriber))!, 'cam');
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 10_000 }).toBeGreaterThan(before + 30);
+    const before = framesDecoded((await snapshot(subscriber!))!, 'cam');
+    await expect.poll(async () => framesDecoded((await snapshot(subscriber!))!, 'cam'), { timeout: 10_000 }).toBeGreaterThan(before + 30);
   });
 });
 
@@ -88,18 +95,16 @@ test.describe("a home's uplink cut for 3 s", () => {
   test.use({ homes: ['eim', 'eim'] });
 
   test('its links come back and the stream resumes, without a rejoin', async ({ nat }) => {
-    const publisher = await nat.open(1);
-    const subscriber = await nat.open(2);
-    await publishCamera(publisher, 'cam');
-    await subscribe(subscriber, 'cam', 1000);
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000 }).toBeGreaterThanOrEqual(30);
+    const {
+      subscribers: [subscriber],
+    } = await stream(nat, 1, [2]);
     const hostIds = (await snapshots(nat.pages)).map((s) => s.hostId);
     nat.network.homes[1]!.cutUplink();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     nat.network.homes[1]!.restoreUplink();
     const restored = Date.now();
-    const before = framesDecoded((await snapshot(subscriber))!, 'cam');
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 15_000, intervals: [200] }).toBeGreaterThan(before + 5);
+    const before = framesDecoded((await snapshot(subscriber!))!, 'cam');
+    await expect.poll(async () => framesDecoded((await snapshot(subscriber!))!, 'cam'), { timeout: 15_000, intervals: [200] }).toBeGreaterThan(before + 5);
     const resumedAfter = Date.now() - restored;
     const after = await snapshots(nat.pages);
     // The engines found the link silent (3.5 s) before ICE did, so it came back as a new
