@@ -1,0 +1,104 @@
+/**
+ * Across NATs: `npm run bench:nat` (root, Linux: inside the NAT test network of e2e/net).
+ *
+ * One tab publishes the fake camera (640x480, 30 fps, 800 kbit/s); a subscriber opens in
+ * another tab, and its link to the publisher goes
+ *   host:  both tabs in one home, on host candidates (the baseline);
+ *   srflx: the tabs in two homes behind endpoint-independent NATs, on STUN-learned addresses;
+ *   relay: the subscriber's home behind a symmetric NAT, through coturn.
+ * Per route and round: connection set-up, from opening the subscriber's tab (join, link,
+ * route, key frame) to its first decoded frame; then, over 6 s, the stream's latency as the
+ * subscriber measures it (one machine, one clock: the true one), p50 and p99. Three rounds per
+ * route, medians reported, each beside the host route of the same run. Bounded: 10 minutes.
+ */
+import { summarize } from '@cubecast/overlay';
+import { table } from '@cubecast/bench-kit';
+import type { Page } from '@playwright/test';
+import type { NatKind } from '../net/nat-network.js';
+import { startNatTestbed } from '../net/testbed.js';
+
+const DEADLINE_MS = 10 * 60_000;
+const ROUNDS = 3;
+const SAMPLE_MS = 6000;
+
+const watchdog = setTimeout(() => {
+  console.error('bench:nat: still running after 10 minutes; stopping');
+  process.exit(1);
+}, DEADLINE_MS);
+
+type Snapshot = NonNullable<Window['cubecast']>;
+const snapshot = (page: Page) => page.evaluate(() => window.cubecast) as Promise<Snapshot>;
+
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const ROUTES: { route: string; homes: NatKind[]; publisherHome: number; subscriberHome: number }[] = [
+  { route: 'host', homes: ['eim'], publisherHome: 1, subscriberHome: 1 },
+  { route: 'srflx', homes: ['eim', 'eim'], publisherHome: 1, subscriberHome: 2 },
+  { route: 'relay', homes: ['eim', 'symmetric'], publisherHome: 1, subscriberHome: 2 },
+];
+
+const results: { route: string; setupMs: number[]; p50: number[]; p99: number[]; seen: Set<string> }[] = [];
+for (const { route, homes, publisherHome, subscriberHome } of ROUTES) {
+  process.stderr.write(`${route}...\n`);
+  const testbed = await startNatTestbed(homes);
+  const result = { route, setupMs: [] as number[], p50: [] as number[], p99: [] as number[], seen: new Set<string>() };
+  results.push(result);
+  try {
+    const publisher = await testbed.open(publisherHome);
+    await publisher.getByTestId('channel-name-input').fill('cam');
+    await publisher.getByTestId('publish-button').click();
+    await until('the publisher encoding', async () => ((await snapshot(publisher)).publishing[0]?.framesEncoded ?? 0) > 0 || undefined);
+    for (let round = 0; round < ROUNDS; round++) {
+      const opened = performance.now();
+      const subscriber = await testbed.open(subscriberHome);
+      const item = subscriber.getByTestId('channel-list').locator('li[data-channel="cam"]');
+      await item.getByTestId('max-latency-input').fill('1000');
+      await item.getByTestId('subscribe-button').click();
+      await until('the first frame', async () => ((await snapshot(subscriber)).subscriptions[0]?.framesDecoded ?? 0) > 0 || undefined);
+      result.setupMs.push(performance.now() - opened);
+      const latencies: number[] = [];
+      for (const end = performance.now() + SAMPLE_MS; performance.now() < end; ) {
+        const s = await snapshot(subscriber);
+        const latency = s.subscriptions[0]?.latencyMs;
+        if (latency !== null && latency !== undefined) latencies.push(latency);
+        for (const link of s.links) if (link.route) result.seen.add(link.route);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const summary = summarize(latencies);
+      result.p50.push(summary.p50);
+      result.p99.push(summary.p99);
+      await subscriber.context().close();
+    }
+  } finally {
+    await testbed.close();
+  }
+}
+clearTimeout(watchdog);
+
+const median = (values: number[]) => summarize(values).p50;
+const signedMs = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(1)} ms`;
+const host = results[0]!;
+console.log(`Across NATs (node ${process.version}; ${ROUNDS} rounds per route, medians; one tab publishing the fake camera, one subscribing)\n`);
+console.log(
+  table(
+    ['route', 'routes seen', 'set-up ms (join to first frame)', 'vs host', 'latency p50 ms', 'p99 ms', 'p50 vs host'],
+    results.map((r) => [
+      r.route,
+      [...r.seen].join(' '),
+      median(r.setupMs).toFixed(0),
+      r === host ? 'baseline' : `${(median(r.setupMs) / median(host.setupMs)).toFixed(2)}x`,
+      median(r.p50).toFixed(1),
+      median(r.p99).toFixed(1),
+      r === host ? 'baseline' : signedMs(median(r.p50) - median(host.p50)),
+    ]),
+    2,
+  ),
+);
+console.log('\nrounds (set-up ms):', results.map((r) => `${r.route} ${r.setupMs.map((v) => v.toFixed(0)).join('/')}`).join('; '));

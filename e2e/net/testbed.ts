@@ -1,0 +1,86 @@
+import { makeSelfSignedCertificate, silentLogger, startServer, type IceSettings, type RunningServer } from '@cubecast/signaling-server';
+// Test tooling, not part of the package's API: imported from its source.
+import { startTurn, type TurnProcess } from '../../signaling-server/src/testing/turn-server.js';
+import type { Browser, Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { INTERNET_ADDRESS, NatNetwork, type NatKind } from './nat-network.js';
+
+const webRoot = fileURLToPath(new URL('../../apps/web/dist', import.meta.url));
+export const TURN_SECRET = 'e2e-turn-secret';
+
+/** How the server configures ICE: STUN and TURN (coturn, REST credentials), STUN only, nothing, or TURN with a secret coturn does not know. */
+export type IceMode = 'stun-turn' | 'stun' | 'none' | 'wrong-secret';
+
+/** The NAT test network with its servers, for specs (the `nat` fixture) and benchmarks. */
+export interface NatTestbed {
+  readonly network: NatNetwork;
+  readonly server: RunningServer;
+  readonly turn: TurnProcess;
+  /** Opens a tab in home `home` (1-based) over HTTPS; resolves once it joined. */
+  open(home: number, query?: string): Promise<Page>;
+  readonly pages: Page[];
+  /** What the tabs threw (`pageerror`). */
+  readonly errors: string[];
+  close(): Promise<void>;
+}
+
+function iceSettings(ice: IceMode, turnPort: number): IceSettings {
+  const stun = { urls: `stun:${INTERNET_ADDRESS}:${turnPort}` };
+  if (ice === 'none') return { iceServers: [], iceTransportPolicy: 'all' };
+  if (ice === 'stun') return { iceServers: [stun], iceTransportPolicy: 'all' };
+  return {
+    iceServers: [stun],
+    turn: { urls: [`turn:${INTERNET_ADDRESS}:${turnPort}?transport=udp`], secret: ice === 'wrong-secret' ? 'not-the-secret' : TURN_SECRET, ttlSeconds: 3600 },
+    iceTransportPolicy: 'all',
+  };
+}
+
+/**
+ * Builds the network (one home per entry of `homes`), starts coturn and the server over HTTPS
+ * (its certificate made here: a page at this address is a secure context only so); close()
+ * takes it all down, the tabs first (a server that closes first waits on their WebSockets).
+ */
+export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 'stun-turn'): Promise<NatTestbed> {
+  const network = NatNetwork.create(homes);
+  let turn: TurnProcess | undefined;
+  let server: RunningServer | undefined;
+  const close = async () => {
+    await network.closeBrowsers();
+    await server?.close();
+    await network.close();
+    await turn?.stop();
+  };
+  try {
+    turn = await startTurn(TURN_SECRET, INTERNET_ADDRESS);
+    server = await startServer({ port: 0, host: INTERNET_ADDRESS, webRoot, logger: silentLogger, tls: await makeSelfSignedCertificate([INTERNET_ADDRESS]), ice: iceSettings(ice, turn.port) });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const browsers = new Map<number, Browser>();
+  const pages: Page[] = [];
+  const errors: string[] = [];
+  const url = server.url;
+  return {
+    network,
+    server,
+    turn,
+    pages,
+    errors,
+    close,
+    async open(home, query = '') {
+      let browser = browsers.get(home);
+      if (!browser) browsers.set(home, (browser = await network.homes[home - 1]!.launchBrowser()));
+      const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 800 } });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => errors.push(`home ${home}: ${error.message}`));
+      pages.push(page);
+      await page.goto(`${url}/${query}`);
+      for (const deadline = Date.now() + 20_000; (await page.evaluate(() => window.cubecast?.connection)) !== 'connected'; ) {
+        if (Date.now() > deadline) throw new Error(`a tab in home ${home} did not join within 20 s`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return page;
+    },
+  };
+}
