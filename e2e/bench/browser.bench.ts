@@ -17,6 +17,7 @@ import { summarize } from '@cubecast/overlay';
 import type { Page } from 'playwright-core';
 import { startBenchBrowser, withCpu, type CpuSample } from '@cubecast/bench-kit/browser';
 import { table } from '@cubecast/bench-kit';
+import { benchApi } from './bench-page-api.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARMUP_MS = 2000;
@@ -27,24 +28,7 @@ const STREAM_MS = 6000;
 /** Direct/relayed flood pairs per relay measurement (b'). */
 const PAIRS = 7;
 
-type BenchApi = {
-  offer(peer: string): Promise<string>;
-  answer(peer: string, offer: string): Promise<string>;
-  accept(peer: string, answer: string): Promise<void>;
-  openLinks(): string[];
-  view(index: number, count: number): void;
-  publish(target: number, channel?: number): void;
-  subscribe(channel?: number): void;
-  reset(channel?: number): void;
-  flood(bytes: number, durationMs: number, channel?: number): void;
-  relay(peer: string | null): void;
-  stream(bytes: number, fps: number, durationMs: number): Promise<void>;
-  results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[] };
-};
-const api = (page: Page) => ({
-  call: <K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>) =>
-    page.evaluate(([n, a]) => (window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string]!(...(a as unknown[])), [name, args] as const) as Promise<Awaited<ReturnType<BenchApi[K]>>>,
-});
+const api = benchApi;
 
 const bench = await startBenchBrowser('bench:browser', 'bench.html', DEADLINE_MS);
 const { server, browser } = bench;

@@ -8,14 +8,18 @@
  *   relay: the subscriber's home behind a symmetric NAT, through coturn.
  * Per route and round: connection set-up, from opening the subscriber's tab (join, link,
  * route, key frame) to its first decoded frame; then, over 6 s, the stream's latency as the
- * subscriber measures it (one machine, one clock: the true one), p50 and p99. Three rounds per
- * route, medians reported, each beside the host route of the same run. Bounded: 10 minutes.
+ * subscriber measures it (one machine, one clock: the true one), p50 and p99. And the link's
+ * capacity: bench.html's engines in the same two homes, with the same ICE servers, flood
+ * 64 KB chunks over the one link for 3 s (after a 2 s warm-up): MB/s. Three rounds per route,
+ * medians reported, each beside the host route of the same run. Bounded: 10 minutes.
  */
 import { summarize } from '@cubecast/overlay';
+import { iceConfigurationFor } from '@cubecast/signaling-server';
 import { table } from '@cubecast/bench-kit';
 import type { Page } from '@playwright/test';
 import type { NatKind } from '../net/nat-network.js';
-import { startNatTestbed } from '../net/testbed.js';
+import { startNatTestbed, type NatTestbed } from '../net/testbed.js';
+import { benchApi } from './bench-page-api.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const ROUNDS = 3;
@@ -44,11 +48,51 @@ const ROUTES: { route: string; homes: NatKind[]; publisherHome: number; subscrib
   { route: 'relay', homes: ['eim', 'symmetric'], publisherHome: 1, subscriberHome: 2 },
 ];
 
-const results: { route: string; setupMs: number[]; p50: number[]; p99: number[]; seen: Set<string> }[] = [];
+const FLOOD_BYTES = 64 * 1024;
+
+/** MB/s over one link between bench pages in homes `from` and `to`, and the route it took. */
+async function capacity(testbed: NatTestbed, from: number, to: number): Promise<{ mbps: number[]; route: string }> {
+  const pages = await Promise.all(
+    [from, to].map(async (home) => {
+      const browser = await testbed.network.homes[home - 1]!.launchBrowser();
+      const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+      await page.goto(`${testbed.server.url}/bench.html`);
+      await page.waitForFunction(() => 'bench' in window);
+      return benchApi(page);
+    }),
+  );
+  const [sender, receiver] = pages as [ReturnType<typeof benchApi>, ReturnType<typeof benchApi>];
+  const { iceServers, iceTransportPolicy } = iceConfigurationFor(testbed.ice, 'bench/t0', Date.now());
+  const configuration = { iceServers: iceServers.map((server) => ({ ...server, urls: [server.urls].flat() })), iceTransportPolicy };
+  for (const page of pages) await page.call('ice', configuration);
+  const offer = await sender.call('offer', 't1');
+  await sender.call('accept', 't1', await receiver.call('answer', 't0', offer));
+  await sender.call('view', 0, 2);
+  await receiver.call('view', 1, 2);
+  await until('the bench link', async () => ((await sender.call('openLinks')).length > 0 && (await receiver.call('openLinks')).length > 0) || undefined, 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 1200)); // RTTs measured
+  await receiver.call('subscribe');
+  await sender.call('publish', 1);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the route is set up
+  const flood = async (ms: number) => {
+    await receiver.call('reset');
+    await sender.call('flood', FLOOD_BYTES, ms);
+    await new Promise((resolve) => setTimeout(resolve, ms + 1000));
+    const r = await receiver.call('results');
+    return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
+  };
+  await flood(2000);
+  const mbps: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) mbps.push(await flood(3000));
+  const route = Object.values(await sender.call('routes'))[0];
+  return { mbps, route: route ? `${route.local}-${route.remote}` : 'none' };
+}
+
+const results: { route: string; setupMs: number[]; p50: number[]; p99: number[]; seen: Set<string>; mbps: number[]; benchRoute: string }[] = [];
 for (const { route, homes, publisherHome, subscriberHome } of ROUTES) {
   process.stderr.write(`${route}...\n`);
   const testbed = await startNatTestbed(homes);
-  const result = { route, setupMs: [] as number[], p50: [] as number[], p99: [] as number[], seen: new Set<string>() };
+  const result = { route, setupMs: [] as number[], p50: [] as number[], p99: [] as number[], seen: new Set<string>(), mbps: [] as number[], benchRoute: '' };
   results.push(result);
   try {
     const publisher = await testbed.open(publisherHome);
@@ -76,6 +120,10 @@ for (const { route, homes, publisherHome, subscriberHome } of ROUTES) {
       result.p99.push(summary.p99);
       await subscriber.context().close();
     }
+    await publisher.context().close();
+    const measured = await capacity(testbed, publisherHome, subscriberHome);
+    result.mbps = measured.mbps;
+    result.benchRoute = measured.route;
   } finally {
     await testbed.close();
   }
@@ -88,7 +136,7 @@ const host = results[0]!;
 console.log(`Across NATs (node ${process.version}; ${ROUNDS} rounds per route, medians; one tab publishing the fake camera, one subscribing)\n`);
 console.log(
   table(
-    ['route', 'routes seen', 'set-up ms (join to first frame)', 'vs host', 'latency p50 ms', 'p99 ms', 'p50 vs host'],
+    ['route', 'routes seen', 'set-up ms (join to first frame)', 'vs host', 'latency p50 ms', 'p99 ms', 'p50 vs host', 'link MB/s (pair)', 'vs host'],
     results.map((r) => [
       r.route,
       [...r.seen].join(' '),
@@ -97,8 +145,10 @@ console.log(
       median(r.p50).toFixed(1),
       median(r.p99).toFixed(1),
       r === host ? 'baseline' : signedMs(median(r.p50) - median(host.p50)),
+      `${median(r.mbps).toFixed(1)} (${r.benchRoute})`,
+      r === host ? 'baseline' : `${(median(r.mbps) / median(host.mbps)).toFixed(2)}x`,
     ]),
     2,
   ),
 );
-console.log('\nrounds (set-up ms):', results.map((r) => `${r.route} ${r.setupMs.map((v) => v.toFixed(0)).join('/')}`).join('; '));
+console.log('\nrounds (set-up ms; link MB/s):', results.map((r) => `${r.route} ${r.setupMs.map((v) => v.toFixed(0)).join('/')}; ${r.mbps.map((v) => v.toFixed(1)).join('/')}`).join('  '));

@@ -16,6 +16,8 @@ export interface NatTestbed {
   readonly network: NatNetwork;
   readonly server: RunningServer;
   readonly turn: TurnProcess;
+  /** The ICE servers the server hands out. */
+  readonly ice: IceSettings;
   /** Opens a tab in home `home` (1-based) over HTTPS; resolves once it joined. */
   open(home: number, query?: string): Promise<Page>;
   readonly pages: Page[];
@@ -44,6 +46,7 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
   const network = NatNetwork.create(homes);
   let turn: TurnProcess | undefined;
   let server: RunningServer | undefined;
+  let settings: IceSettings | undefined;
   const close = async () => {
     await network.closeBrowsers();
     await server?.close();
@@ -52,7 +55,8 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
   };
   try {
     turn = await startTurn(TURN_SECRET, INTERNET_ADDRESS);
-    server = await startServer({ port: 0, host: INTERNET_ADDRESS, webRoot, logger: silentLogger, tls: await makeSelfSignedCertificate([INTERNET_ADDRESS]), ice: iceSettings(ice, turn.port) });
+    settings = iceSettings(ice, turn.port);
+    server = await startServer({ port: 0, host: INTERNET_ADDRESS, webRoot, logger: silentLogger, tls: await makeSelfSignedCertificate([INTERNET_ADDRESS]), ice: settings });
   } catch (error) {
     await close();
     throw error;
@@ -65,6 +69,7 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
     network,
     server,
     turn,
+    ice: settings!,
     pages,
     errors,
     close,

@@ -2,5 +2,5 @@ export { DEFAULT_SERVER_LIMITS, startServer, type RunningServer, type ServerOpti
 export { isSwapStrategy } from './overlay-controller.js';
 export { jsonLogger, silentLogger, type Logger } from './log.js';
 export { RedisUnreachableError } from './cluster/cluster-directory.js';
-export { iceSettingsFromEnv, IceConfigError, type IceSettings } from './ice-config.js';
+export { iceConfigurationFor, iceSettingsFromEnv, IceConfigError, type IceSettings } from './ice-config.js';
 export { makeSelfSignedCertificate, readTlsFiles, TlsConfigError, type TlsCredentials } from './tls.js';

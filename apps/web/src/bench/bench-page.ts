@@ -4,6 +4,7 @@
  * transferred data channels the peer uses, exchanging SDP itself instead of via the server.
  */
 import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
+import { selectedRoute, type LinkRoute, type StatsEntry } from '@cubecast/peer/link-route';
 import { DATA_CHANNEL } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
@@ -13,6 +14,8 @@ const raw = new URLSearchParams(location.search).has('raw');
 const worker: Worker = raw ? new RawChannelWorker() : new EngineWorker();
 let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
 const connections = new Map<string, RTCPeerConnection>();
+/** What connections are made with: no ICE servers, unless a harness across NATs sets some (`ice`). */
+let iceConfiguration: RTCConfiguration = { iceServers: [] };
 const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], channel: 0 };
 const openLinks = new Set<string>();
 
@@ -44,7 +47,7 @@ worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
 const command = (c: EngineCommand, transfer: Transferable[] = []) => worker.postMessage(c, transfer);
 
 async function connection(peer: string): Promise<RTCPeerConnection> {
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = new RTCPeerConnection(iceConfiguration);
   const { label, ...init } = DATA_CHANNEL;
   const channel = pc.createDataChannel(label, init);
   if (raw) worker.postMessage({ channel, peer }, [channel as unknown as Transferable]);
@@ -61,6 +64,20 @@ async function gathered(pc: RTCPeerConnection): Promise<string> {
 }
 
 const bench = {
+  /** The ICE servers (and policy) of the connections made from now on. */
+  ice(configuration: RTCConfiguration): void {
+    iceConfiguration = configuration;
+  },
+  /** Each connection's selected candidate pair, by peer. */
+  async routes(): Promise<Record<string, LinkRoute | null>> {
+    const routes: Record<string, LinkRoute | null> = {};
+    for (const [peer, pc] of connections) {
+      const entries: StatsEntry[] = [];
+      (await pc.getStats()).forEach((entry: StatsEntry) => entries.push(entry));
+      routes[peer] = selectedRoute(entries);
+    }
+    return routes;
+  },
   async offer(peer: string): Promise<string> {
     const pc = await connection(peer);
     await pc.setLocalDescription(await pc.createOffer());
