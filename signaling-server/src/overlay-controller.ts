@@ -702,11 +702,6 @@ export class OverlayController {
   // ---- ownership changes -----------------------------------------------------------------
 
   /**
-   * After ids moved: tell every host whose ids or neighbour table changed (the movers and the
-   * owners of the moved ids' neighbours: O(degree) hosts a move), then re-anchor channels and
-   * re-target routes that the moves touched.
-   */
-  /**
    * A delta to every host still here whose ids or neighbours changed since it was last told:
    * the ends of the moves since, and the owners of the moved ids' neighbours (found once per
    * id, however often it moved). `skipHost` gets its whole state instead (a join's answer).
@@ -729,6 +724,10 @@ export class OverlayController {
     this.deltasDue.clear();
   }
 
+  /**
+   * After ids moved: tell every host whose ids or neighbour table changed (now, or with
+   * `deferDeltas` at the next sendDueDeltas), then re-target the routes of the moves' ends.
+   */
   private applyMoves(moves: readonly Move[], skipHost?: string, deferDeltas = false): void {
     this.requireCube().revision++;
     const ends = new Set<string>();
