@@ -17,7 +17,15 @@ export interface LinkConnection {
 export type CreateConnection = (
   initiator: boolean,
   ice: IceConfiguration,
-) => { connection: LinkConnection; channel: RTCDataChannel; route(): Promise<LinkRoute | null>; iceRestarts(): number; failure(): Promise<string> };
+) => {
+  connection: LinkConnection;
+  channel: RTCDataChannel;
+  /** Its selected candidate pair (getStats). */
+  route(): Promise<LinkRoute | null>;
+  iceRestarts(): number;
+  /** Why it has not connected (linkFailure). */
+  failure(): Promise<string>;
+};
 
 /** How often connected links' routes are read (getStats): a route changes on an ICE restart or a network change. */
 const ROUTE_POLL_MS = 2000;
@@ -51,14 +59,10 @@ export function dtlsFingerprint(sdp: string): string | null {
   return /^a=fingerprint:(.+?)\s*$/m.exec(sdp)?.[1]?.toLowerCase() ?? null;
 }
 
-interface ManagedLink {
-  readonly connection: LinkConnection;
+/** A link: its connection as made (its channel went to the engine), and who offered. */
+interface ManagedLink extends Omit<ReturnType<CreateConnection>, 'channel'> {
   /** The other side's DTLS fingerprint, from the first offer or answer it sent. */
   remoteFingerprint?: string | null;
-  route(): Promise<LinkRoute | null>;
-  iceRestarts(): number;
-  /** Why it has not connected (linkFailure). */
-  failure(): Promise<string>;
   /** This side made the offer (its host id sorts first). */
   readonly initiator: boolean;
 }
@@ -162,9 +166,10 @@ export class LinkManager {
   }
 
   private open(hostId: string, initiator: boolean): ManagedLink {
-    const { connection, channel, route, iceRestarts, failure } = this.options.createConnection(initiator, this.options.ice());
+    const { channel, ...made } = this.options.createConnection(initiator, this.options.ice());
     this.options.added(hostId, channel);
-    const link: ManagedLink = { connection, route, iceRestarts, failure, initiator };
+    const link: ManagedLink = { ...made, initiator };
+    const { connection } = link;
     this.links.set(hostId, link);
     connection.on('signal', (data: SignalData) => this.options.signal(hostId, data));
     connection.on('error', () => this.lost(hostId, link));

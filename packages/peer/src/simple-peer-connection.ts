@@ -2,7 +2,8 @@ import './node-shims.js';
 import { DATA_CHANNEL, type SignalData } from '@cubecast/protocol';
 import SimplePeer from 'simple-peer';
 import type { CreateConnection, LinkConnection } from './link-manager.js';
-import { linkFailure, selectedRoute, type IceServerError, type StatsEntry } from './link-route.js';
+import { linkFailure, selectedRoute, type IceServerError } from './link-route.js';
+import { readStats, rtcConfiguration } from './rtc.js';
 
 /**
  * How long a connection may stay `disconnected` before it restarts ICE. Chromium says
@@ -20,8 +21,7 @@ const ICE_RESTART_AFTER_MS = 1000;
  * over whatever pair works now.
  */
 export const createSimplePeerConnection: CreateConnection = (initiator, ice) => {
-  const config: RTCConfiguration = { iceServers: ice.iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })), iceTransportPolicy: ice.iceTransportPolicy };
-  const peer = new SimplePeer({ initiator, trickle: true, config });
+  const peer = new SimplePeer({ initiator, trickle: true, config: rtcConfiguration(ice) });
   // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
   // created on it and transferred in this same task.
   const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
@@ -31,13 +31,6 @@ export const createSimplePeerConnection: CreateConnection = (initiator, ice) => 
     const { url, errorCode } = event as RTCPeerConnectionIceErrorEvent;
     if (iceErrors.length < 32) iceErrors.push({ url, errorCode });
   });
-  const stats = () =>
-    pc.getStats().then((report) => {
-      // forEach: not every DOM lib types RTCStatsReport as iterable.
-      const entries: StatsEntry[] = [];
-      report.forEach((entry: StatsEntry) => entries.push(entry));
-      return entries;
-    });
   let restarts = 0;
   let restartTimer: ReturnType<typeof setTimeout> | undefined;
   const restart = () => {
@@ -73,8 +66,8 @@ export const createSimplePeerConnection: CreateConnection = (initiator, ice) => 
   return {
     connection,
     channel: pc.createDataChannel(label, init),
-    route: () => stats().then(selectedRoute),
+    route: () => readStats(pc).then(selectedRoute),
     iceRestarts: () => restarts,
-    failure: () => stats().then((entries) => linkFailure(iceErrors, entries, config.iceServers!.length)),
+    failure: () => readStats(pc).then((entries) => linkFailure(iceErrors, entries, ice.iceServers.length)),
   };
 };

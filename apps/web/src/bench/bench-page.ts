@@ -4,7 +4,8 @@
  * transferred data channels the peer uses, exchanging SDP itself instead of via the server.
  */
 import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
-import { selectedRoute, type LinkRoute, type StatsEntry } from '@cubecast/peer/link-route';
+import { selectedRoute, type LinkRoute } from '@cubecast/peer/link-route';
+import { readStats } from '@cubecast/peer/rtc';
 import { DATA_CHANNEL } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
@@ -71,11 +72,7 @@ const bench = {
   /** Each connection's selected candidate pair, by peer. */
   async routes(): Promise<Record<string, LinkRoute | null>> {
     const routes: Record<string, LinkRoute | null> = {};
-    for (const [peer, pc] of connections) {
-      const entries: StatsEntry[] = [];
-      (await pc.getStats()).forEach((entry: StatsEntry) => entries.push(entry));
-      routes[peer] = selectedRoute(entries);
-    }
+    for (const [peer, pc] of connections) routes[peer] = selectedRoute(await readStats(pc));
     return routes;
   },
   async offer(peer: string): Promise<string> {
