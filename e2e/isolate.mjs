@@ -14,9 +14,10 @@ if (!command) {
 const isolated = process.env.CUBECAST_NETNS === '1';
 const canIsolate = process.platform === 'linux' && process.getuid?.() === 0;
 
-function run(cmd, cmdArgs, after = () => {}) {
+function run(cmd, cmdArgs) {
+  removeStaleNamespaces();
   const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit' });
-  after();
+  removeStaleNamespaces();
   if (result.error) {
     console.error(`isolate: could not run ${cmd}: ${result.error.message}`);
     process.exit(2);
@@ -26,9 +27,11 @@ function run(cmd, cmdArgs, after = () => {}) {
 
 /**
  * Removes the namespaces the NAT test network (e2e/net) made, named cc<pid>-..., whose
- * process is gone: a test killed in its teardown leaves them, and they outlive this run.
+ * process is gone: a test killed in its teardown leaves them, and they outlive its run.
+ * Before the command and after it, isolated or not.
  */
 function removeStaleNamespaces() {
+  if (process.platform !== 'linux') return;
   const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   for (const name of listed.split('\n').map((line) => line.split(' ')[0])) {
     const pid = /^cc(\d+)-/.exec(name ?? '')?.[1];
@@ -54,7 +57,7 @@ if (!isolated && canIsolate) {
     'export CUBECAST_NETNS=1',
     'exec "$@"',
   ].join('\n');
-  run('unshare', ['-n', 'sh', '-c', setup, 'netns', process.execPath, fileURLToPath(import.meta.url), command, ...args], removeStaleNamespaces);
+  run('unshare', ['-n', 'sh', '-c', setup, 'netns', process.execPath, fileURLToPath(import.meta.url), command, ...args]);
 }
 if (!isolated) console.warn('isolate: not root on Linux, so WebRTC runs on the host network');
 run(command, args);

@@ -24,3 +24,43 @@ export const benchApi = (page: Pick<Page, 'evaluate'>) => ({
   call: <K extends keyof BenchApi>(name: K, ...args: Parameters<BenchApi[K]>) =>
     page.evaluate(([n, a]) => (window as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[n as string]!(...(a as unknown[])), [name, args] as const) as Promise<Awaited<ReturnType<BenchApi[K]>>>,
 });
+
+export type BenchTab = ReturnType<typeof benchApi>;
+
+/**
+ * Tabs wired in a line over WebRTC, the harness passing the SDP: each tab offers to the next.
+ * With the engine (not `raw`): each tab gets its place in the line, the last subscribes and the
+ * first publishes to it. Resolves once every link is open and the route is set up.
+ */
+export async function wireLine(tabs: readonly BenchTab[], raw = false): Promise<void> {
+  const n = tabs.length;
+  for (let i = 0; i + 1 < n; i++) {
+    const offer = await tabs[i]!.call('offer', `t${i + 1}`);
+    const answer = await tabs[i + 1]!.call('answer', `t${i}`, offer);
+    await tabs[i]!.call('accept', `t${i + 1}`, answer);
+  }
+  if (!raw) for (let i = 0; i < n; i++) await tabs[i]!.call('view', i, n);
+  const deadline = Date.now() + 30_000;
+  for (let i = 0; i < n; i++) {
+    const expected = (i > 0 ? 1 : 0) + (i < n - 1 ? 1 : 0);
+    while ((await tabs[i]!.call('openLinks')).length < expected) {
+      if (Date.now() > deadline) throw new Error(`line of ${n}: tab ${i} never opened its links`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  if (!raw) {
+    await new Promise((r) => setTimeout(r, 1200)); // RTTs measured
+    await tabs[n - 1]!.call('subscribe');
+    await tabs[0]!.call('publish', n - 1);
+    await new Promise((r) => setTimeout(r, 300)); // the route is set up
+  }
+}
+
+/** MB/s of one flood of `bytes`-sized chunks for `ms`, from `first` to `last`, as `last` counted it. */
+export async function floodRate(first: BenchTab, last: BenchTab, bytes: number, ms: number): Promise<number> {
+  await last.call('reset');
+  await first.call('flood', bytes, ms);
+  await new Promise((r) => setTimeout(r, ms + 1000));
+  const r = await last.call('results');
+  return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
+}

@@ -17,7 +17,7 @@ import { summarize } from '@cubecast/overlay';
 import type { Page } from 'playwright-core';
 import { startBenchBrowser, withCpu, type CpuSample } from '@cubecast/bench-kit/browser';
 import { table } from '@cubecast/bench-kit';
-import { benchApi } from './bench-page-api.js';
+import { benchApi, floodRate, wireLine, type BenchTab } from './bench-page-api.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARMUP_MS = 2000;
@@ -28,13 +28,11 @@ const STREAM_MS = 6000;
 /** Direct/relayed flood pairs per relay measurement (b'). */
 const PAIRS = 7;
 
-const api = benchApi;
-
 const bench = await startBenchBrowser('bench:browser', 'bench.html', DEADLINE_MS);
 const { server, browser } = bench;
 
 /** n tabs wired in a line, the first publishing to the last. */
-async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof api>; last: ReturnType<typeof api>; tabs: ReturnType<typeof api>[]; close(): Promise<void> }> {
+async function chain(n: number, raw = false): Promise<{ first: BenchTab; last: BenchTab; tabs: BenchTab[]; close(): Promise<void> }> {
   const context = await browser.newContext();
   const pages: Page[] = [];
   for (let i = 0; i < n; i++) {
@@ -43,27 +41,8 @@ async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof
     await page.waitForFunction(() => 'bench' in window);
     pages.push(page);
   }
-  const tabs = pages.map(api);
-  for (let i = 0; i + 1 < n; i++) {
-    const offer = await tabs[i]!.call('offer', `t${i + 1}`);
-    const answer = await tabs[i + 1]!.call('answer', `t${i}`, offer);
-    await tabs[i]!.call('accept', `t${i + 1}`, answer);
-  }
-  if (!raw) for (let i = 0; i < n; i++) await tabs[i]!.call('view', i, n);
-  const deadline = Date.now() + 30_000;
-  for (let i = 0; i < n; i++) {
-    const expected = (i > 0 ? 1 : 0) + (i < n - 1 ? 1 : 0);
-    while ((await tabs[i]!.call('openLinks')).length < expected) {
-      if (Date.now() > deadline) throw new Error(`chain of ${n}: tab ${i} never opened its links`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  if (!raw) {
-    await new Promise((r) => setTimeout(r, 1200)); // RTTs measured
-    await tabs[n - 1]!.call('subscribe');
-    await tabs[0]!.call('publish', n - 1);
-    await new Promise((r) => setTimeout(r, 300)); // the route is set up
-  }
+  const tabs = pages.map(benchApi);
+  await wireLine(tabs, raw);
   return { first: tabs[0]!, last: tabs[n - 1]!, tabs, close: () => context.close() };
 }
 
@@ -73,13 +52,7 @@ async function chain(n: number, raw = false): Promise<{ first: ReturnType<typeof
  */
 async function throughput(n: number, bytes: number, raw = false): Promise<number> {
   const c = await chain(n, raw);
-  const flood = async (ms: number) => {
-    await c.last.call('reset');
-    await c.first.call('flood', bytes, ms);
-    await new Promise((r) => setTimeout(r, ms + 1000));
-    const r = await c.last.call('results');
-    return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
-  };
+  const flood = (ms: number) => floodRate(c.first, c.last, bytes, ms);
   try {
     await flood(WARMUP_MS);
     const runs: number[] = [];
@@ -99,7 +72,7 @@ async function throughput(n: number, bytes: number, raw = false): Promise<number
  */
 async function pairedRelayOverhead(bytes: number, pairs: number, raw = false) {
   const c = await chain(3, raw);
-  const [t0, t1, t2] = c.tabs as [ReturnType<typeof api>, ReturnType<typeof api>, ReturnType<typeof api>];
+  const [t0, t1, t2] = c.tabs as [BenchTab, BenchTab, BenchTab];
   if (!raw) {
     await t1.call('subscribe', 2);
     await t0.call('publish', 1, 2);

@@ -19,7 +19,8 @@ import { table } from '@cubecast/bench-kit';
 import type { Page } from '@playwright/test';
 import type { NatKind } from '../net/nat-network.js';
 import { startNatTestbed, type NatTestbed } from '../net/testbed.js';
-import { benchApi } from './bench-page-api.js';
+import { rtcConfiguration } from '@cubecast/peer/rtc';
+import { benchApi, floodRate, wireLine, type BenchTab } from './bench-page-api.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const ROUNDS = 3;
@@ -61,26 +62,11 @@ async function capacity(testbed: NatTestbed, from: number, to: number): Promise<
       return benchApi(page);
     }),
   );
-  const [sender, receiver] = pages as [ReturnType<typeof benchApi>, ReturnType<typeof benchApi>];
-  const { iceServers, iceTransportPolicy } = iceConfigurationFor(testbed.ice, 'bench/t0', Date.now());
-  const configuration = { iceServers: iceServers.map((server) => ({ ...server, urls: [server.urls].flat() })), iceTransportPolicy };
+  const [sender, receiver] = pages as [BenchTab, BenchTab];
+  const configuration = rtcConfiguration(iceConfigurationFor(testbed.ice, 'bench/t0', Date.now()));
   for (const page of pages) await page.call('ice', configuration);
-  const offer = await sender.call('offer', 't1');
-  await sender.call('accept', 't1', await receiver.call('answer', 't0', offer));
-  await sender.call('view', 0, 2);
-  await receiver.call('view', 1, 2);
-  await until('the bench link', async () => ((await sender.call('openLinks')).length > 0 && (await receiver.call('openLinks')).length > 0) || undefined, 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 1200)); // RTTs measured
-  await receiver.call('subscribe');
-  await sender.call('publish', 1);
-  await new Promise((resolve) => setTimeout(resolve, 300)); // the route is set up
-  const flood = async (ms: number) => {
-    await receiver.call('reset');
-    await sender.call('flood', FLOOD_BYTES, ms);
-    await new Promise((resolve) => setTimeout(resolve, ms + 1000));
-    const r = await receiver.call('results');
-    return r.bytes / 2 ** 20 / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
-  };
+  await wireLine(pages);
+  const flood = (ms: number) => floodRate(sender, receiver, FLOOD_BYTES, ms);
   await flood(2000);
   const mbps: number[] = [];
   for (let i = 0; i < ROUNDS; i++) mbps.push(await flood(3000));

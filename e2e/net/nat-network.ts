@@ -13,7 +13,7 @@
  * port, so a STUN-learned address works for every peer); `symmetric` is MASQUERADE
  * --random-fully (a new public port per destination: only a TURN relay gets through).
  * Every namespace and interface it makes is removed by close(), also after a failure; ones
- * left by a run that died are removed at the next start.
+ * left by a process that died are removed by e2e/isolate.mjs, before and after each run.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ export type NatKind = 'eim' | 'symmetric';
 /** The internet's address, where the servers listen. */
 export const INTERNET_ADDRESS = '203.0.113.1';
 const BRIDGE = 'ccbr0';
-/** Namespaces of this harness are named cc<pid>-...: those of dead pids are stale. */
+/** Namespaces of this harness are named cc<pid>-...: e2e/isolate.mjs removes those of dead pids. */
 const PREFIX = 'cc';
 
 function ip(...args: string[]): void {
@@ -89,7 +89,6 @@ export class NatNetwork {
   /** Builds the internet and one home per entry of `nats`. Needs root, `ip` and `iptables`. */
   static create(nats: readonly NatKind[]): NatNetwork {
     if (process.getuid?.() !== 0) throw new Error('the NAT test network needs root (ip netns, iptables)');
-    NatNetwork.removeStale();
     const id = `${PREFIX}${process.pid}`;
     const dir = mkdtempSync(join(tmpdir(), 'cubecast-nat-'));
     const namespaces: string[] = [];
@@ -144,18 +143,6 @@ export class NatNetwork {
     return network;
   }
 
-  /** Removes what a run that died left: its namespaces and the bridge. */
-  private static removeStale(): void {
-    const listed = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    for (const line of listed.split('\n')) {
-      const name = line.split(' ')[0]!;
-      const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
-      if (pid === undefined || isAlive(Number(pid))) continue;
-      tryIp('netns', 'del', name);
-    }
-    tryIp('link', 'del', BRIDGE);
-  }
-
   /** Closes every browser launched in the homes. */
   async closeBrowsers(): Promise<void> {
     await Promise.all(this.homes.map((home) => home.closeBrowsers()));
@@ -182,14 +169,5 @@ function tryIp(...args: string[]): void {
     ip(...args);
   } catch {
     // Already gone.
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
