@@ -85,6 +85,10 @@ describe('reports', () => {
     });
     expect([...s.controller.store.links.get(reporter.hostId)!.keys()]).toEqual([neighbour.hostId]);
     expect(s.controller.store.events.some((e) => e.type === 'failure' && e.details?.peer === stranger.hostId)).toBe(false);
+    // A stall, then a failure, of a real link: each logged once, when the state changes.
+    for (const state of ['stalled', 'stalled', 'failed', 'failed'] as const) await reporter.request('link:report', { links: [{ hostId: neighbour.hostId, state }] });
+    const logged = s.controller.store.events.filter((e) => e.type === 'failure' && e.details?.peer === neighbour.hostId).map((e) => e.message);
+    expect(logged).toEqual([`${reporter.hostId} reports its link to ${neighbour.hostId} stalled`, `${reporter.hostId} reports its link to ${neighbour.hostId} failed`]);
   });
 
   it('lets only a host on a subscription route end its pipeline, and tells subscribers in the server words', async () => {

@@ -39,8 +39,8 @@ export class Measurements {
         at: now,
       });
       if (link.rttMs !== undefined) this.room.store.coordinates.update(hostId, link.hostId, link.rttMs);
-      if (link.state === 'failed' && previous?.state !== 'failed') {
-        this.room.logEvent('failure', `${hostId} reports its link to ${link.hostId} failed`, hostId, { peer: link.hostId });
+      if ((link.state === 'stalled' || link.state === 'failed') && previous?.state !== link.state) {
+        this.room.logEvent('failure', `${hostId} reports its link to ${link.hostId} ${link.state}`, hostId, { peer: link.hostId });
       }
     }
     this.room.store.links.set(hostId, reported);

@@ -3,6 +3,7 @@ import type {
   ChannelInfo,
   Emulation,
   HostSpa,
+  LinkReport,
   ObserverEvent,
   RoutingPolicyName,
   SpaSpec,
@@ -71,7 +72,7 @@ export interface SubscriptionRecord {
 
 /** One host's latest report about one of its links. */
 export interface LinkMeasurement {
-  state: 'connecting' | 'open' | 'failed';
+  state: LinkReport['links'][number]['state'];
   rttMs?: number;
   throughputKbps?: number;
   lossRate?: number;

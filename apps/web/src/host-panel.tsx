@@ -42,13 +42,17 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
               <td>{link.hostId}</td>
               <td>
                 <span className={`state state-${link.state}`}>{link.state}</span>
+                {link.state === 'stalled' && <div className="small muted">Silent: streams go around it while its connection restarts ICE.</div>}
                 {link.problem && link.state !== 'open' && (
                   <div className="small error-text" data-testid="link-problem">
                     Not linked: {link.problem}.
                   </div>
                 )}
               </td>
-              <td data-route={link.route ?? ''}>{routeText(link.routeDetail)}</td>
+              <td data-route={link.route ?? ''}>
+                {routeText(link.routeDetail)}
+                {link.iceRestarts > 0 && <div className="small muted">ICE restarted {link.iceRestarts === 1 ? 'once' : `${link.iceRestarts} times`}</div>}
+              </td>
               <td>{link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}</td>
             </tr>
           ))}

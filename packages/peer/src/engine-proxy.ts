@@ -26,6 +26,9 @@ export interface EngineProxyEvents extends Record<string, unknown> {
   'keyframe:requested': { channel: ChannelInfo };
   'stats:updated': EngineStats;
   'spa:died': { channel: string; pipeline: string[]; message: string };
+  /** A link went silent: no routes over it until it mends (its connection restarts ICE) or fails. */
+  'link:stalled': { hostId: string; reason: string };
+  'link:recovered': { hostId: string };
   'link:failed': { hostId: string; reason: string };
   'coding:failed': { id: string; message: string };
   /** The worker failed to load, or work it could not do (it goes on). */
@@ -251,8 +254,12 @@ export class EngineProxy extends TypedEmitter<EngineProxyEvents> {
         if (name) this.emit('spa:died', { channel: name, pipeline: report.pipeline, message: report.message });
         return;
       }
+      case 'link:stalled':
       case 'link:failed':
-        this.emit('link:failed', { hostId: report.hostId, reason: report.reason });
+        this.emit(report.type, { hostId: report.hostId, reason: report.reason });
+        return;
+      case 'link:recovered':
+        this.emit('link:recovered', { hostId: report.hostId });
         return;
       case 'coding:failed':
         this.emit('coding:failed', { id: report.id, message: report.message });

@@ -1,6 +1,6 @@
 import type { IceConfiguration, SignalData } from '@cubecast/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { dtlsFingerprint, LinkManager } from './link-manager.js';
+import { dtlsFingerprint, iceUfrag, LinkManager } from './link-manager.js';
 import { FakeConnection } from './testing/fake-connection.js';
 
 
@@ -20,8 +20,7 @@ function manager(wanted: string[]) {
     createConnection: (initiator, ice) => {
       unnamed = new FakeConnection(initiator);
       iceUsed.push(ice);
-      const connection = unnamed;
-      return { connection, channel: {} as RTCDataChannel, route: () => connection.route(), iceRestarts: () => 0, failure: () => connection.failure() };
+      return unnamed.made();
     },
     ice: () => current.ice,
     added: (hostId) => {
@@ -127,7 +126,24 @@ describe('LinkManager', () => {
     expect(dtlsFingerprint('v=0\r\n')).toBeNull();
   });
 
-  it('drops a link the engine found silent, and the offering side makes a new one after the backoff', () => {
+  it('reads the ICE username fragment of an SDP', () => {
+    expect(iceUfrag('v=0\r\na=ice-ufrag:Xy+9\r\na=ice-pwd:secret\r\n')).toBe('Xy+9');
+    expect(iceUfrag('v=0\r\n')).toBeNull();
+  });
+
+  it('restarts ICE on a link the engine found silent, keeping its connection', () => {
+    const m = manager(['h3']);
+    m.links.sync('h2');
+    const silent = m.last('h3')!;
+    silent.connected = true;
+    m.links.stalled('h3');
+    m.links.stalled('h9');
+    expect(silent.iceRestartsAsked).toBe(1);
+    expect(silent.destroyed).toBe(0);
+    expect(m.log).toEqual(['add h3']);
+  });
+
+  it('drops a link the engine gave up on, and the offering side makes a new one after the backoff', () => {
     const m = manager(['h3']);
     m.links.sync('h2');
     const silent = m.last('h3')!;

@@ -22,6 +22,9 @@ export type CreateConnection = (
   channel: RTCDataChannel;
   /** Its selected candidate pair (getStats). */
   route(): Promise<LinkRoute | null>;
+  /** Gathers new candidates and renegotiates, keeping the connection and its channel. */
+  restartIce(): void;
+  /** ICE restarts this connection went through (its ICE credentials changed). */
   iceRestarts(): number;
   /** Why it has not connected (linkFailure). */
   failure(): Promise<string>;
@@ -57,6 +60,11 @@ export interface LinkManagerOptions {
  */
 export function dtlsFingerprint(sdp: string): string | null {
   return /^a=fingerprint:(.+?)\s*$/m.exec(sdp)?.[1]?.toLowerCase() ?? null;
+}
+
+/** The ICE username fragment an SDP states: a new one means ICE restarted. */
+export function iceUfrag(sdp: string): string | null {
+  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? null;
 }
 
 /** A link: its connection as made (its channel went to the engine), and who offered. */
@@ -148,9 +156,18 @@ export class LinkManager {
   }
 
   /**
-   * The engine found the link silent (no pong, no data) and closed its channel: the
-   * connection is no use any more, even if ICE still calls it connected (a network blip
-   * shorter than ICE's own timeout). It goes, and the offering side makes a new one.
+   * The engine found the link silent (no pong, no data) and routes around it: whatever ICE
+   * says (it may still call a dead path connected), the path this connection uses may be gone
+   * (a NAT dropped its mapping, the network changed). Restarting ICE finds the path that works
+   * now, and the channel, which the engine keeps, carries on over it.
+   */
+  stalled(hostId: string): void {
+    this.links.get(hostId)?.restartIce();
+  }
+
+  /**
+   * The engine gave the link up (silent even after `stalled`) and closed its channel: the
+   * connection is no use any more. It goes, and the offering side makes a new one.
    */
   failed(hostId: string): void {
     const link = this.links.get(hostId);

@@ -54,8 +54,11 @@ describe('linkFailure', () => {
   ];
 
   it('says when no STUN or TURN server was configured', () => {
-    expect(linkFailure([], tried, 0)).toBe('the server hands out no STUN or TURN servers, so only tabs on one network can link (see "Across networks" in docs/deploy.md); none of the 2 candidate pairs got through (all failed)');
+    expect(linkFailure([], tried, [])).toBe('the server hands out no STUN or TURN servers, so only tabs on one network can link (see "Across networks" in docs/deploy.md); none of the 2 candidate pairs got through (all failed)');
   });
+
+  const stun = { urls: 'stun:203.0.113.9:3478' };
+  const servers = [stun, { urls: 'turn:203.0.113.1:3478?transport=udp', username: 'u', credential: 'c' }];
 
   it('puts a TURN server that refused the credentials first, and servers that did not answer', () => {
     const errors = [
@@ -63,12 +66,20 @@ describe('linkFailure', () => {
       { url: 'stun:203.0.113.9:3478', errorCode: 701 },
       { url: 'stun:203.0.113.9:3478', errorCode: 701 },
     ];
-    expect(linkFailure(errors, tried, 2)).toBe('the TURN server refused the credentials (turn:203.0.113.1:3478?transport=udp, error 401); no answer from stun:203.0.113.9:3478; none of the 2 candidate pairs got through (all failed)');
+    expect(linkFailure([...errors, { url: 'turn:203.0.113.1:3478?transport=udp', errorCode: 701 }], tried, servers)).toBe('the TURN server refused the credentials (turn:203.0.113.1:3478?transport=udp, error 401); no answer from stun:203.0.113.9:3478; none of the 2 candidate pairs got through (all failed)');
+  });
+
+  it('counts a TURN server that gave no relay address and no error as not answering, unless another gave one', () => {
+    const turn = { urls: ['turn:203.0.113.1:3478?transport=udp', 'turns:203.0.113.1:5349'], username: 'u', credential: 'c' };
+    expect(linkFailure([], tried, [stun, turn])).toBe('no answer from turn:203.0.113.1:3478?transport=udp, turns:203.0.113.1:5349; none of the 2 candidate pairs got through (all failed)');
+    expect(linkFailure([{ url: 'turns:203.0.113.1:5349', errorCode: 701 }], tried, [turn])).toBe('no answer from turns:203.0.113.1:5349, turn:203.0.113.1:3478?transport=udp; none of the 2 candidate pairs got through (all failed)');
+    const relayed = [...tried, { id: 'L2', type: 'local-candidate', candidateType: 'relay' }];
+    expect(linkFailure([], relayed, [turn])).toBe('none of the 2 candidate pairs got through (all failed)');
   });
 
   it('says when the other side sent no candidates, or there was no pair to try, or checks go on', () => {
-    expect(linkFailure([], [], 1)).toBe('no candidates came from the other side');
-    expect(linkFailure([], tried.slice(0, 2), 1)).toBe('no candidate pair to try');
-    expect(linkFailure([], [...tried.slice(0, 3), { ...tried[3]!, state: 'in-progress' }], 1)).toBe('none of the 2 candidate pairs got through (still trying)');
+    expect(linkFailure([], [], [stun])).toBe('no candidates came from the other side');
+    expect(linkFailure([], tried.slice(0, 2), [stun])).toBe('no candidate pair to try');
+    expect(linkFailure([], [...tried.slice(0, 3), { ...tried[3]!, state: 'in-progress' }], [stun])).toBe('none of the 2 candidate pairs got through (still trying)');
   });
 });

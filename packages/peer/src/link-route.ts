@@ -1,3 +1,4 @@
+import type { IceServer } from '@cubecast/protocol';
 /** An ICE candidate's type: its own address, as a NAT showed it (srflx: by STUN, prflx: by the peer), or a TURN relay. */
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 
@@ -67,17 +68,22 @@ export interface IceServerError {
 
 /**
  * Why a link did not connect, in words a person can act on: what the ICE servers said first
- * (a refused TURN credential, a server that did not answer), then what the checks found.
+ * (a refused TURN credential, a server that did not answer), then what the checks found. A
+ * TURN server that gave no relay address and no error has not answered either: Chromium
+ * reports an unanswered allocation (701) only after its retransmissions give up, later than
+ * a link's connect timeout.
  */
-export function linkFailure(errors: readonly IceServerError[], stats: Iterable<StatsEntry>, iceServers: number): string {
+export function linkFailure(errors: readonly IceServerError[], stats: Iterable<StatsEntry>, iceServers: readonly IceServer[]): string {
   const reasons: string[] = [];
-  if (iceServers === 0) reasons.push('the server hands out no STUN or TURN servers, so only tabs on one network can link (see "Across networks" in docs/deploy.md)');
+  if (iceServers.length === 0) reasons.push('the server hands out no STUN or TURN servers, so only tabs on one network can link (see "Across networks" in docs/deploy.md)');
   const turn = (url: string) => url.startsWith('turn');
   const refused = errors.find((error) => turn(error.url) && (error.errorCode === 401 || error.errorCode === 403 || error.errorCode === 437 || error.errorCode === 438));
   if (refused) reasons.push(`the TURN server refused the credentials (${refused.url}, error ${refused.errorCode})`);
-  const unreachable = [...new Set(errors.filter((error) => error.errorCode === 701 && !(refused && error.url === refused.url)).map((error) => error.url))];
-  if (unreachable.length > 0) reasons.push(`no answer from ${unreachable.join(', ')}`);
   const entries = [...stats];
+  const relayed = entries.some((entry) => entry.type === 'local-candidate' && entry.candidateType === 'relay');
+  const silentTurn = relayed ? [] : iceServers.flatMap((server) => [server.urls].flat()).filter((url) => turn(url) && !errors.some((error) => error.url === url));
+  const unreachable = [...new Set([...errors.filter((error) => error.errorCode === 701 && error.url !== refused?.url).map((error) => error.url), ...silentTurn])];
+  if (unreachable.length > 0) reasons.push(`no answer from ${unreachable.join(', ')}`);
   const pairs = entries.filter((entry) => entry.type === 'candidate-pair');
   const remote = entries.filter((entry) => entry.type === 'remote-candidate');
   if (remote.length === 0) reasons.push('no candidates came from the other side');

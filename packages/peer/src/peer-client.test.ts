@@ -1,7 +1,7 @@
-import { ClosedError, PROTOCOL_VERSION, type CubeDelta, type CubeState } from '@cubecast/protocol';
+import { ClosedError, PROTOCOL_VERSION, type CubeDelta, type CubeState, type LinkReport } from '@cubecast/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineWorker } from './engine-proxy.js';
-import type { DeliveredChunk } from './engine/types.js';
+import type { DeliveredChunk, LinkState } from './engine/types.js';
 import type { EngineCommand, EngineReport } from './engine/worker-protocol.js';
 import { CubecastPeer } from './peer-client.js';
 import { FakeConnection } from './testing/fake-connection.js';
@@ -65,7 +65,7 @@ async function scenario(initial: CubeState, options: { refuse?: (event: string, 
     createConnection: (initiator) => {
       const connection = new FakeConnection(initiator);
       connections.push(connection);
-      return { connection, channel: {} as RTCDataChannel, route: () => connection.route(), iceRestarts: () => 0, failure: () => connection.failure() };
+      return connection.made();
     },
   });
   closers.push(() => peer.close());
@@ -148,6 +148,22 @@ describe('CubecastPeer and the cube view', () => {
     // A delta of the old epoch now changes nothing.
     await s.send('cube:delta', delta({ epoch: 1, revision: 5, neighbours: [[3, null]] }));
     expect(connected.destroyed).toBe(0);
+  });
+
+  it('restarts ICE on a link the engine found silent, makes anew one it gave up on, and tells the server', async () => {
+    const s = await scenario(base);
+    const link = s.connectionTo('h2')!;
+    link.connected = true;
+    const stats = (state: LinkState) => s.report({ type: 'stats', links: [{ hostId: 'h2', state, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, lossRate: 0 }], malformed: 0, duplicates: 0, forwarding: [], spas: [] });
+    const reported = () => s.received().filter(([event]) => event === 'link:report').map(([, report]) => (report as LinkReport).links[0]!.state);
+    stats('stalled');
+    s.report({ type: 'link:stalled', hostId: 'h2', reason: 'silent for 3600 ms' });
+    expect([link.iceRestartsAsked, link.destroyed]).toEqual([1, 0]);
+    await until(() => reported().includes('stalled'));
+    stats('failed');
+    s.report({ type: 'link:failed', hostId: 'h2', reason: 'silent for 15100 ms' });
+    expect(link.destroyed).toBe(1);
+    await until(() => reported().includes('failed'));
   });
 
   it('closes once: destroys its connections, stops its engine, says peer:closed last, and refuses calls after', async () => {

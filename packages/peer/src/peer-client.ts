@@ -17,6 +17,7 @@ import {
   type SubscriptionInfo,
 } from '@cubecast/protocol';
 import { EngineProxy, type EngineWorker } from './engine-proxy.js';
+import type { LinkState } from './engine/index.js';
 import { LinkManager, type CreateConnection } from './link-manager.js';
 import type { LinkRoute } from './link-route.js';
 import { createSimplePeerConnection } from './simple-peer-connection.js';
@@ -49,7 +50,7 @@ export interface PeerSnapshot {
    * `route`: how the link's packets travel (its selected candidate pair's most indirect end);
    * `routeDetail`: both ends and the protocol; `problem`: why it has not connected, until it does.
    */
-  readonly links: { hostId: string; state: 'connecting' | 'open' | 'failed'; rttMs: number | null; sentKbps: number; receivedKbps: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null }[];
+  readonly links: { hostId: string; state: LinkState; rttMs: number | null; sentKbps: number; receivedKbps: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null }[];
   readonly channels: ChannelInfo[];
   readonly publishing: { channel: string; framesEncoded: number }[];
   readonly subscriptions: {
@@ -593,6 +594,11 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     engine.on('stats:updated', () => this.changed());
     // The server passes the news to the subscribers that wanted this pipeline's output.
     engine.on('spa:died', () => this.reportSpas());
+    engine.on('link:stalled', ({ hostId }) => {
+      this.links.stalled(hostId);
+      this.reportLinks();
+    });
+    engine.on('link:recovered', () => this.reportLinks());
     engine.on('link:failed', (failure) => {
       this.links.failed(failure.hostId);
       this.emit('link:failed', failure);

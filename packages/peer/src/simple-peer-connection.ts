@@ -1,24 +1,16 @@
 import './node-shims.js';
 import { DATA_CHANNEL, type SignalData } from '@cubecast/protocol';
 import SimplePeer from 'simple-peer';
-import type { CreateConnection, LinkConnection } from './link-manager.js';
+import { iceUfrag, type CreateConnection, type LinkConnection } from './link-manager.js';
 import { linkFailure, selectedRoute, type IceServerError } from './link-route.js';
 import { readStats, rtcConfiguration } from './rtc.js';
 
 /**
- * How long a connection may stay `disconnected` before it restarts ICE. Chromium says
- * `disconnected` once consent checks go unanswered for a few seconds, and a blip mends itself;
- * one that lasts needs new candidates (a changed network, a NAT that dropped its mapping).
- */
-const ICE_RESTART_AFTER_MS = 1000;
-
-/**
  * A link's connection: simple-peer over an RTCPeerConnection made with the server's ICE
- * servers, its negotiated data channel, its route (getStats), and ICE restarts. simple-peer
- * closes a connection whose ICE `failed`; before that, at `disconnected`, this restarts ICE:
- * the offering side makes an offer with new credentials (`restartIce()` then `negotiate()`),
- * the other side asks it to (simple-peer's `renegotiate` signal), and the link carries on
- * over whatever pair works now.
+ * servers, its negotiated data channel, its route (getStats), and ICE restarts. An ICE
+ * restart comes from the offering side (`restartIce()` then `negotiate()`); the other side
+ * asks for one (simple-peer's `renegotiate` signal). The DTLS and SCTP sessions, and so the
+ * data channel, carry on over whatever pair works after it.
  */
 export const createSimplePeerConnection: CreateConnection = (initiator, ice) => {
   const peer = new SimplePeer({ initiator, trickle: true, config: rtcConfiguration(ice) });
@@ -32,20 +24,12 @@ export const createSimplePeerConnection: CreateConnection = (initiator, ice) => 
     if (iceErrors.length < 32) iceErrors.push({ url, errorCode });
   });
   let restarts = 0;
-  let restartTimer: ReturnType<typeof setTimeout> | undefined;
-  const restart = () => {
-    restartTimer = undefined;
-    if (peer.destroyed || pc.iceConnectionState !== 'disconnected') return;
-    restarts++;
-    pc.restartIce();
-    negotiate();
-  };
-  pc.addEventListener('iceconnectionstatechange', () => {
-    if (pc.iceConnectionState === 'disconnected') restartTimer ??= setTimeout(restart, ICE_RESTART_AFTER_MS);
-    else {
-      clearTimeout(restartTimer);
-      restartTimer = undefined;
-    }
+  let ufrag: string | null = null;
+  peer.on('signal', (data: SignalData) => {
+    const sent = 'sdp' in data && data.sdp ? iceUfrag(data.sdp) : null;
+    if (sent === null) return;
+    if (ufrag !== null && sent !== ufrag) restarts++;
+    ufrag = sent;
   });
   const connection: LinkConnection = {
     get connected() {
@@ -58,7 +42,6 @@ export const createSimplePeerConnection: CreateConnection = (initiator, ice) => 
       peer.signal(data as SimplePeer.SignalData);
     },
     destroy() {
-      clearTimeout(restartTimer);
       peer.destroy();
     },
   };
@@ -67,7 +50,12 @@ export const createSimplePeerConnection: CreateConnection = (initiator, ice) => 
     connection,
     channel: pc.createDataChannel(label, init),
     route: () => readStats(pc).then(selectedRoute),
+    restartIce() {
+      if (peer.destroyed) return;
+      pc.restartIce();
+      negotiate();
+    },
     iceRestarts: () => restarts,
-    failure: () => readStats(pc).then((entries) => linkFailure(iceErrors, entries, ice.iceServers.length)),
+    failure: () => readStats(pc).then((entries) => linkFailure(iceErrors, entries, ice.iceServers)),
   };
 };

@@ -173,7 +173,7 @@ export const linkReportSchema = z.strictObject({
     .array(
       z.strictObject({
         hostId,
-        state: z.enum(['connecting', 'open', 'failed']),
+        state: z.enum(['connecting', 'open', 'stalled', 'failed']),
         rttMs: finite.nonnegative().max(60_000).optional(),
         throughputKbps: finite.nonnegative().max(100_000_000).optional(),
         lossRate: finite.min(0).max(1).optional(),

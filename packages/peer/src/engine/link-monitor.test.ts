@@ -4,7 +4,7 @@ import { Link } from './link.js';
 import { LinkMonitor } from './link-monitor.js';
 import type { LinkTransport } from './types.js';
 
-function setup(failAfterMs = 3500) {
+function setup(stallAfterMs = 3500, failAfterMs = 15_000) {
   let now = 0;
   const sent = new Map<string, Uint8Array[]>();
   const clock = { now: () => now, set: () => 0, clear: () => {} };
@@ -15,7 +15,19 @@ function setup(failAfterMs = 3500) {
     return l;
   };
   const failed: string[] = [];
-  const monitor = new LinkMonitor({ now: () => now, failAfterMs, fail: (l, reason) => failed.push(`${l.hostId}: ${reason}`) });
+  const monitor = new LinkMonitor({
+    now: () => now,
+    stallAfterMs,
+    failAfterMs,
+    stall: (l, reason) => {
+      l.stall();
+      failed.push(`stalled ${l.hostId}: ${reason}`);
+    },
+    fail: (l, reason) => {
+      l.close();
+      failed.push(`failed ${l.hostId}: ${reason}`);
+    },
+  });
   const messages = (hostId: string): DecodedMessage[] => (sent.get(hostId) ?? []).map((bytes) => decode(bytes).message);
   return { monitor, link, failed, messages, advance: (ms: number) => (now += ms) };
 }
@@ -23,7 +35,7 @@ function setup(failAfterMs = 3500) {
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 describe('LinkMonitor', () => {
-  it('pings open links with a fresh nonce and this host\'s position; fails those silent past the limit; leaves connecting ones alone', () => {
+  it('pings open links with a fresh nonce and this host\'s position; stalls those silent past the limit; leaves connecting ones alone', () => {
     const s = setup(3500);
     const quiet = s.link('quiet');
     const chatty = s.link('chatty');
@@ -34,7 +46,7 @@ describe('LinkMonitor', () => {
     s.advance(1000);
     chatty.noteReceived(10, 4000);
     s.monitor.tick([quiet, chatty, connecting]);
-    expect(s.failed).toEqual(['quiet: silent for 4000 ms']);
+    expect(s.failed).toEqual(['stalled quiet: silent for 4000 ms']);
     const pings = s.messages('chatty');
     expect(pings.map((m) => [m.type, m.sequence])).toEqual([
       [MessageType.Ping, 2], // nonce 1 went to quiet, in the first round
@@ -43,6 +55,25 @@ describe('LinkMonitor', () => {
     // u8 1 (has a position), f32 3, f32 -1.5, big-endian: computed by hand from IEEE 754.
     expect(hex(pings[0]!.payload)).toBe('0140400000bfc00000');
     expect(s.messages('connecting')).toEqual([]);
+  });
+
+  it('pings stalled links, and fails one still silent past the second limit', () => {
+    const s = setup(3500, 10_000);
+    const link = s.link('h2');
+    s.advance(4000);
+    s.monitor.tick([link]);
+    expect(s.messages('h2')).toEqual([]);
+    s.advance(1000);
+    s.monitor.tick([link]);
+    expect(s.messages('h2').map((m) => m.type)).toEqual([MessageType.Ping]);
+    s.advance(5000);
+    s.monitor.tick([link]);
+    expect(s.messages('h2')).toHaveLength(2);
+    s.advance(1);
+    s.monitor.tick([link]);
+    s.monitor.tick([link]);
+    expect(s.failed).toEqual(['stalled h2: silent for 4000 ms', 'failed h2: silent for 10001 ms']);
+    expect(s.messages('h2')).toHaveLength(2);
   });
 
   it('answers a ping with a pong of the same nonce, and takes the RTT from a pong it awaited', () => {

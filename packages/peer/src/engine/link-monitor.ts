@@ -5,9 +5,13 @@ type Position = readonly [number, number];
 
 export interface LinkMonitorOptions {
   readonly now: () => number;
-  /** Silence after which a link is declared failed. */
+  /** Silence after which a link stalls: routes go around it while its connection tries to mend. */
+  readonly stallAfterMs: number;
+  /** Silence after which a stalled link is given up. */
   readonly failAfterMs: number;
-  /** A link went silent: the switch tears it down and says so. */
+  /** A link went silent: the switch stops routing over it and says so. */
+  stall(link: Link, reason: string): void;
+  /** A stalled link stayed silent: the switch tears it down and says so. */
   fail(link: Link, reason: string): void;
 }
 
@@ -15,9 +19,9 @@ const POSITION_BYTES = 9;
 
 /**
  * Liveness and measurement of the links: pings out, pongs back, each carrying the sender's
- * emulated position so both ends apply the same emulated distance; silence past the limit
- * fails the link. The links keep what is measured (RTT, the peer's position, when they last
- * heard); this decides when to ask and what a reply means.
+ * emulated position so both ends apply the same emulated distance; silence past one limit
+ * stalls the link, past a longer one fails it. The links keep what is measured (RTT, the
+ * peer's position, when they last heard); this decides when to ask and what a reply means.
  */
 export class LinkMonitor {
   private nonce = 0;
@@ -31,13 +35,18 @@ export class LinkMonitor {
     for (const link of links) link.updateDelay(position);
   }
 
-  /** One round: open links silent too long fail, the others are pinged. */
+  /**
+   * One round: open links silent too long stall, stalled ones silent for longer fail, the
+   * others are pinged. Stalled links are pinged too: a pong is how one finds out it mended.
+   */
   tick(links: Iterable<Link>): void {
     const now = this.options.now();
     for (const link of links) {
-      if (link.state !== 'open') continue;
+      if (link.state !== 'open' && link.state !== 'stalled') continue;
       const silence = link.silentFor(now);
-      if (silence > this.options.failAfterMs) this.options.fail(link, `silent for ${Math.round(silence)} ms`);
+      const reason = `silent for ${Math.round(silence)} ms`;
+      if (silence > this.options.failAfterMs) this.options.fail(link, reason);
+      else if (link.state === 'open' && silence > this.options.stallAfterMs) this.options.stall(link, reason);
       else this.ping(link);
     }
   }

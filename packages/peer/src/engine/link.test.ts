@@ -162,4 +162,28 @@ describe('Link measurement and liveness', () => {
     link.open(2000);
     expect(link.state).toBe('failed');
   });
+
+  it('stalls only when open, drops what it queued, sends nothing queued until it recovers, and recovers only from a stall', () => {
+    const t = transport();
+    const link = new Link('peer', t, clock);
+    link.stall();
+    expect(link.state).toBe('connecting');
+    link.open(0);
+    link.enqueue(message(1, 'a', 0));
+    link.enqueue(message(2, 'b', 0));
+    link.stall();
+    expect(link.state).toBe('stalled');
+    expect([link.queued, link.backlogBytes, link.stats(1).dropped]).toEqual([0, 0, 2]);
+    link.enqueue(message(3, 'c', 0));
+    link.pump(10, unlimited());
+    expect(t.sent).toHaveLength(0);
+    expect(link.recover(500)).toBe(true);
+    expect([link.state, link.silentFor(600)]).toEqual(['open', 100]);
+    expect(link.recover(700)).toBe(false);
+    link.pump(700, unlimited());
+    expect(t.sent.map((bytes) => bytes[0])).toEqual([3]);
+    link.close();
+    expect(link.recover(800)).toBe(false);
+    expect(link.state).toBe('failed');
+  });
 });

@@ -1,5 +1,5 @@
 import { emulatedOneWayDelayMs, Flags } from '@cubecast/protocol';
-import type { LinkStats, LinkTransport } from './types.js';
+import type { LinkState, LinkStats, LinkTransport } from './types.js';
 
 /** A message waiting to leave on a link. */
 export interface Outgoing {
@@ -73,7 +73,7 @@ const MAX_PENDING_PINGS = 16;
  * when to ping and when silence means failure; the link keeps all of its own state.
  */
 export class Link {
-  private linkState: 'connecting' | 'open' | 'failed' = 'connecting';
+  private linkState: LinkState = 'connecting';
   private srttMs: number | undefined;
   private lastHeard: number;
   /** The emulated one-way delay toward this peer (ms), from both ends' positions. */
@@ -98,7 +98,7 @@ export class Link {
     this.window.at = this.lastHeard;
   }
 
-  get state(): 'connecting' | 'open' | 'failed' {
+  get state(): LinkState {
     return this.linkState;
   }
 
@@ -107,6 +107,25 @@ export class Link {
     if (this.linkState === 'failed') return;
     this.linkState = 'open';
     this.lastHeard = now;
+  }
+
+  /**
+   * Silent too long, but not given up: its connection may be restarting ICE and its channel
+   * survives that. It carries only pings until something arrives again; what it had queued is
+   * too late by then and goes.
+   */
+  stall(): void {
+    if (this.linkState !== 'open') return;
+    this.linkState = 'stalled';
+    this.counters.dropped += this.queue.length;
+    this.clearQueue();
+  }
+
+  /** Something arrived on a stalled link: it carries data again. Returns whether it was stalled. */
+  recover(now: number): boolean {
+    if (this.linkState !== 'stalled') return false;
+    this.open(now);
+    return true;
   }
 
   /** Smoothed RTT, undefined until a pong has come back. */
@@ -275,13 +294,17 @@ export class Link {
   close(): void {
     this.linkState = 'failed';
     if (this.wireTimer !== undefined) this.clock.clear(this.wireTimer);
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.clearQueue();
     this.wire.length = 0;
     try {
       this.transport.close();
     } catch {
       // Already closed.
     }
+  }
+
+  private clearQueue(): void {
+    this.queue.length = 0;
+    this.queuedBytes = 0;
   }
 }

@@ -124,15 +124,35 @@ describe('SwitchingEngine over a simulated network', () => {
     for (const h of hosts.slice(1)) if (h !== relay) expect(net.chunks(h).length, h).toBe(before.get(h)! + 1);
   });
 
-  it('detects a silent link and reports it failed', () => {
-    const { net } = setup(4, new Cube(2, 2));
-    const a = net.engines.get('h0')!;
-    const peer = net.ownership.neighbourTable('h0').values().next().value!;
+  it('stalls a silent link (no branches over it) and recovers it when heard again; fails one silent past the limit', () => {
+    const { net, subscribe, publisher } = setup(4, new Cube(2, 2));
+    const a = net.engines.get(publisher)!;
+    const peer = net.ownership.neighbourTable(publisher).values().next().value!;
+    subscribe(peer);
+    net.advance(300);
+    expect(a.nextHops(1)).toContain(peer);
+    const types = () => (net.events.get(publisher) ?? []).filter(({ event }) => event.type.startsWith('link:') && 'hostId' in event && event.hostId === peer).map(({ event }) => event.type);
     // Silence the peer without closing anything: only missed pings can tell.
-    (net as unknown as { cut: Set<string> }).cut.add(peer);
-    net.advance(5000);
-    expect(net.eventsOf('h0', 'link:failed').map((e) => e.hostId)).toContain(peer);
+    net.partition(peer, true);
+    net.advance(3000);
+    expect(types()).toEqual([]);
+    net.advance(1500);
+    expect(types()).toEqual(['link:stalled']);
+    expect(a.nextHops(1)).not.toContain(peer);
     expect(a.linkRtt(peer)).toBeDefined();
+    net.partition(peer, false);
+    net.advance(1100);
+    expect(types()).toEqual(['link:stalled', 'link:recovered']);
+    expect(a.nextHops(1)).toContain(peer);
+    const delivered = net.chunks(peer).length;
+    a.sendChunk(1, Flags.Key, new Uint8Array(100));
+    net.advance(100);
+    expect(net.chunks(peer)).toHaveLength(delivered + 1);
+    net.partition(peer, true);
+    net.advance(14_000);
+    expect(types()).toEqual(['link:stalled', 'link:recovered', 'link:stalled']);
+    net.advance(2000);
+    expect(types()).toEqual(['link:stalled', 'link:recovered', 'link:stalled', 'link:failed']);
   });
 
   it('measures emulated delay from positions as RTT', () => {

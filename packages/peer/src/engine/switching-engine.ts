@@ -26,7 +26,12 @@ import type { CubeView, EngineEnvironment, LinkTransport, SpaReport } from './ty
 
 export interface EngineOptions {
   readonly pingIntervalMs: number;
-  /** Silence after which a link is declared failed. */
+  /** Silence after which a link stalls: no routes over it, its connection restarts ICE. */
+  readonly stallAfterMs: number;
+  /**
+   * Silence after which a stalled link is given up and its connection made anew. Long enough
+   * for an ICE restart to go through a signaling server that saw the same outage.
+   */
   readonly failAfterMs: number;
   /** How often a publisher refreshes its routes; branches expire after 3 refreshes. */
   readonly refreshMs: number;
@@ -35,7 +40,8 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   pingIntervalMs: 1000,
-  failAfterMs: 3500,
+  stallAfterMs: 3500,
+  failAfterMs: 15000,
   refreshMs: 2000,
   statsIntervalMs: 1000,
 };
@@ -130,7 +136,13 @@ export class SwitchingEngine {
       established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
       refused: () => this.counters.malformed++,
     });
-    this.monitor = new LinkMonitor({ now: () => env.now(), failAfterMs: options.failAfterMs, fail: (link, reason) => this.failLink(link, reason) });
+    this.monitor = new LinkMonitor({
+      now: () => env.now(),
+      stallAfterMs: options.stallAfterMs,
+      failAfterMs: options.failAfterMs,
+      stall: (link, reason) => this.stallLink(link, reason),
+      fail: (link, reason) => this.failLink(link, reason),
+    });
     this.pipelines = new PipelineHost(env.createPipeline?.bind(env), {
       output: (hosted, variant, payload, flags) => this.emitVariant(hosted, variant, payload, flags),
       merged: (hosted, payload, flags) => this.deliverMerged(hosted, payload, flags),
@@ -342,7 +354,12 @@ export class SwitchingEngine {
   /** A message from a linked host, paced through the emulated download bandwidth. */
   receive(hostId: string, bytes: Uint8Array): void {
     const now = this.env.now();
-    this.links.get(hostId)?.noteReceived(bytes.byteLength, now);
+    const link = this.links.get(hostId);
+    link?.noteReceived(bytes.byteLength, now);
+    if (link?.recover(now)) {
+      this.env.emit({ type: 'link:recovered', hostId });
+      this.refreshRoutesSoon();
+    }
     this.inbox.receive(hostId, bytes, now);
   }
 
@@ -570,6 +587,13 @@ export class SwitchingEngine {
   }
 
   // ---- failures and stats --------------------------------------------------------------------
+
+  private stallLink(link: Link, reason: string): void {
+    link.stall();
+    this.dropBranchesVia(link.hostId);
+    this.env.emit({ type: 'link:stalled', hostId: link.hostId, reason });
+    this.refreshRoutesSoon();
+  }
 
   private failLink(link: Link, reason: string): void {
     link.close();

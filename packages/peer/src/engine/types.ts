@@ -75,9 +75,12 @@ export interface CubeView {
   readonly policy: RoutingPolicyName;
 }
 
+/** A link's life: `stalled` is silent past the limit but not yet given up (see LinkMonitor). */
+export type LinkState = 'connecting' | 'open' | 'stalled' | 'failed';
+
 export interface LinkStats {
   readonly hostId: string;
-  readonly state: 'connecting' | 'open' | 'failed';
+  readonly state: LinkState;
   readonly rttMs?: number;
   /** Sent, over the last stats interval. */
   readonly throughputKbps: number;
@@ -103,6 +106,8 @@ export type EngineEvent =
   | { type: 'chunk'; chunk: DeliveredChunk }
   | { type: 'stats'; links: LinkStats[]; malformed: number; duplicates: number; forwarding: { channel: number; to: string[] }[]; spas: SpaReport[] }
   | { type: 'spa:died'; channel: number; variant: number; pipeline: string[]; message: string }
+  | { type: 'link:stalled'; hostId: string; reason: string }
+  | { type: 'link:recovered'; hostId: string }
   | { type: 'link:failed'; hostId: string; reason: string }
   | { type: 'keyframe:request'; channel: number }
   | { type: 'route:established'; channel: number; subscriptionId: string; hops: number; latencyUs: number }

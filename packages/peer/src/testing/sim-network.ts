@@ -198,6 +198,12 @@ export class SimNetwork {
     };
   }
 
+  /** A host's network goes down (`true`) or comes back: its messages stop or flow again; nothing closes. */
+  partition(hostId: string, down: boolean): void {
+    if (down) this.cut.add(hostId);
+    else this.cut.delete(hostId);
+  }
+
   /** A host vanishes: its messages stop, its peers see the channels close, the server reassigns. */
   kill(hostId: string): void {
     this.cut.add(hostId);
