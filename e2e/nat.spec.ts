@@ -27,7 +27,9 @@ test.describe('two homes behind endpoint-independent NATs', () => {
   test.use({ homes: ['eim', 'eim'] });
 
   test('link on STUN-learned (srflx) pairs, not through TURN, and a stream flows', async ({ nat }) => {
-    await stream(nat, 1, [2]);
+    const { publisher } = await stream(nat, 1, [2]);
+    // The page came over HTTPS, as HTTP/2.
+    expect(await publisher.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol)).toBe('h2');
     const pairs = await routes(nat);
     expect(pairs).toHaveLength(2);
     for (const route of pairs) expect(route).toMatchObject({ type: 'srflx', local: 'srflx', remote: 'srflx' });

@@ -94,6 +94,7 @@ export class NatNetwork {
     const namespaces: string[] = [];
     const homes: NatHome[] = [];
     const network = new NatNetwork(homes, namespaces, dir);
+    removeLeftovers(id);
     try {
       ip('link', 'add', BRIDGE, 'type', 'bridge');
       ip('addr', 'add', `${INTERNET_ADDRESS}/24`, 'dev', BRIDGE);
@@ -162,6 +163,16 @@ export class NatNetwork {
     tryIp('link', 'del', BRIDGE);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a network of this process left when its close() never ran to the end (a teardown cut
+ * short by the test timeout): its namespaces and the bridge. The next one starts clean.
+ */
+function removeLeftovers(id: string): void {
+  const listed = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const name of listed.split('\n').map((line) => line.split(' ')[0]!)) if (name.startsWith(`${id}-`)) tryIp('netns', 'del', name);
+  tryIp('link', 'del', BRIDGE);
 }
 
 function tryIp(...args: string[]): void {

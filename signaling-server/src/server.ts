@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { DEFAULT_ROOM, LIMITS } from '@cubecast/protocol';
@@ -128,8 +129,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       fail(req, res, error);
     }
   };
-  // HTTP/1.1 over TLS: socket.io's WebSocket upgrade is HTTP/1.1's, and the app is a few files.
-  const http: HttpServer = options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle) as unknown as HttpServer) : createServer(handle);
+  // Over TLS, HTTP/2 (the app's files and socket.io's polling share one connection) with
+  // HTTP/1.1 beside it: socket.io's WebSocket upgrade is HTTP/1.1's, and not every client
+  // speaks HTTP/2. socket.io documents running on this server.
+  const http: HttpServer = options.tls
+    ? (createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, handle as unknown as Parameters<typeof createSecureServer>[1]) as unknown as HttpServer)
+    : createServer(handle);
+  // HTTP/2's server has no closeAllConnections(): close() ends the sockets it keeps here.
+  const sockets = new Set<Socket>();
+  http.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   // A client that fails its TLS handshake (a browser refusing a self-signed certificate) is no fault of the server's.
   http.on('tlsClientError', (error: Error) => options.logger.log('info', 'tls:handshake-failed', { error: error.message.split('\n')[0] }));
   /** The server's totals over its rooms, and each room's cube. */
@@ -251,8 +262,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     gateway.close();
     if (drain) await gateway.directory.drain();
     await gateway.directory.close();
-    await io.close();
-    http.closeAllConnections();
+    // socket.io's close() says goodbye to its clients, then waits for the HTTP server to close,
+    // which HTTP/2 does only once its sessions end: they are ended meanwhile.
+    const ioClosed = io.close();
+    for (const socket of sockets) socket.destroy();
+    await ioClosed;
     if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     options.logger.log('info', 'server:closed', {});
   };

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:http2';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ const file = (name: string, text: string) => {
 };
 
 describe('TLS', () => {
-  it('makes a self-signed certificate for the names and addresses given, and serves the app and socket.io over HTTPS with it', async () => {
+  it('makes a self-signed certificate for the names and addresses given, and serves the app and socket.io over HTTPS (HTTP/1.1 and HTTP/2) with it', async () => {
     const tls = await makeSelfSignedCertificate(['localhost', '127.0.0.1']);
     expect(tls.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
     expect(tls.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
@@ -29,6 +30,18 @@ describe('TLS', () => {
         }).on('error', reject);
       });
       expect(response).toEqual({ status: 200, coop: 'same-origin' });
+      // The same over HTTP/2, which a client that offers it gets (ALPN).
+      const session = connect(server.url, { ca: tls.cert });
+      const h2 = await new Promise<{ status: unknown; coop: unknown; alpn: unknown }>((resolve, reject) => {
+        session.on('error', reject);
+        const request = session.request({ ':path': '/healthz' });
+        request.on('response', (headers) => resolve({ status: headers[':status'], coop: headers['cross-origin-opener-policy'], alpn: session.alpnProtocol }));
+        request.on('error', reject);
+        request.resume();
+      });
+      // The session stays open: the server's close() must end it.
+      session.on('close', () => undefined);
+      expect(h2).toEqual({ status: 200, coop: 'same-origin', alpn: 'h2' });
       const host = await new VirtualHost(server.url, { ca: tls.cert }).join();
       expect(host.hostId).toBe('h1');
       host.close();
