@@ -47,6 +47,17 @@ test.describe('a home behind a symmetric NAT', () => {
   });
 });
 
+test.describe('TURN over TLS only (turns:), every connection relayed', () => {
+  test.use({ homes: ['symmetric', 'eim'], ice: 'turns-relay' });
+
+  test('links through the relay over TLS, and a stream flows', async ({ nat }) => {
+    await stream(nat, 1, [2]);
+    const pairs = await routes(nat);
+    expect(pairs).toHaveLength(2);
+    for (const route of pairs) expect(route).toMatchObject({ type: 'relay', local: 'relay', relayProtocol: 'tls' });
+  });
+});
+
 test.describe('six tabs in three homes, one behind a symmetric NAT', () => {
   test.use({ homes: ['eim', 'eim', 'symmetric'] });
 

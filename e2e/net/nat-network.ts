@@ -57,8 +57,9 @@ export class NatHome {
   }
 
   /** A Chromium running in this home, behind its NAT. */
-  async launchBrowser(): Promise<Browser> {
-    const browser = await chromium.launch({ executablePath: this.chromiumWrapper, args: CHROMIUM_ARGS });
+  /** Launches Chromium in this home; `args` go after the specs' usual ones. */
+  async launchBrowser(args: readonly string[] = []): Promise<Browser> {
+    const browser = await chromium.launch({ executablePath: this.chromiumWrapper, args: [...CHROMIUM_ARGS, ...args] });
     this.browsers.push(browser);
     return browser;
   }

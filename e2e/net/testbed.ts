@@ -1,15 +1,20 @@
-import { makeSelfSignedCertificate, silentLogger, startServer, type IceSettings, type RunningServer } from '@cubecast/signaling-server';
+import { makeSelfSignedCertificate, silentLogger, startServer, type IceSettings, type RunningServer, type TlsCredentials } from '@cubecast/signaling-server';
 // Test tooling, not part of the package's API: imported from its source.
 import { startTurn, type TurnProcess } from '../../signaling-server/src/testing/turn-server.js';
 import type { Browser, Page } from '@playwright/test';
+import { createHash, X509Certificate } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { INTERNET_ADDRESS, NatNetwork, type NatKind } from './nat-network.js';
 
 const webRoot = fileURLToPath(new URL('../../apps/web/dist', import.meta.url));
 export const TURN_SECRET = 'e2e-turn-secret';
 
-/** How the server configures ICE: STUN and TURN (coturn, REST credentials), STUN only, nothing, or TURN with a secret coturn does not know. */
-export type IceMode = 'stun-turn' | 'stun' | 'none' | 'wrong-secret';
+/**
+ * How the server configures ICE: STUN and TURN (coturn, REST credentials), STUN only, nothing,
+ * TURN with a secret coturn does not know, or TURN over TLS only (`turns:`) with every
+ * connection relayed.
+ */
+export type IceMode = 'stun-turn' | 'stun' | 'none' | 'wrong-secret' | 'turns-relay';
 
 /** The NAT test network with its servers, for specs (the `nat` fixture) and benchmarks. */
 export interface NatTestbed {
@@ -26,13 +31,14 @@ export interface NatTestbed {
   close(): Promise<void>;
 }
 
-function iceSettings(ice: IceMode, turnPort: number): IceSettings {
-  const stun = { urls: `stun:${INTERNET_ADDRESS}:${turnPort}` };
+function iceSettings(ice: IceMode, turn: TurnProcess): IceSettings {
+  const stun = { urls: `stun:${INTERNET_ADDRESS}:${turn.port}` };
   if (ice === 'none') return { iceServers: [], iceTransportPolicy: 'all' };
   if (ice === 'stun') return { iceServers: [stun], iceTransportPolicy: 'all' };
+  if (ice === 'turns-relay') return { iceServers: [], turn: { urls: [`turns:${INTERNET_ADDRESS}:${turn.tlsPort}?transport=tcp`], secret: TURN_SECRET, ttlSeconds: 3600 }, iceTransportPolicy: 'relay' };
   return {
     iceServers: [stun],
-    turn: { urls: [`turn:${INTERNET_ADDRESS}:${turnPort}?transport=udp`], secret: ice === 'wrong-secret' ? 'not-the-secret' : TURN_SECRET, ttlSeconds: 3600 },
+    turn: { urls: [`turn:${INTERNET_ADDRESS}:${turn.port}?transport=udp`], secret: ice === 'wrong-secret' ? 'not-the-secret' : TURN_SECRET, ttlSeconds: 3600 },
     iceTransportPolicy: 'all',
   };
 }
@@ -47,6 +53,7 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
   let turn: TurnProcess | undefined;
   let server: RunningServer | undefined;
   let settings: IceSettings | undefined;
+  let tls: TlsCredentials | undefined;
   const close = async () => {
     await network.closeBrowsers();
     await server?.close();
@@ -54,9 +61,10 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
     await turn?.stop();
   };
   try {
-    turn = await startTurn(TURN_SECRET, INTERNET_ADDRESS);
-    settings = iceSettings(ice, turn.port);
-    server = await startServer({ port: 0, host: INTERNET_ADDRESS, webRoot, logger: silentLogger, tls: await makeSelfSignedCertificate([INTERNET_ADDRESS]), ice: settings });
+    tls = await makeSelfSignedCertificate([INTERNET_ADDRESS]);
+    turn = await startTurn(TURN_SECRET, INTERNET_ADDRESS, ice === 'turns-relay' ? tls : undefined);
+    settings = iceSettings(ice, turn);
+    server = await startServer({ port: 0, host: INTERNET_ADDRESS, webRoot, logger: silentLogger, tls, ice: settings });
   } catch (error) {
     await close();
     throw error;
@@ -65,6 +73,8 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
   const pages: Page[] = [];
   const errors: string[] = [];
   const url = server.url;
+  // The homes' Chromium trusts the testbed's certificate, and it alone (TURN over TLS checks it).
+  const spki = createHash('sha256').update(new X509Certificate(tls!.cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
   return {
     network,
     server,
@@ -75,7 +85,7 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
     close,
     async open(home, query = '') {
       let browser = browsers.get(home);
-      if (!browser) browsers.set(home, (browser = await network.homes[home - 1]!.launchBrowser()));
+      if (!browser) browsers.set(home, (browser = await network.homes[home - 1]!.launchBrowser([`--ignore-certificate-errors-spki-list=${spki}`])));
       const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 800 } });
       const page = await context.newPage();
       page.on('pageerror', (error) => errors.push(`home ${home}: ${error.message}`));

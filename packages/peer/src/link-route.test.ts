@@ -71,8 +71,8 @@ describe('linkFailure', () => {
 
   it('counts a TURN server that gave no relay address and no error as not answering, unless another gave one', () => {
     const turn = { urls: ['turn:203.0.113.1:3478?transport=udp', 'turns:203.0.113.1:5349'], username: 'u', credential: 'c' };
-    expect(linkFailure([], tried, [stun, turn])).toBe('no answer from turn:203.0.113.1:3478?transport=udp, turns:203.0.113.1:5349; none of the 2 candidate pairs got through (all failed)');
-    expect(linkFailure([{ url: 'turns:203.0.113.1:5349', errorCode: 701 }], tried, [turn])).toBe('no answer from turns:203.0.113.1:5349, turn:203.0.113.1:3478?transport=udp; none of the 2 candidate pairs got through (all failed)');
+    expect(linkFailure([], tried, [stun, turn])).toBe('no answer from turn:203.0.113.1:3478?transport=udp, turns:203.0.113.1:5349 (a turns: server needs a certificate browsers trust); none of the 2 candidate pairs got through (all failed)');
+    expect(linkFailure([{ url: 'turns:203.0.113.1:5349', errorCode: 701 }], tried, [turn])).toBe('no answer from turns:203.0.113.1:5349, turn:203.0.113.1:3478?transport=udp (a turns: server needs a certificate browsers trust); none of the 2 candidate pairs got through (all failed)');
     const relayed = [...tried, { id: 'L2', type: 'local-candidate', candidateType: 'relay' }];
     expect(linkFailure([], relayed, [turn])).toBe('none of the 2 candidate pairs got through (all failed)');
   });

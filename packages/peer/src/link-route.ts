@@ -83,7 +83,11 @@ export function linkFailure(errors: readonly IceServerError[], stats: Iterable<S
   const relayed = entries.some((entry) => entry.type === 'local-candidate' && entry.candidateType === 'relay');
   const silentTurn = relayed ? [] : iceServers.flatMap((server) => [server.urls].flat()).filter((url) => turn(url) && !errors.some((error) => error.url === url));
   const unreachable = [...new Set([...errors.filter((error) => error.errorCode === 701 && error.url !== refused?.url).map((error) => error.url), ...silentTurn])];
-  if (unreachable.length > 0) reasons.push(`no answer from ${unreachable.join(', ')}`);
+  if (unreachable.length > 0) {
+    // Chromium checks a turns: server's certificate and says nothing when it refuses one.
+    const tlsHint = unreachable.some((url) => url.startsWith('turns:')) ? ' (a turns: server needs a certificate browsers trust)' : '';
+    reasons.push(`no answer from ${unreachable.join(', ')}${tlsHint}`);
+  }
   const pairs = entries.filter((entry) => entry.type === 'candidate-pair');
   const remote = entries.filter((entry) => entry.type === 'remote-candidate');
   if (remote.length === 0) reasons.push('no candidates came from the other side');

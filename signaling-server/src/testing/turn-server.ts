@@ -12,6 +12,8 @@ export const TURN_CLIENT = join(dirname(TURN_SERVER), 'turnutils_uclient');
 
 export interface TurnProcess {
   readonly port: number;
+  /** TURN over TLS (`turns:`), when started with a certificate. */
+  readonly tlsPort?: number;
   readonly child: ChildProcess;
   /** What it logged so far (its refusals say why). */
   log(): string;
@@ -21,12 +23,18 @@ export interface TurnProcess {
 /**
  * Starts a real coturn on a free loopback port with TURN REST credentials (`use-auth-secret`)
  * checked against `secret`, relaying on loopback only, its files in a directory of its own.
+ * With `tls` (a PEM certificate and key) it serves TURN over TLS on a port of its own too.
  * Resolves once its servers are up; `stop` ends it and removes the directory.
  */
-export async function startTurn(secret: string, listeningIp = '127.0.0.1'): Promise<TurnProcess> {
+export async function startTurn(secret: string, listeningIp = '127.0.0.1', tls?: { readonly cert: string; readonly key: string }): Promise<TurnProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'cubecast-turn-'));
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : undefined;
   const relayPort = 40_000 + (port % 20_000);
+  if (tls) {
+    writeFileSync(join(dir, 'cert.pem'), tls.cert);
+    writeFileSync(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
+  }
   const config = [
     `listening-ip=${listeningIp}`,
     `relay-ip=${listeningIp}`,
@@ -37,7 +45,7 @@ export async function startTurn(secret: string, listeningIp = '127.0.0.1'): Prom
     `static-auth-secret=${secret}`,
     'realm=cubecast.test',
     'fingerprint',
-    'no-tls',
+    ...(tls ? [`tls-listening-port=${tlsPort}`, `cert=${join(dir, 'cert.pem')}`, `pkey=${join(dir, 'key.pem')}`] : ['no-tls']),
     'no-dtls',
     'no-cli',
     // The tests' peers are on loopback, which coturn refuses to relay to by default.
@@ -79,5 +87,5 @@ export async function startTurn(secret: string, listeningIp = '127.0.0.1'): Prom
     await stop();
     throw new Error(`coturn (${TURN_SERVER}) did not start:\n${output.slice(-2000)}`);
   }
-  return { port, child, log: () => output, stop };
+  return { port, ...(tlsPort !== undefined && { tlsPort }), child, log: () => output, stop };
 }
