@@ -163,12 +163,13 @@ describe('Link measurement and liveness', () => {
     expect(link.state).toBe('failed');
   });
 
-  it('stalls only when open, drops what it queued, sends nothing queued until it recovers, and recovers only from a stall', () => {
+  it('stalls only when open, drops what it queued and the pings it awaited, sends nothing queued until it recovers, and recovers only from a stall', () => {
     const t = transport();
     const link = new Link('peer', t, clock);
     link.stall();
     expect(link.state).toBe('connecting');
     link.open(0);
+    link.notePingSent(1, 0);
     link.enqueue(message(1, 'a', 0));
     link.enqueue(message(2, 'b', 0));
     link.stall();
@@ -177,6 +178,11 @@ describe('Link measurement and liveness', () => {
     link.enqueue(message(3, 'c', 0));
     link.pump(10, unlimited());
     expect(t.sent).toHaveLength(0);
+    // Pings into the outage, before and during the stall, give no RTT sample when answered.
+    link.notePingSent(7, 5);
+    link.notePong(1, 400);
+    link.notePong(7, 400);
+    expect(link.rttMs).toBeUndefined();
     expect(link.recover(500)).toBe(true);
     expect([link.state, link.silentFor(600)]).toEqual(['open', 100]);
     expect(link.recover(700)).toBe(false);

@@ -112,13 +112,15 @@ export class Link {
   /**
    * Silent too long, but not given up: its connection may be restarting ICE and its channel
    * survives that. It carries only pings until something arrives again; what it had queued is
-   * too late by then and goes.
+   * too late by then and goes, and so do the pings it awaited.
    */
   stall(): void {
     if (this.linkState !== 'open') return;
     this.linkState = 'stalled';
     this.counters.dropped += this.queue.length;
     this.clearQueue();
+    // Pings awaited now went out into the outage.
+    this.pendingPings.clear();
   }
 
   /** Something arrived on a stalled link: it carries data again. Returns whether it was stalled. */
@@ -162,11 +164,15 @@ export class Link {
     this.lastHeard = now;
   }
 
-  /** A ping with this nonce leaves now. */
+  /**
+   * A ping with this nonce leaves now. One sent while stalled is not awaited: its pong, if the
+   * link mends, would time the outage, not the path.
+   */
   notePingSent(nonce: number, now: number): void {
+    this.counters.pingsSent++;
+    if (this.linkState === 'stalled') return;
     this.pendingPings.set(nonce, now);
     if (this.pendingPings.size > MAX_PENDING_PINGS) this.pendingPings.delete(this.pendingPings.keys().next().value!);
-    this.counters.pingsSent++;
   }
 
   /** A pong: an RTT sample if it answers a ping still awaited (not lost, not from before a delay change). */
