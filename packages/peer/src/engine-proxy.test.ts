@@ -88,14 +88,14 @@ describe('EngineProxy', () => {
   it('transfers data channels and payloads instead of copying them, and copies raw bytes first', () => {
     const { worker, posted } = fakeWorker();
     const proxy = new EngineProxy(worker);
-    const channel = { label: 'cubecast' } as unknown as RTCDataChannel;
+    const channels = ['cubecast', 'cubecast-timely-0'].map((label) => ({ label }) as unknown as RTCDataChannel);
     const payload = new ArrayBuffer(8);
     const raw = new Uint8Array([1, 2, 3]);
-    proxy.addLink('h2', channel);
+    proxy.addLink('h2', channels);
     proxy.sendChunk(info(1, 'a'), 4, payload);
     proxy.sendRaw('h2', raw);
     proxy.removeLink('h2');
-    expect(posted[0]!.transfer).toEqual([channel]);
+    expect(posted[0]!.transfer).toEqual(channels);
     expect(posted[1]!.transfer[0]).toBe(payload);
     const sent = posted[2]!;
     expect(sent.transfer[0]).toBe((sent.command as { bytes: ArrayBuffer }).bytes);

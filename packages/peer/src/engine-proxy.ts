@@ -124,9 +124,9 @@ export class EngineProxy extends TypedEmitter<EngineProxyEvents> {
     this.post({ type: 'spa:resources', resources });
   }
 
-  /** Hands the link's data channel to the worker: call in the task that created it. */
-  addLink(hostId: string, channel: RTCDataChannel): void {
-    this.post({ type: 'link:add', hostId, channel });
+  /** Hands the link's data channels (one per lane) to the worker: call in the task that created them. */
+  addLink(hostId: string, channels: RTCDataChannel[]): void {
+    this.post({ type: 'link:add', hostId, channels });
   }
 
   removeLink(hostId: string): void {

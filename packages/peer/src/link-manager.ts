@@ -12,17 +12,17 @@ export interface LinkConnection {
 
 /**
  * A connection made with the ICE servers the server handed out, and the negotiated data
- * channel made on it, which goes to the engine worker.
+ * channels made on it (protocol's LINK_CHANNELS, in that order), which go to the engine worker.
  */
 export type CreateConnection = (
   initiator: boolean,
   ice: IceConfiguration,
 ) => {
   connection: LinkConnection;
-  channel: RTCDataChannel;
+  channels: RTCDataChannel[];
   /** Its selected candidate pair (getStats). */
   route(): Promise<LinkRoute | null>;
-  /** Gathers new candidates and renegotiates, keeping the connection and its channel. */
+  /** Gathers new candidates and renegotiates, keeping the connection and its channels. */
   restartIce(): void;
   /** ICE restarts this connection went through (its ICE credentials changed). */
   iceRestarts(): number;
@@ -37,9 +37,9 @@ export interface LinkManagerOptions {
   readonly createConnection: CreateConnection;
   /** The ICE servers to make a connection with now (TURN credentials are refreshed). */
   ice(): IceConfiguration;
-  /** A link's data channel, made with its connection: the engine takes it from here. */
-  added(hostId: string, channel: RTCDataChannel): void;
-  /** A link is gone: the engine drops its channel. */
+  /** A link's data channels, made with its connection: the engine takes them from here. */
+  added(hostId: string, channels: RTCDataChannel[]): void;
+  /** A link is gone: the engine drops its channels. */
   removed(hostId: string): void;
   /** Sends one of a link's signals to its host, through the server. */
   signal(hostId: string, data: SignalData): void;
@@ -67,8 +67,8 @@ export function iceUfrag(sdp: string): string | null {
   return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? null;
 }
 
-/** A link: its connection as made (its channel went to the engine), and who offered. */
-interface ManagedLink extends Omit<ReturnType<CreateConnection>, 'channel'> {
+/** A link: its connection as made (its channels went to the engine), and who offered. */
+interface ManagedLink extends Omit<ReturnType<CreateConnection>, 'channels'> {
   /** The other side's DTLS fingerprint, from the first offer or answer it sent. */
   remoteFingerprint?: string | null;
   /** This side made the offer (its host id sorts first). */
@@ -159,14 +159,14 @@ export class LinkManager {
    * The engine found the link silent (no pong, no data) and routes around it: whatever ICE
    * says (it may still call a dead path connected), the path this connection uses may be gone
    * (a NAT dropped its mapping, the network changed). Restarting ICE finds the path that works
-   * now, and the channel, which the engine keeps, carries on over it.
+   * now, and the channels, which the engine keeps, carry on over it.
    */
   stalled(hostId: string): void {
     this.links.get(hostId)?.restartIce();
   }
 
   /**
-   * The engine gave the link up (silent even after `stalled`) and closed its channel: the
+   * The engine gave the link up (silent even after `stalled`) and closed its channels: the
    * connection is no use any more. It goes, and the offering side makes a new one.
    */
   failed(hostId: string): void {
@@ -183,8 +183,8 @@ export class LinkManager {
   }
 
   private open(hostId: string, initiator: boolean): ManagedLink {
-    const { channel, ...made } = this.options.createConnection(initiator, this.options.ice());
-    this.options.added(hostId, channel);
+    const { channels, ...made } = this.options.createConnection(initiator, this.options.ice());
+    this.options.added(hostId, channels);
     const link: ManagedLink = { ...made, initiator };
     const { connection } = link;
     this.links.set(hostId, link);

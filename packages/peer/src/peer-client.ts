@@ -150,7 +150,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
     this.links = new LinkManager({
       createConnection: options.createConnection ?? createSimplePeerConnection,
       ice: () => this.session.iceConfiguration,
-      added: (hostId, channel) => this.engine.addLink(hostId, channel),
+      added: (hostId, channels) => this.engine.addLink(hostId, channels),
       removed: (hostId) => this.engine.removeLink(hostId),
       signal: (hostId, data) => this.session.sendSignal(hostId, data),
       wanted: () => this.desiredLinks(),

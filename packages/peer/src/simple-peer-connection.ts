@@ -1,5 +1,5 @@
 import './node-shims.js';
-import { DATA_CHANNEL, type SignalData } from '@cubecast/protocol';
+import { LINK_CHANNELS, type SignalData } from '@cubecast/protocol';
 import SimplePeer from 'simple-peer';
 import { iceUfrag, type CreateConnection, type LinkConnection } from './link-manager.js';
 import { linkFailure, selectedRoute, type IceServerError } from './link-route.js';
@@ -45,10 +45,9 @@ export const createSimplePeerConnection: CreateConnection = (initiator, ice) => 
       peer.destroy();
     },
   };
-  const { label, ...init } = DATA_CHANNEL;
   return {
     connection,
-    channel: pc.createDataChannel(label, init),
+    channels: LINK_CHANNELS.map(({ label, ...init }) => pc.createDataChannel(label, init)),
     route: () => readStats(pc).then(selectedRoute),
     restartIce() {
       if (peer.destroyed) return;

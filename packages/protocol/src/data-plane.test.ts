@@ -8,11 +8,14 @@ import {
   encodeRouteSetup,
   Flags,
   HEADER_BYTES,
+  LINK_CHANNELS,
   MalformedMessageError,
   MAX_PAYLOAD_BYTES,
   MessageType,
   patchForwarded,
+  RELIABLE_LANE,
   temporalLayer,
+  timelyLane,
   type MessageHeader,
 } from './data-plane.js';
 
@@ -34,6 +37,18 @@ const header = fc
   .chain((h) => fc.record({ ...Object.fromEntries(Object.entries(h).map(([k, v]) => [k, fc.constant(v)])), fragmentIndex: fc.integer({ min: 0, max: h.fragmentCount - 1 }) }))
   .map((h) => h as unknown as MessageHeader);
 
+describe('timelyLane', () => {
+  it('takes the longest retransmission bound the time left allows, and no retransmission when none does', () => {
+    const bound = (lane: number) => LINK_CHANNELS[lane]!.maxPacketLifeTime ?? LINK_CHANNELS[lane]!.maxRetransmits;
+    expect([-5, 0, 49.9, 50, 99, 100, 399, 400, 1599, 1600, 60_000].map((slack) => bound(timelyLane(slack)))).toEqual([0, 0, 0, 50, 50, 100, 200, 400, 800, 1600, 1600]);
+    expect(LINK_CHANNELS[RELIABLE_LANE]).toMatchObject({ ordered: true });
+    expect(LINK_CHANNELS[RELIABLE_LANE]!.maxRetransmits).toBeUndefined();
+    expect(LINK_CHANNELS[RELIABLE_LANE]!.maxPacketLifeTime).toBeUndefined();
+    for (const lane of LINK_CHANNELS.slice(1)) expect(lane.ordered).toBe(false);
+    expect(new Set(LINK_CHANNELS.map((c) => c.id)).size).toBe(LINK_CHANNELS.length);
+  });
+});
+
 describe('data-plane codec', () => {
   it('round-trips every header and payload', () => {
     fc.assert(
@@ -49,7 +64,7 @@ describe('data-plane codec', () => {
   it('matches the golden vector in docs/protocol.md', () => {
     const h: MessageHeader = {
       type: MessageType.Data,
-      flags: Flags.Key,
+      flags: Flags.Key | Flags.Timely,
       hops: 2,
       channel: 7,
       sequence: 258,
@@ -59,7 +74,7 @@ describe('data-plane codec', () => {
       fragmentIndex: 0,
       fragmentCount: 1,
     };
-    const golden = '01 01 01 02 00000007 00000102 00000005 ffffffff 00003039 0000 0001 00000002 dead';
+    const golden = '02 01 11 02 00000007 00000102 00000005 ffffffff 00003039 0000 0001 00000002 dead';
     expect(hex(encode(h, bytes('dead')))).toBe(golden.replace(/ /g, ''));
     expect(decode(bytes(golden)).message).toMatchObject(h);
   });
@@ -85,7 +100,8 @@ describe('data-plane codec', () => {
       ['empty', new Uint8Array(0)],
       ['short header', good.subarray(0, 31)],
       ['truncated payload', good.subarray(0, 33)],
-      ['version 2', mutate((b) => (b[0] = 2))],
+      ['version 1 (one channel per link)', mutate((b) => (b[0] = 1))],
+      ['version 3', mutate((b) => (b[0] = 3))],
       ['type 0', mutate((b) => (b[1] = 0))],
       ['type 99', mutate((b) => (b[1] = 99))],
       ['fragment count 0', mutate((b) => (b[27] = 0))],

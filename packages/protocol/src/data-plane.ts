@@ -17,13 +17,50 @@
  * 32  ...  payload
  */
 
-export const DATA_PLANE_VERSION = 1;
+/** 2: a link is several channels (LINK_CHANNELS), and flags bit 4 marks timely data. */
+export const DATA_PLANE_VERSION = 2;
+
+/** One of a link's data channels, as RTCPeerConnection.createDataChannel takes it (plus its label). */
+export interface LinkChannelConfig {
+  readonly label: string;
+  readonly id: number;
+  readonly negotiated: true;
+  readonly ordered: boolean;
+  readonly maxRetransmits?: number;
+  readonly maxPacketLifeTime?: number;
+}
+
 /**
- * The one data channel per link: negotiated out of band (both ends create it with this id),
- * so it exists from the moment the connection does and can be handed to a worker at once.
- * simple-peer's own in-band channel takes low ids.
+ * The data channels of a link, all negotiated out of band (both ends create them with these
+ * ids), so they exist from the moment the connection does and go to a worker at once;
+ * simple-peer's own in-band channel takes low ids. Lane 0 is reliable and ordered: control
+ * (route setups, prunes, pings, key frame requests) and data that must all arrive in order
+ * (sensor readings, coded chunks). The others carry timely data (video), unordered, so one
+ * lost packet holds back nothing behind it, each with a bound on how long SCTP retransmits a
+ * message: a message takes the lane with the longest bound its deadline still allows
+ * (`timelyLane`), and the first lane, no retransmission, when none does.
  */
-export const DATA_CHANNEL = { label: 'cubecast', id: 100, negotiated: true, ordered: true } as const;
+export const LINK_CHANNELS: readonly LinkChannelConfig[] = [
+  { label: 'cubecast', id: 100, negotiated: true, ordered: true },
+  { label: 'cubecast-timely-0', id: 101, negotiated: true, ordered: false, maxRetransmits: 0 },
+  // Bounds a factor 2 apart: a message gets at least half the time its deadline leaves.
+  ...[50, 100, 200, 400, 800, 1600].map((ms, i) => ({ label: `cubecast-timely-${ms}`, id: 102 + i, negotiated: true as const, ordered: false, maxPacketLifeTime: ms })),
+];
+
+/** The lane of control and of data that must arrive in order. */
+export const RELIABLE_LANE = 0;
+/**
+ * Pings and pongs: sent once, never retransmitted, so an RTT sample is the path's own (not a
+ * retransmission's, nor a wait behind one) and a ping lost counts as loss.
+ */
+export const PROBE_LANE = 1;
+
+/** The lane for a timely message with `slackMs` left before its deadline downstream. */
+export function timelyLane(slackMs: number): number {
+  for (let lane = LINK_CHANNELS.length - 1; lane > 1; lane--) if (LINK_CHANNELS[lane]!.maxPacketLifeTime! <= slackMs) return lane;
+  return 1;
+}
+
 export const HEADER_BYTES = 32;
 /** Largest data-channel message Cubecast sends: small enough for every SCTP stack. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -54,6 +91,11 @@ export const Flags = {
   /** Bits 2-3: temporal layer (0-3), so relays can thin frame rate without decoding. */
   LayerMask: 0x0c,
   LayerShift: 2,
+  /**
+   * Late is useless (video): it travels unordered with bounded retransmission, and a host drops
+   * it once no subscriber downstream can get it within its bound.
+   */
+  Timely: 0x10,
 } as const;
 
 export interface MessageHeader {

@@ -85,9 +85,9 @@ export function decodeVideoPayload(bytes: Uint8Array): { header: VideoFrameHeade
   };
 }
 
-/** The data-plane flags of a video chunk: key frames are never dropped, L1T3's top layer may be. */
+/** The data-plane flags of a video chunk: timely; key frames are never dropped from a queue, L1T3's top layer may be. */
 export function videoChunkFlags(key: boolean, layer: number): number {
-  return (key ? Flags.Key : 0) | (layer << Flags.LayerShift) | (layer === 2 && !key ? Flags.Droppable : 0);
+  return Flags.Timely | (key ? Flags.Key : 0) | (layer << Flags.LayerShift) | (layer === 2 && !key ? Flags.Droppable : 0);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
 import { selectedRoute, type LinkRoute } from '@cubecast/peer/link-route';
 import { readStats } from '@cubecast/peer/rtc';
-import { DATA_CHANNEL } from '@cubecast/protocol';
+import { LINK_CHANNELS } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
 
@@ -49,10 +49,10 @@ const command = (c: EngineCommand, transfer: Transferable[] = []) => worker.post
 
 async function connection(peer: string): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection(iceConfiguration);
-  const { label, ...init } = DATA_CHANNEL;
-  const channel = pc.createDataChannel(label, init);
-  if (raw) worker.postMessage({ channel, peer }, [channel as unknown as Transferable]);
-  else command({ type: 'link:add', hostId: peer, channel }, [channel as unknown as Transferable]);
+  const channels = LINK_CHANNELS.map(({ label, ...init }) => pc.createDataChannel(label, init));
+  // The baseline is one bare channel: the reliable one, which the engine's flood uses too.
+  if (raw) worker.postMessage({ channel: channels[0], peer }, [channels[0] as unknown as Transferable]);
+  else command({ type: 'link:add', hostId: peer, channels }, channels as unknown as Transferable[]);
   connections.set(peer, pc);
   return pc;
 }

@@ -36,32 +36,43 @@ const engine = new SwitchingEngine({
   createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
 
-/** Each host's current channel: a replaced channel's late events must not touch its successor's link. */
-const channels = new Map<string, RTCDataChannel>();
+/** Each host's current channels: a replaced link's late events must not touch its successor. */
+const links = new Map<string, RTCDataChannel[]>();
 
-function attach(hostId: string, channel: RTCDataChannel): void {
-  channels.set(hostId, channel);
-  const current = () => channels.get(hostId) === channel;
-  channel.binaryType = 'arraybuffer';
-  channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+/**
+ * The engine's link over a host's channels, one per lane: opened with the first (control)
+ * channel; a close or error of any of them closes the link; whatever arrives on any goes in.
+ */
+function attach(hostId: string, channels: RTCDataChannel[]): void {
+  links.set(hostId, channels);
+  const current = () => links.get(hostId) === channels;
   engine.addLink(hostId, {
-    send: (bytes) => channel.send(bytes as Uint8Array<ArrayBuffer>),
+    send: (bytes, lane) => channels[lane]!.send(bytes as Uint8Array<ArrayBuffer>),
     get bufferedAmount() {
-      return channel.bufferedAmount;
+      let total = 0;
+      for (const channel of channels) total += channel.bufferedAmount;
+      return total;
     },
-    close: () => channel.close(),
+    close: () => {
+      for (const channel of channels) channel.close();
+    },
   });
-  channel.onopen = () => current() && engine.linkOpened(hostId);
-  channel.onclose = () => current() && engine.linkClosed(hostId, 'data channel closed');
-  channel.onerror = () => current() && engine.linkClosed(hostId, 'data channel error');
-  channel.onbufferedamountlow = () => current() && engine.bufferLow(hostId);
-  channel.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
-    if (!current()) return;
-    // Text frames are not Cubecast's: hand them to the decoder as bytes, which refuses them.
-    const data = typeof event.data === 'string' ? new TextEncoder().encode(event.data) : new Uint8Array(event.data);
-    engine.receive(hostId, data);
-  };
-  if (channel.readyState === 'open') engine.linkOpened(hostId);
+  for (const channel of channels) {
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = LOW_WATER_BYTES / channels.length;
+    channel.onclose = () => current() && engine.linkClosed(hostId, `data channel ${channel.label} closed`);
+    channel.onerror = () => current() && engine.linkClosed(hostId, `data channel ${channel.label} error`);
+    channel.onbufferedamountlow = () => current() && engine.bufferLow(hostId);
+    channel.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
+      if (!current()) return;
+      // Text frames are not Cubecast's: hand them to the decoder as bytes, which refuses them.
+      const data = typeof event.data === 'string' ? new TextEncoder().encode(event.data) : new Uint8Array(event.data);
+      engine.receive(hostId, data);
+    };
+  }
+  const control = channels[0]!;
+  control.onopen = () => current() && engine.linkOpened(hostId);
+  if (control.readyState === 'open') engine.linkOpened(hostId);
 }
 
 /** Keeps about 2 MB in flight toward the next hops: as fast as the links take it, no faster. */
@@ -123,9 +134,9 @@ scope.onmessage = (event) => {
         codingSessions.delete(command.id);
         return;
       case 'link:add':
-        return attach(command.hostId, command.channel);
+        return attach(command.hostId, command.channels);
       case 'link:remove':
-        channels.delete(command.hostId);
+        links.delete(command.hostId);
         return engine.removeLink(command.hostId);
       case 'publish':
         return engine.publish(command.channel, command.anchor);

@@ -1,4 +1,4 @@
-import { Flags } from '@cubecast/protocol';
+import { decode, encode, Flags, MessageType, RELIABLE_LANE, timelyLane } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
 import { BandwidthBucket, HIGH_WATER_BYTES, Link, MAX_QUEUED, type Outgoing } from './link.js';
 import type { LinkTransport } from './types.js';
@@ -6,16 +6,19 @@ import type { LinkTransport } from './types.js';
 /** A transport whose buffer the test fills and drains by hand; `sent` is what left, in order. */
 function transport(options: { throws?: (bytes: Uint8Array) => boolean } = {}) {
   const sent: Uint8Array[] = [];
+  const lanes: number[] = [];
   const t = {
     sent,
+    lanes,
     bufferedAmount: 0,
-    send(bytes: Uint8Array) {
+    send(bytes: Uint8Array, lane: number) {
       if (options.throws?.(bytes)) throw new Error('the channel is closing');
       sent.push(bytes);
+      lanes.push(lane);
       t.bufferedAmount += bytes.byteLength;
     },
     close() {},
-  } satisfies LinkTransport & { sent: Uint8Array[] };
+  } satisfies LinkTransport & { sent: Uint8Array[]; lanes: number[] };
   return t;
 }
 
@@ -191,5 +194,25 @@ describe('Link measurement and liveness', () => {
     link.close();
     expect(link.recover(800)).toBe(false);
     expect(link.state).toBe('failed');
+  });
+});
+
+describe('Link deadlines', () => {
+  const data = (latencyUs: number) => encode({ type: MessageType.Data, flags: Flags.Timely, hops: 1, channel: 1, sequence: 0, source: 0, destination: 0, latencyUs, fragmentIndex: 0, fragmentCount: 1 }, new Uint8Array(4));
+
+  it('stamps what it forwards as it leaves, drops timely data past its deadline, and gives the rest the lane its time left allows', () => {
+    const t = transport();
+    const link = openLink(t);
+    // Arrived at 0 with 20 ms behind it; leaves at 30: 50 ms, of a 300 ms deadline.
+    link.enqueue({ bytes: data(20_000), flags: Flags.Timely, group: 'a', forwarded: { hops: 1, latencyUs: 20_000, arrival: 0, deadlineUs: 300_000 } });
+    // 290 ms behind it: past its 300 ms deadline by the time it leaves.
+    link.enqueue({ bytes: data(290_000), flags: Flags.Timely, group: 'b', forwarded: { hops: 1, latencyUs: 290_000, arrival: 0, deadlineUs: 300_000 } });
+    // Untimely (no deadline): reliable lane, however late.
+    link.enqueue({ bytes: data(900_000), flags: 0, group: 'c', forwarded: { hops: 1, latencyUs: 900_000, arrival: 0 } });
+    link.pump(30, unlimited());
+    expect(t.sent.map((bytes) => decode(bytes).message.latencyUs)).toEqual([50_000, 930_000]);
+    expect(t.sent.map((bytes) => decode(bytes).message.hops)).toEqual([2, 2]);
+    expect(t.lanes).toEqual([timelyLane(250), RELIABLE_LANE]);
+    expect(link.stats(30)).toMatchObject({ late: 1, dropped: 0 });
   });
 });

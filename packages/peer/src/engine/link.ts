@@ -1,4 +1,4 @@
-import { emulatedOneWayDelayMs, Flags } from '@cubecast/protocol';
+import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, timelyLane } from '@cubecast/protocol';
 import type { LinkState, LinkStats, LinkTransport } from './types.js';
 
 /** A message waiting to leave on a link. */
@@ -7,8 +7,20 @@ export interface Outgoing {
   readonly flags: number;
   /** Groups the fragments of one chunk, so a drop takes the whole chunk. */
   readonly group: string;
-  /** Called just before the bytes leave, to stamp latency and hops (relays). */
-  readonly stamp?: (bytes: Uint8Array, now: number) => void;
+  /** A data message switched here: stamped as it leaves, and timely data kept to its deadline. */
+  readonly forwarded?: Forwarded;
+}
+
+export interface Forwarded {
+  /** The header's hops and latency as it arrived (or was made), and when. */
+  readonly hops: number;
+  readonly latencyUs: number;
+  readonly arrival: number;
+  /**
+   * Timely data: the latency past which no subscriber down this link can use it. It goes
+   * then, unsent; before, it takes the lane whose retransmission bound the time left allows.
+   */
+  readonly deadlineUs?: number;
 }
 
 /** Shared by all links of a host: the emulated up (or down) bandwidth, a token bucket. */
@@ -82,11 +94,11 @@ export class Link {
   private readonly pendingPings = new Map<number, number>();
   private readonly queue: Outgoing[] = [];
   private queuedBytes = 0;
-  /** Sent into the emulated wire: leaving the host at `due`. */
-  private readonly wire: { bytes: Uint8Array; due: number }[] = [];
+  /** Sent into the emulated wire: leaving the host at `due`, on its lane. */
+  private readonly wire: { bytes: Uint8Array; due: number; lane: number }[] = [];
   private wireBytes = 0;
   private wireTimer: unknown;
-  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, pingsSent: 0, pongs: 0 };
+  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, late: 0, pingsSent: 0, pongs: 0 };
   private window = { at: 0, sentBytes: 0, receivedBytes: 0, pingsSent: 0, pongs: 0 };
 
   constructor(
@@ -222,32 +234,49 @@ export class Link {
 
   /**
    * Moves queued messages onto the wire while the channel has room and the host's upload
-   * bucket allows. Returns ms until it is worth trying again (0: queue empty or blocked on
-   * the channel's own buffer, which calls back through bufferedamountlow).
+   * bucket allows; timely data past its deadline goes instead. Returns ms until it is worth
+   * trying again (0: queue empty or blocked on the channel's own buffer, which calls back
+   * through bufferedamountlow).
    */
   pump(now: number, upload: BandwidthBucket): number {
     while (this.queue.length > 0 && this.linkState === 'open') {
       if (this.inTransit > HIGH_WATER_BYTES) return 0;
       const next = this.queue[0]!;
+      const forwarded = next.forwarded;
+      // Latency as stamped on leaving: what it had, the time it spent here, this link's share.
+      const latencyUs = forwarded ? forwarded.latencyUs + (now - forwarded.arrival + this.oneWayMs) * 1000 : 0;
+      let lane = RELIABLE_LANE;
+      if (forwarded?.deadlineUs !== undefined) {
+        const slackMs = (forwarded.deadlineUs - latencyUs) / 1000;
+        if (slackMs < 0) {
+          this.shift();
+          this.counters.late++;
+          continue;
+        }
+        lane = timelyLane(slackMs);
+      }
       const wait = upload.take(next.bytes.byteLength, now);
       if (wait > 0) return wait;
-      this.queue.shift();
-      this.queuedBytes -= next.bytes.byteLength;
-      next.stamp?.(next.bytes, now);
-      this.toWire(next.bytes, now);
+      this.shift();
+      if (forwarded) patchForwarded(next.bytes, forwarded.hops + 1, latencyUs);
+      this.toWire(next.bytes, now, lane);
     }
     return 0;
   }
 
-  /** Sends now, or after the emulated delay; control messages skip the queue. */
-  toWire(bytes: Uint8Array, now: number): void {
+  private shift(): void {
+    this.queuedBytes -= this.queue.shift()!.bytes.byteLength;
+  }
+
+  /** Sends now, or after the emulated delay; control messages skip the queue (and take the reliable lane). */
+  toWire(bytes: Uint8Array, now: number, lane = RELIABLE_LANE): void {
     if (this.linkState === 'failed') return;
     this.counters.sentBytes += bytes.byteLength;
     if (this.emulatedDelayMs <= 0 && this.wire.length === 0) {
-      this.transmit(bytes);
+      this.transmit(bytes, lane);
       return;
     }
-    this.wire.push({ bytes, due: now + this.emulatedDelayMs });
+    this.wire.push({ bytes, due: now + this.emulatedDelayMs, lane });
     this.wireBytes += bytes.byteLength;
     this.armWire(now);
   }
@@ -263,16 +292,16 @@ export class Link {
   /** Hands every message whose emulated delay has passed to the transport. */
   flushWire(now: number): void {
     while (this.wire.length > 0 && this.wire[0]!.due <= now + 0.5) {
-      const { bytes } = this.wire.shift()!;
+      const { bytes, lane } = this.wire.shift()!;
       this.wireBytes -= bytes.byteLength;
-      this.transmit(bytes);
+      this.transmit(bytes, lane);
     }
     this.armWire(now);
   }
 
-  private transmit(bytes: Uint8Array): void {
+  private transmit(bytes: Uint8Array, lane: number): void {
     try {
-      this.transport.send(bytes);
+      this.transport.send(bytes, lane);
     } catch {
       // A channel closing under us: the close event marks the link failed.
     }
@@ -293,6 +322,7 @@ export class Link {
       receivedKbps: (received * 8) / 1000 / seconds,
       queued: this.queue.length,
       dropped: this.counters.dropped,
+      late: this.counters.late,
       lossRate: pings > 0 ? Math.max(0, Math.min(1, 1 - pongs / pings)) : 0,
     };
   }

@@ -130,7 +130,7 @@ export class RouteSetups {
       const nextHost = topology.ownerOf(next);
       const link = nextHost ? this.options.link(nextHost) : undefined;
       if (!nextHost || !link || link.state !== 'open') return; // the refresh retries once the link is up
-      routeTable.setBranch(header.channel, setup.subscriptionId, prune ? undefined : { nextHost, variant, expiresAt });
+      routeTable.setBranch(header.channel, setup.subscriptionId, prune ? undefined : { nextHost, variant, maxLatencyMs: setup.maxLatencyMs, expiresAt });
       const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
       link.toWire(encode(forwarded, encodeRouteSetup({ ...setup, at: next })), this.options.now());
       return;

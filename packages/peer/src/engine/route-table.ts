@@ -3,6 +3,8 @@ export interface Branch {
   readonly nextHost: string;
   /** The variant the subscription wants: what must reach it down this branch. */
   readonly variant: number;
+  /** The subscription's latency bound: timely data later than this is of no use down here. */
+  readonly maxLatencyMs: number;
   readonly expiresAt: number;
 }
 
@@ -16,6 +18,8 @@ export interface LocalRoute {
 export interface ChannelDemand {
   /** next host -> the variants its branches want. */
   readonly next: ReadonlyMap<string, ReadonlySet<number>>;
+  /** next host -> the loosest latency bound of its branches (ms). */
+  readonly boundMs: ReadonlyMap<string, number>;
   /** The variants routes ending here want. */
   readonly local: ReadonlySet<number>;
   /** The digest holds until the first of its entries expires. */
@@ -56,12 +60,14 @@ export class RouteTable {
     if (cached && now <= cached.validUntil) return cached;
     let validUntil = Infinity;
     const next = new Map<string, Set<number>>();
+    const boundMs = new Map<string, number>();
     for (const branch of this.branches.get(channel)?.values() ?? []) {
       if (branch.expiresAt < now) continue;
       validUntil = Math.min(validUntil, branch.expiresAt);
       let variants = next.get(branch.nextHost);
       if (!variants) next.set(branch.nextHost, (variants = new Set()));
       variants.add(branch.variant);
+      boundMs.set(branch.nextHost, Math.max(boundMs.get(branch.nextHost) ?? 0, branch.maxLatencyMs));
     }
     const local = new Set<number>();
     for (const entry of this.local.get(channel)?.values() ?? []) {
@@ -69,7 +75,7 @@ export class RouteTable {
       validUntil = Math.min(validUntil, entry.expiresAt);
       local.add(entry.variant);
     }
-    const demand = { next, local, validUntil };
+    const demand = { next, boundMs, local, validUntil };
     this.cache.set(channel, demand);
     return demand;
   }

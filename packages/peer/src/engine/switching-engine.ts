@@ -2,11 +2,11 @@ import {
   decode,
   decodeRouteSetup,
   encode,
+  Flags,
   MalformedMessageError,
   MAX_PAYLOAD_BYTES,
   MessageType,
   NO_DESTINATION,
-  patchForwarded,
   PUBLISHED_VARIANT,
   type DecodedMessage,
   type Emulation,
@@ -468,13 +468,14 @@ export class SwitchingEngine {
         remaining--;
         const link = this.links.get(hostId);
         if (!link || link.state !== 'open') continue;
+        const boundMs = (header.flags & Flags.Timely) !== 0 ? demand.boundMs.get(hostId) : undefined;
         link.enqueue({
           // Each copy is stamped for its own link; the last one can take the buffer itself (it
           // is this host's: fresh from the channel or from encode, and reassembly copied out).
           bytes: remaining === 0 ? bytes : bytes.slice(),
           flags: header.flags,
           group,
-          stamp: (copy, sentAt) => patchForwarded(copy, header.hops + 1, header.latencyUs + (sentAt - arrival + link.oneWayMs) * 1000),
+          forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival, ...(boundMs !== undefined && { deadlineUs: boundMs * 1000 }) },
         });
       }
       this.pump();

@@ -58,9 +58,10 @@ export interface SpaReport {
   readonly error?: string;
 }
 
-/** One end of a data channel to a linked host. */
+/** A link's data channels, as the engine drives them: one per lane (protocol's LINK_CHANNELS). */
 export interface LinkTransport {
-  send(bytes: Uint8Array): void;
+  send(bytes: Uint8Array, lane: number): void;
+  /** Over all its channels. */
   readonly bufferedAmount: number;
   close(): void;
 }
@@ -87,6 +88,8 @@ export interface LinkStats {
   readonly receivedKbps: number;
   readonly queued: number;
   readonly dropped: number;
+  /** Timely data dropped here because no subscriber down this link could still use it. */
+  readonly late: number;
   readonly lossRate: number;
 }
 

@@ -13,8 +13,8 @@ export type EngineCommand =
   /** Starts network coding (iOverlay's case study) on chunks this host receives. */
   | { type: 'coding:start'; id: string; session: CodingRole }
   | { type: 'coding:stop'; id: string }
-  /** The data channel is transferred with the message, in the task that created it. */
-  | { type: 'link:add'; hostId: string; channel: RTCDataChannel }
+  /** The data channels (one per lane) are transferred with the message, in the task that created them. */
+  | { type: 'link:add'; hostId: string; channels: RTCDataChannel[] }
   | { type: 'link:remove'; hostId: string }
   | { type: 'publish'; channel: number; anchor: number }
   | { type: 'unpublish'; channel: number }
@@ -36,14 +36,14 @@ export type EngineCommand =
 export type EngineReport = EngineEvent | { type: 'coding:failed'; id: string; message: string };
 
 /**
- * What a command hands over to the worker rather than copies: a data channel (it can be
- * transferred only in the task that created it) and payload buffers. Both ends post through
+ * What a command hands over to the worker rather than copies: data channels (they can be
+ * transferred only in the task that created them) and payload buffers. Both ends post through
  * these, so no call site can forget a transfer list or name the wrong buffer.
  */
 export function commandTransfer(command: EngineCommand): Transferable[] {
   switch (command.type) {
     case 'link:add':
-      return [command.channel as unknown as Transferable];
+      return command.channels as unknown as Transferable[];
     case 'chunk':
       return [command.payload];
     case 'raw':

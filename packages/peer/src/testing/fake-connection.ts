@@ -29,7 +29,7 @@ export class FakeConnection extends EventEmitter implements LinkConnection {
   made(): ReturnType<CreateConnection> {
     return {
       connection: this,
-      channel: {} as RTCDataChannel,
+      channels: [],
       route: () => this.route(),
       restartIce: () => void this.iceRestartsAsked++,
       iceRestarts: () => 0,

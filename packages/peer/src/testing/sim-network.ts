@@ -1,5 +1,5 @@
 import { createRng, Cube, Ownership } from '@cubecast/overlay';
-import { MessageType, PUBLISHED_VARIANT, type MessageHeader, type RoutingPolicyName } from '@cubecast/protocol';
+import { LINK_CHANNELS, MessageType, PUBLISHED_VARIANT, RELIABLE_LANE, type MessageHeader, type RoutingPolicyName } from '@cubecast/protocol';
 import { LOW_WATER_BYTES } from '../engine/link.js';
 import { SwitchingEngine, type EngineOptions } from '../engine/switching-engine.js';
 import type { EngineEnvironment, EngineEvent, LinkTransport } from '../engine/types.js';
@@ -20,6 +20,13 @@ export interface LinkConditions {
   readonly drainBytesPerMs?: number;
   /** `send` throws, as on a channel closing under the sender. */
   readonly sendThrows?: boolean;
+  /**
+   * Loss as SCTP meets it on a link's lanes (protocol's LINK_CHANNELS): a lost message is sent
+   * again `rtoMs` later, and again, while its lane allows (the reliable lane always, and in
+   * order: what follows waits for it; a timely lane within its maxPacketLifeTime, unordered);
+   * then it is gone. Unset: `loss` just loses messages.
+   */
+  readonly sctp?: { readonly rtoMs: number };
 }
 
 /** One direction of a link: its conditions and its send buffer. */
@@ -31,6 +38,8 @@ interface Wire {
   peakBuffered: number;
   readonly bufferLowAt: number[];
   readonly dataSentAt: number[];
+  /** The reliable lane's delivery order under `sctp`: when its latest message arrives. */
+  orderedUntil: number;
 }
 
 /**
@@ -155,11 +164,11 @@ export class SimNetwork {
 
   private transport(from: string, to: string): LinkTransport {
     const key = `${from}>${to}`;
-    const wire: Wire = { conditions: {}, buffered: 0, drainedAt: 0, peakBuffered: 0, bufferLowAt: [], dataSentAt: [] };
+    const wire: Wire = { conditions: {}, buffered: 0, drainedAt: 0, peakBuffered: 0, bufferLowAt: [], dataSentAt: [], orderedUntil: 0 };
     this.wires.set(key, wire);
     return {
-      send: (bytes) => {
-        const { loss = 0, duplicate = 0, jitterMs = 0, drainBytesPerMs, sendThrows } = wire.conditions;
+      send: (bytes, lane) => {
+        const { loss = 0, duplicate = 0, jitterMs = 0, drainBytesPerMs, sendThrows, sctp } = wire.conditions;
         if (sendThrows) throw new Error('the channel is closing');
         this.carried.set(key, (this.carried.get(key) ?? 0) + 1);
         if (bytes[1] === MessageType.Data) {
@@ -182,13 +191,23 @@ export class SimNetwork {
             }
           }, leavesIn);
         }
-        if (this.random() < loss) return;
+        let retransmitDelay = 0;
+        if (sctp) {
+          const { maxPacketLifeTime = Infinity, maxRetransmits = Infinity } = LINK_CHANNELS[lane]!;
+          for (let tries = 0; this.random() < loss; tries++) {
+            if (tries >= maxRetransmits || retransmitDelay + sctp.rtoMs > maxPacketLifeTime) return;
+            retransmitDelay += sctp.rtoMs;
+          }
+        } else if (this.random() < loss) return;
         const copies = this.random() < duplicate ? 2 : 1;
         for (let i = 0; i < copies; i++) {
+          let arrives = this.now + leavesIn + this.latencyMs(from, to) + this.random() * jitterMs + retransmitDelay;
+          // The reliable lane is ordered: nothing overtakes what is being retransmitted.
+          if (sctp && lane === RELIABLE_LANE) arrives = wire.orderedUntil = Math.max(wire.orderedUntil, arrives);
           this.setTimer(() => {
             if (this.cut.has(from) || this.cut.has(to)) return;
             this.engines.get(to)?.receive(from, copy);
-          }, leavesIn + this.latencyMs(from, to) + this.random() * jitterMs);
+          }, arrives - this.now);
         }
       },
       get bufferedAmount() {
