@@ -10,13 +10,13 @@ export type BenchApi = {
   accept(peer: string, answer: string): Promise<void>;
   openLinks(): string[];
   view(index: number, count: number): void;
-  publish(target: number, channel?: number): void;
+  publish(target: number, channel?: number, maxLatencyMs?: number): void;
   subscribe(channel?: number): void;
   reset(channel?: number): void;
   flood(bytes: number, durationMs: number, channel?: number): void;
   relay(peer: string | null): void;
-  stream(bytes: number, fps: number, durationMs: number): Promise<void>;
-  results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[] };
+  stream(bytes: number, fps: number, durationMs: number, flags?: number): Promise<number>;
+  results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[]; arrivals: number[] };
 };
 
 /** Calls bench.html's API in a page. */
@@ -30,9 +30,9 @@ export type BenchTab = ReturnType<typeof benchApi>;
 /**
  * Tabs wired in a line over WebRTC, the harness passing the SDP: each tab offers to the next.
  * With the engine (not `raw`): each tab gets its place in the line, the last subscribes and the
- * first publishes to it. Resolves once every link is open and the route is set up.
+ * first publishes to it (with that latency bound). Resolves once every link is open and the route is set up.
  */
-export async function wireLine(tabs: readonly BenchTab[], raw = false): Promise<void> {
+export async function wireLine(tabs: readonly BenchTab[], raw = false, maxLatencyMs?: number): Promise<void> {
   const n = tabs.length;
   for (let i = 0; i + 1 < n; i++) {
     const offer = await tabs[i]!.call('offer', `t${i + 1}`);
@@ -51,7 +51,7 @@ export async function wireLine(tabs: readonly BenchTab[], raw = false): Promise<
   if (!raw) {
     await new Promise((r) => setTimeout(r, 1200)); // RTTs measured
     await tabs[n - 1]!.call('subscribe');
-    await tabs[0]!.call('publish', n - 1);
+    await tabs[0]!.call('publish', n - 1, 1, maxLatencyMs);
     await new Promise((r) => setTimeout(r, 300)); // the route is set up
   }
 }

@@ -17,7 +17,7 @@ let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
 const connections = new Map<string, RTCPeerConnection>();
 /** What connections are made with: no ICE servers, unless a harness across NATs sets some (`ice`). */
 let iceConfiguration: RTCConfiguration = { iceServers: [] };
-const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], channel: 0 };
+const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], arrivals: [] as number[], channel: 0 };
 const openLinks = new Set<string>();
 
 type RawReport = { raw: 'open'; peer: string } | { raw: 'results'; results: NonNullable<typeof rawResults> };
@@ -34,6 +34,7 @@ worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
     const now = performance.now();
     if (received.chunks === 0) received.firstAt = now;
     received.lastAt = now;
+    received.arrivals.push(now);
     received.chunks++;
     received.bytes += report.chunk.payload.byteLength;
     if (report.chunk.payload.byteLength >= 8) {
@@ -100,16 +101,16 @@ const bench = {
     // without it relays drop every chunk (the benchmark's two flows are channels 1 and 2).
     command({ type: 'channels', ids: [1, 2] });
   },
-  publish(target: number, channel = 1): void {
+  publish(target: number, channel = 1, maxLatencyMs = 1000): void {
     command({ type: 'publish', channel, anchor: 0 });
-    command({ type: 'route:request', route: { subscriptionId: `bench-${channel}`, channel, target, maxLatencyMs: 1000, pipeline: [], policy: 'odr' } });
+    command({ type: 'route:request', route: { subscriptionId: `bench-${channel}`, channel, target, maxLatencyMs, pipeline: [], policy: 'odr' } });
   },
   subscribe(channel = 1): void {
     command({ type: 'subscribe', channel });
   },
   /** Clears the counters; with a channel, counts only that channel from now on. */
   reset(channel = 0): void {
-    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [], channel });
+    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [], arrivals: [], channel });
     if (raw) worker.postMessage({ reset: true });
   },
   /** With `raw`, floods the link to `peer`; else the engine floods `channel`. */
@@ -121,29 +122,34 @@ const bench = {
   relay(peer: string | null): void {
     worker.postMessage({ relay: peer });
   },
-  /** Chunks of `bytes` at `fps`, each stamped with its send time (one clock for all tabs). */
-  stream(bytes: number, fps: number, durationMs: number): Promise<void> {
+  /**
+   * Chunks of `bytes` at `fps` with these data-plane flags (a key frame by default), each
+   * stamped with its send time (one clock for all tabs); resolves to how many were sent.
+   */
+  stream(bytes: number, fps: number, durationMs: number, flags = 1): Promise<number> {
     return new Promise((resolve) => {
       const end = performance.now() + durationMs;
+      let sent = 0;
       const timer = setInterval(() => {
         if (performance.now() >= end) {
           clearInterval(timer);
-          resolve();
+          resolve(sent);
           return;
         }
         const payload = new Uint8Array(bytes);
         new DataView(payload.buffer).setFloat64(0, performance.timeOrigin + performance.now());
-        command({ type: 'chunk', channel: 1, flags: 1, payload: payload.buffer }, [payload.buffer]);
+        command({ type: 'chunk', channel: 1, flags, payload: payload.buffer }, [payload.buffer]);
+        sent++;
       }, 1000 / fps);
     });
   },
   async results() {
-    if (!raw) return { ...received, latencies: [...received.latencies] };
+    if (!raw) return { ...received, latencies: [...received.latencies], arrivals: [...received.arrivals] };
     rawResults = undefined;
     worker.postMessage({ results: true });
     const arrived = () => rawResults; // set by the worker's reply, which flow analysis cannot see
     while (!arrived()) await new Promise((r) => setTimeout(r, 10));
-    return { ...arrived()!, chunks: 0, latencies: [] };
+    return { ...arrived()!, chunks: 0, latencies: [], arrivals: [] };
   },
 };
 

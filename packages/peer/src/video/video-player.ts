@@ -2,6 +2,13 @@
 import { decodeVideoPayload, MalformedMessageError, PUBLISHED_VARIANT, temporalLayer, TypedEmitter } from '@cubecast/protocol';
 import type { DeliveredChunk } from '../engine/types.js';
 import type { Subscription } from '../subscription.js';
+import { FrameOrder } from './frame-order.js';
+
+/**
+ * How long a chunk that overtook a missing one waits for it, at most: about a retransmission
+ * or two on a timely lane at 30 fps, and never more than half the subscriber's bound.
+ */
+const MAX_HOLD_MS = 150;
 
 export interface PlayerStats {
   readonly framesDecoded: number;
@@ -23,14 +30,17 @@ export interface PlayerEvents extends Record<string, unknown> {
 
 /**
  * A subscription's chunks -> VideoDecoder -> canvas. Starts at a key frame (asking upstream
- * for one), and after a gap that may have lost a frame others depend on, waits for the next
- * key frame rather than decode garbage. Each frame drawn counts as decoded on the
+ * for one). The stream as published is put back in sequence first (FrameOrder: timely lanes
+ * deliver out of order); after a gap that may have lost a frame others depend on, it waits for
+ * the next key frame rather than decode garbage. Each frame drawn counts as decoded on the
  * subscription; the player closes with it.
  */
 export class VideoPlayer extends TypedEmitter<PlayerEvents> {
   private decoder: VideoDecoder | undefined;
   private configured: string | undefined;
   private lastSequence: number | undefined;
+  private readonly order: FrameOrder<DeliveredChunk>;
+  private orderTimer: ReturnType<typeof setTimeout> | undefined;
   private waiting = true;
   private framesDecoded = 0;
   private fps = 0;
@@ -46,11 +56,13 @@ export class VideoPlayer extends TypedEmitter<PlayerEvents> {
   ) {
     super();
     this.context = canvas.getContext('2d')!;
+    this.order = new FrameOrder(Math.min(MAX_HOLD_MS, subscription.maxLatencyMs / 2));
     this.detach = [
-      subscription.on('chunk:received', (chunk) => this.push(chunk)),
+      subscription.on('chunk:received', (chunk) => this.receive(chunk)),
       // A new stream after a server restart: its numbers start again, and it starts at a key frame.
       subscription.on('subscription:resumed', () => {
         this.lastSequence = undefined;
+        this.order.reset();
         this.waiting = true;
       }),
       subscription.on('subscription:closed', () => this.close()),
@@ -65,6 +77,7 @@ export class VideoPlayer extends TypedEmitter<PlayerEvents> {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    clearTimeout(this.orderTimer);
     for (const off of this.detach) off();
     if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
     this.emit('player:closed', undefined);
@@ -75,7 +88,27 @@ export class VideoPlayer extends TypedEmitter<PlayerEvents> {
     if (!this.closedFlag && !this.subscription.closed) this.subscription.requestKeyframe();
   }
 
+  /**
+   * The published stream goes through FrameOrder. A pipeline's output keeps its input's
+   * numbers, so thinning leaves gaps that will never fill: it goes straight on.
+   */
+  private receive(chunk: DeliveredChunk): void {
+    if (chunk.variant !== PUBLISHED_VARIANT) {
+      this.push(chunk);
+      return;
+    }
+    this.play(this.order.push(chunk, performance.now()));
+  }
+
+  private play(released: readonly DeliveredChunk[]): void {
+    for (const chunk of released) this.push(chunk);
+    clearTimeout(this.orderTimer);
+    const deadline = this.order.deadline;
+    this.orderTimer = deadline === undefined ? undefined : setTimeout(() => this.play(this.order.expire(performance.now())), Math.max(0, deadline - performance.now()));
+  }
+
   private push(chunk: DeliveredChunk): void {
+    if (this.closedFlag) return;
     let decoded;
     try {
       decoded = decodeVideoPayload(chunk.payload);
