@@ -25,11 +25,11 @@ function transport(options: { throws?: (bytes: Uint8Array) => boolean } = {}) {
 const clock = { now: () => 0, set: () => 0, clear: () => {} };
 const unlimited = () => new BandwidthBucket(undefined, 0);
 
-/** A message whose first byte names it, in a drop group. */
-function message(name: number, group: string, flags: number, size = 100): Outgoing {
+/** A message whose first byte names it, in a drop group, of channel 1 unless told. */
+function message(name: number, group: string, flags: number, size = 100, channel = 1): Outgoing {
   const bytes = new Uint8Array(size);
   bytes[0] = name;
-  return { bytes, flags, group };
+  return { bytes, flags, group, channel };
 }
 
 function openLink(t: LinkTransport) {
@@ -76,6 +76,30 @@ describe('Link backpressure', () => {
     t.bufferedAmount = 0;
     link.pump(0, unlimited());
     expect(t.sent.slice(0, 3).map((b) => b[0])).toEqual([0, 2, 4]);
+  });
+
+  it('drops by what depends on a frame: the top layer first, then timely layer 1, then layer 0, saying which channel needs a key frame', () => {
+    const t = transport();
+    const link = openLink(t);
+    t.bufferedAmount = HIGH_WATER_BYTES + 1;
+    const layer = (l: number) => Flags.Timely | (l << Flags.LayerShift);
+    link.enqueue(message(0, 'key', Flags.Timely | Flags.Key, 100, 7));
+    link.enqueue(message(1, 'base', layer(0), 100, 7));
+    link.enqueue(message(2, 'sensor', 0, 100, 8));
+    link.enqueue(message(3, 'middle', layer(1), 100, 7));
+    link.enqueue(message(4, 'top', layer(2) | Flags.Droppable, 100, 7));
+    for (let i = 5; i < MAX_QUEUED; i++) link.enqueue(message(i & 0xff, `plain${i}`, 0));
+    // Each overflow takes one chunk: the top layer (no key frame needed), the middle, the base.
+    expect(link.enqueue(message(9, 'x1', 0))).toBeUndefined();
+    expect(link.enqueue(message(9, 'x2', 0))).toBe(7);
+    expect(link.enqueue(message(9, 'x3', 0))).toBe(7);
+    // Nothing left that may go: the key frame and untimely data stay, and the queue runs over.
+    expect(link.enqueue(message(9, 'x4', 0))).toBeUndefined();
+    expect(link.queued).toBe(MAX_QUEUED + 1);
+    expect(link.stats(0).dropped).toBe(3);
+    t.bufferedAmount = 0;
+    link.pump(0, unlimited());
+    expect(t.sent.slice(0, 3).map((b) => b[0])).toEqual([0, 2, 5]);
   });
 
   it('keeps non-droppable data when nothing can be dropped: the queue runs over instead', () => {
@@ -204,11 +228,11 @@ describe('Link deadlines', () => {
     const t = transport();
     const link = openLink(t);
     // Arrived at 0 with 20 ms behind it; leaves at 30: 50 ms, of a 300 ms deadline.
-    link.enqueue({ bytes: data(20_000), flags: Flags.Timely, group: 'a', forwarded: { hops: 1, latencyUs: 20_000, arrival: 0, deadlineUs: 300_000 } });
+    link.enqueue({ bytes: data(20_000), flags: Flags.Timely, group: 'a', channel: 1, forwarded: { hops: 1, latencyUs: 20_000, arrival: 0, deadlineUs: 300_000 } });
     // 290 ms behind it: past its 300 ms deadline by the time it leaves.
-    link.enqueue({ bytes: data(290_000), flags: Flags.Timely, group: 'b', forwarded: { hops: 1, latencyUs: 290_000, arrival: 0, deadlineUs: 300_000 } });
+    link.enqueue({ bytes: data(290_000), flags: Flags.Timely, group: 'b', channel: 1, forwarded: { hops: 1, latencyUs: 290_000, arrival: 0, deadlineUs: 300_000 } });
     // Untimely (no deadline): reliable lane, however late.
-    link.enqueue({ bytes: data(900_000), flags: 0, group: 'c', forwarded: { hops: 1, latencyUs: 900_000, arrival: 0 } });
+    link.enqueue({ bytes: data(900_000), flags: 0, group: 'c', channel: 1, forwarded: { hops: 1, latencyUs: 900_000, arrival: 0 } });
     link.pump(30, unlimited());
     expect(t.sent.map((bytes) => decode(bytes).message.latencyUs)).toEqual([50_000, 930_000]);
     expect(t.sent.map((bytes) => decode(bytes).message.hops)).toEqual([2, 2]);

@@ -1,4 +1,4 @@
-import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, timelyLane } from '@cubecast/protocol';
+import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, temporalLayer, timelyLane } from '@cubecast/protocol';
 import type { LinkState, LinkStats, LinkTransport } from './types.js';
 
 /** A message waiting to leave on a link. */
@@ -7,6 +7,8 @@ export interface Outgoing {
   readonly flags: number;
   /** Groups the fragments of one chunk, so a drop takes the whole chunk. */
   readonly group: string;
+  /** The data channel id of the chunk (for the key frame its loss calls for). */
+  readonly channel: number;
   /** A data message switched here: stamped as it leaves, and timely data kept to its deadline. */
   readonly forwarded?: Forwarded;
 }
@@ -21,6 +23,17 @@ export interface Forwarded {
    * then, unsent; before, it takes the lane whose retransmission bound the time left allows.
    */
   readonly deadlineUs?: number;
+}
+
+/**
+ * Which queued chunk goes first when a queue overflows (lower first), by what depends on it;
+ * Infinity: never (key frames, untimely data).
+ */
+function dropRank(flags: number): number {
+  if ((flags & Flags.Key) !== 0) return Infinity;
+  if ((flags & Flags.Droppable) !== 0) return 0;
+  if ((flags & Flags.Timely) === 0) return Infinity;
+  return temporalLayer(flags) >= 1 ? 1 : 2;
 }
 
 /** Shared by all links of a host: the emulated up (or down) bandwidth, a token bucket. */
@@ -213,16 +226,25 @@ export class Link {
   }
 
   /**
-   * Queues a message. When the queue is full, the oldest droppable chunk goes (all its
-   * fragments); key frames and non-droppable data are never dropped here: the queue may
-   * then run over, and backpressure holds the sender.
+   * Queues a message. When the queue is full, a chunk goes (all its fragments), chosen by what
+   * depends on it: the oldest droppable one (L1T3's top layer, on which nothing depends), else
+   * the oldest timely delta frame of layer 1, else of layer 0. Key frames and untimely data are
+   * never dropped here: the queue may then run over, and backpressure holds the sender.
+   * Returns the channel of a dropped frame others depend on (layer 0 or 1): what follows it
+   * down this link cannot be decoded until a key frame, which the caller asks upstream for.
    */
-  enqueue(message: Outgoing): void {
+  enqueue(message: Outgoing): number | undefined {
     this.queue.push(message);
     this.queuedBytes += message.bytes.byteLength;
-    if (this.queue.length <= MAX_QUEUED) return;
-    const victim = this.queue.find((m) => (m.flags & Flags.Droppable) !== 0 && (m.flags & Flags.Key) === 0);
-    if (!victim) return;
+    if (this.queue.length <= MAX_QUEUED) return undefined;
+    let victim: Outgoing | undefined;
+    let victimRank = Infinity;
+    for (const queued of this.queue) {
+      const rank = dropRank(queued.flags);
+      if (rank < victimRank) [victim, victimRank] = [queued, rank];
+      if (rank === 0) break;
+    }
+    if (!victim) return undefined;
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i]!.group === victim.group) {
         this.queuedBytes -= this.queue[i]!.bytes.byteLength;
@@ -230,6 +252,7 @@ export class Link {
         this.counters.dropped++;
       }
     }
+    return victimRank > 0 ? victim.channel : undefined;
   }
 
   /**

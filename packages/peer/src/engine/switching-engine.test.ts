@@ -185,6 +185,24 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(timely.late).toBeLessThan(0.005);
   });
 
+  it('when a queue drops a frame others depend on, asks for a key frame (here, its own publisher)', () => {
+    const { net, hosts, publisher, subscribe } = setup(2, new Cube(2, 1));
+    subscribe(hosts[1]!);
+    net.advance(300);
+    const engine = net.engines.get(publisher)!;
+    const send = (flags: number, count: number) => {
+      for (let i = 0; i < count; i++) engine.sendChunk(1, flags, new Uint8Array(1000));
+    };
+    // A link that drains slowly: 1 MiB in the channel's buffer, then the queue fills past 1024.
+    net.setConditions({ drainBytesPerMs: 1 });
+    send(Flags.Timely | Flags.Droppable | (2 << Flags.LayerShift), 2200);
+    expect(net.eventsOf(publisher, 'keyframe:request')).toHaveLength(0);
+    send(Flags.Timely, 50);
+    expect(net.eventsOf(publisher, 'keyframe:request')).toHaveLength(0); // top-layer chunks went first
+    send(Flags.Timely, 2200);
+    expect(net.eventsOf(publisher, 'keyframe:request').length).toBeGreaterThan(0);
+  });
+
   it('measures emulated delay from positions as RTT', () => {
     const net = new SimNetwork(new Cube(2, 1), () => 0.5);
     net.addHosts(['a', 'b']);

@@ -469,14 +469,18 @@ export class SwitchingEngine {
         const link = this.links.get(hostId);
         if (!link || link.state !== 'open') continue;
         const boundMs = (header.flags & Flags.Timely) !== 0 ? demand.boundMs.get(hostId) : undefined;
-        link.enqueue({
+        const broken = link.enqueue({
           // Each copy is stamped for its own link; the last one can take the buffer itself (it
           // is this host's: fresh from the channel or from encode, and reassembly copied out).
           bytes: remaining === 0 ? bytes : bytes.slice(),
           flags: header.flags,
           group,
+          channel: header.channel,
           forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival, ...(boundMs !== undefined && { deadlineUs: boundMs * 1000 }) },
         });
+        // A dropped frame others depend on: downstream needs a key frame; ask now, not when
+        // each subscriber finds the gap.
+        if (broken !== undefined) this.requestKeyframe(broken);
       }
       this.pump();
     }
