@@ -79,27 +79,37 @@ describe('Link backpressure', () => {
   });
 
   it('drops by what depends on a frame: the top layer first, then timely layer 1, then layer 0, saying which channel needs a key frame', () => {
-    const t = transport();
-    const link = openLink(t);
-    t.bufferedAmount = HIGH_WATER_BYTES + 1;
     const layer = (l: number) => Flags.Timely | (l << Flags.LayerShift);
-    link.enqueue(message(0, 'key', Flags.Timely | Flags.Key, 100, 7));
-    link.enqueue(message(1, 'base', layer(0), 100, 7));
-    link.enqueue(message(2, 'sensor', 0, 100, 8));
-    link.enqueue(message(3, 'middle', layer(1), 100, 7));
-    link.enqueue(message(4, 'top', layer(2) | Flags.Droppable, 100, 7));
-    for (let i = 5; i < MAX_QUEUED; i++) link.enqueue(message(i & 0xff, `plain${i}`, 0));
-    // Each overflow takes one chunk: the top layer (no key frame needed), the middle, the base.
-    expect(link.enqueue(message(9, 'x1', 0))).toBeUndefined();
-    expect(link.enqueue(message(9, 'x2', 0))).toBe(7);
-    expect(link.enqueue(message(9, 'x3', 0))).toBe(7);
-    // Nothing left that may go: the key frame and untimely data stay, and the queue runs over.
-    expect(link.enqueue(message(9, 'x4', 0))).toBeUndefined();
-    expect(link.queued).toBe(MAX_QUEUED + 1);
-    expect(link.stats(0).dropped).toBe(3);
-    t.bufferedAmount = 0;
-    link.pump(0, unlimited());
-    expect(t.sent.slice(0, 3).map((b) => b[0])).toEqual([0, 2, 5]);
+    /** A full, blocked queue: key frame, base (layer 0), sensor reading, middle (layer 1), top layer, then untimely filler. */
+    const full = () => {
+      const t = transport();
+      const link = openLink(t);
+      t.bufferedAmount = HIGH_WATER_BYTES + 1;
+      link.enqueue(message(0, 'key', Flags.Timely | Flags.Key, 100, 7));
+      link.enqueue(message(1, 'base', layer(0), 100, 7));
+      link.enqueue(message(2, 'sensor', 0, 100, 8));
+      link.enqueue(message(3, 'middle', layer(1), 100, 7));
+      link.enqueue(message(4, 'top', layer(2) | Flags.Droppable, 100, 7));
+      for (let i = 5; i < MAX_QUEUED; i++) link.enqueue(message(i & 0xff, `plain${i}`, 0));
+      const sent = () => {
+        t.bufferedAmount = 0;
+        link.pump(0, unlimited());
+        return t.sent.slice(0, 4).map((b) => b[0]);
+      };
+      return { link, sent };
+    };
+    // Two overflows: the top layer goes (no key frame needed), then the middle; the base stays.
+    const a = full();
+    expect(a.link.enqueue(message(9, 'x1', 0))).toBeUndefined();
+    expect(a.link.enqueue(message(9, 'x2', 0))).toBe(7);
+    expect(a.sent()).toEqual([0, 1, 2, 5]);
+    // Four: then the base; then nothing may go (the key frame, untimely data) and the queue runs over.
+    const b = full();
+    for (const name of ['x1', 'x2', 'x3']) b.link.enqueue(message(9, name, 0));
+    expect(b.link.enqueue(message(9, 'x4', 0))).toBeUndefined();
+    expect(b.link.queued).toBe(MAX_QUEUED + 1);
+    expect(b.link.stats(0).dropped).toBe(3);
+    expect(b.sent()).toEqual([0, 2, 5, 6]);
   });
 
   it('keeps non-droppable data when nothing can be dropped: the queue runs over instead', () => {

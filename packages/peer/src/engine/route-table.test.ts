@@ -4,8 +4,8 @@ import { RouteTable } from './route-table.js';
 describe('RouteTable', () => {
   it('digests a channel: the variants each next host wants and its loosest bound, and those wanted here', () => {
     const t = new RouteTable();
-    t.setBranch(1, 's1', { nextHost: 'h2', variant: 10, maxLatencyMs: 150, expiresAt: 100 });
-    t.setBranch(1, 's2', { nextHost: 'h2', variant: 11, maxLatencyMs: 400, expiresAt: 100 });
+    t.setBranch(1, 's1', { nextHost: 'h2', variant: 10, maxLatencyMs: 400, expiresAt: 100 });
+    t.setBranch(1, 's2', { nextHost: 'h2', variant: 11, maxLatencyMs: 150, expiresAt: 100 });
     t.setBranch(1, 's3', { nextHost: 'h3', variant: 10, maxLatencyMs: 90, expiresAt: 100 });
     t.setLocal(1, 's4', { variant: 12, expiresAt: 100 });
     t.setBranch(2, 's5', { nextHost: 'h9', variant: 10, maxLatencyMs: 100, expiresAt: 100 });

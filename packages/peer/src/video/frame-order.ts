@@ -21,7 +21,7 @@ export class FrameOrder<T extends { readonly sequence: number }> {
   push(chunk: T, now: number): T[] {
     if (this.next === undefined) this.next = chunk.sequence;
     const ahead = (chunk.sequence - this.next) | 0;
-    if (ahead < 0 || this.held.has(chunk.sequence)) return [];
+    if (ahead < 0) return [];
     if (ahead > 0) {
       this.held.set(chunk.sequence, chunk);
       this.gapSince ??= now;
