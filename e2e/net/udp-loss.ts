@@ -9,12 +9,9 @@ import { execFileSync } from 'node:child_process';
 export class UdpLoss {
   private probability = 0;
 
-  /**
-   * In `namespace` (one the test made, by name), or in this process's own namespace, which
-   * must then be the private one `e2e/isolate.mjs` runs it in: never the machine's.
-   */
-  constructor(private readonly namespace?: string) {
-    if (namespace === undefined && process.env.CUBECAST_NETNS !== '1') throw new Error('UdpLoss outside a private network namespace: run under e2e/isolate.mjs');
+  /** In this process's network namespace, which must be the private one `e2e/isolate.mjs` runs it in: never the machine's. */
+  constructor() {
+    if (process.env.CUBECAST_NETNS !== '1') throw new Error('UdpLoss outside a private network namespace: run under e2e/isolate.mjs');
   }
 
   /** Drops UDP packets with this probability from now on (0: none). */
@@ -26,8 +23,6 @@ export class UdpLoss {
   }
 
   private iptables(action: '-A' | '-D', probability: number): void {
-    const rule = [action, 'INPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'];
-    const [command, args] = this.namespace === undefined ? ['iptables', rule] : ['ip', ['netns', 'exec', this.namespace, 'iptables', ...rule]];
-    execFileSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('iptables', [action, 'INPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'], { stdio: ['ignore', 'ignore', 'pipe'] });
   }
 }
