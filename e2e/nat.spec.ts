@@ -113,28 +113,42 @@ for (const { what, ice, reason } of turnFailures) {
   });
 }
 
-test.describe("a home's uplink cut for 3 s", () => {
+/**
+ * A home's uplink goes down for `cutMs` and comes back; resolves once the subscriber there
+ * decodes again, with every tab's snapshot then.
+ */
+async function cutUplink(nat: NatTestbed, cutMs: number) {
+  const {
+    subscribers: [subscriber],
+  } = await stream(nat, 1, [2]);
+  const hostIds = (await snapshots(nat.pages)).map((s) => s.hostId);
+  nat.network.homes[1]!.cutUplink();
+  await new Promise((resolve) => setTimeout(resolve, cutMs));
+  nat.network.homes[1]!.restoreUplink();
+  const restored = Date.now();
+  const before = framesDecoded((await snapshot(subscriber!))!, 'cam');
+  await expect.poll(async () => framesDecoded((await snapshot(subscriber!))!, 'cam'), { timeout: 20_000, intervals: [200] }).toBeGreaterThan(before + 5);
+  const after = await snapshots(nat.pages);
+  console.log(`uplink cut ${cutMs} ms: frames again ${Date.now() - restored} ms after it came back; [host, ICE restarts, route] per link:`, JSON.stringify(after.map((s) => s.links.map((l) => [l.hostId, l.iceRestarts, l.route]))));
+  // No rejoin, every link open, none given up (that would say so on the page).
+  expect(after.map((s) => s.hostId)).toEqual(hostIds);
+  expect(after.every((s) => s.connection === 'connected' && s.links.every((l) => l.state === 'open'))).toBe(true);
+  for (const page of nat.pages) await expect(page.getByRole('status').filter({ hasText: 'failed' })).toHaveCount(0);
+  return after;
+}
+
+test.describe("a home's uplink cut and restored", () => {
   test.use({ homes: ['eim', 'eim'] });
 
-  test('ICE restarts bring its links back and the stream resumes, without a rejoin', async ({ nat }) => {
-    const {
-      subscribers: [subscriber],
-    } = await stream(nat, 1, [2]);
-    const hostIds = (await snapshots(nat.pages)).map((s) => s.hostId);
-    nat.network.homes[1]!.cutUplink();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    nat.network.homes[1]!.restoreUplink();
-    const restored = Date.now();
-    const before = framesDecoded((await snapshot(subscriber!))!, 'cam');
-    await expect.poll(async () => framesDecoded((await snapshot(subscriber!))!, 'cam'), { timeout: 15_000, intervals: [200] }).toBeGreaterThan(before + 5);
-    const resumedAfter = Date.now() - restored;
-    const after = await snapshots(nat.pages);
-    console.log(`frames again ${resumedAfter} ms after the uplink came back; [host, ICE restarts, route] per link:`, JSON.stringify(after.map((s) => s.links.map((l) => [l.hostId, l.iceRestarts, l.route]))));
-    expect(after.map((s) => s.hostId)).toEqual(hostIds);
-    // The engines found the links silent and restarted ICE on them: the same connections
-    // (a new one would count no restart), never given up (that would say so on the page).
+  // Whether the engines find the link silent (3.5 s) before a ping gets through again depends
+  // on where the pings fell: it comes back with or without an ICE restart.
+  test('for 3 s: its links come back and the stream resumes, without a rejoin', async ({ nat }) => {
+    await cutUplink(nat, 3000);
+  });
+
+  test('for 6 s: ICE restarts bring its links back on the same connections, without a rejoin', async ({ nat }) => {
+    const after = await cutUplink(nat, 6000);
+    // A new connection would count no restart.
     for (const s of after) for (const link of s.links) expect(link.iceRestarts, `${s.hostId} to ${link.hostId}`).toBeGreaterThanOrEqual(1);
-    for (const page of nat.pages) await expect(page.getByRole('status').filter({ hasText: 'failed' })).toHaveCount(0);
-    expect(after.every((s) => s.connection === 'connected' && s.links.every((l) => l.state === 'open'))).toBe(true);
   });
 });

@@ -40,8 +40,8 @@ const engine = new SwitchingEngine({
 const links = new Map<string, RTCDataChannel[]>();
 
 /**
- * The engine's link over a host's channels, one per lane: opened with the first (control)
- * channel; a close or error of any of them closes the link; whatever arrives on any goes in.
+ * The engine's link over a host's channels, one per lane: open once all are; a close or
+ * error of any of them closes the link; whatever arrives on any goes in.
  */
 function attach(hostId: string, channels: RTCDataChannel[]): void {
   links.set(hostId, channels);
@@ -70,9 +70,13 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
       engine.receive(hostId, data);
     };
   }
-  const control = channels[0]!;
-  control.onopen = () => current() && engine.linkOpened(hostId);
-  if (control.readyState === 'open') engine.linkOpened(hostId);
+  // Open once every lane is: the first ping goes on lane 1, and a ping lost to a lane not yet
+  // open would leave the link without an RTT (and headers without its latency) for a second.
+  const opened = () => {
+    if (current() && channels.every((channel) => channel.readyState === 'open')) engine.linkOpened(hostId);
+  };
+  for (const channel of channels) channel.onopen = opened;
+  opened();
 }
 
 /** Keeps about 2 MB in flight toward the next hops: as fast as the links take it, no faster. */

@@ -234,7 +234,7 @@ describe('Link measurement and liveness', () => {
 describe('Link deadlines', () => {
   const data = (latencyUs: number) => encode({ type: MessageType.Data, flags: Flags.Timely, hops: 1, channel: 1, sequence: 0, source: 0, destination: 0, latencyUs, fragmentIndex: 0, fragmentCount: 1 }, new Uint8Array(4));
 
-  it('stamps what it forwards as it leaves, drops timely data past its deadline, and gives the rest the lane its time left allows', () => {
+  it('stamps what it forwards as it leaves, drops timely data past its deadline (key frames excepted), and gives the rest the lane its time left allows', () => {
     const t = transport();
     const link = openLink(t);
     // Arrived at 0 with 20 ms behind it; leaves at 30: 50 ms, of a 300 ms deadline.
@@ -243,10 +243,13 @@ describe('Link deadlines', () => {
     link.enqueue({ bytes: data(290_000), flags: Flags.Timely, group: 'b', channel: 1, forwarded: { hops: 1, latencyUs: 290_000, arrival: 0, deadlineUs: 300_000 } });
     // Untimely (no deadline): reliable lane, however late.
     link.enqueue({ bytes: data(900_000), flags: 0, group: 'c', channel: 1, forwarded: { hops: 1, latencyUs: 900_000, arrival: 0 } });
+    // A late key frame still goes, never retransmitted: a subscriber must see and measure something.
+    link.enqueue({ bytes: data(400_000), flags: Flags.Timely | Flags.Key, group: 'd', channel: 1, forwarded: { hops: 1, latencyUs: 400_000, arrival: 0, deadlineUs: 300_000 } });
     link.pump(30, unlimited());
-    expect(t.sent.map((bytes) => decode(bytes).message.latencyUs)).toEqual([50_000, 930_000]);
-    expect(t.sent.map((bytes) => decode(bytes).message.hops)).toEqual([2, 2]);
-    expect(t.lanes).toEqual([timelyLane(250), RELIABLE_LANE]);
+    expect(t.sent.map((bytes) => decode(bytes).message.latencyUs)).toEqual([50_000, 930_000, 430_000]);
+    expect(t.sent.map((bytes) => decode(bytes).message.hops)).toEqual([2, 2, 2]);
+    expect(t.lanes).toEqual([timelyLane(250), RELIABLE_LANE, timelyLane(-130)]);
+    expect(timelyLane(-130)).toBe(1);
     expect(link.stats(30)).toMatchObject({ late: 1, dropped: 0 });
   });
 });

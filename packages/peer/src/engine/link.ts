@@ -20,7 +20,8 @@ export interface Forwarded {
   readonly arrival: number;
   /**
    * Timely data: the latency past which no subscriber down this link can use it. It goes
-   * then, unsent; before, it takes the lane whose retransmission bound the time left allows.
+   * then, unsent (a key frame excepted, on the lane that never retransmits); before, it takes
+   * the lane whose retransmission bound the time left allows.
    */
   readonly deadlineUs?: number;
 }
@@ -271,7 +272,9 @@ export class Link {
       let lane = RELIABLE_LANE;
       if (forwarded?.deadlineUs !== undefined) {
         const slackMs = (forwarded.deadlineUs - latencyUs) / 1000;
-        if (slackMs < 0) {
+        // A key frame goes even when late: without it a subscriber whose route cannot meet its
+        // bound would see nothing and report nothing, and the server could not swap it closer.
+        if (slackMs < 0 && (next.flags & Flags.Key) === 0) {
           this.shift();
           this.counters.late++;
           continue;
