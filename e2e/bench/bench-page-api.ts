@@ -15,7 +15,7 @@ export type BenchApi = {
   reset(channel?: number): void;
   flood(bytes: number, durationMs: number, channel?: number): void;
   relay(peer: string | null): void;
-  stream(bytes: number, fps: number, durationMs: number, flags?: number): Promise<number>;
+  stream(bytes: number, fps: number, durationMs: number, flags?: number, keyEvery?: number): Promise<number>;
   results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[]; arrivals: number[] };
 };
 

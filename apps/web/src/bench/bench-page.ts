@@ -6,7 +6,7 @@
 import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
 import { selectedRoute, type LinkRoute } from '@cubecast/peer/link-route';
 import { readStats } from '@cubecast/peer/rtc';
-import { LINK_CHANNELS } from '@cubecast/protocol';
+import { Flags, LINK_CHANNELS } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
 
@@ -123,10 +123,11 @@ const bench = {
     worker.postMessage({ relay: peer });
   },
   /**
-   * Chunks of `bytes` at `fps` with these data-plane flags (a key frame by default), each
-   * stamped with its send time (one clock for all tabs); resolves to how many were sent.
+   * Chunks of `bytes` at `fps` with these data-plane flags, each stamped with its send time
+   * (one clock for all tabs); every `keyEvery`-th is a key frame (by default, all). Resolves to
+   * how many were sent.
    */
-  stream(bytes: number, fps: number, durationMs: number, flags = 1): Promise<number> {
+  stream(bytes: number, fps: number, durationMs: number, flags = 0, keyEvery = 1): Promise<number> {
     return new Promise((resolve) => {
       const end = performance.now() + durationMs;
       let sent = 0;
@@ -138,7 +139,7 @@ const bench = {
         }
         const payload = new Uint8Array(bytes);
         new DataView(payload.buffer).setFloat64(0, performance.timeOrigin + performance.now());
-        command({ type: 'chunk', channel: 1, flags, payload: payload.buffer }, [payload.buffer]);
+        command({ type: 'chunk', channel: 1, flags: sent % keyEvery === 0 ? flags | Flags.Key : flags, payload: payload.buffer }, [payload.buffer]);
         sent++;
       }, 1000 / fps);
     });
