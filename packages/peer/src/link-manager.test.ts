@@ -131,11 +131,17 @@ describe('LinkManager', () => {
     expect(iceUfrag('v=0\r\n')).toBeNull();
   });
 
-  it('restarts ICE on a link the engine found silent, keeping its connection', () => {
+  /** h2 offering to h3, and the link connected. */
+  const connectedToH3 = () => {
     const m = manager(['h3']);
     m.links.sync('h2');
-    const silent = m.last('h3')!;
-    silent.connected = true;
+    const link = m.last('h3')!;
+    link.connected = true;
+    return { m, silent: link };
+  };
+
+  it('restarts ICE on a link the engine found silent, keeping its connection', () => {
+    const { m, silent } = connectedToH3();
     m.links.stalled('h3');
     m.links.stalled('h9');
     expect(silent.iceRestartsAsked).toBe(1);
@@ -144,10 +150,7 @@ describe('LinkManager', () => {
   });
 
   it('drops a link the engine gave up on, and the offering side makes a new one after the backoff', () => {
-    const m = manager(['h3']);
-    m.links.sync('h2');
-    const silent = m.last('h3')!;
-    silent.connected = true;
+    const { m, silent } = connectedToH3();
     m.links.failed('h3');
     expect(silent.destroyed).toBe(1);
     vi.advanceTimersByTime(1500);

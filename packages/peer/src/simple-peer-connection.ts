@@ -7,14 +7,14 @@ import { readStats, rtcConfiguration } from './rtc.js';
 
 /**
  * A link's connection: simple-peer over an RTCPeerConnection made with the server's ICE
- * servers, its negotiated data channel, its route (getStats), and ICE restarts. An ICE
- * restart comes from the offering side (`restartIce()` then `negotiate()`); the other side
- * asks for one (simple-peer's `renegotiate` signal). The DTLS and SCTP sessions, and so the
- * data channel, carry on over whatever pair works after it.
+ * servers, its negotiated data channels (one per lane), its route (getStats), and ICE
+ * restarts. An ICE restart comes from the offering side (`restartIce()` then `negotiate()`);
+ * the other side asks for one (simple-peer's `renegotiate` signal). The DTLS and SCTP
+ * sessions, and so the data channels, carry on over whatever pair works after it.
  */
 export const createSimplePeerConnection: CreateConnection = (initiator, ice) => {
   const peer = new SimplePeer({ initiator, trickle: true, config: rtcConfiguration(ice) });
-  // simple-peer has no public handle on its RTCPeerConnection; the negotiated channel must be
+  // simple-peer has no public handle on its RTCPeerConnection; the negotiated channels must be
   // created on it and transferred in this same task.
   const pc = (peer as unknown as { _pc: RTCPeerConnection })._pc;
   const negotiate = () => (peer as unknown as { negotiate(): void }).negotiate();

@@ -34,11 +34,12 @@ export interface LinkChannelConfig {
  * The data channels of a link, all negotiated out of band (both ends create them with these
  * ids), so they exist from the moment the connection does and go to a worker at once;
  * simple-peer's own in-band channel takes low ids. Lane 0 is reliable and ordered: control
- * (route setups, prunes, pings, key frame requests) and data that must all arrive in order
- * (sensor readings, coded chunks). The others carry timely data (video), unordered, so one
- * lost packet holds back nothing behind it, each with a bound on how long SCTP retransmits a
+ * (route setups, prunes, key frame requests) and data that must all arrive in order (sensor
+ * readings, coded chunks). Lane 1 never retransmits: pings and pongs, and timely data with no
+ * time left for a retransmission. The others carry timely data (video), unordered, so one lost
+ * packet holds back nothing behind it, each with a bound on how long SCTP retransmits a
  * message: a message takes the lane with the longest bound its deadline still allows
- * (`timelyLane`), and the first lane, no retransmission, when none does.
+ * (`timelyLane`).
  */
 export const LINK_CHANNELS: readonly LinkChannelConfig[] = [
   { label: 'cubecast', id: 100, negotiated: true, ordered: true },
@@ -50,15 +51,16 @@ export const LINK_CHANNELS: readonly LinkChannelConfig[] = [
 /** The lane of control and of data that must arrive in order. */
 export const RELIABLE_LANE = 0;
 /**
- * Pings and pongs: sent once, never retransmitted, so an RTT sample is the path's own (not a
- * retransmission's, nor a wait behind one) and a ping lost counts as loss.
+ * Sent once, never retransmitted: pings and pongs (so an RTT sample is the path's own, not a
+ * retransmission's nor a wait behind one, and a ping lost counts as loss), and timely data
+ * too close to its deadline for a retransmission to help.
  */
-export const PROBE_LANE = 1;
+export const UNRETRANSMITTED_LANE = 1;
 
 /** The lane for a timely message with `slackMs` left before its deadline downstream. */
 export function timelyLane(slackMs: number): number {
-  for (let lane = LINK_CHANNELS.length - 1; lane > 1; lane--) if (LINK_CHANNELS[lane]!.maxPacketLifeTime! <= slackMs) return lane;
-  return 1;
+  for (let lane = LINK_CHANNELS.length - 1; lane > UNRETRANSMITTED_LANE; lane--) if (LINK_CHANNELS[lane]!.maxPacketLifeTime! <= slackMs) return lane;
+  return UNRETRANSMITTED_LANE;
 }
 
 export const HEADER_BYTES = 32;

@@ -1,4 +1,4 @@
-import { encode, MessageType, NO_DESTINATION, PROBE_LANE, type DecodedMessage, type MessageHeader } from '@cubecast/protocol';
+import { encode, MessageType, NO_DESTINATION, UNRETRANSMITTED_LANE, type DecodedMessage, type MessageHeader } from '@cubecast/protocol';
 import type { Link } from './link.js';
 
 type Position = readonly [number, number];
@@ -55,14 +55,14 @@ export class LinkMonitor {
     const nonce = (this.nonce = (this.nonce + 1) >>> 0);
     const now = this.options.now();
     link.notePingSent(nonce, now);
-    link.toWire(encode(this.header(MessageType.Ping, nonce), this.positionPayload()), now, PROBE_LANE);
+    link.toWire(encode(this.header(MessageType.Ping, nonce), this.positionPayload()), now, UNRETRANSMITTED_LANE);
   }
 
   /** A ping or pong from the link's host. */
   receive(link: Link, message: DecodedMessage): void {
     // Position first: if it changed the delay, pings in flight measured the old one.
     this.notePeerPosition(link, message.payload);
-    if (message.type === MessageType.Ping) link.toWire(encode(this.header(MessageType.Pong, message.sequence), this.positionPayload()), this.options.now(), PROBE_LANE);
+    if (message.type === MessageType.Ping) link.toWire(encode(this.header(MessageType.Pong, message.sequence), this.positionPayload()), this.options.now(), UNRETRANSMITTED_LANE);
     else if (message.type === MessageType.Pong) link.notePong(message.sequence, this.options.now());
   }
 
