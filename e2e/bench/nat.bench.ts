@@ -16,7 +16,8 @@
 import { summarize } from '@cubecast/overlay';
 import { iceConfigurationFor } from '@cubecast/signaling-server';
 import { table } from '@cubecast/bench-kit';
-import type { Page } from '@playwright/test';
+// The specs' page helpers: they drive the app as a person does, and work outside the test runner.
+import { expect, framesDecoded, publishCamera, snapshot, subscribe } from '../fixtures.js';
 import type { NatKind } from '../net/nat-network.js';
 import { startNatTestbed, type NatTestbed } from '../net/testbed.js';
 import { rtcConfiguration } from '@cubecast/peer/rtc';
@@ -30,18 +31,6 @@ const watchdog = setTimeout(() => {
   console.error('bench:nat: still running after 10 minutes; stopping');
   process.exit(1);
 }, DEADLINE_MS);
-
-type Snapshot = NonNullable<Window['cubecast']>;
-const snapshot = (page: Page) => page.evaluate(() => window.cubecast) as Promise<Snapshot>;
-
-async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const ROUTES: { route: string; homes: NatKind[]; publisherHome: number; subscriberHome: number }[] = [
   { route: 'host', homes: ['eim'], publisherHome: 1, subscriberHome: 1 },
@@ -82,20 +71,16 @@ for (const { route, homes, publisherHome, subscriberHome } of ROUTES) {
   results.push(result);
   try {
     const publisher = await testbed.open(publisherHome);
-    await publisher.getByTestId('channel-name-input').fill('cam');
-    await publisher.getByTestId('publish-button').click();
-    await until('the publisher encoding', async () => ((await snapshot(publisher)).publishing[0]?.framesEncoded ?? 0) > 0 || undefined);
+    await publishCamera(publisher, 'cam');
     for (let round = 0; round < ROUNDS; round++) {
       const opened = performance.now();
       const subscriber = await testbed.open(subscriberHome);
-      const item = subscriber.getByTestId('channel-list').locator('li[data-channel="cam"]');
-      await item.getByTestId('max-latency-input').fill('1000');
-      await item.getByTestId('subscribe-button').click();
-      await until('the first frame', async () => ((await snapshot(subscriber)).subscriptions[0]?.framesDecoded ?? 0) > 0 || undefined);
+      await subscribe(subscriber, 'cam', 1000);
+      await expect.poll(async () => framesDecoded((await snapshot(subscriber))!, 'cam'), { timeout: 60_000, intervals: [50] }).toBeGreaterThan(0);
       result.setupMs.push(performance.now() - opened);
       const latencies: number[] = [];
       for (const end = performance.now() + SAMPLE_MS; performance.now() < end; ) {
-        const s = await snapshot(subscriber);
+        const s = (await snapshot(subscriber))!;
         const latency = s.subscriptions[0]?.latencyMs;
         if (latency !== null && latency !== undefined) latencies.push(latency);
         for (const link of s.links) if (link.route) result.seen.add(link.route);
