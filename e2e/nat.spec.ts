@@ -137,6 +137,26 @@ async function cutUplink(nat: NatTestbed, cutMs: number) {
   return after;
 }
 
+test.describe('a lossy link into one home', () => {
+  test.use({ homes: ['eim', 'eim'] });
+
+  test('the loss is measured at both ends, and FEC keeps frames coming', async ({ nat }) => {
+    const { publisher, subscribers } = await stream(nat, 1, [2]);
+    const [home1, home2] = nat.network.homes;
+    // 10% of what home 1 sends reaches home 2's machine no more: one direction of one link.
+    const loss = home2!.loss(home1);
+    loss.set(0.1);
+    const before = framesDecoded((await snapshot(subscribers[0]!))!, 'cam');
+    await expect.poll(async () => (await snapshot(publisher))?.links[0]?.lossRate ?? 0, { timeout: 20_000 }).toBeGreaterThan(0.05);
+    await expect(publisher.getByTestId('link-loss')).toContainText('% of what this tab sends is lost');
+    // The other direction lost nothing; measured so.
+    expect((await snapshot(subscribers[0]!))!.links[0]!.lossRate).toBeLessThan(0.02);
+    const start = Date.now();
+    await expect.poll(async () => framesDecoded((await snapshot(subscribers[0]!))!, 'cam') - before, { timeout: 20_000 }).toBeGreaterThanOrEqual(60);
+    console.log(`60 frames decoded in ${Date.now() - start} ms at 10% loss`);
+  });
+});
+
 test.describe("a home's uplink cut and restored", () => {
   test.use({ homes: ['eim', 'eim'] });
 

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import type { LinkRoute } from '@cubecast/peer';
+import type { LinkRoute, LinkStats, LossProtection } from '@cubecast/peer';
 
 /** What bench.html offers its harness (apps/web/src/bench/bench-page.ts). */
 export type BenchApi = {
@@ -13,10 +13,13 @@ export type BenchApi = {
   publish(target: number, channel?: number, maxLatencyMs?: number): void;
   subscribe(channel?: number): void;
   reset(channel?: number): void;
+  protection(protection: LossProtection): void;
+  sentBytes(): number;
+  links(): LinkStats[];
   flood(bytes: number, durationMs: number, channel?: number): void;
   relay(peer: string | null): void;
   stream(bytes: number, fps: number, durationMs: number, flags?: number, keyEvery?: number): Promise<number>;
-  results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[]; arrivals: number[] };
+  results(): { bytes: number; chunks: number; firstAt: number; lastAt: number; latencies: number[]; arrivals: number[]; sequences: number[]; keys: number[] };
 };
 
 /** Calls bench.html's API in a page. */

@@ -16,6 +16,7 @@
  * left by a process that died are removed by e2e/isolate.mjs, before and after each run.
  */
 import { execFileSync } from 'node:child_process';
+import { UdpLoss } from './udp-loss.js';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,14 @@ export class NatHome {
     const browser = await chromium.launch({ executablePath: this.chromiumWrapper, args: [...CHROMIUM_ARGS, ...args] });
     this.browsers.push(browser);
     return browser;
+  }
+
+  /**
+   * Real UDP loss into this home's machine: of all it receives (its downlink), or with `from`
+   * only of what comes from that home (one link). Gone with the home's namespace.
+   */
+  loss(from?: NatHome): UdpLoss {
+    return new UdpLoss({ namespace: this.namespace, ...(from && { from: from.publicAddress }) });
   }
 
   /** Cuts the home's uplink (its router's WAN link goes down) until `restoreUplink`. */

@@ -1,17 +1,26 @@
 import { execFileSync } from 'node:child_process';
 
+/** Where the loss applies: a namespace's whole intake (a host's downlink), or only what comes from one address (a link). */
+export interface UdpLossScope {
+  /** A namespace this test made (a NAT home's machine); by default, the process's own, which must be the private one. */
+  readonly namespace?: string;
+  /** Only packets from this address: the link from the peer (or NAT router) that sends from it. */
+  readonly from?: string;
+}
+
 /**
  * Real packet loss for WebRTC in a test's network namespace: iptables drops each UDP packet
  * the namespace takes in with a probability (the statistic match; `tc netem` is not
  * available on these machines). Over loopback every packet is taken in once, so between tabs
- * of one namespace that is the loss of each hop.
+ * of one namespace that is the loss of each hop; in a NAT home's namespace, it is the loss
+ * of that host's downlink (or, with `from`, of one link into it).
  */
 export class UdpLoss {
   private probability = 0;
 
-  /** In this process's network namespace, which must be the private one `e2e/isolate.mjs` runs it in: never the machine's. */
-  constructor() {
-    if (process.env.CUBECAST_NETNS !== '1') throw new Error('UdpLoss outside a private network namespace: run under e2e/isolate.mjs');
+  constructor(private readonly scope: UdpLossScope = {}) {
+    // The process's own namespace must be private: never the machine's.
+    if (!scope.namespace && process.env.CUBECAST_NETNS !== '1') throw new Error('UdpLoss outside a private network namespace: run under e2e/isolate.mjs');
   }
 
   /** Drops UDP packets with this probability from now on (0: none). */
@@ -23,6 +32,8 @@ export class UdpLoss {
   }
 
   private iptables(action: '-A' | '-D', probability: number): void {
-    execFileSync('iptables', [action, 'INPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const rule = [action, 'INPUT', '-p', 'udp', ...(this.scope.from ? ['-s', this.scope.from] : []), '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'];
+    const [command, args] = this.scope.namespace ? ['ip', ['netns', 'exec', this.scope.namespace, 'iptables', ...rule]] : ['iptables', rule];
+    execFileSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
 }

@@ -53,7 +53,11 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
                 {routeText(link.routeDetail)}
                 {link.iceRestarts > 0 && <div className="small muted">ICE restarted {link.iceRestarts === 1 ? 'once' : `${link.iceRestarts} times`}</div>}
               </td>
-              <td>{link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}</td>
+              <td>
+                {link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}
+                {/* Measured by the peer; FEC already sizes its repairs to it. */}
+                {link.lossRate >= 0.01 && <div className="small muted" data-testid="link-loss">{Math.round(link.lossRate * 100)}% of what this tab sends is lost</div>}
+              </td>
             </tr>
           ))}
         </tbody>

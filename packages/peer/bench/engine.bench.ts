@@ -36,7 +36,7 @@ function engineChain(n: number) {
       },
     }),
   );
-  const link = (a: number, b: number): LinkTransport => ({ send: (bytes) => engines[b]!.receive(`t${a}`, bytes), bufferedAmount: 0, close() {} });
+  const link = (a: number, b: number): LinkTransport => ({ send: (bytes, lane) => engines[b]!.receive(`t${a}`, bytes, lane), bufferedAmount: 0, close() {} });
   engines.forEach((engine, i) => {
     const neighbours: [number, string][] = [];
     if (i > 0) neighbours.push([i - 1, `t${i - 1}`]);

@@ -5,6 +5,7 @@ export type { CreateConnection, LinkConnection } from './link-manager.js';
 export type { CandidateType, LinkRoute } from './link-route.js';
 export type { EngineWorker } from './engine-proxy.js';
 export type { DeliveredChunk, LinkStats } from './engine/types.js';
+export type { LossProtection } from './engine/link.js';
 export { DEFAULT_VIDEO, VideoPublisher, type VideoPublisherEvents, type VideoPublishOptions } from './video/video-publisher.js';
 export { VideoPlayer, type PlayerEvents, type PlayerStats } from './video/video-player.js';
 export type { SpaResources } from './spa/browser-pipelines.js';

@@ -154,7 +154,7 @@ describe('CubecastPeer and the cube view', () => {
     const s = await scenario(base);
     const link = s.connectionTo('h2')!;
     link.connected = true;
-    const stats = (state: LinkState) => s.report({ type: 'stats', links: [{ hostId: 'h2', state, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, lossRate: 0 }], malformed: 0, duplicates: 0, forwarding: [], spas: [] });
+    const stats = (state: LinkState) => s.report({ type: 'stats', links: [{ hostId: 'h2', state, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, lossRate: 0, sentBytes: 0, bufferedBytes: 0 }], malformed: 0, duplicates: 0, forwarding: [], spas: [] });
     const reported = () => s.received().filter(([event]) => event === 'link:report').map(([, report]) => (report as LinkReport).links[0]!.state);
     stats('stalled');
     s.report({ type: 'link:stalled', hostId: 'h2', reason: 'silent for 3600 ms' });

@@ -50,7 +50,7 @@ export interface PeerSnapshot {
    * `route`: how the link's packets travel (its selected candidate pair's most indirect end);
    * `routeDetail`: both ends and the protocol; `problem`: why it has not connected, until it does.
    */
-  readonly links: { hostId: string; state: LinkState; rttMs: number | null; sentKbps: number; receivedKbps: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null }[];
+  readonly links: { hostId: string; state: LinkState; rttMs: number | null; sentKbps: number; receivedKbps: number; lossRate: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null }[];
   readonly channels: ChannelInfo[];
   readonly publishing: { channel: string; framesEncoded: number }[];
   readonly subscriptions: {
@@ -200,7 +200,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       links: [...this.desiredLinks()].sort().map((hostId) => {
         const stats = linkStats.get(hostId);
         const route = this.links.routeOf(hostId);
-        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, route: route?.type ?? null, routeDetail: route, iceRestarts: this.links.iceRestartsOf(hostId), problem: this.links.problemOf(hostId) };
+        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, lossRate: stats?.lossRate ?? 0, route: route?.type ?? null, routeDetail: route, iceRestarts: this.links.iceRestartsOf(hostId), problem: this.links.problemOf(hostId) };
       }),
       channels: this.engine.channels(),
       publishing: [...this.publications.values()].map((p) => ({ channel: p.name, framesEncoded: p.stats.framesEncoded })),

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decode,
+  decodeRepairPayload,
   decodeRouteSetup,
   encode,
   encodeInto,
+  encodeRepairPayload,
   encodeRouteSetup,
   Flags,
   HEADER_BYTES,
@@ -18,6 +20,7 @@ import {
   timelyLane,
   type MessageHeader,
 } from './data-plane.js';
+import { FEC_BLOCK_SOURCES } from './fec.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -74,9 +77,31 @@ describe('data-plane codec', () => {
       fragmentIndex: 0,
       fragmentCount: 1,
     };
-    const golden = '02 01 11 02 00000007 00000102 00000005 ffffffff 00003039 0000 0001 00000002 dead';
+    const golden = '03 01 11 02 00000007 00000102 00000005 ffffffff 00003039 0000 0001 00000002 dead';
     expect(hex(encode(h, bytes('dead')))).toBe(golden.replace(/ /g, ''));
     expect(decode(bytes(golden)).message).toMatchObject(h);
+  });
+
+  it('matches the repair golden vector in docs/protocol.md (block 1, row 2 of a 40-fragment chunk)', () => {
+    const h: MessageHeader = {
+      type: MessageType.Data,
+      flags: Flags.Timely | Flags.Repair,
+      hops: 0,
+      channel: 7,
+      sequence: 258,
+      source: 5,
+      destination: 0xffffffff,
+      latencyUs: 0,
+      fragmentIndex: 34,
+      fragmentCount: 40,
+    };
+    const golden = '03 01 30 00 00000007 00000102 00000005 ffffffff 00000000 0022 0028 00000005 0001 beef01';
+    expect(hex(encode(h, encodeRepairPayload(1, bytes('beef01'))))).toBe(golden.replace(/ /g, ''));
+    const { message } = decode(bytes(golden));
+    expect(message).toMatchObject(h);
+    expect(decodeRepairPayload(message.payload)).toEqual({ lastSourceBytes: 1, coded: bytes('beef01') });
+    for (const bad of ['0001', '0000 beef', '0003 beef']) expect(() => decodeRepairPayload(bytes(bad.replace(/ /g, '')))).toThrow(MalformedMessageError);
+    expect(() => encodeRepairPayload(3, bytes('beef'))).toThrow(RangeError);
   });
 
   it('encodes into a larger buffer at an offset and reports bytes written', () => {
@@ -101,11 +126,13 @@ describe('data-plane codec', () => {
       ['short header', good.subarray(0, 31)],
       ['truncated payload', good.subarray(0, 33)],
       ['version 1 (one channel per link)', mutate((b) => (b[0] = 1))],
-      ['version 3', mutate((b) => (b[0] = 3))],
+      ['version 2 (no repairs, pings without loss)', mutate((b) => (b[0] = 2))],
+      ['version 4', mutate((b) => (b[0] = 4))],
       ['type 0', mutate((b) => (b[1] = 0))],
       ['type 99', mutate((b) => (b[1] = 99))],
       ['fragment count 0', mutate((b) => (b[27] = 0))],
       ['fragment index past count', mutate((b) => (b[25] = 1))],
+      ['repair of a block past the count', mutate((b) => ((b[2] = Flags.Repair), (b[25] = 32)))],
       ['huge payload length', mutate((b) => new DataView(b.buffer).setUint32(28, 0xffffffff))],
     ];
     for (const [what, input] of cases) expect(() => decode(input), what).toThrow(MalformedMessageError);
@@ -146,7 +173,9 @@ describe('data-plane codec', () => {
         // Whatever is accepted is a message the encoder could have written, byte for byte.
         expect(bytesRead).toBe(HEADER_BYTES + message.payload.byteLength);
         expect(hex(encode(message, message.payload))).toBe(hex(input.subarray(0, bytesRead)));
-        expect(message.fragmentIndex).toBeLessThan(message.fragmentCount);
+        // A repair names a block of the chunk's fragments; anything else, a fragment of it.
+        const first = (message.flags & Flags.Repair) !== 0 ? message.fragmentIndex - (message.fragmentIndex % FEC_BLOCK_SOURCES) : message.fragmentIndex;
+        expect(first).toBeLessThan(message.fragmentCount);
       }),
       { numRuns: 2000 },
     );

@@ -2,7 +2,7 @@
  * Data-plane messages between peers over WebRTC data channels: a fixed 32-byte header, then
  * the payload. Big-endian. docs/protocol.md has the byte layout and golden vectors.
  *
- *  0  u8   version (1)
+ *  0  u8   version (3)
  *  1  u8   type
  *  2  u8   flags
  *  3  u8   hops so far
@@ -11,14 +11,19 @@
  * 12  u32  source logical id (the channel's anchor)
  * 16  u32  destination logical id (a route's target; 0xffffffff for tree data)
  * 20  u32  accumulated latency, µs
- * 24  u16  fragment index
- * 26  u16  fragment count (1 when whole)
+ * 24  u16  fragment index (a repair: block × 32 + row)
+ * 26  u16  fragment count (1 when whole; a repair: its chunk's)
  * 28  u32  payload length
  * 32  ...  payload
  */
 
-/** 2: a link is several channels (LINK_CHANNELS), and flags bit 4 marks timely data. */
-export const DATA_PLANE_VERSION = 2;
+import { FEC_BLOCK_SOURCES } from './fec.js';
+
+/**
+ * 2: a link is several channels (LINK_CHANNELS), and flags bit 4 marks timely data.
+ * 3: flags bit 5 marks FEC repairs, and pings carry what each end measures of the other's loss.
+ */
+export const DATA_PLANE_VERSION = 3;
 
 /** One of a link's data channels, as RTCPeerConnection.createDataChannel takes it (plus its label). */
 export interface LinkChannelConfig {
@@ -69,6 +74,26 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - HEADER_BYTES;
 /** A chunk is at most this many fragments (4 MiB of video frame). */
 export const MAX_FRAGMENTS = 256;
+/**
+ * Every timely message, fragment or repair, is this long on the wire (`encodeTimely` pads it):
+ * one SCTP packet exactly. Chromium's SCTP packets are at most 1191 bytes, 12 of common header
+ * and 16 of DATA chunk header, and dcSCTP fills whatever room a packet has left with the
+ * start of the next message. Messages of mixed sizes then straddle two packets each and lose
+ * twice as often (measured: lane-1 loss read about 2x the loss iptables made); 1152 bytes
+ * leave 11, too few to start another message in.
+ */
+export const TIMELY_MESSAGE_BYTES = 1152;
+/**
+ * Timely chunks are cut into fragments of this payload (or larger, for chunks past
+ * MAX_FRAGMENTS of it), so a lost packet loses one fragment, which a repair rebuilds: the
+ * message less the header and a repair's 2-byte prefix, to a multiple of 4.
+ */
+export const TIMELY_FRAGMENT_PAYLOAD = TIMELY_MESSAGE_BYTES - HEADER_BYTES - 4;
+
+/** The fragment payload of a timely chunk of this length (sender and FEC decoder agree on it). */
+export function timelyFragmentPayload(chunkLength: number): number {
+  return Math.max(TIMELY_FRAGMENT_PAYLOAD, Math.ceil(chunkLength / MAX_FRAGMENTS));
+}
 export const NO_DESTINATION = 0xffffffff;
 
 export const MessageType = {
@@ -98,6 +123,12 @@ export const Flags = {
    * it once no subscriber downstream can get it within its bound.
    */
   Timely: 0x10,
+  /**
+   * A per-hop FEC repair of a timely chunk's fragments (fec.ts): consumed by the next host,
+   * never forwarded. Its fragment index is block × FEC_BLOCK_SOURCES + row; its payload is
+   * in `encodeRepairPayload`.
+   */
+  Repair: 0x20,
 } as const;
 
 export interface MessageHeader {
@@ -137,7 +168,10 @@ function checkHeader(h: MessageHeader, payloadLength: number): void {
   if (!u16(h.fragmentIndex) || !u16(h.fragmentCount) || h.fragmentCount < 1 || h.fragmentCount > MAX_FRAGMENTS) {
     throw new RangeError(`fragment count must be 1..${MAX_FRAGMENTS}`);
   }
-  if (h.fragmentIndex >= h.fragmentCount) throw new RangeError('fragment index past the count');
+  if ((h.flags & Flags.Repair) !== 0) {
+    const block = Math.floor(h.fragmentIndex / FEC_BLOCK_SOURCES);
+    if (block * FEC_BLOCK_SOURCES >= h.fragmentCount) throw new RangeError('repair of a block past the count');
+  } else if (h.fragmentIndex >= h.fragmentCount) throw new RangeError('fragment index past the count');
   if (payloadLength > MAX_PAYLOAD_BYTES) throw new RangeError(`payload of ${payloadLength} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
 }
 
@@ -166,6 +200,13 @@ export function encodeInto(target: Uint8Array, header: MessageHeader, payload: U
   view.setUint32(28, payload.byteLength);
   target.set(payload, offset + HEADER_BYTES);
   return length;
+}
+
+/** A timely message, zero-padded to TIMELY_MESSAGE_BYTES when shorter (decode ignores the padding). */
+export function encodeTimely(header: MessageHeader, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.max(TIMELY_MESSAGE_BYTES, encodedLength(payload)));
+  encodeInto(out, header, payload);
+  return out;
 }
 
 export function encode(header: MessageHeader, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -214,6 +255,25 @@ export function patchForwarded(bytes: Uint8Array, hops: number, latencyUs: numbe
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   view.setUint8(3, Math.min(0xff, hops));
   view.setUint32(20, Math.min(U32_MAX, Math.max(0, Math.round(latencyUs))));
+}
+
+/**
+ * A repair's payload: the length of its block's last source (u16; the others are as long as
+ * the coded bytes, so a rebuilt chunk's last fragment can be cut to size), then the coded bytes.
+ */
+export function encodeRepairPayload(lastSourceBytes: number, coded: Uint8Array): Uint8Array {
+  if (!Number.isInteger(lastSourceBytes) || lastSourceBytes < 1 || lastSourceBytes > coded.byteLength) throw new RangeError('a block\'s last source is 1 byte up to the coded width');
+  const out = new Uint8Array(2 + coded.byteLength);
+  new DataView(out.buffer).setUint16(0, lastSourceBytes);
+  out.set(coded, 2);
+  return out;
+}
+
+export function decodeRepairPayload(payload: Uint8Array): { lastSourceBytes: number; coded: Uint8Array } {
+  if (payload.byteLength < 3) throw new MalformedMessageError(`a ${payload.byteLength}-byte repair has no coded bytes`);
+  const lastSourceBytes = new DataView(payload.buffer, payload.byteOffset, 2).getUint16(0);
+  if (lastSourceBytes < 1 || lastSourceBytes > payload.byteLength - 2) throw new MalformedMessageError(`a repair's last source of ${lastSourceBytes} bytes does not fit its ${payload.byteLength - 2} coded bytes`);
+  return { lastSourceBytes, coded: payload.subarray(2) };
 }
 
 export function temporalLayer(flags: number): number {

@@ -11,3 +11,4 @@ export { canonicalPipeline, parsePipeline, pipelineVariant, PUBLISHED_VARIANT } 
 export * from './sensor-payload.js';
 export { applyObserverDelta, OBSERVER_ENTITY_KEYS } from './observer-delta.js';
 export { applyCubeDelta } from './cube-delta.js';
+export * from './fec.js';

@@ -5,6 +5,7 @@
  */
 import type { EngineCommand, EngineReport } from '@cubecast/peer/engine/worker-protocol';
 import { selectedRoute, type LinkRoute } from '@cubecast/peer/link-route';
+import type { LinkStats, LossProtection } from '@cubecast/peer/engine';
 import { readStats } from '@cubecast/peer/rtc';
 import { Flags, LINK_CHANNELS } from '@cubecast/protocol';
 import EngineWorker from '@cubecast/peer/engine.worker?worker';
@@ -17,7 +18,13 @@ let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
 const connections = new Map<string, RTCPeerConnection>();
 /** What connections are made with: no ICE servers, unless a harness across NATs sets some (`ice`). */
 let iceConfiguration: RTCConfiguration = { iceServers: [] };
-const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], arrivals: [] as number[], channel: 0 };
+/** What arrived: per chunk, in arrival order, its arrival time and sequence (and which were key frames). */
+/** Bytes this tab's engine has sent on all its links, as of its last stats (every second). */
+let sentBytes = 0;
+let lastLinks: LinkStats[] = [];
+/** A subscriber downstream asked for a key frame: the next chunk streamed is one, as a publisher's encoder would make it. */
+let keyframeRequested = false;
+const received = { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [] as number[], arrivals: [] as number[], sequences: [] as number[], keys: [] as number[], channel: 0 };
 const openLinks = new Set<string>();
 
 type RawReport = { raw: 'open'; peer: string } | { raw: 'results'; results: NonNullable<typeof rawResults> };
@@ -34,7 +41,13 @@ worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
     const now = performance.now();
     if (received.chunks === 0) received.firstAt = now;
     received.lastAt = now;
+    // A gap: the chunk before it is lost, and what follows cannot be decoded until a key frame,
+    // which a player asks for (the engine limits how often).
+    const newest = received.sequences.length > 0 ? Math.max(...received.sequences.slice(-8)) : undefined;
+    if (newest !== undefined && ((report.chunk.sequence - newest) | 0) > 1 && (report.chunk.flags & Flags.Key) === 0) command({ type: 'keyframe', channel: report.chunk.channel });
     received.arrivals.push(now);
+    received.sequences.push(report.chunk.sequence);
+    if ((report.chunk.flags & Flags.Key) !== 0) received.keys.push(report.chunk.sequence);
     received.chunks++;
     received.bytes += report.chunk.payload.byteLength;
     if (report.chunk.payload.byteLength >= 8) {
@@ -43,6 +56,10 @@ worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
     }
   } else if (report.type === 'stats') {
     for (const link of report.links) if (link.state === 'open') openLinks.add(link.hostId);
+    sentBytes = report.links.reduce((sum, link) => sum + link.sentBytes, 0);
+    lastLinks = report.links;
+  } else if (report.type === 'keyframe:request') {
+    keyframeRequested = true;
   }
 };
 
@@ -110,10 +127,19 @@ const bench = {
   },
   /** Clears the counters; with a channel, counts only that channel from now on. */
   reset(channel = 0): void {
-    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [], arrivals: [], channel });
+    Object.assign(received, { bytes: 0, chunks: 0, firstAt: 0, lastAt: 0, latencies: [], arrivals: [], sequences: [], keys: [], channel });
     if (raw) worker.postMessage({ reset: true });
   },
   /** With `raw`, floods the link to `peer`; else the engine floods `channel`. */
+  sentBytes(): number {
+    return sentBytes;
+  },
+  links(): LinkStats[] {
+    return lastLinks;
+  },
+  protection(protection: LossProtection): void {
+    command({ type: 'loss-protection', protection });
+  },
   flood(bytes: number, durationMs: number, channel = 1, peer = [...connections.keys()][0]): void {
     if (raw) worker.postMessage({ flood: { bytes, durationMs, peer } });
     else command({ type: 'bench:flood', channel, bytes, durationMs });
@@ -139,18 +165,20 @@ const bench = {
         }
         const payload = new Uint8Array(bytes);
         new DataView(payload.buffer).setFloat64(0, performance.timeOrigin + performance.now());
-        command({ type: 'chunk', channel: 1, flags: sent % keyEvery === 0 ? flags | Flags.Key : flags, payload: payload.buffer }, [payload.buffer]);
+        const key = sent % keyEvery === 0 || keyframeRequested;
+        keyframeRequested = false;
+        command({ type: 'chunk', channel: 1, flags: key ? flags | Flags.Key : flags, payload: payload.buffer }, [payload.buffer]);
         sent++;
       }, 1000 / fps);
     });
   },
   async results() {
-    if (!raw) return { ...received, latencies: [...received.latencies], arrivals: [...received.arrivals] };
+    if (!raw) return { ...received, latencies: [...received.latencies], arrivals: [...received.arrivals], sequences: [...received.sequences], keys: [...received.keys] };
     rawResults = undefined;
     worker.postMessage({ results: true });
     const arrived = () => rawResults; // set by the worker's reply, which flow analysis cannot see
     while (!arrived()) await new Promise((r) => setTimeout(r, 10));
-    return { ...arrived()!, chunks: 0, latencies: [], arrivals: [] };
+    return { ...arrived()!, chunks: 0, latencies: [], arrivals: [], sequences: [], keys: [] };
   },
 };
 

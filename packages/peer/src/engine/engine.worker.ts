@@ -1,5 +1,7 @@
 import { SwitchingEngine } from './switching-engine.js';
 import { LOW_WATER_BYTES } from './link.js';
+import { LeakyBufferedAmount } from './buffered-amount.js';
+import { RELIABLE_LANE } from '@cubecast/protocol';
 import { reportTransfer, type EngineCommand, type EngineReport } from './worker-protocol.js';
 import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from '../spa/browser-pipelines.js';
 import { CodingSession, type CodingRole } from '../spa/coding-session.js';
@@ -39,6 +41,11 @@ const engine = new SwitchingEngine({
 /** Each host's current channels: a replaced link's late events must not touch its successor. */
 const links = new Map<string, RTCDataChannel[]>();
 
+function leakCompensated(channel: RTCDataChannel): () => number {
+  const amount = new LeakyBufferedAmount(() => channel.bufferedAmount, () => performance.now());
+  return () => amount.backlog;
+}
+
 /**
  * The engine's link over a host's channels, one per lane: open once all are; a close or
  * error of any of them closes the link; whatever arrives on any goes in.
@@ -46,18 +53,20 @@ const links = new Map<string, RTCDataChannel[]>();
 function attach(hostId: string, channels: RTCDataChannel[]): void {
   links.set(hostId, channels);
   const current = () => links.get(hostId) === channels;
+  // The reliable lane's bufferedAmount is true; the others' count what SCTP abandoned.
+  const backlogs = channels.map((channel, lane) => (lane === RELIABLE_LANE ? () => channel.bufferedAmount : leakCompensated(channel)));
   engine.addLink(hostId, {
     send: (bytes, lane) => channels[lane]!.send(bytes as Uint8Array<ArrayBuffer>),
     get bufferedAmount() {
       let total = 0;
-      for (const channel of channels) total += channel.bufferedAmount;
+      for (const backlog of backlogs) total += backlog();
       return total;
     },
     close: () => {
       for (const channel of channels) channel.close();
     },
   });
-  for (const channel of channels) {
+  for (const [lane, channel] of channels.entries()) {
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES / channels.length;
     channel.onclose = () => current() && engine.linkClosed(hostId, `data channel ${channel.label} closed`);
@@ -67,7 +76,7 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
       if (!current()) return;
       // Text frames are not Cubecast's: hand them to the decoder as bytes, which refuses them.
       const data = typeof event.data === 'string' ? new TextEncoder().encode(event.data) : new Uint8Array(event.data);
-      engine.receive(hostId, data);
+      engine.receive(hostId, data, lane);
     };
   }
   // Open once every lane is: the first ping goes on lane 1, and a ping lost to a lane not yet
@@ -161,6 +170,8 @@ scope.onmessage = (event) => {
         return engine.setChannels(command.ids);
       case 'keyframe':
         return engine.requestKeyframe(command.channel);
+      case 'loss-protection':
+        return engine.setLossProtection(command.protection);
       case 'raw':
         return engine.sendRaw(command.hostId, new Uint8Array(command.bytes));
       case 'bench:flood':

@@ -1,4 +1,4 @@
-import { decode, MessageType, type DecodedMessage } from '@cubecast/protocol';
+import { decode, MessageType, RELIABLE_LANE, UNRETRANSMITTED_LANE, type DecodedMessage } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
 import { Link } from './link.js';
 import { LinkMonitor } from './link-monitor.js';
@@ -44,7 +44,7 @@ describe('LinkMonitor', () => {
     s.advance(3000);
     s.monitor.tick([quiet, chatty, connecting]);
     s.advance(1000);
-    chatty.noteReceived(10, 4000);
+    chatty.noteReceived(10, 4000, RELIABLE_LANE);
     s.monitor.tick([quiet, chatty, connecting]);
     expect(s.failed).toEqual(['stalled quiet: silent for 4000 ms']);
     const pings = s.messages('chatty');
@@ -52,8 +52,11 @@ describe('LinkMonitor', () => {
       [MessageType.Ping, 2], // nonce 1 went to quiet, in the first round
       [MessageType.Ping, 3],
     ]);
-    // u8 1 (has a position), f32 3, f32 -1.5, big-endian: computed by hand from IEEE 754.
-    expect(hex(pings[0]!.payload)).toBe('0140400000bfc00000');
+    // u8 1 (has a position), f32 3, f32 -1.5, big-endian: computed by hand from IEEE 754;
+    // u32 0 sent unretransmitted before this ping, u16 0 loss measured of the peer.
+    expect(hex(pings[0]!.payload)).toBe('0140400000bfc00000' + '00000000' + '0000');
+    // The first ping is counted in the second's count.
+    expect(hex(pings[1]!.payload.subarray(9))).toBe('00000001' + '0000');
     expect(s.messages('connecting')).toEqual([]);
   });
 
@@ -81,7 +84,7 @@ describe('LinkMonitor', () => {
     const link = s.link('h2');
     s.monitor.ping(link); // nonce 1
     const ping = s.messages('h2')[0]!;
-    expect(hex(ping.payload)).toBe('000000000000000000'); // no position: all zero
+    expect(hex(ping.payload)).toBe('00'.repeat(15)); // no position, nothing sent, no loss: all zero
     s.monitor.receive(link, { ...ping, type: MessageType.Ping, sequence: 77 });
     const pong = s.messages('h2')[1]!;
     expect([pong.type, pong.sequence]).toEqual([MessageType.Pong, 77]);
@@ -102,10 +105,29 @@ describe('LinkMonitor', () => {
     s.monitor.receive(link, { ...ours, type: MessageType.Pong, sequence: 1 });
     expect(link.rttMs).toBe(10);
     // The peer is far away now: its next ping says so, and the old sample no longer holds.
-    const far = new Uint8Array(9);
+    const far = new Uint8Array(15);
     new DataView(far.buffer).setUint8(0, 1);
     new DataView(far.buffer).setFloat32(1, 3000);
     s.monitor.receive(link, { ...ours, type: MessageType.Ping, sequence: 5, payload: far });
     expect(link.rttMs).toBeUndefined();
+  });
+
+  it('carries the counts that measure loss both ways: the peer\'s count in, this end\'s measure of it back', () => {
+    const s = setup();
+    const link = s.link('h2');
+    const fromPeer = (type: MessageType, peerSent: number, lossOfOurs: number) => {
+      const payload = new Uint8Array(15);
+      new DataView(payload.buffer).setUint32(9, peerSent);
+      new DataView(payload.buffer).setUint16(13, lossOfOurs);
+      s.monitor.receive(link, { type, flags: 0, hops: 0, channel: 0, sequence: 1, source: 0, destination: 0, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1, payload });
+    };
+    fromPeer(MessageType.Ping, 0, 0);
+    for (let i = 0; i < 80; i++) link.noteReceived(100, 0, UNRETRANSMITTED_LANE);
+    fromPeer(MessageType.Pong, 100, 0xffff / 4);
+    expect(link.stats(1).lossRate).toBeCloseTo(0.25, 4);
+    s.monitor.ping(link);
+    const ping = s.messages('h2').at(-1)!;
+    // 20 of 100 lost (beside 20 assumed delivered, the count 2 sigma high), of 65535, rounded.
+    expect(new DataView(ping.payload.buffer, ping.payload.byteOffset).getUint16(13)).toBe(Math.round((0xffff * (20 + 2 * Math.sqrt(20))) / 120));
   });
 });

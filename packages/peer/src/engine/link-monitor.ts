@@ -16,10 +16,13 @@ export interface LinkMonitorOptions {
 }
 
 const POSITION_BYTES = 9;
+const PAYLOAD_BYTES = POSITION_BYTES + 6;
+const LOSS_SCALE = 0xffff;
 
 /**
  * Liveness and measurement of the links: pings out, pongs back, each carrying the sender's
- * emulated position so both ends apply the same emulated distance; silence past one limit
+ * emulated position so both ends apply the same emulated distance, and the counts each end
+ * needs to measure loss both ways (link.ts); silence past one limit
  * stalls the link, past a longer one fails it. The links keep what is measured (RTT, the
  * peer's position, when they last heard); this decides when to ask and what a reply means.
  */
@@ -55,14 +58,14 @@ export class LinkMonitor {
     const nonce = (this.nonce = (this.nonce + 1) >>> 0);
     const now = this.options.now();
     link.notePingSent(nonce, now);
-    link.toWire(encode(this.header(MessageType.Ping, nonce), this.positionPayload()), now, UNRETRANSMITTED_LANE);
+    link.toWire(encode(this.header(MessageType.Ping, nonce), this.payload(link)), now, UNRETRANSMITTED_LANE);
   }
 
   /** A ping or pong from the link's host. */
   receive(link: Link, message: DecodedMessage): void {
     // Position first: if it changed the delay, pings in flight measured the old one.
-    this.notePeerPosition(link, message.payload);
-    if (message.type === MessageType.Ping) link.toWire(encode(this.header(MessageType.Pong, message.sequence), this.positionPayload()), this.options.now(), UNRETRANSMITTED_LANE);
+    this.notePeer(link, message.payload);
+    if (message.type === MessageType.Ping) link.toWire(encode(this.header(MessageType.Pong, message.sequence), this.payload(link)), this.options.now(), UNRETRANSMITTED_LANE);
     else if (message.type === MessageType.Pong) link.notePong(message.sequence, this.options.now());
   }
 
@@ -70,21 +73,28 @@ export class LinkMonitor {
     return { type, flags: 0, hops: 0, channel: 0, sequence, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
   }
 
-  /** Ping and pong payloads: u8 has-position, f32 x, f32 y. */
-  private positionPayload(): Uint8Array {
-    const out = new Uint8Array(POSITION_BYTES);
+  /**
+   * Ping and pong payloads: u8 has-position, f32 x, f32 y, u32 messages this end has sent on
+   * the unretransmitted lane, u16 the share (of 65535) of the peer's messages there lost.
+   */
+  private payload(link: Link): Uint8Array {
+    const out = new Uint8Array(PAYLOAD_BYTES);
+    const view = new DataView(out.buffer);
     if (this.position) {
-      const view = new DataView(out.buffer);
       view.setUint8(0, 1);
       view.setFloat32(1, this.position[0]);
       view.setFloat32(5, this.position[1]);
     }
+    view.setUint32(9, link.unretransmittedSent >>> 0);
+    view.setUint16(13, Math.round(link.inboundLoss * LOSS_SCALE));
     return out;
   }
 
-  private notePeerPosition(link: Link, payload: Uint8Array): void {
-    if (payload.byteLength < POSITION_BYTES) return;
-    const view = new DataView(payload.buffer, payload.byteOffset, POSITION_BYTES);
+  private notePeer(link: Link, payload: Uint8Array): void {
+    if (payload.byteLength < PAYLOAD_BYTES) return;
+    const view = new DataView(payload.buffer, payload.byteOffset, PAYLOAD_BYTES);
     link.notePeerPosition(view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined, this.position);
+    link.notePeerSent(view.getUint32(9));
+    link.noteOutboundLoss(view.getUint16(13) / LOSS_SCALE);
   }
 }

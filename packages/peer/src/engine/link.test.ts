@@ -1,6 +1,6 @@
-import { decode, encode, Flags, MessageType, RELIABLE_LANE, timelyLane } from '@cubecast/protocol';
+import { decode, encode, Flags, MessageType, RELIABLE_LANE, repairCount, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
-import { BandwidthBucket, HIGH_WATER_BYTES, Link, MAX_QUEUED, type Outgoing } from './link.js';
+import { BandwidthBucket, HIGH_WATER_BYTES, Link, MAX_QUEUED, TIMELY_BUFFER_BYTES, type Outgoing } from './link.js';
 import type { LinkTransport } from './types.js';
 
 /** A transport whose buffer the test fills and drains by hand; `sent` is what left, in order. */
@@ -161,14 +161,45 @@ describe('Link measurement and liveness', () => {
     expect(link.stats(200).lossRate).toBe(0);
   });
 
-  it('gives up on all but the last 16 pings awaiting pongs, and counts the lost ones as loss', () => {
+  it('gives up on all but the last 16 pings awaiting pongs', () => {
     const link = openLink(transport());
     for (let nonce = 1; nonce <= 20; nonce++) link.notePingSent(nonce, nonce);
     link.notePong(1, 50); // given up: no sample
     expect(link.rttMs).toBeUndefined();
     link.notePong(20, 50);
     expect(link.rttMs).toBe(30);
-    expect(link.stats(100).lossRate).toBeCloseTo(1 - 1 / 20, 9);
+  });
+
+  it('measures the loss of what the peer sent on the lane that never retransmits, from the counts in its pings', () => {
+    const link = openLink(transport());
+    const arrive = (n: number, lane = UNRETRANSMITTED_LANE) => {
+      for (let i = 0; i < n; i++) link.noteReceived(100, 0, lane);
+    };
+    link.notePeerSent(0); // the first count is only a baseline
+    expect(link.inboundLoss).toBe(0);
+    arrive(90);
+    arrive(50, RELIABLE_LANE); // the reliable lane's messages are not what the count is of
+    link.notePeerSent(100);
+    // 10 lost (taken 2 sigma high) of 100, beside the 20 assumed delivered before anything was counted.
+    expect(link.inboundLoss).toBeCloseTo((10 + 2 * Math.sqrt(10)) / 120, 9);
+    arrive(100);
+    link.notePeerSent(200);
+    expect(link.inboundLoss).toBeCloseTo((8 + 2 * Math.sqrt(8)) / (80 + 100 + 20), 9); // the past decays by 0.8 a ping
+    // The count wraps at 2^32 without a false spike.
+    const wrapped = openLink(transport());
+    wrapped.notePeerSent(0xfffffff0);
+    for (let i = 0; i < 32; i++) wrapped.noteReceived(1, 0, UNRETRANSMITTED_LANE);
+    wrapped.notePeerSent(0x10);
+    expect(wrapped.inboundLoss).toBe(0);
+  });
+
+  it('takes the peer\'s measure of its own loss, reports it, and sizes FEC repairs by it', () => {
+    const link = openLink(transport());
+    expect(link.repairsFor(11)).toBe(0);
+    link.noteOutboundLoss(0.1);
+    expect(link.stats(100).lossRate).toBe(0.1);
+    expect(link.repairsFor(11)).toBe(repairCount(11, 0.1));
+    expect(link.repairsFor(11)).toBeGreaterThan(link.repairsFor(1));
   });
 
   it('starts measuring afresh when the emulated delay changes, and only then', () => {
@@ -193,7 +224,7 @@ describe('Link measurement and liveness', () => {
     expect(link.state).toBe('connecting');
     link.open(100);
     expect(link.silentFor(1000)).toBe(900);
-    link.noteReceived(10, 800);
+    link.noteReceived(10, 800, RELIABLE_LANE);
     expect(link.silentFor(1000)).toBe(200);
     link.close();
     link.open(2000);
@@ -245,11 +276,51 @@ describe('Link deadlines', () => {
     link.enqueue({ bytes: data(900_000), flags: 0, group: 'c', channel: 1, forwarded: { hops: 1, latencyUs: 900_000, arrival: 0 } });
     // A late key frame still goes, never retransmitted: a subscriber must see and measure something.
     link.enqueue({ bytes: data(400_000), flags: Flags.Timely | Flags.Key, group: 'd', channel: 1, forwarded: { hops: 1, latencyUs: 400_000, arrival: 0, deadlineUs: 300_000 } });
+    link.protection = 'retransmit';
     link.pump(30, unlimited());
     expect(t.sent.map((bytes) => decode(bytes).message.latencyUs)).toEqual([50_000, 930_000, 430_000]);
     expect(t.sent.map((bytes) => decode(bytes).message.hops)).toEqual([2, 2, 2]);
     expect(t.lanes).toEqual([timelyLane(250), RELIABLE_LANE, timelyLane(-130)]);
     expect(timelyLane(-130)).toBe(1);
     expect(link.stats(30)).toMatchObject({ late: 1, dropped: 0 });
+  });
+
+  it('keeps timely data in its queue, where its deadline applies, while the channel holds more than a little', () => {
+    const t = transport();
+    const link = openLink(t);
+    t.bufferedAmount = TIMELY_BUFFER_BYTES + 1;
+    link.enqueue({ bytes: data(0), flags: Flags.Timely, group: 'a', channel: 1, forwarded: { hops: 1, latencyUs: 0, arrival: 0, deadlineUs: 100_000 } });
+    link.enqueue({ bytes: data(0), flags: 0, group: 'b', channel: 1, forwarded: { hops: 1, latencyUs: 0, arrival: 0 } });
+    expect(link.pump(0, unlimited())).toBeGreaterThan(0);
+    expect([t.sent.length, link.queued]).toEqual([0, 2]);
+    // Past its deadline while it waited: it goes unsent, and what is behind it moves on.
+    link.pump(150, unlimited());
+    expect([t.sent.length, link.queued, link.stats(150).late]).toEqual([1, 0, 1]);
+    expect(t.lanes).toEqual([RELIABLE_LANE]); // the untimely one
+  });
+
+  it('makes no repairs for a backed-up link, and never more than half again the block', () => {
+    const t = transport();
+    const link = openLink(t);
+    link.noteOutboundLoss(0.4);
+    expect(link.repairsFor(1)).toBe(2);
+    expect(link.repairsFor(11)).toBe(6);
+    t.bufferedAmount = TIMELY_BUFFER_BYTES + 1;
+    expect(link.repairsFor(11)).toBe(0);
+    t.bufferedAmount = 0;
+    link.enqueue(message(1, 'a', 0));
+    expect(link.repairsFor(11)).toBe(0);
+  });
+
+  it('sends FEC repairs on the lane that never retransmits, and counts what it sends there', () => {
+    const t = transport();
+    const link = openLink(t);
+    expect(link.protection).toBe('fec');
+    const forwarded = { hops: 1, latencyUs: 20_000, arrival: 0, deadlineUs: 300_000 };
+    link.enqueue({ bytes: data(20_000), flags: Flags.Timely, group: 'a', channel: 1, forwarded });
+    link.enqueue({ bytes: data(20_000), flags: Flags.Timely | Flags.Repair, group: 'a', channel: 1, forwarded });
+    link.pump(30, unlimited());
+    expect(t.lanes).toEqual([timelyLane(250), UNRETRANSMITTED_LANE]);
+    expect(link.unretransmittedSent).toBe(1);
   });
 });

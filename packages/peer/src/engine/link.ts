@@ -1,5 +1,7 @@
-import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, temporalLayer, timelyLane } from '@cubecast/protocol';
+import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, repairCount, temporalLayer, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
 import type { LinkState, LinkStats, LinkTransport } from './types.js';
+
+export type LossProtection = 'fec' | 'retransmit';
 
 /** A message waiting to leave on a link. */
 export interface Outgoing {
@@ -86,10 +88,28 @@ export interface LinkClock {
 /** Above this many buffered bytes the engine stops handing a channel more. */
 export const HIGH_WATER_BYTES = 1024 * 1024;
 export const LOW_WATER_BYTES = 256 * 1024;
+/**
+ * Timely data waits in the link's queue, not in the channel's buffer, once the buffer holds
+ * this much: in the queue its deadline still applies (in SCTP's buffer nothing does, and a
+ * congested association can hold 1 MiB there for seconds). About 180 ms of a 3 Mbit/s stream.
+ */
+export const TIMELY_BUFFER_BYTES = 64 * 1024;
+/** How soon a queue held back for timely data looks again (bufferedamountlow fires lower). */
+const TIMELY_RETRY_MS = 5;
 /** Messages a link queues before the drop policy starts. */
 export const MAX_QUEUED = 1024;
 
 const PING_SMOOTHING = 1 / 8;
+/**
+ * Loss is measured over decaying sums of messages: each ping keeps this much of the past, so
+ * an estimate spans a few seconds and follows a change within them.
+ */
+const LOSS_MEMORY = 0.8;
+/**
+ * Messages assumed delivered before any were counted: one lost ping alone (of the 1 a second
+ * sent while no stream flows) must not read as 20% loss; a stream's hundreds outweigh it.
+ */
+const LOSS_PRIOR_MESSAGES = 20;
 /** Pings awaiting their pong: older ones are given up (lost). */
 const MAX_PENDING_PINGS = 16;
 
@@ -112,8 +132,22 @@ export class Link {
   private readonly wire: { bytes: Uint8Array; due: number; lane: number }[] = [];
   private wireBytes = 0;
   private wireTimer: unknown;
-  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, late: 0, pingsSent: 0, pongs: 0 };
-  private window = { at: 0, sentBytes: 0, receivedBytes: 0, pingsSent: 0, pongs: 0 };
+  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, late: 0 };
+  private window = { at: 0, sentBytes: 0, receivedBytes: 0 };
+  /**
+   * Messages on the lane that never retransmits, each way: what the peer counts it sent there
+   * against what arrived here is the loss of its path to us, a fact no retransmission hides.
+   */
+  private unretransmitted = { sent: 0, received: 0 };
+  private inbound: { peerSent: number; received: number; sentSum: number; lostSum: number } | undefined;
+  /** Loss of the path from here to the peer, as the peer measured and reported it. */
+  private outboundLoss = 0;
+  /**
+   * How timely data survives loss on this link. Both send it on the lanes SCTP retransmits for
+   * as long as the deadline allows; 'fec' (the default) adds repairs sized to the measured
+   * loss, which rebuild a lost fragment with no wait for the loss to be noticed.
+   */
+  protection: LossProtection = 'fec';
 
   constructor(
     readonly hostId: string,
@@ -185,9 +219,59 @@ export class Link {
     return this.wireBytes + this.transport.bufferedAmount;
   }
 
-  noteReceived(bytes: number, now: number): void {
+  noteReceived(bytes: number, now: number, lane: number): void {
     this.counters.receivedBytes += bytes;
     this.lastHeard = now;
+    if (lane === UNRETRANSMITTED_LANE) this.unretransmitted.received++;
+  }
+
+  /** How many messages this end has sent on the unretransmitted lane (a ping carries it). */
+  get unretransmittedSent(): number {
+    return this.unretransmitted.sent;
+  }
+
+  /**
+   * The peer's count of what it sent here on the unretransmitted lane, from its ping or pong.
+   * Between two counts, what it sent and did not arrive was lost: summed with decay into the
+   * loss of its path to here.
+   */
+  notePeerSent(peerSent: number): void {
+    const received = this.unretransmitted.received;
+    const last = this.inbound;
+    this.inbound = { peerSent, received, sentSum: last?.sentSum ?? 0, lostSum: last?.lostSum ?? 0 };
+    if (!last) return;
+    const sent = (peerSent - last.peerSent) >>> 0;
+    const arrived = received - last.received;
+    this.inbound.sentSum = this.inbound.sentSum * LOSS_MEMORY + sent;
+    this.inbound.lostSum = this.inbound.lostSum * LOSS_MEMORY + Math.max(0, sent - arrived);
+  }
+
+  /**
+   * Share of the peer's messages to here that were lost, as measured here (sent back in pings):
+   * the count of losses taken two standard deviations high, so a few seconds of counts
+   * overstate a loss rather than understate it (FEC sized too small loses frames, and each
+   * lost frame costs a key frame), while a path that lost nothing still reads 0.
+   */
+  get inboundLoss(): number {
+    if (!this.inbound) return 0;
+    const { lostSum, sentSum } = this.inbound;
+    return Math.min(1, (lostSum + 2 * Math.sqrt(lostSum)) / (sentSum + LOSS_PRIOR_MESSAGES));
+  }
+
+  /** The peer's measure of what this end's messages lose on the way. */
+  noteOutboundLoss(loss: number): void {
+    this.outboundLoss = loss;
+  }
+
+  /**
+   * FEC repairs a block of `sources` fragments needs on this link, from its measured loss: none
+   * on a clean path, enough on a lossy one that a block is rarely lost (fec.ts).
+   */
+  repairsFor(sources: number): number {
+    // A link already backed up gets none: loss there is congestion's, which more bytes feed.
+    if (this.queue.length > 0 || this.transport.bufferedAmount > TIMELY_BUFFER_BYTES) return 0;
+    // Nor more than half again the block (two for a lone fragment), however lossy the path.
+    return Math.min(repairCount(sources, this.outboundLoss), Math.max(2, Math.ceil(sources / 2)));
   }
 
   /**
@@ -195,7 +279,6 @@ export class Link {
    * link mends, would time the outage, not the path.
    */
   notePingSent(nonce: number, now: number): void {
-    this.counters.pingsSent++;
     if (this.linkState === 'stalled') return;
     this.pendingPings.set(nonce, now);
     if (this.pendingPings.size > MAX_PENDING_PINGS) this.pendingPings.delete(this.pendingPings.keys().next().value!);
@@ -208,7 +291,6 @@ export class Link {
     this.pendingPings.delete(nonce);
     const sample = now - sentAt;
     this.srttMs = this.srttMs === undefined ? sample : this.srttMs + PING_SMOOTHING * (sample - this.srttMs);
-    this.counters.pongs++;
   }
 
   /** The peer's emulated position, from its ping or pong. */
@@ -258,7 +340,8 @@ export class Link {
 
   /**
    * Moves queued messages onto the wire while the channel has room and the host's upload
-   * bucket allows; timely data past its deadline goes instead. Returns ms until it is worth
+   * bucket allows; timely data past its deadline goes instead, and timely data waits here
+   * while the channel's buffer is past TIMELY_BUFFER_BYTES. Returns ms until it is worth
    * trying again (0: queue empty or blocked on the channel's own buffer, which calls back
    * through bufferedamountlow).
    */
@@ -279,7 +362,10 @@ export class Link {
           this.counters.late++;
           continue;
         }
-        lane = timelyLane(slackMs);
+        if (this.transport.bufferedAmount > TIMELY_BUFFER_BYTES) return TIMELY_RETRY_MS;
+        // Repairs are worth nothing retransmitted (the retransmitted source is as good), and on
+        // the lane that never retransmits they are what measures this link's loss.
+        lane = (next.flags & Flags.Repair) !== 0 ? UNRETRANSMITTED_LANE : timelyLane(slackMs);
       }
       const wait = upload.take(next.bytes.byteLength, now);
       if (wait > 0) return wait;
@@ -298,6 +384,7 @@ export class Link {
   toWire(bytes: Uint8Array, now: number, lane = RELIABLE_LANE): void {
     if (this.linkState === 'failed') return;
     this.counters.sentBytes += bytes.byteLength;
+    if (lane === UNRETRANSMITTED_LANE) this.unretransmitted.sent++;
     if (this.emulatedDelayMs <= 0 && this.wire.length === 0) {
       this.transmit(bytes, lane);
       return;
@@ -337,8 +424,6 @@ export class Link {
     const seconds = Math.max(0.001, (now - this.window.at) / 1000);
     const sent = this.counters.sentBytes - this.window.sentBytes;
     const received = this.counters.receivedBytes - this.window.receivedBytes;
-    const pings = this.counters.pingsSent - this.window.pingsSent;
-    const pongs = this.counters.pongs - this.window.pongs;
     this.window = { at: now, ...this.counters };
     return {
       hostId: this.hostId,
@@ -349,7 +434,9 @@ export class Link {
       queued: this.queue.length,
       dropped: this.counters.dropped,
       late: this.counters.late,
-      lossRate: pings > 0 ? Math.max(0, Math.min(1, 1 - pongs / pings)) : 0,
+      lossRate: this.outboundLoss,
+      sentBytes: this.counters.sentBytes,
+      bufferedBytes: this.transport.bufferedAmount,
     };
   }
 

@@ -1,3 +1,4 @@
+import type { LossProtection } from './link.js';
 import { Cube, routeTarget } from '@cubecast/overlay';
 import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type SpaSpec } from '@cubecast/protocol';
 import { inlinePipeline } from '@cubecast/spa/testing';
@@ -155,13 +156,20 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(types()).toEqual(['link:stalled', 'link:recovered', 'link:stalled', 'link:failed']);
   });
 
-  it('under SCTP-like loss (10%, 120 ms RTO), timely chunks arrive in time or not at all; sent reliably, they arrive late', () => {
+  it('under SCTP-like loss (10%, 120 ms RTO), timely chunks arrive in time or not at all, and with FEC soon; sent reliably, they arrive late', () => {
     const boundMs = 300;
-    const run = (flags: number) => {
+    const run = (flags: number, protection: LossProtection = 'fec', loss = 0.1) => {
       const { net, hosts, publisher, subscribe } = setup(8, new Cube(2, 3), 'greedy', boundMs);
+      for (const engine of net.engines.values()) engine.setLossProtection(protection);
       for (const h of hosts.slice(1)) subscribe(h);
       net.advance(500);
-      net.setConditions({ loss: 0.1, sctp: { rtoMs: 120 } }, () => true, 7);
+      net.setConditions({ loss, sctp: { rtoMs: 120 } }, () => true, 7);
+      // A few seconds of the stream first: FEC sizes its repairs to loss it has measured.
+      for (let i = 0; i < 150; i++) {
+        net.engines.get(publisher)!.sendChunk(1, flags, new Uint8Array(40_000));
+        net.advance(33);
+      }
+      net.advance(1000);
       const sentAt = new Map<number, number>();
       for (let i = 0; i < 300; i++) {
         sentAt.set(net.engines.get(publisher)!.sendChunk(1, flags, new Uint8Array(40_000)), net.now);
@@ -170,19 +178,27 @@ describe('SwitchingEngine over a simulated network', () => {
       net.advance(5000);
       const latencies = hosts.slice(1).flatMap((h) => net.chunks(h).filter((c) => sentAt.has(c.sequence)).map((c) => c.at - sentAt.get(c.sequence)!));
       latencies.sort((x, y) => x - y);
-      return { delivered: latencies.length / (300 * 7), late: latencies.filter((l) => l > boundMs).length / latencies.length, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+      return { delivered: latencies.length / (300 * 7), late: latencies.filter((l) => l > boundMs).length / latencies.length, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
     };
+    const lossless = run(Flags.Timely, 'fec', 0);
     // The old way: everything on the reliable, ordered lane. All arrives, much of it too late.
     const reliable = run(0);
     expect(reliable.delivered).toBe(1);
     expect(reliable.p99).toBeGreaterThan(boundMs);
     expect(reliable.late).toBeGreaterThan(0.1);
-    // Timely: retransmitted only while the deadline allows, so what arrives is in time; what
-    // is still late was retransmitted at an earlier hop too, which no header can show.
-    const timely = run(Flags.Timely);
-    expect(timely.delivered).toBeGreaterThan(0.9);
-    expect(timely.p99).toBeLessThanOrEqual(boundMs);
-    expect(timely.late).toBeLessThan(0.005);
+    // Timely, retransmitted only while the deadline allows: what arrives is in time; what is
+    // still late was retransmitted at an earlier hop too, which no header can show.
+    const retransmit = run(Flags.Timely, 'retransmit');
+    expect(retransmit.delivered).toBeGreaterThan(0.9);
+    expect(retransmit.p99).toBeLessThanOrEqual(boundMs);
+    expect(retransmit.late).toBeLessThan(0.005);
+    // Timely with FEC: most losses are rebuilt at once; only what FEC cannot rebuild (a few
+    // blocks in a hundred, over three hops) waits for a retransmission.
+    const fec = run(Flags.Timely);
+    expect(fec.delivered).toBeGreaterThan(0.9);
+    expect(fec.late).toBe(0);
+    expect(fec.p99 * 1.5).toBeLessThan(retransmit.p99);
+    expect(fec.p50).toBeLessThanOrEqual(lossless.p50 + 1);
   });
 
   it('when a queue drops a frame others depend on, asks for a key frame (here, its own publisher)', () => {

@@ -2,18 +2,23 @@ import {
   decode,
   decodeRouteSetup,
   encode,
+  encodeTimely,
   Flags,
   MalformedMessageError,
+  FEC_BLOCK_SOURCES,
   MAX_PAYLOAD_BYTES,
   MessageType,
   NO_DESTINATION,
   PUBLISHED_VARIANT,
+  RELIABLE_LANE,
+  timelyFragmentPayload,
   type DecodedMessage,
   type Emulation,
   type MessageHeader,
   type RouteSetup,
 } from '@cubecast/protocol';
-import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock } from './link.js';
+import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock, type LossProtection } from './link.js';
+import { FecBlocks, type FecProgress } from './fec-blocks.js';
 import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
 import { Inbox } from './inbox.js';
@@ -36,6 +41,8 @@ export interface EngineOptions {
   /** How often a publisher refreshes its routes; branches expire after 3 refreshes. */
   readonly refreshMs: number;
   readonly statsIntervalMs: number;
+  /** How links protect timely data from loss (link.ts); a link's far end handles either. */
+  readonly lossProtection: LossProtection;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -44,6 +51,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   failAfterMs: 15000,
   refreshMs: 2000,
   statsIntervalMs: 1000,
+  lossProtection: 'fec',
 };
 
 /**
@@ -108,6 +116,8 @@ export class SwitchingEngine {
   private readonly reassembler = new Reassembler();
   /** Whole chunks for the pipelines this host runs (their input is the published variant). */
   private readonly pipelineInput = new Reassembler();
+  private readonly fec = new FecBlocks();
+  private lossProtection: LossProtection;
   private readonly clock: LinkClock;
   private readonly monitor: LinkMonitor;
   private readonly setups: RouteSetups;
@@ -123,6 +133,7 @@ export class SwitchingEngine {
     options: EngineOptions = DEFAULT_ENGINE_OPTIONS,
   ) {
     this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
+    this.lossProtection = options.lossProtection;
     this.upload = new BandwidthBucket(undefined, env.now());
     this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes));
     this.setups = new RouteSetups({
@@ -220,7 +231,9 @@ export class SwitchingEngine {
 
   addLink(hostId: string, transport: LinkTransport): void {
     this.links.get(hostId)?.close();
-    this.links.set(hostId, new Link(hostId, transport, this.clock));
+    const link = new Link(hostId, transport, this.clock);
+    link.protection = this.lossProtection;
+    this.links.set(hostId, link);
   }
 
   linkOpened(hostId: string): void {
@@ -306,7 +319,7 @@ export class SwitchingEngine {
     const sequence = publication.sequence;
     publication.sequence = (sequence + 1) >>> 0;
     const base = { ...this.header(MessageType.Data, channel, flags), sequence, source: publication.anchor };
-    this.originate(base, payload, this.env.now(), this.env.now());
+    this.originate(base, payload, this.env.now());
     return sequence;
   }
 
@@ -314,16 +327,21 @@ export class SwitchingEngine {
    * Fragments a chunk this host originates (published here, or a pipeline's output) and
    * switches each fragment as if it had just arrived, at `arrival`.
    */
-  private originate(base: MessageHeader, payload: Uint8Array, arrival: number, now: number): void {
-    const count = Math.max(1, Math.ceil(payload.byteLength / MAX_PAYLOAD_BYTES));
+  private originate(base: MessageHeader, payload: Uint8Array, arrival: number): void {
+    // With FEC, timely chunks go in packet-sized fragments: a loss costs one fragment, which a
+    // repair rebuilds (SCTP retransmits parts of a message; FEC can only rebuild whole ones).
+    const packetSized = (base.flags & Flags.Timely) !== 0 && this.lossProtection === 'fec';
+    const size = packetSized ? timelyFragmentPayload(payload.byteLength) : MAX_PAYLOAD_BYTES;
+    const count = Math.max(1, Math.ceil(payload.byteLength / size));
     if (count > 256) throw new RangeError(`a chunk of ${payload.byteLength} bytes needs more than 256 fragments`);
+    const demand = this.demand(base.channel, arrival);
     for (let index = 0; index < count; index++) {
-      const fragment = payload.subarray(index * MAX_PAYLOAD_BYTES, (index + 1) * MAX_PAYLOAD_BYTES);
+      const fragment = payload.subarray(index * size, (index + 1) * size);
       const header = dataHeader(base, index, count);
       // A pipeline's output may also reach this host from another branch point (routes
       // of different subscribers can cross): whichever copy comes second is dropped.
       if (!this.duplicates.isFirstCopy(header.channel, header.destination, header.sequence, index)) continue;
-      this.forward(header, fragment, encode(header, fragment), arrival, null, now);
+      this.switchFragment(header, fragment, packetSized ? encodeTimely(header, fragment) : encode(header, fragment), arrival, null, demand);
     }
   }
 
@@ -351,11 +369,17 @@ export class SwitchingEngine {
 
   // ---- receiving -----------------------------------------------------------------------------
 
-  /** A message from a linked host, paced through the emulated download bandwidth. */
-  receive(hostId: string, bytes: Uint8Array): void {
+  /** How every link protects timely data from now on (the loss benchmark compares them). */
+  setLossProtection(protection: LossProtection): void {
+    this.lossProtection = protection;
+    for (const link of this.links.values()) link.protection = protection;
+  }
+
+  /** A message from a linked host, on one of its lanes, paced through the emulated download bandwidth. */
+  receive(hostId: string, bytes: Uint8Array, lane = RELIABLE_LANE): void {
     const now = this.env.now();
     const link = this.links.get(hostId);
-    link?.noteReceived(bytes.byteLength, now);
+    link?.noteReceived(bytes.byteLength, now, lane);
     if (link?.recover(now)) {
       this.env.emit({ type: 'link:recovered', hostId });
       this.refreshRoutesSoon();
@@ -387,11 +411,15 @@ export class SwitchingEngine {
           this.counters.malformed++;
           return;
         }
+        if ((message.flags & Flags.Repair) !== 0) {
+          this.useFec(this.fec.addRepair(message, message.payload, now), message, now, from, demand);
+          return;
+        }
         if (!this.duplicates.isFirstCopy(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
           this.counters.duplicates++;
           return;
         }
-        this.forward(message, message.payload, bytes, now, from, now, demand);
+        this.switchFragment(message, message.payload, bytes, now, from, demand);
         return;
       }
       case MessageType.RouteSetup:
@@ -445,20 +473,9 @@ export class SwitchingEngine {
       if (whole && this.pipelines.isSplit(split)) this.pipelines.feed(header, split, whole.payload, now, 'merge');
       else if (whole) this.env.emit({ type: 'chunk', chunk: whole });
     }
-    const targets: string[] = [];
-    // The pipelines to feed here; both paths of a split stream come from one split pipeline.
-    let pipelines: Set<number> | undefined;
-    for (const [hostId, variants] of demand.next) {
-      if (hostId === from) continue;
-      if (variant !== PUBLISHED_VARIANT) {
-        // A host that also needs the published stream gets that, and branches itself.
-        if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
-      } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
-        (pipelines ??= new Set()).add(this.pipelines.baseVariant(variants.values().next().value!));
-      } else {
-        targets.push(hostId);
-      }
-    }
+    const next = this.nextHostsFor(variant, demand, from);
+    const targets = next.targets;
+    let pipelines = next.pipelines;
     if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.pipelines.baseVariant(wanted));
     if (targets.length > 0) {
       // Only copies that leave need the group their link may drop them by.
@@ -490,6 +507,70 @@ export class SwitchingEngine {
     }
   }
 
+  /**
+   * Where a message of `variant` goes from here: the next hosts that get it as it is (never
+   * back to `from`), and the pipelines here that take it in (both paths of a split stream
+   * come from one split pipeline).
+   */
+  private nextHostsFor(variant: number, demand: ChannelDemand, from: string | null): { targets: string[]; pipelines: Set<number> | undefined } {
+    const targets: string[] = [];
+    // Made only when needed: this runs for every message switched.
+    let pipelines: Set<number> | undefined;
+    for (const [hostId, variants] of demand.next) {
+      if (hostId === from) continue;
+      if (variant !== PUBLISHED_VARIANT) {
+        // A host that also needs the published stream gets that, and branches itself.
+        if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
+      } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
+        (pipelines ??= new Set()).add(this.pipelines.baseVariant(variants.values().next().value!));
+      } else {
+        targets.push(hostId);
+      }
+    }
+    return { targets, pipelines };
+  }
+
+  /** Switches a source fragment; a timely one also counts toward FEC here (repairs in, repairs out). */
+  private switchFragment(header: MessageHeader, payload: Uint8Array, bytes: Uint8Array, arrival: number, from: string | null, demand: ChannelDemand): void {
+    this.forward(header, payload, bytes, arrival, from, arrival, demand);
+    if ((header.flags & Flags.Timely) !== 0) this.useFec(this.fec.addSource(header, payload, arrival), header, arrival, from, demand);
+  }
+
+  /**
+   * What FEC made of an arrival: rebuilt sources are switched as if they had arrived (the
+   * later real copy, if SCTP or another path brings one, is then a duplicate); a block now
+   * whole here gets repairs toward each next host whose link protects by FEC, as many as
+   * that link's measured loss calls for.
+   */
+  private useFec(progress: FecProgress, header: MessageHeader, arrival: number, from: string | null, demand: ChannelDemand): void {
+    for (const { header: rebuilt, payload } of progress.recovered) {
+      if (!this.duplicates.isFirstCopy(rebuilt.channel, rebuilt.destination, rebuilt.sequence, rebuilt.fragmentIndex)) continue;
+      this.switchFragment(rebuilt, payload, encodeTimely(rebuilt, payload), arrival, from, demand);
+    }
+    if (progress.complete.length === 0) return;
+    const protectedLinks: { link: Link; repairs: number; deadlineUs: number }[] = [];
+    for (const hostId of this.nextHostsFor(header.destination, demand, from).targets) {
+      const link = this.links.get(hostId);
+      const boundMs = demand.boundMs.get(hostId);
+      if (link?.state === 'open' && link.protection === 'fec' && boundMs !== undefined) protectedLinks.push({ link, repairs: 0, deadlineUs: boundMs * 1000 });
+    }
+    if (protectedLinks.length === 0) return;
+    const group = `${header.channel}:${header.destination}:${header.sequence}`;
+    for (const block of progress.complete) {
+      for (const target of protectedLinks) target.repairs = target.link.repairsFor(block.sources.length);
+      const payloads = FecBlocks.repairs(block, Math.max(...protectedLinks.map((t) => t.repairs)));
+      payloads.forEach((repair, row) => {
+        const repairHeader = { ...dataHeader(header, block.block * FEC_BLOCK_SOURCES + row, header.fragmentCount), flags: header.flags | Flags.Repair };
+        const bytes = encodeTimely(repairHeader, repair);
+        for (const { link, repairs, deadlineUs } of protectedLinks) {
+          if (row >= repairs) continue;
+          link.enqueue({ bytes: bytes.slice(), flags: repairHeader.flags, group, channel: header.channel, forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival, deadlineUs } });
+        }
+      });
+    }
+    this.pump();
+  }
+
   private demand(channel: number, now = this.env.now()): ChannelDemand {
     return this.routeTable.demand(channel, now);
   }
@@ -515,7 +596,7 @@ export class SwitchingEngine {
     const now = this.env.now();
     const latencyUs = latencyAfter(last, now);
     const base: MessageHeader = { ...last.header, flags, sequence, destination: variant, latencyUs, fragmentIndex: 0, fragmentCount: 1 };
-    this.originate(base, payload, now, now);
+    this.originate(base, payload, now);
   }
 
   /** A merged chunk of a split stream, for the subscription here that asked for it. */

@@ -91,6 +91,10 @@ export interface LinkStats {
   /** Timely data dropped here because no subscriber down this link could still use it. */
   readonly late: number;
   readonly lossRate: number;
+  /** Bytes the link's data channels hold, not yet sent (their `bufferedAmount`). */
+  readonly bufferedBytes: number;
+  /** Bytes sent on the link since it was made, headers and repairs included. */
+  readonly sentBytes: number;
 }
 
 export interface DeliveredChunk {

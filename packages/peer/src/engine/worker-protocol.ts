@@ -1,6 +1,7 @@
 import type { Emulation } from '@cubecast/protocol';
 import type { SpaResources } from '../spa/browser-pipelines.js';
 import type { CodingRole } from '../spa/coding-session.js';
+import type { LossProtection } from './link.js';
 import type { RouteRequestInfo } from './route-setup.js';
 import type { CubeView, EngineEvent } from './types.js';
 
@@ -24,6 +25,8 @@ export type EngineCommand =
   | { type: 'subscribe'; channel: number }
   | { type: 'unsubscribe'; channel: number }
   | { type: 'keyframe'; channel: number }
+  /** How links protect timely data from loss (FEC by default; the loss benchmark compares). */
+  | { type: 'loss-protection'; protection: LossProtection }
   /** The channel directory's numeric ids: the engine carries nothing of other channels. */
   | { type: 'channels'; ids: number[] }
   /** Diagnostics: raw bytes onto a link, unchecked. */

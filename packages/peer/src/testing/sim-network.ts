@@ -206,7 +206,7 @@ export class SimNetwork {
           if (sctp && lane === RELIABLE_LANE) arrives = wire.orderedUntil = Math.max(wire.orderedUntil, arrives);
           this.setTimer(() => {
             if (this.cut.has(from) || this.cut.has(to)) return;
-            this.engines.get(to)?.receive(from, copy);
+            this.engines.get(to)?.receive(from, copy, lane);
           }, arrives - this.now);
         }
       },

@@ -1,0 +1,87 @@
+import { decodeRepairPayload, Flags, MessageType, type MessageHeader } from '@cubecast/protocol';
+import { describe, expect, it } from 'vitest';
+import { FecBlocks } from './fec-blocks.js';
+
+const header = (fragmentIndex: number, fragmentCount: number, sequence = 1, flags: number = Flags.Timely): MessageHeader => ({
+  type: MessageType.Data,
+  flags,
+  hops: 1,
+  channel: 7,
+  sequence,
+  source: 0,
+  destination: 0,
+  latencyUs: 0,
+  fragmentIndex,
+  fragmentCount,
+});
+const repairHeader = (row: number, fragmentCount: number, block = 0) => header(block * 32 + row, fragmentCount, 1, Flags.Timely | Flags.Repair);
+/** A chunk of `count` fragments of 8 bytes, the last of 3. */
+const fragments = (count: number) => Array.from({ length: count }, (_, i) => new Uint8Array(i === count - 1 ? 3 : 8).fill(i + 1));
+
+describe('FecBlocks', () => {
+  it('reports a block whole once, and its repairs rebuild a lost fragment (the last cut to size) downstream', () => {
+    const sent = fragments(4);
+    const sender = new FecBlocks();
+    const progress = sent.map((payload, i) => sender.addSource(header(i, 4), payload, 0));
+    expect(progress.slice(0, 3).every((p) => p.complete.length === 0)).toBe(true);
+    const [block] = progress[3]!.complete;
+    expect(block!.sources).toEqual(sent);
+    expect(sender.addSource(header(3, 4), sent[3]!, 0)).toEqual({ recovered: [], complete: [] });
+    const repairs = FecBlocks.repairs(block!, 2);
+    expect(decodeRepairPayload(repairs[0]!).lastSourceBytes).toBe(3);
+
+    const receiver = new FecBlocks();
+    receiver.addSource(header(0, 4), sent[0]!, 0);
+    receiver.addSource(header(1, 4), sent[1]!, 0);
+    const rebuilt = receiver.addRepair(repairHeader(1, 4), repairs[1]!, 0);
+    expect(rebuilt.recovered).toEqual([]); // two missing, one repair
+    const done = receiver.addRepair(repairHeader(0, 4), repairs[0]!, 0);
+    expect(done.recovered.map((f) => [f.header.fragmentIndex, f.header.flags, [...f.payload]])).toEqual([
+      [2, Flags.Timely, [...sent[2]!]],
+      [3, Flags.Timely, [...sent[3]!]],
+    ]);
+    expect(done.complete.map((b) => b.sources)).toEqual([sent]);
+  });
+
+  it('uses repairs that came before the sources (unordered lanes), per block of 32', () => {
+    const sent = fragments(40);
+    const sender = new FecBlocks();
+    const blocks = sent.flatMap((payload, i) => sender.addSource(header(i, 40), payload, 0).complete);
+    expect(blocks.map((b) => [b.block, b.sources.length])).toEqual([
+      [0, 32],
+      [1, 8],
+    ]);
+    const receiver = new FecBlocks();
+    expect(receiver.addRepair(repairHeader(0, 40, 1), FecBlocks.repairs(blocks[1]!, 1)[0]!, 0).recovered).toEqual([]);
+    const arrivals = sent.flatMap((payload, i) => (i === 35 ? [] : receiver.addSource(header(i, 40), payload, 0).recovered));
+    expect(arrivals.map((f) => [f.header.fragmentIndex, [...f.payload]])).toEqual([[35, [...sent[35]!]]]);
+  });
+
+  it('ignores repairs that do not fit: malformed, of another shape, of another width; forgets old and excess chunks', () => {
+    const sent = fragments(2);
+    const sender = new FecBlocks();
+    sender.addSource(header(0, 2), sent[0]!, 0);
+    const [block] = sender.addSource(header(1, 2), sent[1]!, 0).complete;
+    const [r0, r1] = FecBlocks.repairs(block!, 2);
+    const receiver = new FecBlocks({ chunks: 2, maxAgeMs: 100, bytes: 1024 });
+    expect(receiver.addRepair(repairHeader(0, 2), new Uint8Array(2), 0)).toEqual({ recovered: [], complete: [] });
+    expect(receiver.addRepair(repairHeader(0, 3), r0!, 0).recovered).toEqual([]); // names a 3-fragment chunk
+    receiver.addRepair(repairHeader(0, 2), r0!, 0);
+    const wider = new Uint8Array(r1!.byteLength + 1);
+    wider.set(r1!);
+    expect(receiver.addRepair(repairHeader(1, 2), wider, 0).recovered).toEqual([]);
+    expect(receiver.addSource(header(0, 3), sent[0]!, 0).recovered).toEqual([]); // disagrees on the count
+    expect(receiver.size).toBe(1);
+    receiver.addSource(header(0, 2, 2), sent[0]!, 0);
+    receiver.addSource(header(0, 2, 3), sent[0]!, 0);
+    expect(receiver.size).toBe(2); // the oldest went
+    expect(receiver.addSource(header(1, 2, 1), sent[1]!, 0).recovered).toEqual([]);
+    receiver.addSource(header(0, 2, 4), sent[0]!, 500);
+    expect(receiver.size).toBe(1); // the others were too old
+    const heavy = new FecBlocks({ chunks: 10, maxAgeMs: 1000, bytes: 20 });
+    for (let sequence = 1; sequence <= 3; sequence++) heavy.addSource(header(0, 2, sequence), new Uint8Array(8), 0);
+    expect(heavy.size).toBe(2); // 24 bytes held: the oldest went
+    heavy.addSource(header(0, 2, 9), new Uint8Array(64), 0);
+    expect(heavy.size).toBe(1); // the newest stays, however big
+  });
+});
