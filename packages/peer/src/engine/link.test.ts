@@ -185,6 +185,14 @@ describe('Link measurement and liveness', () => {
     arrive(100);
     link.notePeerSent(200);
     expect(link.inboundLoss).toBeCloseTo((8 + 2 * Math.sqrt(8)) / (80 + 100 + 20), 9); // the past decays by 0.8 a ping
+    // A message in flight at one count and surplus at the next nets out.
+    const inFlight = openLink(transport());
+    inFlight.notePeerSent(0);
+    for (let i = 0; i < 99; i++) inFlight.noteReceived(1, 0, UNRETRANSMITTED_LANE);
+    inFlight.notePeerSent(100);
+    for (let i = 0; i < 101; i++) inFlight.noteReceived(1, 0, UNRETRANSMITTED_LANE);
+    inFlight.notePeerSent(200);
+    expect(inFlight.inboundLoss).toBe(0);
     // The count wraps at 2^32 without a false spike.
     const wrapped = openLink(transport());
     wrapped.notePeerSent(0xfffffff0);
@@ -195,7 +203,8 @@ describe('Link measurement and liveness', () => {
 
   it('takes the peer\'s measure of its own loss, reports it, and sizes FEC repairs by it', () => {
     const link = openLink(transport());
-    expect(link.repairsFor(11)).toBe(0);
+    // No loss measured: a repair every fourth block, to measure it.
+    expect([1, 2, 3, 4, 5].map(() => link.repairsFor(11))).toEqual([1, 0, 0, 0, 1]);
     link.noteOutboundLoss(0.1);
     expect(link.stats(100).lossRate).toBe(0.1);
     expect(link.repairsFor(11)).toBe(repairCount(11, 0.1));

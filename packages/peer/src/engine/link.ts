@@ -96,6 +96,8 @@ export const LOW_WATER_BYTES = 256 * 1024;
 export const TIMELY_BUFFER_BYTES = 64 * 1024;
 /** How soon a queue held back for timely data looks again (bufferedamountlow fires lower). */
 const TIMELY_RETRY_MS = 5;
+/** On a path with no loss measured, one block in this many gets a repair (link.repairsFor). */
+const PROBE_EVERY_BLOCKS = 4;
 /** Messages a link queues before the drop policy starts. */
 export const MAX_QUEUED = 1024;
 
@@ -148,6 +150,7 @@ export class Link {
    * loss, which rebuild a lost fragment with no wait for the loss to be noticed.
    */
   protection: LossProtection = 'fec';
+  private blocksSinceProbe = 0;
 
   constructor(
     readonly hostId: string,
@@ -243,7 +246,8 @@ export class Link {
     const sent = (peerSent - last.peerSent) >>> 0;
     const arrived = received - last.received;
     this.inbound.sentSum = this.inbound.sentSum * LOSS_MEMORY + sent;
-    this.inbound.lostSum = this.inbound.lostSum * LOSS_MEMORY + Math.max(0, sent - arrived);
+    // Unclamped: a message in flight at one count is missing from it and surplus in the next.
+    this.inbound.lostSum = Math.max(0, this.inbound.lostSum * LOSS_MEMORY + sent - arrived);
   }
 
   /**
@@ -271,7 +275,12 @@ export class Link {
     // A link already backed up gets none: loss there is congestion's, which more bytes feed.
     if (this.queue.length > 0 || this.transport.bufferedAmount > TIMELY_BUFFER_BYTES) return 0;
     // Nor more than half again the block (two for a lone fragment), however lossy the path.
-    return Math.min(repairCount(sources, this.outboundLoss), Math.max(2, Math.ceil(sources / 2)));
+    const repairs = Math.min(repairCount(sources, this.outboundLoss), Math.max(2, Math.ceil(sources / 2)));
+    if (repairs > 0) return repairs;
+    // A path that has lost nothing measured still gets a repair every few blocks: on the lane
+    // that never retransmits, it is what shows a loss starting within seconds (pings alone,
+    // two a second, would take a minute at 2%), and it rebuilds a lone loss meanwhile.
+    return this.blocksSinceProbe++ % PROBE_EVERY_BLOCKS === 0 ? 1 : 0;
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { LossProtection } from './link.js';
 import { Cube, routeTarget } from '@cubecast/overlay';
-import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, type SpaSpec } from '@cubecast/protocol';
+import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, TIMELY_FRAGMENT_PAYLOAD, type SpaSpec } from '@cubecast/protocol';
 import { inlinePipeline } from '@cubecast/spa/testing';
 import { describe, expect, it } from 'vitest';
 import { messageHeader, SimNetwork } from '../testing/sim-network.js';
@@ -199,6 +199,38 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(fec.late).toBe(0);
     expect(fec.p99 * 1.5).toBeLessThan(retransmit.p99);
     expect(fec.p50).toBeLessThanOrEqual(lossless.p50 + 1);
+  });
+
+  it('sizes repairs per link to its measured loss: few on a clean one, and on a lossy one they rebuild what SCTP could not retransmit in time', () => {
+    // A square: the publisher's two neighbours subscribe, each over its own link.
+    const { net, hosts, publisher, subscribe } = setup(4, new Cube(2, 2), 'greedy', 300);
+    const owner = (id: number) => hosts.find((h) => net.ownership.idsOf(h).includes(id))!;
+    const [clean, lossy] = [owner(1), owner(2)];
+    subscribe(clean);
+    subscribe(lossy);
+    net.advance(500);
+    // Every message into the lossy host: 10% lost, and a retransmission would come too late.
+    net.setConditions({ loss: 0.1, sctp: { rtoMs: 10_000 } }, (_, to) => to === lossy, 3);
+    const stream = (count: number) => {
+      const sent = new Set<number>();
+      for (let i = 0; i < count; i++) {
+        sent.add(net.engines.get(publisher)!.sendChunk(1, Flags.Timely, new Uint8Array(12_000)));
+        net.advance(33);
+      }
+      net.advance(500);
+      return sent;
+    };
+    stream(150); // the loss measured
+    const before = new Map(net.carriedData);
+    const sent = stream(300);
+    const carried = (to: string) => [...net.carriedData].filter(([key]) => key.endsWith(`>${to}`)).reduce((sum, [key, n]) => sum + n - (before.get(key) ?? 0), 0);
+    const fragments = 300 * Math.ceil(12_000 / TIMELY_FRAGMENT_PAYLOAD);
+    // The clean link: the fragments, and a repair every fourth chunk that finds no loss.
+    expect(carried(clean)).toBe(fragments + 300 / 4);
+    expect(carried(lossy)).toBeGreaterThan(fragments * 1.3);
+    const arrived = (h: string) => net.chunks(h).filter((c) => sent.has(c.sequence)).length;
+    expect(arrived(clean)).toBe(300);
+    expect(arrived(lossy)).toBeGreaterThan(300 * 0.97);
   });
 
   it('when a queue drops a frame others depend on, asks for a key frame (here, its own publisher)', () => {
