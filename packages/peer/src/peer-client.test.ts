@@ -14,7 +14,7 @@ import { startScriptedServer } from './testing/scripted-server.js';
  */
 
 /** Resolves once `check` holds (vitest polls it), else fails the test after 5 s. */
-const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 5000, interval: 5 });
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 15_000, interval: 5 });
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

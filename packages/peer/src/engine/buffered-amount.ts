@@ -15,16 +15,15 @@ export class LeakyBufferedAmount {
 
   constructor(
     private readonly read: () => number,
-    private readonly now: () => number,
+    now: number,
     private readonly windowMs = 1000,
   ) {
-    this.windowStart = now();
+    this.windowStart = now;
   }
 
-  /** The channel's backlog: its bufferedAmount less the least it read in this window and the last. */
-  get backlog(): number {
+  /** The channel's backlog at `now`: its bufferedAmount less the least it read in this window and the last. */
+  backlog(now: number): number {
     const amount = this.read();
-    const now = this.now();
     if (now - this.windowStart >= this.windowMs) {
       this.previousFloor = this.floor;
       this.floor = Infinity;

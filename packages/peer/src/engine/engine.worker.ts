@@ -41,11 +41,6 @@ const engine = new SwitchingEngine({
 /** Each host's current channels: a replaced link's late events must not touch its successor. */
 const links = new Map<string, RTCDataChannel[]>();
 
-function leakCompensated(channel: RTCDataChannel): () => number {
-  const amount = new LeakyBufferedAmount(() => channel.bufferedAmount, () => performance.now());
-  return () => amount.backlog;
-}
-
 /**
  * The engine's link over a host's channels, one per lane: open once all are; a close or
  * error of any of them closes the link; whatever arrives on any goes in.
@@ -54,12 +49,14 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
   links.set(hostId, channels);
   const current = () => links.get(hostId) === channels;
   // The reliable lane's bufferedAmount is true; the others' count what SCTP abandoned.
-  const backlogs = channels.map((channel, lane) => (lane === RELIABLE_LANE ? () => channel.bufferedAmount : leakCompensated(channel)));
+  const reliable = channels[RELIABLE_LANE]!;
+  const unreliable = channels.filter((_, lane) => lane !== RELIABLE_LANE).map((channel) => new LeakyBufferedAmount(() => channel.bufferedAmount, performance.now()));
   engine.addLink(hostId, {
     send: (bytes, lane) => channels[lane]!.send(bytes as Uint8Array<ArrayBuffer>),
     get bufferedAmount() {
-      let total = 0;
-      for (const backlog of backlogs) total += backlog();
+      const now = performance.now();
+      let total = reliable.bufferedAmount;
+      for (const lane of unreliable) total += lane.backlog(now);
       return total;
     },
     close: () => {

@@ -294,6 +294,22 @@ describe('Link deadlines', () => {
     expect(link.stats(30)).toMatchObject({ late: 1, dropped: 0 });
   });
 
+  it('judges lateness by the path\'s least recent RTT, not by one inflated by a burst\'s queue', () => {
+    const t = transport();
+    const link = openLink(t);
+    link.notePingSent(1, 0);
+    link.notePong(1, 10); // the path: 10 ms
+    link.notePingSent(2, 10);
+    link.notePong(2, 1610); // behind a queue: 1.6 s, smoothed RTT now 209 ms
+    expect(link.rttMs).toBeCloseTo(10 + (1600 - 10) / 8, 6);
+    // 150 ms of a 200 ms deadline: late by the smoothed RTT's half (104 ms), not by the path's 5.
+    link.enqueue({ bytes: data(150_000), flags: Flags.Timely, group: 'a', channel: 1, forwarded: { hops: 1, latencyUs: 150_000, arrival: 1610, deadlineUs: 200_000 } });
+    link.pump(1610, unlimited());
+    expect([t.sent.length, link.stats(1610).late]).toEqual([1, 0]);
+    // The header still says what the smoothed RTT says: latency as honestly as it is known.
+    expect(decode(t.sent[0]!).message.latencyUs).toBeCloseTo(150_000 + link.oneWayMs * 1000, -1);
+  });
+
   it('keeps timely data in its queue, where its deadline applies, while the channel holds more than a little', () => {
     const t = transport();
     const link = openLink(t);

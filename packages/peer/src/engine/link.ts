@@ -102,6 +102,8 @@ const PROBE_EVERY_BLOCKS = 4;
 export const MAX_QUEUED = 1024;
 
 const PING_SMOOTHING = 1 / 8;
+/** RTT samples kept for the path's own RTT (pings go every second: some 8 s of them). */
+const RECENT_RTTS = 8;
 /**
  * Loss is measured over decaying sums of messages: each ping keeps this much of the past, so
  * an estimate spans a few seconds and follows a change within them.
@@ -123,6 +125,8 @@ const MAX_PENDING_PINGS = 16;
 export class Link {
   private linkState: LinkState = 'connecting';
   private srttMs: number | undefined;
+  /** The last RTT samples: their least is the path's, without the queues a burst left in it. */
+  private readonly recentRtts: number[] = [];
   private lastHeard: number;
   /** The emulated one-way delay toward this peer (ms), from both ends' positions. */
   private emulatedDelayMs = 0;
@@ -300,6 +304,8 @@ export class Link {
     this.pendingPings.delete(nonce);
     const sample = now - sentAt;
     this.srttMs = this.srttMs === undefined ? sample : this.srttMs + PING_SMOOTHING * (sample - this.srttMs);
+    this.recentRtts.push(sample);
+    if (this.recentRtts.length > RECENT_RTTS) this.recentRtts.shift();
   }
 
   /** The peer's emulated position, from its ping or pong. */
@@ -314,6 +320,7 @@ export class Link {
     if (delay === this.emulatedDelayMs) return;
     this.emulatedDelayMs = delay;
     this.srttMs = undefined;
+    this.recentRtts.length = 0;
     this.pendingPings.clear();
   }
 
@@ -363,7 +370,10 @@ export class Link {
       const latencyUs = forwarded ? forwarded.latencyUs + (now - forwarded.arrival + this.oneWayMs) * 1000 : 0;
       let lane = RELIABLE_LANE;
       if (forwarded?.deadlineUs !== undefined) {
-        const slackMs = (forwarded.deadlineUs - latencyUs) / 1000;
+        // Judged late only by the path's least recent RTT: one burst's queue inflates the
+        // smoothed RTT for seconds, and judged by that, everything would go unsent for as long.
+        const pathOneWayMs = this.recentRtts.length > 0 ? Math.min(...this.recentRtts) / 2 : this.oneWayMs;
+        const slackMs = (forwarded.deadlineUs - latencyUs) / 1000 + this.oneWayMs - pathOneWayMs;
         // A key frame goes even when late: without it a subscriber whose route cannot meet its
         // bound would see nothing and report nothing, and the server could not swap it closer.
         if (slackMs < 0 && (next.flags & Flags.Key) === 0) {

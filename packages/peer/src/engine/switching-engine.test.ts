@@ -156,14 +156,14 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(types()).toEqual(['link:stalled', 'link:recovered', 'link:stalled', 'link:failed']);
   });
 
-  it('under SCTP-like loss (10%, 120 ms RTO), timely chunks arrive in time or not at all, and with FEC soon; sent reliably, they arrive late', () => {
+  it('under SCTP-like loss (10%, 120 ms RTO) and reordering, timely chunks arrive in time or not at all, and with FEC soon; sent reliably, they arrive late', () => {
     const boundMs = 300;
     const run = (flags: number, protection: LossProtection = 'fec', loss = 0.1) => {
       const { net, hosts, publisher, subscribe } = setup(8, new Cube(2, 3), 'greedy', boundMs);
       for (const engine of net.engines.values()) engine.setLossProtection(protection);
       for (const h of hosts.slice(1)) subscribe(h);
       net.advance(500);
-      net.setConditions({ loss, sctp: { rtoMs: 120 } }, () => true, 7);
+      net.setConditions({ loss, jitterMs: 4, sctp: { rtoMs: 120 } }, () => true, 7);
       // A few seconds of the stream first: FEC sizes its repairs to loss it has measured.
       for (let i = 0; i < 150; i++) {
         net.engines.get(publisher)!.sendChunk(1, flags, new Uint8Array(40_000));
@@ -171,14 +171,19 @@ describe('SwitchingEngine over a simulated network', () => {
       }
       net.advance(1000);
       const sentAt = new Map<number, number>();
+      const keys = new Set<number>();
       for (let i = 0; i < 300; i++) {
-        sentAt.set(net.engines.get(publisher)!.sendChunk(1, flags, new Uint8Array(40_000)), net.now);
+        const key = i % 30 === 0;
+        const sequence = net.engines.get(publisher)!.sendChunk(1, key ? flags | Flags.Key : flags, new Uint8Array(40_000));
+        sentAt.set(sequence, net.now);
+        if (key) keys.add(sequence);
         net.advance(33);
       }
       net.advance(5000);
       const latencies = hosts.slice(1).flatMap((h) => net.chunks(h).filter((c) => sentAt.has(c.sequence)).map((c) => c.at - sentAt.get(c.sequence)!));
       latencies.sort((x, y) => x - y);
-      return { delivered: latencies.length / (300 * 7), late: latencies.filter((l) => l > boundMs).length / latencies.length, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+      const keysDelivered = hosts.slice(1).reduce((sum, h) => sum + net.chunks(h).filter((c) => keys.has(c.sequence)).length, 0) / (keys.size * 7);
+      return { keysDelivered, delivered: latencies.length / (300 * 7), late: latencies.filter((l) => l > boundMs).length / latencies.length, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
     };
     const lossless = run(Flags.Timely, 'fec', 0);
     // The old way: everything on the reliable, ordered lane. All arrives, much of it too late.
@@ -198,6 +203,8 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(fec.delivered).toBeGreaterThan(0.9);
     expect(fec.late).toBe(0);
     expect(fec.p99 * 1.5).toBeLessThan(retransmit.p99);
+    // Key frames are never dropped as late, and FEC and retransmission together bring them.
+    expect(fec.keysDelivered).toBeGreaterThanOrEqual(0.97);
     expect(fec.p50).toBeLessThanOrEqual(lossless.p50 + 1);
   });
 
