@@ -30,8 +30,10 @@ test('10% real UDP loss on every hop: every subscriber keeps decoding, in time',
     const hops = (await snapshots(subscribers)).map((s) => s.subscriptions.find((x) => x.channel === 'cam')!.hops);
     expect(Math.max(...(hops as number[]))).toBeGreaterThanOrEqual(2);
     lossy.forEach((during, i) => {
-      expect(during.frames, `subscriber ${i}: frames at 10% loss against lossless`).toBeGreaterThanOrEqual(0.7 * lossless[i]!.frames);
-      expect(during.p99, `subscriber ${i}: true latency p99 at 10% loss (bound 1000 ms; lossless, under 15 ms)`).toBeLessThan(500);
+      // With per-hop FEC: 100-109% of the lossless frames, p99 5-11 ms (lossless 5-12 ms) when
+      // measured; before FEC, 78-107% and up to 206 ms. The bounds leave room for a slow machine.
+      expect(during.frames, `subscriber ${i}: frames at 10% loss against lossless`).toBeGreaterThanOrEqual(0.85 * lossless[i]!.frames);
+      expect(during.p99, `subscriber ${i}: true latency p99 at 10% loss (bound 1000 ms; lossless, under 15 ms)`).toBeLessThan(300);
     });
   } finally {
     loss.set(0);
