@@ -22,7 +22,7 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
             <th>Neighbour</th>
             <th>State</th>
             <th title="The selected ICE candidate pair: host (direct), srflx/prflx (through a NAT), relay (through TURN)">Route</th>
-            <th>RTT</th>
+            <th>RTT, loss</th>
           </tr>
         </thead>
         <tbody>

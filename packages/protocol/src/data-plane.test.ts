@@ -7,6 +7,7 @@ import {
   encode,
   encodeInto,
   encodeRepairPayload,
+  encodeTimely,
   encodeRouteSetup,
   Flags,
   HEADER_BYTES,
@@ -18,6 +19,7 @@ import {
   RELIABLE_LANE,
   temporalLayer,
   timelyLane,
+  TIMELY_MESSAGE_BYTES,
   type MessageHeader,
 } from './data-plane.js';
 import { FEC_BLOCK_SOURCES } from './fec.js';
@@ -64,37 +66,28 @@ describe('data-plane codec', () => {
     );
   });
 
+  const goldenHeader: MessageHeader = {
+    type: MessageType.Data,
+    flags: Flags.Key | Flags.Timely,
+    hops: 2,
+    channel: 7,
+    sequence: 258,
+    source: 5,
+    destination: 0xffffffff,
+    latencyUs: 12345,
+    fragmentIndex: 0,
+    fragmentCount: 1,
+  };
+
   it('matches the golden vector in docs/protocol.md', () => {
-    const h: MessageHeader = {
-      type: MessageType.Data,
-      flags: Flags.Key | Flags.Timely,
-      hops: 2,
-      channel: 7,
-      sequence: 258,
-      source: 5,
-      destination: 0xffffffff,
-      latencyUs: 12345,
-      fragmentIndex: 0,
-      fragmentCount: 1,
-    };
+    const h = goldenHeader;
     const golden = '03 01 11 02 00000007 00000102 00000005 ffffffff 00003039 0000 0001 00000002 dead';
     expect(hex(encode(h, bytes('dead')))).toBe(golden.replace(/ /g, ''));
     expect(decode(bytes(golden)).message).toMatchObject(h);
   });
 
   it('matches the repair golden vector in docs/protocol.md (block 1, row 2 of a 40-fragment chunk)', () => {
-    const h: MessageHeader = {
-      type: MessageType.Data,
-      flags: Flags.Timely | Flags.Repair,
-      hops: 0,
-      channel: 7,
-      sequence: 258,
-      source: 5,
-      destination: 0xffffffff,
-      latencyUs: 0,
-      fragmentIndex: 34,
-      fragmentCount: 40,
-    };
+    const h: MessageHeader = { ...goldenHeader, flags: Flags.Timely | Flags.Repair, hops: 0, latencyUs: 0, fragmentIndex: 34, fragmentCount: 40 };
     const golden = '03 01 30 00 00000007 00000102 00000005 ffffffff 00000000 0022 0028 00000005 0001 beef01';
     expect(hex(encode(h, encodeRepairPayload(1, bytes('beef01'))))).toBe(golden.replace(/ /g, ''));
     const { message } = decode(bytes(golden));
@@ -102,6 +95,17 @@ describe('data-plane codec', () => {
     expect(decodeRepairPayload(message.payload)).toEqual({ lastSourceBytes: 1, coded: bytes('beef01') });
     for (const bad of ['0001', '0000 beef', '0003 beef']) expect(() => decodeRepairPayload(bytes(bad.replace(/ /g, '')))).toThrow(MalformedMessageError);
     expect(() => encodeRepairPayload(3, bytes('beef'))).toThrow(RangeError);
+  });
+
+  it('pads a timely message to one packet, which decoding ignores; a longer one stays as it is', () => {
+    const h: MessageHeader = { type: MessageType.Data, flags: Flags.Timely, hops: 0, channel: 1, sequence: 2, source: 0, destination: 0, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
+    const padded = encodeTimely(h, bytes('beef'));
+    expect(padded.byteLength).toBe(TIMELY_MESSAGE_BYTES);
+    expect(hex(padded.subarray(0, HEADER_BYTES + 2))).toBe(hex(encode(h, bytes('beef'))));
+    expect(padded.subarray(HEADER_BYTES + 2).every((b) => b === 0)).toBe(true);
+    expect(decode(padded)).toMatchObject({ message: { ...h, payload: bytes('beef') }, bytesRead: HEADER_BYTES + 2 });
+    const long = new Uint8Array(TIMELY_MESSAGE_BYTES);
+    expect(encodeTimely(h, long).byteLength).toBe(HEADER_BYTES + TIMELY_MESSAGE_BYTES);
   });
 
   it('encodes into a larger buffer at an offset and reports bytes written', () => {

@@ -38,6 +38,11 @@ describe('FEC (Reed-Solomon over GF(2^8), Cauchy)', () => {
     );
   });
 
+  it('matches the golden repairs in docs/protocol.md (computed by bitwise GF(2^8) arithmetic, not these tables)', () => {
+    const repairs = encodeRepairs([Uint8Array.of(0x01, 0x10, 0xff), Uint8Array.of(0x02, 0x20)], 2);
+    expect(repairs.map((r) => Buffer.from(r).toString('hex'))).toEqual(['ab62d7', '35774a']);
+  });
+
   it('a repair is not a copy of any source once a block has two (it mixes them)', () => {
     const [repair] = encodeRepairs([Uint8Array.of(1, 2), Uint8Array.of(3, 4)], 1);
     expect(repair).not.toEqual(Uint8Array.of(1, 2));

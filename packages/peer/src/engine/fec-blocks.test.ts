@@ -65,11 +65,17 @@ describe('FecBlocks', () => {
     const [r0, r1] = FecBlocks.repairs(block!, 2);
     const receiver = new FecBlocks({ chunks: 2, maxAgeMs: 100, bytes: 1024 });
     expect(receiver.addRepair(repairHeader(0, 2), new Uint8Array(2), 0)).toEqual({ recovered: [], complete: [] });
-    expect(receiver.addRepair(repairHeader(0, 3), r0!, 0).recovered).toEqual([]); // names a 3-fragment chunk
     receiver.addRepair(repairHeader(0, 2), r0!, 0);
+    expect(receiver.addRepair(repairHeader(1, 3), r1!, 0).recovered).toEqual([]); // names a 3-fragment chunk
+    // A repair of the block that names another last-source length is not of this block.
+    const otherShape = r1!.slice();
+    otherShape[1] = r1![1]! - 1;
+    expect(receiver.addRepair(repairHeader(1, 2), otherShape, 0).recovered).toEqual([]);
     const wider = new Uint8Array(r1!.byteLength + 1);
     wider.set(r1!);
     expect(receiver.addRepair(repairHeader(1, 2), wider, 0).recovered).toEqual([]);
+    // None of those was taken: with the real row 1, both sources come back.
+    expect(receiver.addRepair(repairHeader(1, 2), r1!, 0).recovered.map((f) => [...f.payload])).toEqual(sent.map((f) => [...f]));
     expect(receiver.addSource(header(0, 3), sent[0]!, 0).recovered).toEqual([]); // disagrees on the count
     expect(receiver.size).toBe(1);
     receiver.addSource(header(0, 2, 2), sent[0]!, 0);
