@@ -1,4 +1,4 @@
-import { decodeRepairPayload, Flags, MessageType, type MessageHeader } from '@cubecast/protocol';
+import { decodeRepairPayload, encodeRepairPayload, Flags, MessageType, TIMELY_FRAGMENT_PAYLOAD, type MessageHeader } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
 import { FecBlocks } from './fec-blocks.js';
 
@@ -74,6 +74,11 @@ describe('FecBlocks', () => {
     const wider = new Uint8Array(r1!.byteLength + 1);
     wider.set(r1!);
     expect(receiver.addRepair(repairHeader(1, 2), wider, 0).recovered).toEqual([]);
+    // Wider than a fragment of a chunk of fewer than 256 can be.
+    const tooWide = new FecBlocks();
+    tooWide.addSource(header(0, 2), sent[0]!, 0);
+    expect(tooWide.addRepair(repairHeader(0, 2), encodeRepairPayload(1, new Uint8Array(TIMELY_FRAGMENT_PAYLOAD + 1)), 0).recovered).toEqual([]);
+    expect(tooWide.addRepair(repairHeader(0, 2), encodeRepairPayload(1, new Uint8Array(TIMELY_FRAGMENT_PAYLOAD)), 0).recovered).toHaveLength(1);
     // None of those was taken: with the real row 1, both sources come back.
     expect(receiver.addRepair(repairHeader(1, 2), r1!, 0).recovered.map((f) => [...f.payload])).toEqual(sent.map((f) => [...f]));
     expect(receiver.addSource(header(0, 3), sent[0]!, 0).recovered).toEqual([]); // disagrees on the count

@@ -1,4 +1,4 @@
-import { decodeRepairPayload, encodeRepairPayload, encodeRepairs, FEC_BLOCK_SOURCES, Flags, recoverSources, type MessageHeader } from '@cubecast/protocol';
+import { decodeRepairPayload, encodeRepairPayload, encodeRepairs, FEC_BLOCK_SOURCES, Flags, MAX_FRAGMENTS, recoverSources, TIMELY_FRAGMENT_PAYLOAD, type MessageHeader } from '@cubecast/protocol';
 
 /** A fragment as the engine switches it: header (a source's, never a repair's) and payload. */
 export interface Fragment {
@@ -75,7 +75,9 @@ export class FecBlocks {
       return NONE;
     }
     const chunk = this.chunk(header, now);
-    if (!chunk) return NONE;
+    // Wider than any fragment of a chunk of this count can be (timelyFragmentPayload): not a
+    // repair of it, and the work of rebuilding grows with the width a peer names.
+    if (!chunk || (chunk.count < MAX_FRAGMENTS && repair.coded.byteLength > TIMELY_FRAGMENT_PAYLOAD)) return NONE;
     const block = Math.floor(header.fragmentIndex / FEC_BLOCK_SOURCES);
     let repairs = chunk.repairs.get(block);
     if (!repairs) chunk.repairs.set(block, (repairs = { lastSourceBytes: repair.lastSourceBytes, rows: new Map() }));
