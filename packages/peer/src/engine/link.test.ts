@@ -182,9 +182,14 @@ describe('Link measurement and liveness', () => {
     link.notePeerSent(100);
     // 10 lost (taken 2 sigma high) of 100, beside the 20 assumed delivered before anything was counted.
     expect(link.inboundLoss).toBeCloseTo((10 + 2 * Math.sqrt(10)) / 120, 9);
-    arrive(100);
-    link.notePeerSent(200);
-    expect(link.inboundLoss).toBeCloseTo((8 + 2 * Math.sqrt(8)) / (80 + 100 + 20), 9); // the past decays by 0.8 a ping
+    arrive(200);
+    link.notePeerSent(300);
+    // The past decays by 0.8 every 200 messages.
+    expect(link.inboundLoss).toBeCloseTo((8 + 2 * Math.sqrt(8)) / (0.8 * 100 + 200 + 20), 9);
+    // A pause in the stream: a ping's count forgets little (0.8^0.1), so a resumed stream
+    // finds its loss still known.
+    link.notePeerSent(301);
+    expect(link.inboundLoss).toBeGreaterThan(0.8 * ((8 + 2 * Math.sqrt(8)) / (0.8 * 100 + 200 + 20)));
     // A message in flight at one count and surplus at the next nets out.
     const inFlight = openLink(transport());
     inFlight.notePeerSent(0);

@@ -105,10 +105,15 @@ const PING_SMOOTHING = 1 / 8;
 /** RTT samples kept for the path's own RTT (pings go every second: some 8 s of them). */
 const RECENT_RTTS = 8;
 /**
- * Loss is measured over decaying sums of messages: each ping keeps this much of the past, so
- * an estimate spans a few seconds and follows a change within them.
+ * Loss is measured over decaying sums of messages: each LOSS_MEMORY_MESSAGES new ones keep
+ * this much of the past, so under a stream an estimate spans a few seconds and follows a
+ * change within them, and a pause in the stream (a few pings) keeps it for the stream's
+ * return (forgotten in time, it gave a resumed stream too few repairs for a second).
  */
 const LOSS_MEMORY = 0.8;
+const LOSS_MEMORY_MESSAGES = 200;
+/** However few messages, each count forgets this much of LOSS_MEMORY's share: an idle link's estimate fades in some 30 s. */
+const LOSS_MEMORY_FLOOR = 0.1;
 /**
  * Messages assumed delivered before any were counted: one lost ping alone (of the 1 a second
  * sent while no stream flows) must not read as 20% loss; a stream's hundreds outweigh it.
@@ -249,9 +254,10 @@ export class Link {
     if (!last) return;
     const sent = (peerSent - last.peerSent) >>> 0;
     const arrived = received - last.received;
-    this.inbound.sentSum = this.inbound.sentSum * LOSS_MEMORY + sent;
+    const memory = LOSS_MEMORY ** Math.max(LOSS_MEMORY_FLOOR, sent / LOSS_MEMORY_MESSAGES);
+    this.inbound.sentSum = this.inbound.sentSum * memory + sent;
     // Unclamped: a message in flight at one count is missing from it and surplus in the next.
-    this.inbound.lostSum = Math.max(0, this.inbound.lostSum * LOSS_MEMORY + sent - arrived);
+    this.inbound.lostSum = Math.max(0, this.inbound.lostSum * memory + sent - arrived);
   }
 
   /**
