@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { LinkRoute, LinkStats, LossProtection } from '@cubecast/peer';
 
 /** What bench.html offers its harness (apps/web/src/bench/bench-page.ts). */
@@ -57,6 +57,24 @@ export async function wireLine(tabs: readonly BenchTab[], raw = false, maxLatenc
     await tabs[0]!.call('publish', n - 1, 1, maxLatencyMs);
     await new Promise((r) => setTimeout(r, 300)); // the route is set up
   }
+}
+
+/**
+ * n tabs of bench.html (at `url`) in a fresh context, wired in a line (`wireLine`); closing
+ * closes them all.
+ */
+export async function openChain(browser: Browser, url: string, n: number, raw = false, maxLatencyMs?: number): Promise<{ first: BenchTab; last: BenchTab; tabs: BenchTab[]; close(): Promise<void> }> {
+  const context = await browser.newContext();
+  const pages: Page[] = [];
+  for (let i = 0; i < n; i++) {
+    const page = await context.newPage();
+    await page.goto(`${url}/bench.html${raw ? '?raw' : ''}`);
+    await page.waitForFunction(() => 'bench' in window);
+    pages.push(page);
+  }
+  const tabs = pages.map(benchApi);
+  await wireLine(tabs, raw, maxLatencyMs);
+  return { first: tabs[0]!, last: tabs[n - 1]!, tabs, close: () => context.close() };
 }
 
 /** MB/s of one flood of `bytes`-sized chunks for `ms`, from `first` to `last`, as `last` counted it. */

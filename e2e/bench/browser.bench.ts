@@ -14,10 +14,9 @@
  * Every tab runs the product's engine worker (but the bare baselines); each figure stands beside its same-run baseline.
  */
 import { summarize } from '@cubecast/overlay';
-import type { Page } from 'playwright-core';
 import { startBenchBrowser, withCpu, type CpuSample } from '@cubecast/bench-kit/browser';
 import { table } from '@cubecast/bench-kit';
-import { benchApi, floodRate, wireLine, type BenchTab } from './bench-page-api.js';
+import { floodRate, openChain, type BenchTab } from './bench-page-api.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARMUP_MS = 2000;
@@ -32,19 +31,7 @@ const bench = await startBenchBrowser('bench:browser', 'bench.html', DEADLINE_MS
 const { server, browser } = bench;
 
 /** n tabs wired in a line, the first publishing to the last. */
-async function chain(n: number, raw = false): Promise<{ first: BenchTab; last: BenchTab; tabs: BenchTab[]; close(): Promise<void> }> {
-  const context = await browser.newContext();
-  const pages: Page[] = [];
-  for (let i = 0; i < n; i++) {
-    const page = await context.newPage();
-    await page.goto(`${server.url}/bench.html${raw ? '?raw' : ''}`);
-    await page.waitForFunction(() => 'bench' in window);
-    pages.push(page);
-  }
-  const tabs = pages.map(benchApi);
-  await wireLine(tabs, raw);
-  return { first: tabs[0]!, last: tabs[n - 1]!, tabs, close: () => context.close() };
-}
+const chain = (n: number, raw = false) => openChain(browser, server.url, n, raw);
 
 /**
  * MB/s from the first tab to the last: a warm-up flood first (a fresh WebRTC connection on

@@ -18,9 +18,8 @@ import { summarize } from '@cubecast/overlay';
 import { Flags } from '@cubecast/protocol';
 import { startBenchBrowser } from '@cubecast/bench-kit/browser';
 import { table } from '@cubecast/bench-kit';
-import type { Page } from 'playwright-core';
 import { UdpLoss } from '../net/udp-loss.js';
-import { benchApi, wireLine } from './bench-page-api.js';
+import { openChain } from './bench-page-api.js';
 
 const DEADLINE_MS = 15 * 60_000;
 const STREAM_MS = 6000;
@@ -42,19 +41,7 @@ const KEY_EVERY = 60;
 const bench = await startBenchBrowser('bench:loss', 'bench.html', DEADLINE_MS);
 const loss = new UdpLoss();
 
-async function line(hops: number) {
-  const context = await bench.browser.newContext();
-  const pages: Page[] = [];
-  for (let i = 0; i <= hops; i++) {
-    const page = await context.newPage();
-    await page.goto(`${bench.server.url}/bench.html`);
-    await page.waitForFunction(() => 'bench' in window);
-    pages.push(page);
-  }
-  const tabs = pages.map(benchApi);
-  await wireLine(tabs, false, BOUND_MS);
-  return { tabs, first: tabs[0]!, last: tabs.at(-1)!, close: () => context.close() };
-}
+const line = (hops: number) => openChain(bench.browser, bench.server.url, hops + 1, false, BOUND_MS);
 
 const MODES = (
   [
