@@ -290,7 +290,6 @@ describe('Link deadlines', () => {
     link.enqueue({ bytes: data(900_000), flags: 0, group: 'c', channel: 1, forwarded: { hops: 1, latencyUs: 900_000, arrival: 0 } });
     // A late key frame still goes, never retransmitted: a subscriber must see and measure something.
     link.enqueue({ bytes: data(400_000), flags: Flags.Timely | Flags.Key, group: 'd', channel: 1, forwarded: { hops: 1, latencyUs: 400_000, arrival: 0, deadlineUs: 300_000 } });
-    link.protection = 'retransmit';
     link.pump(30, unlimited());
     expect(t.sent.map((bytes) => decode(bytes).message.latencyUs)).toEqual([50_000, 930_000, 430_000]);
     expect(t.sent.map((bytes) => decode(bytes).message.hops)).toEqual([2, 2, 2]);
@@ -345,7 +344,6 @@ describe('Link deadlines', () => {
   it('sends FEC repairs on the lane that never retransmits, and counts what it sends there', () => {
     const t = transport();
     const link = openLink(t);
-    expect(link.protection).toBe('fec');
     const forwarded = { hops: 1, latencyUs: 20_000, arrival: 0, deadlineUs: 300_000 };
     link.enqueue({ bytes: data(20_000), flags: Flags.Timely, group: 'a', channel: 1, forwarded });
     link.enqueue({ bytes: data(20_000), flags: Flags.Timely | Flags.Repair, group: 'a', channel: 1, forwarded });

@@ -1,6 +1,11 @@
 import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, repairCount, temporalLayer, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
 import type { LinkState, LinkStats, LinkTransport } from './types.js';
 
+/**
+ * How a host protects the timely data it sends. Both send it on the lanes SCTP retransmits for
+ * as long as the deadline allows; 'fec' (the default) adds repairs sized to each link's
+ * measured loss, which rebuild a lost fragment with no wait for the loss to be noticed.
+ */
 export type LossProtection = 'fec' | 'retransmit';
 
 /** A message waiting to leave on a link. */
@@ -130,8 +135,9 @@ const MAX_PENDING_PINGS = 16;
 export class Link {
   private linkState: LinkState = 'connecting';
   private srttMs: number | undefined;
-  /** The last RTT samples: their least is the path's, without the queues a burst left in it. */
+  /** The last RTT samples, and their least: the path's, without the queues a burst left in it. */
   private readonly recentRtts: number[] = [];
+  private pathRttMs: number | undefined;
   private lastHeard: number;
   /** The emulated one-way delay toward this peer (ms), from both ends' positions. */
   private emulatedDelayMs = 0;
@@ -153,12 +159,6 @@ export class Link {
   private inbound: { peerSent: number; received: number; sentSum: number; lostSum: number } | undefined;
   /** Loss of the path from here to the peer, as the peer measured and reported it. */
   private outboundLoss = 0;
-  /**
-   * How timely data survives loss on this link. Both send it on the lanes SCTP retransmits for
-   * as long as the deadline allows; 'fec' (the default) adds repairs sized to the measured
-   * loss, which rebuild a lost fragment with no wait for the loss to be noticed.
-   */
-  protection: LossProtection = 'fec';
   private blocksSinceProbe = 0;
 
   constructor(
@@ -230,6 +230,7 @@ export class Link {
   get inTransit(): number {
     return this.wireBytes + this.transport.bufferedAmount;
   }
+
 
   noteReceived(bytes: number, now: number, lane: number): void {
     this.counters.receivedBytes += bytes;
@@ -312,6 +313,7 @@ export class Link {
     this.srttMs = this.srttMs === undefined ? sample : this.srttMs + PING_SMOOTHING * (sample - this.srttMs);
     this.recentRtts.push(sample);
     if (this.recentRtts.length > RECENT_RTTS) this.recentRtts.shift();
+    this.pathRttMs = Math.min(...this.recentRtts);
   }
 
   /** The peer's emulated position, from its ping or pong. */
@@ -327,6 +329,7 @@ export class Link {
     this.emulatedDelayMs = delay;
     this.srttMs = undefined;
     this.recentRtts.length = 0;
+    this.pathRttMs = undefined;
     this.pendingPings.clear();
   }
 
@@ -369,7 +372,9 @@ export class Link {
    */
   pump(now: number, upload: BandwidthBucket): number {
     while (this.queue.length > 0 && this.linkState === 'open') {
-      if (this.inTransit > HIGH_WATER_BYTES) return 0;
+      // One read of the channels' buffer a message: in the worker it sums eight lanes.
+      const buffered = this.transport.bufferedAmount;
+      if (this.wireBytes + buffered > HIGH_WATER_BYTES) return 0;
       const next = this.queue[0]!;
       const forwarded = next.forwarded;
       // Latency as stamped on leaving: what it had, the time it spent here, this link's share.
@@ -378,7 +383,7 @@ export class Link {
       if (forwarded?.deadlineUs !== undefined) {
         // Judged late only by the path's least recent RTT: one burst's queue inflates the
         // smoothed RTT for seconds, and judged by that, everything would go unsent for as long.
-        const pathOneWayMs = this.recentRtts.length > 0 ? Math.min(...this.recentRtts) / 2 : this.oneWayMs;
+        const pathOneWayMs = this.pathRttMs === undefined ? this.oneWayMs : this.pathRttMs / 2;
         const slackMs = (forwarded.deadlineUs - latencyUs) / 1000 + this.oneWayMs - pathOneWayMs;
         // A key frame goes even when late: without it a subscriber whose route cannot meet its
         // bound would see nothing and report nothing, and the server could not swap it closer.
@@ -387,7 +392,7 @@ export class Link {
           this.counters.late++;
           continue;
         }
-        if (this.transport.bufferedAmount > TIMELY_BUFFER_BYTES) return TIMELY_RETRY_MS;
+        if (buffered > TIMELY_BUFFER_BYTES) return TIMELY_RETRY_MS;
         // Repairs are worth nothing retransmitted (the retransmitted source is as good), and on
         // the lane that never retransmits they are what measures this link's loss.
         lane = (next.flags & Flags.Repair) !== 0 ? UNRETRANSMITTED_LANE : timelyLane(slackMs);

@@ -231,9 +231,7 @@ export class SwitchingEngine {
 
   addLink(hostId: string, transport: LinkTransport): void {
     this.links.get(hostId)?.close();
-    const link = new Link(hostId, transport, this.clock);
-    link.protection = this.lossProtection;
-    this.links.set(hostId, link);
+    this.links.set(hostId, new Link(hostId, transport, this.clock));
   }
 
   linkOpened(hostId: string): void {
@@ -372,7 +370,6 @@ export class SwitchingEngine {
   /** How every link protects timely data from now on (the loss benchmark compares them). */
   setLossProtection(protection: LossProtection): void {
     this.lossProtection = protection;
-    for (const link of this.links.values()) link.protection = protection;
   }
 
   /** A message from a linked host, on one of its lanes, paced through the emulated download bandwidth. */
@@ -547,12 +544,12 @@ export class SwitchingEngine {
       if (!this.duplicates.isFirstCopy(rebuilt.channel, rebuilt.destination, rebuilt.sequence, rebuilt.fragmentIndex)) continue;
       this.switchFragment(rebuilt, payload, encodeTimely(rebuilt, payload), arrival, from, demand);
     }
-    if (progress.complete.length === 0) return;
+    if (progress.complete.length === 0 || this.lossProtection !== 'fec') return;
     const protectedLinks: { link: Link; repairs: number; deadlineUs: number }[] = [];
     for (const hostId of this.nextHostsFor(header.destination, demand, from).targets) {
       const link = this.links.get(hostId);
       const boundMs = demand.boundMs.get(hostId);
-      if (link?.state === 'open' && link.protection === 'fec' && boundMs !== undefined) protectedLinks.push({ link, repairs: 0, deadlineUs: boundMs * 1000 });
+      if (link?.state === 'open' && boundMs !== undefined) protectedLinks.push({ link, repairs: 0, deadlineUs: boundMs * 1000 });
     }
     if (protectedLinks.length === 0) return;
     const group = `${header.channel}:${header.destination}:${header.sequence}`;
