@@ -43,6 +43,17 @@ describe('FecBlocks', () => {
     expect(done.complete.map((b) => b.sources)).toEqual([sent]);
   });
 
+  it('rebuilds a block that lost every source, from repairs alone', () => {
+    const sent = fragments(3);
+    const sender = new FecBlocks();
+    const [block] = sent.flatMap((payload, i) => sender.addSource(header(i, 3), payload, 0).complete);
+    const receiver = new FecBlocks();
+    const repairs = FecBlocks.repairs(block!, 3);
+    const progress = repairs.map((repair, row) => receiver.addRepair(repairHeader(row, 3), repair, 0));
+    expect(progress[2]!.recovered.map((f) => [...f.payload])).toEqual(sent.map((f) => [...f]));
+    expect(progress[2]!.complete.map((b) => b.sources)).toEqual([sent]);
+  });
+
   it('uses repairs that came before the sources (unordered lanes), per block of 32', () => {
     const sent = fragments(40);
     const sender = new FecBlocks();

@@ -1,4 +1,5 @@
 import { decodeRepairPayload, encodeRepairPayload, encodeRepairs, FEC_BLOCK_SOURCES, Flags, MAX_FRAGMENTS, recoverSources, TIMELY_FRAGMENT_PAYLOAD, type MessageHeader } from '@cubecast/protocol';
+import { chunkKey } from './reassembly.js';
 
 /** A fragment as the engine switches it: header (a source's, never a repair's) and payload. */
 export interface Fragment {
@@ -21,6 +22,8 @@ export interface CompleteBlock {
 interface Chunk {
   readonly count: number;
   readonly sources: (Uint8Array | undefined)[];
+  /** Sources here, per block: what says a block is whole, without looking through it for every fragment. */
+  readonly present: number[];
   /** Repairs by block, by row: their coded bytes, and the length of the block's last source. */
   readonly repairs: Map<number, { lastSourceBytes: number; rows: Map<number, Uint8Array> }>;
   readonly completed: Set<number>;
@@ -62,8 +65,10 @@ export class FecBlocks {
     const chunk = this.chunk(header, now);
     if (!chunk || chunk.sources[header.fragmentIndex] !== undefined) return NONE;
     chunk.sources[header.fragmentIndex] = payload;
+    const block = Math.floor(header.fragmentIndex / FEC_BLOCK_SOURCES);
+    chunk.present[block]!++;
     this.hold(chunk, payload.byteLength);
-    return this.progress(chunk, header, Math.floor(header.fragmentIndex / FEC_BLOCK_SOURCES));
+    return this.progress(chunk, header, block);
   }
 
   /** A repair from the previous hop. A malformed one is ignored (the header decoded; the coding did not). */
@@ -98,10 +103,10 @@ export class FecBlocks {
 
   private chunk(header: MessageHeader, now: number): Chunk | undefined {
     this.expire(now);
-    const key = `${header.channel}:${header.destination}:${header.sequence}`;
+    const key = chunkKey(header);
     let chunk = this.chunks.get(key);
     if (!chunk) {
-      chunk = { count: header.fragmentCount, sources: new Array(header.fragmentCount), repairs: new Map(), completed: new Set(), at: now, bytes: 0 };
+      chunk = { count: header.fragmentCount, sources: new Array(header.fragmentCount), present: new Array<number>(Math.ceil(header.fragmentCount / FEC_BLOCK_SOURCES)).fill(0), repairs: new Map(), completed: new Set(), at: now, bytes: 0 };
       this.chunks.set(key, chunk);
       if (this.chunks.size > this.limits.chunks) this.forgetOldest();
     }
@@ -135,16 +140,17 @@ export class FecBlocks {
     const end = Math.min(chunk.count, start + FEC_BLOCK_SOURCES);
     const recovered: Fragment[] = [];
     const repairs = chunk.repairs.get(block);
-    const inBlock = Array.from({ length: end - start }, (_, i) => chunk.sources[start + i]);
-    if (repairs && inBlock.includes(undefined)) {
+    if (repairs && chunk.present[block]! < end - start) {
+      const inBlock = Array.from({ length: end - start }, (_, i) => chunk.sources[start + i]);
       for (const [offset, padded] of recoverSources(inBlock, repairs.rows) ?? []) {
         const payload = offset === inBlock.length - 1 ? padded.subarray(0, repairs.lastSourceBytes) : padded;
-        chunk.sources[start + offset] = inBlock[offset] = payload;
+        chunk.sources[start + offset] = payload;
+        chunk.present[block]!++;
         recovered.push({ header: { ...template, fragmentIndex: start + offset }, payload });
       }
     }
-    if (chunk.completed.has(block) || inBlock.includes(undefined)) return { recovered, complete: [] };
+    if (chunk.completed.has(block) || chunk.present[block]! < end - start) return { recovered, complete: [] };
     chunk.completed.add(block);
-    return { recovered, complete: [{ block, sources: inBlock as Uint8Array[] }] };
+    return { recovered, complete: [{ block, sources: chunk.sources.slice(start, end) as Uint8Array[] }] };
   }
 }

@@ -11,6 +11,11 @@ interface Partial {
   readonly firstAt: number;
 }
 
+/** Names one chunk of one variant (a data header's destination) of a channel: its fragments share it. */
+export function chunkKey(header: Pick<MessageHeader, 'channel' | 'destination' | 'sequence'>): string {
+  return `${header.channel}:${header.destination}:${header.sequence}`;
+}
+
 /** Incomplete chunks older than this are given up on (a fragment was lost). */
 const GIVE_UP_MS = 3000;
 /**
@@ -39,7 +44,7 @@ export class Reassembler {
         hops: message.hops,
       };
     }
-    const key = `${message.channel}:${message.destination}:${message.sequence}`;
+    const key = chunkKey(message);
     let entry = this.partial.get(key);
     if (!entry) {
       // The oldest incomplete chunk is the likeliest to have lost a fragment for good.

@@ -26,7 +26,7 @@ import { Topology } from './topology.js';
 import { RouteSetups, type RouteRequestInfo } from './route-setup.js';
 import { LinkMonitor } from './link-monitor.js';
 import { PipelineHost, type HostedPipeline } from './pipeline-host.js';
-import { Reassembler } from './reassembly.js';
+import { chunkKey, Reassembler } from './reassembly.js';
 import type { CubeView, EngineEnvironment, LinkTransport, SpaReport } from './types.js';
 
 export interface EngineOptions {
@@ -476,7 +476,7 @@ export class SwitchingEngine {
     if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.pipelines.baseVariant(wanted));
     if (targets.length > 0) {
       // Only copies that leave need the group their link may drop them by.
-      const group = `${header.channel}:${variant}:${header.sequence}`;
+      const group = chunkKey(header);
       let remaining = targets.length;
       for (const hostId of targets) {
         remaining--;
@@ -552,7 +552,7 @@ export class SwitchingEngine {
       if (link?.state === 'open' && boundMs !== undefined) protectedLinks.push({ link, repairs: 0, deadlineUs: boundMs * 1000 });
     }
     if (protectedLinks.length === 0) return;
-    const group = `${header.channel}:${header.destination}:${header.sequence}`;
+    const group = chunkKey(header);
     for (const block of progress.complete) {
       for (const target of protectedLinks) target.repairs = target.link.repairsFor(block.sources.length);
       const payloads = FecBlocks.repairs(block, Math.max(...protectedLinks.map((t) => t.repairs)));
