@@ -1,6 +1,6 @@
 import type { LossProtection } from './link.js';
 import { Cube, routeTarget } from '@cubecast/overlay';
-import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, TIMELY_FRAGMENT_PAYLOAD, type SpaSpec } from '@cubecast/protocol';
+import { encode, encodeRouteSetup, encodeVideoPayload, Flags, MessageType, pipelineVariant, PUBLISHED_VARIANT, RELIABLE_LANE, TIMELY_FRAGMENT_PAYLOAD, type SpaSpec } from '@cubecast/protocol';
 import { inlinePipeline } from '@cubecast/spa/testing';
 import { describe, expect, it } from 'vitest';
 import { messageHeader, SimNetwork } from '../testing/sim-network.js';
@@ -305,6 +305,46 @@ describe('SwitchingEngine over a simulated network', () => {
     net.engines.get(farthest)!.requestKeyframe(1);
     net.advance(200);
     expect(net.eventsOf(publisher, 'keyframe:request')).toEqual([expect.objectContaining({ channel: 1 })]);
+  });
+
+  it('a key frame request whose reliable copy waits on retransmissions still reaches the publisher at once, and once', () => {
+    const { net, hosts, publisher, subscribe } = setup(9, new Cube(3, 2));
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    net.engines.get(publisher)!.sendChunk(1, Flags.Key, new Uint8Array(10));
+    net.advance(100);
+    const farthest = hosts.slice(1).sort((a, b) => net.chunks(b)[0]!.hops - net.chunks(a)[0]!.hops)[0]!;
+    expect(net.chunks(farthest)[0]!.hops).toBeGreaterThanOrEqual(2);
+    // Every reliable message is lost twice, each loss costing SCTP's retransmission timeout.
+    net.setConditions({ loss: 0.75, sctp: { rtoMs: 400 }, lossyLanes: [RELIABLE_LANE] }, () => true, 3);
+    const asked = net.now;
+    net.engines.get(farthest)!.requestKeyframe(1);
+    net.advance(2000);
+    const requests = net.eventsOf(publisher, 'keyframe:request');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.at - asked).toBeLessThan(50);
+  });
+
+  it('takes each key frame request once: not its second copy, nor one overtaken; a host linked anew numbers afresh', () => {
+    const { net, hosts, publisher, subscribe } = setup(9, new Cube(3, 2));
+    for (const h of hosts.slice(1)) subscribe(h);
+    net.advance(100);
+    const neighbour = [...net.ownership.linkedHosts(publisher)][0]!;
+    const heard: number[] = [];
+    const send = (number: number) => {
+      net.inject(neighbour, publisher, encode(messageHeader({ type: MessageType.KeyframeRequest, channel: 1, sequence: number })));
+      // Past the coalescing interval: only numbering tells a copy from a new request.
+      net.advance(400);
+      heard.push(net.eventsOf(publisher, 'keyframe:request').length);
+    };
+    send(5);
+    send(5);
+    send(4);
+    send(6);
+    send(0xffffffff); // 7 behind 6 in serial order: overtaken
+    net.relink(publisher, neighbour);
+    send(1);
+    expect(heard).toEqual([1, 1, 1, 2, 2, 3]);
   });
 });
 

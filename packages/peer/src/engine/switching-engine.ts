@@ -12,6 +12,7 @@ import {
   PUBLISHED_VARIANT,
   RELIABLE_LANE,
   timelyFragmentPayload,
+  UNRETRANSMITTED_LANE,
   type DecodedMessage,
   type Emulation,
   type MessageHeader,
@@ -113,6 +114,10 @@ export class SwitchingEngine {
   /** The channels of the tab's directory (the server's): data of any other is not ours to carry. */
   private directory = new Set<number>();
   private readonly lastKeyframeRequest = new Map<number, number>();
+  /** Numbers this host's key frame requests: both copies of one carry the same. */
+  private keyframeRequestNumber = 0;
+  /** channel -> host downstream -> the number of the last key frame request it sent here. */
+  private readonly keyframeRequestsHeard = new Map<number, Map<string, number>>();
   private readonly reassembler = new Reassembler();
   /** Whole chunks for the pipelines this host runs (their input is the published variant). */
   private readonly pipelineInput = new Reassembler();
@@ -203,12 +208,13 @@ export class SwitchingEngine {
       this.routeTable.forgetChannel(channel);
       this.upstream.delete(channel);
       this.lastKeyframeRequest.delete(channel);
+      this.keyframeRequestsHeard.delete(channel);
     }
   }
 
   /** Channels this host keeps any state for: what `setChannels` may have to forget. */
   private channelsWithState(): Set<number> {
-    return new Set([...this.duplicates.channels(), ...this.routeTable.channels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys()]);
+    return new Set([...this.duplicates.channels(), ...this.routeTable.channels(), ...this.upstream.keys(), ...this.lastKeyframeRequest.keys(), ...this.keyframeRequestsHeard.keys()]);
   }
 
   private knows(channel: number): boolean {
@@ -232,6 +238,8 @@ export class SwitchingEngine {
   addLink(hostId: string, transport: LinkTransport): void {
     this.links.get(hostId)?.close();
     this.links.set(hostId, new Link(hostId, transport, this.clock));
+    // A new link may be to the host restarted, numbering its requests afresh.
+    this.forgetKeyframeRequestsFrom(hostId);
   }
 
   linkOpened(hostId: string): void {
@@ -255,7 +263,12 @@ export class SwitchingEngine {
     if (!link) return;
     link.close();
     this.links.delete(hostId);
+    this.forgetKeyframeRequestsFrom(hostId);
     this.dropBranchesVia(hostId);
+  }
+
+  private forgetKeyframeRequestsFrom(hostId: string): void {
+    for (const heard of this.keyframeRequestsHeard.values()) heard.delete(hostId);
   }
 
   bufferLow(hostId: string): void {
@@ -304,7 +317,15 @@ export class SwitchingEngine {
     const upstream = this.upstream.get(channel);
     const link = upstream ? this.links.get(upstream) : undefined;
     if (!link || link.state !== 'open') return;
-    link.toWire(encode(this.header(MessageType.KeyframeRequest, channel, 0)), now);
+    // Twice: on the reliable lane, and on the lane that never retransmits. Upstream carries
+    // too little to trigger SCTP's fast retransmit, so a lost request waits out a retransmission
+    // timeout (hundreds of ms in Chromium) while the subscriber's picture stays frozen; the
+    // other copy is there a round trip after the loss. The host upstream takes whichever comes
+    // first and coalesces the other (KEYFRAME_REQUEST_MIN_INTERVAL_MS).
+    this.keyframeRequestNumber = (this.keyframeRequestNumber + 1) >>> 0;
+    const request = encode({ ...this.header(MessageType.KeyframeRequest, channel, 0), sequence: this.keyframeRequestNumber });
+    link.toWire(request, now, UNRETRANSMITTED_LANE);
+    link.toWire(request, now);
   }
 
   /**
@@ -437,7 +458,7 @@ export class SwitchingEngine {
         this.monitor.receive(link, message);
         return;
       case MessageType.KeyframeRequest:
-        this.requestKeyframe(message.channel);
+        if (this.firstHeard(from, message)) this.requestKeyframe(message.channel);
         return;
     }
   }
@@ -702,6 +723,21 @@ export class SwitchingEngine {
 
   private header(type: MessageType, channel: number, flags: number): MessageHeader {
     return { type, flags, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
+  }
+
+  /**
+   * Whether this key frame request is news: not the second copy of one already heard, nor one
+   * overtaken by a later request from the same host (serial-number order, as the numbers wrap).
+   * A second copy coming a retransmission later would otherwise cost another key frame.
+   */
+  private firstHeard(from: string, request: MessageHeader): boolean {
+    let heard = this.keyframeRequestsHeard.get(request.channel);
+    if (!heard) this.keyframeRequestsHeard.set(request.channel, (heard = new Map()));
+    const last = heard.get(from);
+    const ahead = last === undefined ? 1 : (request.sequence - last) >>> 0;
+    if (ahead === 0 || ahead >= 2 ** 31) return false;
+    heard.set(from, request.sequence);
+    return true;
   }
 
   /** What the engine holds per key a peer could invent: each has a bound (diagnostics, tests). */

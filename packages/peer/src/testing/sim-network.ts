@@ -27,6 +27,8 @@ export interface LinkConditions {
    * then it is gone. Unset: `loss` just loses messages.
    */
   readonly sctp?: { readonly rtoMs: number };
+  /** The lanes `loss` (and `sctp`) apply to. Unset: all of them. */
+  readonly lossyLanes?: readonly number[];
 }
 
 /** One direction of a link: its conditions and its send buffer. */
@@ -148,6 +150,13 @@ export class SimNetwork {
     this.engines.get(b)!.linkOpened(a);
   }
 
+  /** Replaces the link between a and b with a new one, as when either host restarts. */
+  relink(a: string, b: string): void {
+    const [first, second] = a < b ? [a, b] : [b, a];
+    this.linked.delete(`${first}|${second}`);
+    this.link(first, second);
+  }
+
   /** Sets the conditions of the links `from>to` for which `where` holds (all by default), and the seed of their dice. */
   setConditions(conditions: LinkConditions, where: (from: string, to: string) => boolean = () => true, seed = 1): void {
     this.random = createRng(seed);
@@ -168,7 +177,8 @@ export class SimNetwork {
     this.wires.set(key, wire);
     return {
       send: (bytes, lane) => {
-        const { loss = 0, duplicate = 0, jitterMs = 0, drainBytesPerMs, sendThrows, sctp } = wire.conditions;
+        const { duplicate = 0, jitterMs = 0, drainBytesPerMs, sendThrows, sctp, lossyLanes } = wire.conditions;
+        const loss = !lossyLanes || lossyLanes.includes(lane) ? (wire.conditions.loss ?? 0) : 0;
         if (sendThrows) throw new Error('the channel is closing');
         this.carried.set(key, (this.carried.get(key) ?? 0) + 1);
         if (bytes[1] === MessageType.Data) {
