@@ -26,7 +26,9 @@ const STREAM_MS = 6000;
 /**
  * Overridable for a quick look at one case: CUBECAST_LOSS_HOPS=4 CUBECAST_LOSS_RATES=0.1
  * CUBECAST_LOSS_ROUNDS=1 CUBECAST_LOSS_MODES=fec (reliable always runs: it is the baseline);
- * CUBECAST_LOSS_DEBUG=1 prints every tab's links after each round.
+ * CUBECAST_LOSS_DEBUG=1 prints every tab's links after each round; CUBECAST_LOSS_TRACE=1 also
+ * every 250 ms while a round streams (per tab, per link: RTT, buffered bytes, late, queued,
+ * measured loss), which shows a link backing up and its loss read in each direction.
  */
 const listFromEnv = (name: string, fallback: number[]) => process.env[name]?.split(',').map(Number) ?? fallback;
 const HOPS = listFromEnv('CUBECAST_LOSS_HOPS', [1, 2, 4]);
@@ -65,11 +67,32 @@ function decodable(r: { arrivals: number[]; sequences: number[]; keys: number[] 
   return shown.sort((a, b) => a - b);
 }
 
+/** Prints every tab's links every 250 ms until stopped (CUBECAST_LOSS_TRACE). */
+function trace(tabs: Awaited<ReturnType<typeof line>>['tabs']) {
+  const start = Date.now();
+  let tracing = true;
+  const done = (async () => {
+    while (tracing) {
+      const links = await Promise.all(tabs.map((tab) => tab.call('links')));
+      console.log(Date.now() - start, JSON.stringify(links.map((ls) => ls.map((x) => [x.rttMs?.toFixed(1), x.bufferedBytes, x.late, x.queued, x.lossRate.toFixed(2)]))));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  return {
+    stop: async () => {
+      tracing = false;
+      await done;
+    },
+  };
+}
+
 async function measure(l: Awaited<ReturnType<typeof line>>, mode: (typeof MODES)[number]) {
   for (const tab of l.tabs) await tab.call('protection', mode.protection);
   await l.last.call('reset', 1);
   const sentBefore = await l.first.call('sentBytes');
+  const tracing = process.env.CUBECAST_LOSS_TRACE ? trace(l.tabs) : undefined;
   const sent = await l.first.call('stream', BYTES, FPS, STREAM_MS, mode.flags, KEY_EVERY);
+  await tracing?.stop();
   // Until nothing has arrived for a second: a round must not start behind the last one's backlog.
   let r = await l.last.call('results');
   for (let quiet = 0; quiet < 1000 && r.arrivals.length < sent; ) {
