@@ -64,7 +64,7 @@ function validPayloads(): Record<keyof typeof CLIENT_EVENT_SCHEMAS, unknown> {
     'subscription:create': { channel: 'cam', maxLatencyMs: 100, pipeline: [{ spa: 'thin', config: { maxLayer: 0 } }] },
     'subscription:delete': { subscriptionId: 's1' },
     'subscription:report': { subscriptionId: 's1', latencyMs: 5, hops: 1, framesDecoded: 3 },
-    'link:report': { links: [{ hostId: peer.hostId, state: 'open', rttMs: 3, throughputKbps: 10, lossRate: 0 }] },
+    'link:report': { links: [{ hostId: peer.hostId, state: 'open', rttMs: 3, throughputKbps: 10, lossRate: 0, channels: ['cam'] }] },
     'spa:report': { spas: [{ channel: 'cam', variant: 1, pipeline: ['thin'], state: 'dead', stages: [{ name: 'thin', chunksIn: 1, meanMicros: 1, errors: 0 }], error: 'x' }] },
   };
 }
@@ -147,6 +147,7 @@ describe('fuzzing the socket events', () => {
       'control:emulation': () => ({ hostId: peer.hostId, emulation: { position: [3, 4], upKbps: 1000 } }),
       'control:policy': () => ({ policy: 'odr' }),
       'control:reembed': () => ({ k: 3, n: 3 }),
+      'control:swap-check': () => ({ hostId: peer.hostId }),
     };
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...(Object.keys(valid) as (keyof typeof valid)[])), mutation, async (event, m) => {

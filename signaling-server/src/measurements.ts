@@ -36,6 +36,7 @@ export class Measurements {
         ...(link.rttMs !== undefined && { rttMs: link.rttMs }),
         ...(link.throughputKbps !== undefined && { throughputKbps: link.throughputKbps }),
         ...(link.lossRate !== undefined && { lossRate: link.lossRate }),
+        ...(link.channels !== undefined && link.channels.length > 0 && { channels: link.channels }),
         at: now,
       });
       if (link.rttMs !== undefined) this.room.store.coordinates.update(hostId, link.hostId, link.rttMs);

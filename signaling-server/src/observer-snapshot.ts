@@ -34,13 +34,14 @@ export function roomSnapshot(store: Store, now: number, controls: ObserverSnapsh
         ] as const;
         const present = reports
           .filter((r): r is readonly [string, LinkMeasurement] => r[1] !== undefined)
-          .map(([from, { state, rttMs, throughputKbps, lossRate, at }]) => ({
+          .map(([from, { state, rttMs, throughputKbps, lossRate, channels, at }]) => ({
             from,
             state,
             at,
             ...(rttMs !== undefined && { rttMs }),
             ...(throughputKbps !== undefined && { throughputKbps }),
             ...(lossRate !== undefined && { lossRate }),
+            ...(channels !== undefined && { channels }),
           }));
         links.set(key, { a, b, reports: present });
       }

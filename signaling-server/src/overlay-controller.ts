@@ -37,6 +37,7 @@ import {
   type ServerToClientEvents,
   type SignalData,
   type SubscriptionCreate,
+  type SwapCheckResult,
   type SubscriptionInfo,
 } from '@cubecast/protocol';
 import { Measurements } from './measurements.js';
@@ -847,6 +848,13 @@ export class OverlayController {
     this.store.changedHosts.add(hostId);
     this.outbox.host(hostId, 'emulation:set', emulation);
     this.logEvent('emulation', `${hostId} emulates ${JSON.stringify(emulation)}`, hostId);
+  }
+
+  swapCheck(hostId: string): SwapCheckResult {
+    this.host(hostId);
+    const result = this.qos.check(hostId);
+    if (result.checked.length === 0) throw new InvalidRequestError(`${hostId} subscribes to nothing: a swap moves a subscriber nearer what it watches`);
+    return result;
   }
 
   setPolicy(policy: RoutingPolicyName): void {

@@ -1,5 +1,5 @@
 import { planSwapBest, planSwapDepth, planSwapFig5, type SwapPlan, type SwapView } from '@cubecast/overlay';
-import type { ClientPayload } from '@cubecast/protocol';
+import type { ClientPayload, SwapCheckResult } from '@cubecast/protocol';
 import { oneWayLatencyMs } from './latency-view.js';
 import type { RoomContext } from './room-context.js';
 import type { SubscriptionRecord } from './store.js';
@@ -32,6 +32,21 @@ export class Qos {
       this.trySwap(sub);
     }
     return boundMet;
+  }
+
+  /** A swap tried now for each of the host's subscriptions, misses or not (an observer's control). */
+  check(hostId: string): SwapCheckResult {
+    const checked: SwapCheckResult['checked'][number][] = [];
+    for (const sub of [...this.room.store.subscriptions.values()]) {
+      if (sub.subscriber !== hostId) continue;
+      const plan = this.trySwap(sub);
+      checked.push({
+        subscriptionId: sub.subscriptionId,
+        channel: sub.channel,
+        ...(plan && { swap: { displaced: plan.displaced, latencyBeforeMs: plan.latencyBefore, latencyAfterMs: plan.latencyAfter } }),
+      });
+    }
+    return { checked };
   }
 
   private swapView(): SwapView {

@@ -48,6 +48,7 @@ const CONTROL_HANDLERS: ControlHandlers = {
   'control:emulation': (room, data) => room.controller.setEmulation(data.hostId, data.emulation),
   'control:policy': (room, data) => room.controller.setPolicy(data.policy),
   'control:reembed': (room, data) => room.controller.forceReembed(data),
+  'control:swap-check': (room, data) => room.controller.swapCheck(data.hostId),
 };
 
 export function handleRoomRequest(room: Room, request: RoomRequest): object | void {

@@ -22,6 +22,7 @@ function webRootWithSecretBeside(): string {
   const webRoot = join(outer, 'web');
   mkdirSync(join(webRoot, 'assets'), { recursive: true });
   writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>app</title>');
+  writeFileSync(join(webRoot, 'observer.html'), '<!doctype html><title>observer</title>');
   writeFileSync(join(webRoot, 'assets', 'app.js'), 'console.log(1)');
   return webRoot;
 }
@@ -62,11 +63,13 @@ describe('server', () => {
     }
   });
 
-  it('serves files, falls back to index.html for app routes, 404s missing files, answers HEAD, 405s other methods', async () => {
+  it("serves files, the observer's page or the app's for client routes, 404s missing files, answers HEAD, 405s other methods", async () => {
     const js = await fetch(`${server.url}/assets/app.js`);
     expect(js.headers.get('content-type')).toMatch(/text\/javascript/);
     expect(await js.text()).toBe('console.log(1)');
-    expect(await (await fetch(`${server.url}/observer`)).text()).toMatch(/<title>app/);
+    expect(await (await fetch(`${server.url}/r/lab`)).text()).toMatch(/<title>app/);
+    for (const path of ['/observer', '/observer/', '/r/lab/observer', '/r/a%20b/observer']) expect(await (await fetch(server.url + path)).text(), path).toMatch(/<title>observer/);
+    expect(await (await fetch(`${server.url}/r/lab/observer/x`)).text()).toMatch(/<title>app/);
     expect((await fetch(`${server.url}/missing.js`)).status).toBe(404);
     expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ ok: true });
     const head = await fetch(`${server.url}/assets/app.js`, { method: 'HEAD' });

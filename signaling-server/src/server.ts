@@ -28,6 +28,8 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Observer controls need it; undefined turns them off. */
   readonly adminToken?: string | undefined;
+  /** Watching the observer feed needs it (or the admin token); undefined leaves watching open. */
+  readonly observerToken?: string | undefined;
   readonly rateLimit?: RateLimit;
   readonly controller?: Partial<ControllerConfig>;
   readonly snapshotIntervalMs?: number;
@@ -211,6 +213,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const node = options.node ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const gateway = new Signaling(io, node, {
     adminToken: options.adminToken,
+    observerToken: options.observerToken,
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
     logger: options.logger,
     maxObservers: limits.maxObservers,

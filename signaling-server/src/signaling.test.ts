@@ -9,6 +9,7 @@ import {
   type ObserverDelta,
   type ObserverEvent,
   type ObserverSnapshot,
+  type SwapCheckResult,
 } from '@cubecast/protocol';
 import fc from 'fast-check';
 import { io } from 'socket.io-client';
@@ -406,9 +407,33 @@ describe('link measurements', () => {
   });
 });
 
+/** An observer of the default room: the snapshots and events it got, its view (snapshot plus deltas), and its controls. */
+async function observer(s: RunningServer, token?: string) {
+  const socket = io(`${s.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: token ? { token } : {} });
+  clients.push({ close: () => socket.disconnect() });
+  const snapshots: ObserverSnapshot[] = [];
+  const events: ObserverEvent[] = [];
+  // The overlay as this observer knows it: the first snapshot, then every delta applied.
+  let state: ObserverSnapshot | undefined;
+  socket.on('observer:snapshot', (snap: ObserverSnapshot) => {
+    snapshots.push(snap);
+    state = snap;
+  });
+  socket.on('observer:delta', (delta: ObserverDelta) => (state = applyObserverDelta(state!, delta)));
+  socket.on('observer:event', (event: ObserverEvent) => events.push(event));
+  await eventually(() => snapshots.length > 0);
+  const control = (event: keyof typeof OBSERVER_EVENT_SCHEMAS, payload: unknown) =>
+    socket.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;
+  return { socket, snapshots, events, control, state: () => state! };
+}
+
 describe('swaps', () => {
-  it('swaps a subscriber that misses its bound next to its publisher, from reported RTTs', async () => {
-    const s = await server({ controller: { swapDepth: 1, swapStrategy: 'depth', swapCooldownMs: 0 } });
+  /**
+   * Twenty hosts reporting RTTs from points of a plane, a publisher, and a subscriber far from
+   * its anchor in the cube but physically beside the publisher, with a 5 ms bound.
+   */
+  async function farSubscriberBesidePublisher(options: Partial<ServerOptions> = {}) {
+    const s = await server({ controller: { swapDepth: 1, swapStrategy: 'depth', swapCooldownMs: 0 }, ...options });
     const hosts: VirtualHost[] = [];
     for (let i = 0; i < 20; i++) hosts.push(await host(s));
     await eventually(() => viewsMatch(s, hosts));
@@ -439,6 +464,11 @@ describe('swaps', () => {
     await eventually(() => publisher.routeRequests.length === 1);
     const before = publisher.routeRequests[0]!.target;
     expect(cube.cube.hopDistance(channel.anchor, before)).toBeGreaterThanOrEqual(2);
+    return { s, hosts, publisher, subscriber, subscription, channel, cube };
+  }
+
+  it('swaps a subscriber that misses its bound next to its publisher, from reported RTTs', async () => {
+    const { s, hosts, publisher, subscriber, subscription, channel, cube } = await farSubscriberBesidePublisher();
     for (let i = 0; i < 2; i++) {
       await subscriber.request('subscription:report', { subscriptionId: subscription.subscriptionId, latencyMs: 80, hops: 3 });
     }
@@ -452,27 +482,25 @@ describe('swaps', () => {
     await eventually(() => publisher.routeRequests.length === 2);
     expect(publisher.routeRequests[1]!.target).toBe(details.take);
   });
+
+  it("an observer's swap check swaps a subscriber before any bound is missed, and says what it did", async () => {
+    const { s, hosts, publisher, subscriber, subscription, channel, cube } = await farSubscriberBesidePublisher({ adminToken: 'sesame' });
+    const admin = await observer(s, 'sesame');
+    expect(await admin.control('control:swap-check', { hostId: publisher.hostId })).toMatchObject({ ok: false, code: 'INVALID_REQUEST', message: expect.stringMatching(/subscribes to nothing/) });
+    expect(await admin.control('control:swap-check', { hostId: 'h404' })).toMatchObject({ ok: false, code: 'UNKNOWN_HOST' });
+    const result = (await admin.control('control:swap-check', { hostId: subscriber.hostId })) as Ack<SwapCheckResult>;
+    expect(result).toMatchObject({ ok: true, checked: [{ subscriptionId: subscription.subscriptionId, channel: 'cam', swap: { displaced: expect.any(String) } }] });
+    const { swap } = (result as SwapCheckResult).checked[0]!;
+    expect(swap!.latencyAfterMs).toBeLessThan(swap!.latencyBeforeMs);
+    await eventually(() => viewsMatch(s, hosts) && [...subscriber.ids].some((id) => cube.cube.hopDistance(channel.anchor, id) === 1));
+    await eventually(() => admin.events.some((e) => e.type === 'swap' && e.hostId === subscriber.hostId));
+    // Where it stands now nothing is nearer: a second check makes no swap.
+    expect(await admin.control('control:swap-check', { hostId: subscriber.hostId })).toMatchObject({ ok: true, checked: [{ subscriptionId: subscription.subscriptionId }] });
+    expect(publisher.routeRequests.length).toBeGreaterThanOrEqual(2);
+  });
 });
 
 describe('observer', () => {
-  async function observer(s: RunningServer, token?: string) {
-    const socket = io(`${s.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: token ? { token } : {} });
-    clients.push({ close: () => socket.disconnect() });
-    const snapshots: ObserverSnapshot[] = [];
-    const events: ObserverEvent[] = [];
-    // The overlay as this observer knows it: the first snapshot, then every delta applied.
-    let state: ObserverSnapshot | undefined;
-    socket.on('observer:snapshot', (snap: ObserverSnapshot) => {
-      snapshots.push(snap);
-      state = snap;
-    });
-    socket.on('observer:delta', (delta: ObserverDelta) => (state = applyObserverDelta(state!, delta)));
-    socket.on('observer:event', (event: ObserverEvent) => events.push(event));
-    await eventually(() => snapshots.length > 0);
-    const control = (event: keyof typeof OBSERVER_EVENT_SCHEMAS, payload: unknown) =>
-      socket.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;
-    return { socket, snapshots, events, control, state: () => state! };
-  }
 
   it('feeds the topology and events; controls are off without a server token', async () => {
     const s = await server();
@@ -498,7 +526,8 @@ describe('observer', () => {
     const late = await observer(s);
     hosts.push(await host(s), await host(s));
     hosts[2]!.close();
-    await hosts[1]!.request('link:report', { links: [{ hostId: hosts[0]!.hostId, state: 'open', rttMs: 12 }] });
+    await hosts[1]!.request('link:report', { links: [{ hostId: hosts[0]!.hostId, state: 'open', rttMs: 12, channels: ['cam'] }] });
+    expect(await hosts[1]!.socket.timeout(5000).emitWithAck('link:report', { links: [{ hostId: hosts[0]!.hostId, state: 'open', channels: ['no/slash'] }] })).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' });
     await eventually(() => s.controller.store.hosts.size === 4);
     const sorted = (view: ObserverSnapshot) => {
       const { time: _time, server: _server, controls: _controls, ...rest } = view;
@@ -507,7 +536,24 @@ describe('observer', () => {
     for (const o of [...observers, late]) {
       await eventually(() => JSON.stringify(sorted(o.state())) === JSON.stringify(sorted(s.controller.snapshot(o.state().controls, 0))));
       expect(o.snapshots).toHaveLength(1);
+      const reports = o.state().links.flatMap((link) => link.reports).filter((r) => r.from === hosts[1]!.hostId);
+      expect(reports).toContainEqual(expect.objectContaining({ rttMs: 12, channels: ['cam'] }));
     }
+  });
+
+  it('shows the overlay only to observers with the observer or admin token when the server has an observer token', async () => {
+    const s = await server({ adminToken: 'sesame', observerToken: 'peek' });
+    await host(s);
+    for (const auth of [{}, { token: 'peeK' }, { token: 'sesam' }]) {
+      const socket = io(`${s.url}/observer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+      clients.push({ close: () => socket.disconnect() });
+      const refusal = await new Promise<Error & { data?: unknown }>((resolve) => socket.once('connect_error', resolve));
+      expect([refusal.message, refusal.data]).toEqual(['watching this server needs the observer token', { code: 'FORBIDDEN' }]);
+    }
+    expect((await observer(s, 'peek')).snapshots[0]!.controls.enabled).toBe(false);
+    const admin = await observer(s, 'sesame');
+    expect(admin.snapshots[0]!.controls).toEqual({ enabled: true });
+    expect(admin.snapshots[0]!.hosts).toHaveLength(1);
   });
 
   it('refuses controls without the token and carries them out with it', async () => {

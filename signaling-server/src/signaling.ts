@@ -37,6 +37,8 @@ type ObserverNamespace = Namespace<ObserverClientEvents, ObserverServerEvents>;
 export interface SignalingOptions {
   /** Observer controls need this token; without one they are off. */
   readonly adminToken: string | undefined;
+  /** Watching needs this token (or the admin token); without one, watching is open. */
+  readonly observerToken?: string | undefined;
   readonly rateLimit: RateLimit;
   readonly logger: Logger;
   /** Observers connected at once; more are refused at connection. */
@@ -110,6 +112,11 @@ export class Signaling implements LocalSockets {
         return;
       }
       socket.data.room = parsed.data;
+      if (!this.mayWatch(socket.handshake.auth as Record<string, unknown> | undefined)) {
+        // socket.io hands the client this message (connect_error) and the data: the page asks for the token.
+        next(Object.assign(new Error('watching this server needs the observer token'), { data: { code: 'FORBIDDEN' } }));
+        return;
+      }
       next();
     });
     this.observers.on('connection', (socket) => this.guard('observer:connection', () => this.onObserver(socket)));
@@ -408,13 +415,22 @@ export class Signaling implements LocalSockets {
   }
 
   private controlsFor(auth: Record<string, unknown> | undefined): ObserverSnapshot['controls'] {
-    const expected = this.options.adminToken;
-    if (expected === undefined) return { enabled: false, reason: 'the server has no CUBECAST_ADMIN_TOKEN, so controls are off' };
-    const given = typeof auth?.token === 'string' ? Buffer.from(auth.token) : Buffer.alloc(0);
-    const wanted = Buffer.from(expected);
-    const ok = given.length === wanted.length && timingSafeEqual(given, wanted);
-    return ok ? { enabled: true } : { enabled: false, reason: 'connected without the admin token: view only' };
+    if (this.options.adminToken === undefined) return { enabled: false, reason: 'the server has no CUBECAST_ADMIN_TOKEN, so controls are off' };
+    return tokenMatches(auth, this.options.adminToken) ? { enabled: true } : { enabled: false, reason: 'connected without the admin token: view only' };
   }
+
+  /** Watching is open unless the server has an observer token; the admin token also lets one watch. */
+  private mayWatch(auth: Record<string, unknown> | undefined): boolean {
+    const { observerToken, adminToken } = this.options;
+    return observerToken === undefined || tokenMatches(auth, observerToken) || (adminToken !== undefined && tokenMatches(auth, adminToken));
+  }
+}
+
+/** Whether the handshake's `auth.token` is this token (compared in constant time). */
+function tokenMatches(auth: Record<string, unknown> | undefined, expected: string): boolean {
+  const given = typeof auth?.token === 'string' ? Buffer.from(auth.token) : Buffer.alloc(0);
+  const wanted = Buffer.from(expected);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 /** The socket.io room of a room's hosts (default namespace). */

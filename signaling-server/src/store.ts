@@ -76,6 +76,8 @@ export interface LinkMeasurement {
   rttMs?: number;
   throughputKbps?: number;
   lossRate?: number;
+  /** Channels the reporting host forwards over the link. */
+  channels?: string[];
   at: number;
 }
 

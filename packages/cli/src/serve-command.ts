@@ -46,6 +46,8 @@ Options:
 
 Environment:
   CUBECAST_ADMIN_TOKEN  enables observer controls for observers that present it
+  CUBECAST_OBSERVER_TOKEN  the observer page (/observer) shows the overlay only to those
+                        that present it (or the admin token); unset, anyone may watch
   REDIS_URL             as --redis
   CUBECAST_ICE_SERVERS  STUN/TURN servers for the tabs' connections, a JSON array of
                         RTCIceServer, e.g. [{"urls":"stun:stun.example.org:3478"}]
@@ -88,6 +90,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   if (!isSwapStrategy(swapStrategy)) throw new UsageError(`--swap-strategy must be depth, fig5 or best, got "${swapStrategy}"`);
   const maxConnectionsPerAddress = integerArg(options.string('max-connections-per-address'), '--max-connections-per-address', 1, 1_000_000);
   const adminToken = process.env.CUBECAST_ADMIN_TOKEN || undefined;
+  const observerToken = process.env.CUBECAST_OBSERVER_TOKEN || undefined;
   const redisUrl = options.string('redis') ?? (process.env.REDIS_URL || undefined);
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl}"`);
   const node = options.string('node');
@@ -114,6 +117,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       host,
       webRoot,
       adminToken,
+      observerToken,
       controller: { swapDepth, swapStrategy },
       limits: { maxConnectionsPerAddress },
       ice,
@@ -128,7 +132,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     return 1;
   }
   io.out(`Cubecast is serving the web app at ${server.url}`);
-  io.out(`  signaling: socket.io on the same port; observer feed on /observer (controls ${adminToken ? 'on' : 'off: set CUBECAST_ADMIN_TOKEN'})`);
+  io.out(`  observer: ${server.url}/observer (watching ${observerToken ? 'needs CUBECAST_OBSERVER_TOKEN' : 'open'}; controls ${adminToken ? 'need CUBECAST_ADMIN_TOKEN' : 'off: set CUBECAST_ADMIN_TOKEN'})`);
   io.out(`  TLS: ${tls ? `certificate for ${tls.subjectAltName}, valid until ${tls.validTo}, SHA-256 fingerprint ${tls.fingerprint256}` : 'none: pages on addresses other than localhost get no camera (--tls-cert/--tls-key, or --tls self-signed)'}`);
   if (options.string('tls') === 'self-signed') io.out('       (self-signed: browsers warn until a person accepts it; compare the fingerprint above with the one the browser shows)');
   io.out(`  ICE: ${describeIce(ice)}`);

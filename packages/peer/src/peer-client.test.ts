@@ -166,6 +166,22 @@ describe('CubecastPeer and the cube view', () => {
     await until(() => reported().includes('failed'));
   });
 
+  it("reports the channels it forwards over each link, by name: the edges of their trees the observer draws", async () => {
+    const s = await scenario(base);
+    s.connectionTo('h2')!.connected = true;
+    await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
+    const link = { state: 'open' as const, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, lossRate: 0, sentBytes: 0, bufferedBytes: 0 };
+    s.report({ type: 'stats', links: [{ hostId: 'h2', ...link }, { hostId: 'h3', ...link }], malformed: 0, duplicates: 0, forwarding: [{ channel: 7, to: ['h3'] }, { channel: 99, to: ['h3'] }], spas: [] });
+    s.report({ type: 'link:recovered', hostId: 'h2' });
+    const reports = () => s.received().filter(([event]) => event === 'link:report').map(([, report]) => (report as LinkReport).links);
+    await until(() => reports().length > 0);
+    // Channel 99 is unknown here (not in this tab's directory): nothing to name.
+    expect(reports().at(-1)!.map((l) => [l.hostId, l.channels])).toEqual([
+      ['h2', undefined],
+      ['h3', ['cam']],
+    ]);
+  });
+
   it('closes once: destroys its connections, stops its engine, says peer:closed last, and refuses calls after', async () => {
     const s = await scenario(base);
     const events: string[] = [];

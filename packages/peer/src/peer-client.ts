@@ -616,10 +616,14 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
   // ---- reports to the server -----------------------------------------------------------------
 
   private reportLinks(): void {
-    const { links } = this.engine.stats;
+    const { links, relaying } = this.engine.stats;
     if (links.length === 0) return;
+    const carried = (hostId: string) => relaying.filter((r) => r.to.includes(hostId)).map((r) => r.channel).slice(0, LIMITS.maxChannelsPerLink);
     this.session.notify('link:report', {
-      links: links.map((l) => ({ hostId: l.hostId, state: l.state, ...(l.rttMs !== undefined && { rttMs: l.rttMs }), throughputKbps: l.throughputKbps, lossRate: l.lossRate })),
+      links: links.map((l) => {
+        const channels = carried(l.hostId);
+        return { hostId: l.hostId, state: l.state, ...(l.rttMs !== undefined && { rttMs: l.rttMs }), throughputKbps: l.throughputKbps, lossRate: l.lossRate, ...(channels.length > 0 && { channels }) };
+      }),
     });
   }
 

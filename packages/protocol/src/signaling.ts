@@ -18,6 +18,8 @@ export const LIMITS = {
   maxSubscriptionsPerHost: 16,
   maxPipelineStages: 8,
   maxLinksPerReport: 512,
+  /** Channels one link report entry names as forwarded over it (a link carrying more names these). */
+  maxChannelsPerLink: 32,
   /** Pipelines one host may report running (a few per channel it relays). */
   maxSpasPerReport: 32,
   maxNameLength: 64,
@@ -177,6 +179,8 @@ export const linkReportSchema = z.strictObject({
         rttMs: finite.nonnegative().max(60_000).optional(),
         throughputKbps: finite.nonnegative().max(100_000_000).optional(),
         lossRate: finite.min(0).max(1).optional(),
+        /** The channels this host forwards to that host: the edges of their multicast trees. */
+        channels: z.array(channelName).max(LIMITS.maxChannelsPerLink).optional(),
       }),
     )
     .max(LIMITS.maxLinksPerReport),
@@ -217,6 +221,8 @@ export type HostSpa = SpaReport['spas'][number];
 export const controlKillSchema = z.strictObject({ hostId });
 export const controlEmulationSchema = z.strictObject({ hostId, emulation: emulationSchema });
 export const controlPolicySchema = z.strictObject({ policy: z.enum(ROUTING_POLICIES) });
+/** Try now to swap each of a subscriber's subscriptions nearer its publisher, as a missed bound would. */
+export const controlSwapCheckSchema = z.strictObject({ hostId });
 export const controlReembedSchema = z.strictObject({
   k: z.number().int().min(2).max(36).optional(),
   n: z.number().int().min(1).max(32).optional(),
@@ -245,6 +251,7 @@ export const OBSERVER_EVENT_SCHEMAS = {
   'control:emulation': controlEmulationSchema,
   'control:policy': controlPolicySchema,
   'control:reembed': controlReembedSchema,
+  'control:swap-check': controlSwapCheckSchema,
 } as const;
 
 /** An observer control's payload as the server has it after validation. */
@@ -444,7 +451,7 @@ export interface ObserverLink {
   readonly a: string;
   readonly b: string;
   /** Per direction, as each end reported it. */
-  readonly reports: { from: string; state: string; rttMs?: number; throughputKbps?: number; lossRate?: number; at: number }[];
+  readonly reports: { from: string; state: string; rttMs?: number; throughputKbps?: number; lossRate?: number; channels?: string[]; at: number }[];
 }
 
 export interface ObserverSnapshot {
@@ -464,6 +471,17 @@ export interface ObserverClientEvents {
   'control:emulation': (payload: In<typeof controlEmulationSchema>, ack: AckFn) => void;
   'control:policy': (payload: In<typeof controlPolicySchema>, ack: AckFn) => void;
   'control:reembed': (payload: In<typeof controlReembedSchema>, ack: AckFn<{ k: number; n: number; epoch: number }>) => void;
+  'control:swap-check': (payload: In<typeof controlSwapCheckSchema>, ack: AckFn<SwapCheckResult>) => void;
+}
+
+/** What a swap check did: per subscription of the host, the swap made, or why none. */
+export interface SwapCheckResult {
+  readonly checked: {
+    readonly subscriptionId: string;
+    readonly channel: string;
+    /** The host whose ids the subscriber took, with the latency the server estimated before and after; absent: no swap brings it nearer. */
+    readonly swap?: { readonly displaced: string; readonly latencyBeforeMs: number; readonly latencyAfterMs: number };
+  }[];
 }
 
 /**

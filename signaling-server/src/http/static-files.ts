@@ -29,9 +29,17 @@ export const ISOLATION_HEADERS = {
 /** How files are opened: injected so tests can make a read fail halfway. */
 export type OpenFile = (path: string) => Promise<FileHandle>;
 
+/** The observer's page (`/observer`, `/r/<room>/observer`): its own, which never joins as a host. */
+const OBSERVER_PATH = /^(?:\/r\/[^/]+)?\/observer\/?$/;
+
+/** The page a client-side route loads: the observer's, or the app's. */
+export function pageFor(pathname: string): 'observer.html' | 'index.html' {
+  return OBSERVER_PATH.test(pathname) ? 'observer.html' : 'index.html';
+}
+
 /**
  * Serves a built single-page app from `root`. Paths with no file and no extension get
- * index.html, so client-side routes such as /observer load the app. A file is opened before
+ * their page (`pageFor`), so client-side routes such as /r/<room> load the app. A file is opened before
  * it is measured and read through that handle, so one replaced or deleted meanwhile (a
  * redeploy) is still served whole; a read that fails cuts the response, never the server.
  */
@@ -55,7 +63,7 @@ export function createStaticHandler(webRoot: string, openFile: OpenFile = (path)
       res.writeHead(403).end('forbidden');
       return;
     }
-    const target = (await fileAt(file, openFile)) ?? (extname(pathname) === '' ? await fileAt(join(root, 'index.html'), openFile) : undefined);
+    const target = (await fileAt(file, openFile)) ?? (extname(pathname) === '' ? await fileAt(join(root, pageFor(pathname)), openFile) : undefined);
     if (!target) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
       return;
