@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roomFromPath } from './room-path.js';
+import { observerRoomFromPath, roomFromPath } from './room-path.js';
 
 describe('roomFromPath', () => {
   it('reads /r/<room>, percent-decoded, with or without a trailing slash; anything else is the default room', () => {
@@ -15,5 +15,12 @@ describe('roomFromPath', () => {
     expect(roomFromPath('/r/a%2Fb').error).toMatch(/^"a\/b" is not a room name/);
     expect(roomFromPath('/r/%E0%A4%A').error).toBe('"%E0%A4%A" is not a room name: its percent-encoding is broken');
     expect(roomFromPath(`/r/${'x'.repeat(65)}`).error).toMatch(/is not a room name/);
+  });
+
+  it("finds an observer page's room: /observer watches the default room, /r/<room>/observer that room", () => {
+    expect(observerRoomFromPath('/observer')).toEqual({});
+    expect(observerRoomFromPath('/observer/')).toEqual({});
+    expect(observerRoomFromPath('/r/lab%201/observer')).toEqual({ room: 'lab 1' });
+    expect(observerRoomFromPath('/r/a%2Fb/observer').error).toMatch(/is not a room name/);
   });
 });

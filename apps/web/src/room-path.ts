@@ -16,3 +16,8 @@ export function roomFromPath(pathname: string): { room?: string; error?: string 
   if (!roomNameSchema.safeParse(name).success) return { error: `"${name}" is not a room name: use 1 to 64 letters, digits, spaces, dots, dashes or underscores` };
   return { room: name };
 }
+
+/** The room an observer page is for: `/observer` (the default room) or `/r/<room>/observer`. */
+export function observerRoomFromPath(pathname: string): { room?: string; error?: string } {
+  return roomFromPath(pathname.replace(/\/observer\/?$/, ''));
+}

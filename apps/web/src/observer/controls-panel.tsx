@@ -1,0 +1,194 @@
+import { ROUTING_POLICIES, type ObserverSnapshot, type RoutingPolicyName } from '@cubecast/protocol';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import type { ControlEvent, ControlPayload, ControlResult } from './use-observer-feed.js';
+
+export type Control = <E extends ControlEvent>(event: E, payload: ControlPayload<E>) => Promise<ControlResult>;
+
+/** The last answer a control got, shown beside it: the server's result or its refusal. */
+function useAnswer(): [ReactNode, (work: () => Promise<ControlResult>, describe: (result: ControlResult & { ok: true }) => string) => Promise<void>, boolean] {
+  const [answer, setAnswer] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const run = async (work: () => Promise<ControlResult>, describe: (result: ControlResult & { ok: true }) => string) => {
+    setBusy(true);
+    setAnswer(undefined);
+    const result = await work();
+    setBusy(false);
+    setAnswer(result.ok ? { ok: true, text: describe(result) } : { ok: false, text: `Refused (${result.code}): ${result.message}` });
+  };
+  const shown = answer && (
+    <p className={answer.ok ? 'answer ok' : 'answer refused'} role="status" data-testid="observer-control-answer">
+      {answer.text}
+    </p>
+  );
+  return [shown, run, busy];
+}
+
+/** The admin token: kept in this tab's memory only; a new one reconnects the feed with it. */
+export function TokenForm(props: { token: string; onToken: (token: string) => void; purpose: string }) {
+  const [draft, setDraft] = useState(props.token);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    props.onToken(draft.trim());
+  };
+  return (
+    <form className="row compact token" onSubmit={submit}>
+      <label>
+        {props.purpose}
+        <input type="password" value={draft} onChange={(e) => setDraft(e.target.value)} autoComplete="off" data-testid="observer-token-input" placeholder="token" />
+      </label>
+      <button type="submit" className="small">
+        Use
+      </button>
+      {props.token !== '' && (
+        <button
+          type="button"
+          className="small secondary"
+          onClick={() => {
+            setDraft('');
+            props.onToken('');
+          }}
+        >
+          Forget
+        </button>
+      )}
+    </form>
+  );
+}
+
+/** Overlay-wide controls: the routing policy and a re-embedding. */
+export function OverlayControls(props: { state: ObserverSnapshot; control: Control; token: string; onToken: (token: string) => void }) {
+  const { state, control } = props;
+  const enabled = state.controls.enabled;
+  const [policyAnswer, runPolicy, policyBusy] = useAnswer();
+  const [reembedAnswer, runReembed, reembedBusy] = useAnswer();
+  const [k, setK] = useState('');
+  const [n, setN] = useState('');
+  const shape = k === '' && n === '' ? {} : { k: Number(k), n: Number(n) };
+  return (
+    <section className="controls">
+      <h2>Controls</h2>
+      {!enabled && (
+        <p className="hint" data-testid="observer-controls-disabled">
+          Controls are disabled: {state.controls.reason ?? 'this connection has no admin token'}.
+        </p>
+      )}
+      <TokenForm token={props.token} onToken={props.onToken} purpose="Admin token" />
+      <div className="row compact">
+        <label>
+          Routing policy
+          <select
+            value={state.policy}
+            disabled={!enabled || policyBusy}
+            data-testid="observer-policy-select"
+            onChange={(e) => {
+              const policy = e.target.value as RoutingPolicyName;
+              void runPolicy(() => control('control:policy', { policy }), () => `Routing policy is now ${policy}.`);
+            }}
+          >
+            {ROUTING_POLICIES.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {policyAnswer}
+      <div className="row compact">
+        <label>
+          k
+          <input inputMode="numeric" value={k} onChange={(e) => setK(e.target.value)} placeholder={String(state.cube.k)} disabled={!enabled} />
+        </label>
+        <label>
+          n
+          <input inputMode="numeric" value={n} onChange={(e) => setN(e.target.value)} placeholder={String(state.cube.n)} disabled={!enabled} />
+        </label>
+        <button
+          type="button"
+          className="small"
+          disabled={!enabled || reembedBusy}
+          data-testid="observer-reembed"
+          onClick={() => void runReembed(() => control('control:reembed', shape), (r) => `Re-embedded into the ${String(r.k)}-ary ${String(r.n)}-cube (epoch ${String(r.epoch)}).`)}
+        >
+          Re-embed now
+        </button>
+      </div>
+      <p className="hint small">Leave k and n empty for the cube the population's M-region calls for.</p>
+      {reembedAnswer}
+    </section>
+  );
+}
+
+/** One host's controls: disconnect it, set its emulated position and bandwidth, check a swap for it. */
+export function HostControls(props: { hostId: string; emulation: ObserverSnapshot['hosts'][number]['emulation']; enabled: boolean; control: Control }) {
+  const { hostId, emulation, enabled, control } = props;
+  const [answer, run, busy] = useAnswer();
+  const [x, setX] = useState(String(emulation?.position?.[0] ?? ''));
+  const [y, setY] = useState(String(emulation?.position?.[1] ?? ''));
+  const [up, setUp] = useState(String(emulation?.upKbps ?? ''));
+  const [down, setDown] = useState(String(emulation?.downKbps ?? ''));
+  const emulate = () => {
+    const position = x !== '' && y !== '' ? ([Number(x), Number(y)] as [number, number]) : undefined;
+    const next = { ...(position && { position }), ...(up !== '' && { upKbps: Number(up) }), ...(down !== '' && { downKbps: Number(down) }) };
+    return run(() => control('control:emulation', { hostId, emulation: next }), () => `${hostId} now emulates ${JSON.stringify(next)}.`);
+  };
+  return (
+    <div className="host-controls">
+      <p className="hint small">Emulated position (ms apart = one-way delay) and bandwidth:</p>
+      <div className="row compact">
+        <label>
+          x
+          <input inputMode="decimal" value={x} onChange={(e) => setX(e.target.value)} disabled={!enabled} />
+        </label>
+        <label>
+          y
+          <input inputMode="decimal" value={y} onChange={(e) => setY(e.target.value)} disabled={!enabled} />
+        </label>
+      </div>
+      <div className="row compact">
+        <label>
+          up kbit/s
+          <input inputMode="numeric" value={up} onChange={(e) => setUp(e.target.value)} disabled={!enabled} />
+        </label>
+        <label>
+          down kbit/s
+          <input inputMode="numeric" value={down} onChange={(e) => setDown(e.target.value)} disabled={!enabled} />
+        </label>
+        <button type="button" className="small" disabled={!enabled || busy} onClick={() => void emulate()} data-testid="observer-emulate">
+          Emulate
+        </button>
+      </div>
+      <div className="row compact">
+        <button
+          type="button"
+          className="small secondary"
+          disabled={!enabled || busy}
+          data-testid="observer-swap-check"
+          onClick={() =>
+            void run(
+              () => control('control:swap-check', { hostId }),
+              (r) => {
+                const checked = (r.checked as { channel: string; swap?: { displaced: string; latencyBeforeMs: number; latencyAfterMs: number } }[]) ?? [];
+                return checked
+                  .map((c) => (c.swap ? `"${c.channel}": swapped with ${c.swap.displaced}, estimated ${c.swap.latencyBeforeMs.toFixed(1)} → ${c.swap.latencyAfterMs.toFixed(1)} ms.` : `"${c.channel}": no swap brings it nearer.`))
+                  .join(' ');
+              },
+            )
+          }
+        >
+          Check for a swap
+        </button>
+        <button
+          type="button"
+          className="small danger"
+          disabled={!enabled || busy}
+          data-testid="observer-disconnect"
+          onClick={() => void run(() => control('control:kill', { hostId }), () => `${hostId} was disconnected.`)}
+        >
+          Disconnect
+        </button>
+      </div>
+      {answer}
+    </div>
+  );
+}

@@ -1,0 +1,217 @@
+import type { ObserverSnapshot } from '@cubecast/protocol';
+import cytoscape, { type Core, type ElementDefinition, type StylesheetJson } from 'cytoscape';
+import { useEffect, useRef } from 'react';
+import { cubePosition } from './cube-layout.js';
+import type { LinkSummary } from './observer-model.js';
+
+/** Pixels per step of dimension 0 in the picture. */
+const STEP_PX = 110;
+/** More changes than this in one update are applied without animation: a re-embedding of hundreds of hosts would crawl. */
+const MAX_ANIMATED = 80;
+const ANIMATION_MS = 450;
+/** Past this many hosts, labels show only when zoomed in. */
+const LABELLED_HOSTS = 150;
+
+export type Selection = { kind: 'host'; hostId: string } | { kind: 'link'; key: string } | undefined;
+
+/** A channel's tree to draw over the topology (observer-model's treeEdges, plus who is who). */
+export interface TreeOverlay {
+  readonly publisher: string;
+  readonly edges: readonly { from: string; to: string }[];
+  /** Subscriber -> whether its last reported latency met its bound (undefined: no report yet). */
+  readonly subscribers: ReadonlyMap<string, boolean | undefined>;
+  /** Branch point -> its pipelines with per-chunk times, for its label. */
+  readonly branches: ReadonlyMap<string, string>;
+}
+
+/** How the page names a host: its name and id, or its id. */
+export function hostLabel(host: { hostId: string; name?: string }): string {
+  return host.name === undefined ? host.hostId : `${host.name} · ${host.hostId}`;
+}
+
+export function rttClass(rttMs: number | undefined): string {
+  if (rttMs === undefined) return 'rtt-unknown';
+  return rttMs < 20 ? 'rtt-good' : rttMs < 100 ? 'rtt-fair' : 'rtt-poor';
+}
+
+const STYLE: StylesheetJson = [
+  {
+    selector: 'node',
+    style: {
+      'background-color': '#4c6ef5',
+      label: 'data(label)',
+      'font-size': 11,
+      'text-wrap': 'wrap',
+      'text-valign': 'bottom',
+      'text-margin-y': 4,
+      color: '#1d2330',
+      width: 22,
+      height: 22,
+      'border-width': 2,
+      'border-color': '#fff',
+      'min-zoomed-font-size': 7,
+    },
+  },
+  { selector: 'node.many', style: { 'min-zoomed-font-size': 14, width: 14, height: 14 } },
+  { selector: 'node:selected', style: { 'border-color': '#1d2330', 'border-width': 3 } },
+  { selector: 'node.publisher', style: { 'background-color': '#7b2cbf', shape: 'star', width: 30, height: 30 } },
+  { selector: 'node.met', style: { 'background-color': '#2f9e44' } },
+  { selector: 'node.missed', style: { 'background-color': '#e03131' } },
+  { selector: 'node.waiting', style: { 'background-color': '#adb5bd' } },
+  { selector: 'node.branch', style: { shape: 'diamond', width: 28, height: 28 } },
+  { selector: 'node.dim', style: { opacity: 0.35 } },
+  {
+    selector: 'edge',
+    style: { width: 2, 'line-color': '#ced4da', 'curve-style': 'bezier', opacity: 0.9 },
+  },
+  // A link past the next place (a ring's wrap-around, k > 2) arcs instead of running through the hosts between.
+  { selector: 'edge.long', style: { 'curve-style': 'unbundled-bezier', 'control-point-distances': [36], 'control-point-weights': [0.5] } },
+  { selector: 'edge.rtt-good', style: { 'line-color': '#69db7c' } },
+  { selector: 'edge.rtt-fair', style: { 'line-color': '#ffc078' } },
+  { selector: 'edge.rtt-poor', style: { 'line-color': '#ff8787' } },
+  { selector: 'edge.state-unreported, edge.state-connecting', style: { 'line-style': 'dotted', 'line-color': '#ced4da' } },
+  { selector: 'edge.state-stalled', style: { 'line-style': 'dashed', 'line-color': '#f08c00' } },
+  { selector: 'edge.state-failed', style: { 'line-style': 'dashed', 'line-color': '#c92a2a', width: 3 } },
+  { selector: 'edge:selected', style: { width: 5, 'line-color': '#1d2330' } },
+  { selector: 'edge.dim', style: { opacity: 0.25 } },
+  {
+    selector: 'edge.tree',
+    style: { width: 4, 'line-color': '#7b2cbf', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#7b2cbf', 'z-index': 10 },
+  },
+];
+
+/**
+ * The overlay's hosts and links, drawn with cytoscape.js at the places their smallest ids
+ * take in the cube (cube-layout): joins fade in, leaves fade out, hosts that change ids
+ * (re-embeddings, swaps) slide to their new places. Cytoscape draws on canvas, so a
+ * thousand hosts and their links stay interactive, and it diffs nothing itself: this does.
+ */
+export function TopologyGraph(props: {
+  state: ObserverSnapshot;
+  links: readonly LinkSummary[];
+  tree: TreeOverlay | undefined;
+  selection: Selection;
+  onSelect: (selection: Selection) => void;
+  onShown: (serverTime: number) => void;
+}) {
+  const container = useRef<HTMLDivElement>(null);
+  const cy = useRef<Core | undefined>(undefined);
+  const shape = useRef('');
+  const onSelect = useRef(props.onSelect);
+  onSelect.current = props.onSelect;
+
+  useEffect(() => {
+    const core = cytoscape({ container: container.current!, style: STYLE, layout: { name: 'preset' }, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false });
+    core.on('tap', 'node', (event) => onSelect.current({ kind: 'host', hostId: event.target.id() as string }));
+    core.on('tap', 'edge.link', (event) => onSelect.current({ kind: 'link', key: event.target.id() as string }));
+    core.on('tap', (event) => {
+      if (event.target === core) onSelect.current(undefined);
+    });
+    cy.current = core;
+    return () => {
+      core.destroy();
+      cy.current = undefined;
+    };
+  }, []);
+
+  const { state, links, tree, selection, onShown } = props;
+  useEffect(() => {
+    const core = cy.current;
+    if (!core) return;
+    const { k, n } = state.cube;
+    const many = state.hosts.length > LABELLED_HOSTS;
+    const wanted = new Map<string, ElementDefinition>();
+    const places = new Map<string, { x: number; y: number }>();
+    for (const host of state.hosts) {
+      const id = host.ids.length > 0 ? Math.min(...host.ids) : 0;
+      const at = k > 0 ? cubePosition(id, k, n) : { x: 0, y: 0 };
+      places.set(host.hostId, at);
+      wanted.set(host.hostId, {
+        group: 'nodes',
+        data: { id: host.hostId, label: `${hostLabel(host)}\n${host.ids.join(' ')}` },
+        position: { x: at.x * STEP_PX, y: at.y * STEP_PX },
+      });
+    }
+    // Past the next place on either axis: the edge would run through the hosts between.
+    const long = (a: string, b: string) => {
+      const [p, q] = [places.get(a)!, places.get(b)!];
+      return Math.abs(p.x - q.x) > 1 || Math.abs(p.y - q.y) > 1;
+    };
+    for (const link of links) {
+      if (!wanted.has(link.a) || !wanted.has(link.b)) continue;
+      wanted.set(link.key, { group: 'edges', data: { id: link.key, source: link.a, target: link.b }, classes: `link state-${link.state} ${rttClass(link.rttMs)}${long(link.a, link.b) ? ' long' : ''}` });
+    }
+    for (const edge of tree?.edges ?? []) {
+      if (!wanted.has(edge.from) || !wanted.has(edge.to)) continue;
+      const id = `tree:${edge.from}>${edge.to}`;
+      wanted.set(id, { group: 'edges', data: { id, source: edge.from, target: edge.to }, classes: `tree${long(edge.from, edge.to) ? ' long' : ''}` });
+    }
+
+    const animate = [...wanted.keys()].filter((id) => core.getElementById(id).empty()).length + core.elements().filter((e) => !wanted.has(e.id())).length <= MAX_ANIMATED;
+    core.batch(() => {
+      for (const element of core.elements()) {
+        if (wanted.has(element.id())) continue;
+        if (animate && element.isNode()) element.animate({ style: { opacity: 0 } }, { duration: ANIMATION_MS, complete: () => element.remove() });
+        else element.remove();
+      }
+      const moved: [cytoscape.NodeSingular, cytoscape.Position][] = [];
+      for (const [id, definition] of wanted) {
+        const existing = core.getElementById(id);
+        if (existing.empty()) {
+          const added = core.add(definition);
+          if (animate && added.isNode()) {
+            added.style('opacity', 0);
+            added.animate({ style: { opacity: 1 } }, { duration: ANIMATION_MS });
+          }
+          continue;
+        }
+        // One fading out (it left) that is back before it went: it stays.
+        if (existing.isNode() && existing.animated()) {
+          existing.stop(true);
+          existing.removeStyle('opacity');
+        }
+        existing.data(definition.data);
+        if (definition.classes !== undefined) existing.classes(definition.classes);
+        if (existing.isNode()) {
+          const to = definition.position!;
+          const from = existing.position();
+          if (from.x !== to.x || from.y !== to.y) moved.push([existing, to]);
+        }
+      }
+      const slide = animate && moved.length <= MAX_ANIMATED;
+      for (const [node, to] of moved) {
+        if (slide) node.animate({ position: to }, { duration: ANIMATION_MS });
+        else node.position(to);
+      }
+      core.nodes().forEach((node) => {
+        const hostId = node.id();
+        node.toggleClass('many', many);
+        node.toggleClass('publisher', tree?.publisher === hostId);
+        const met = tree?.subscribers.get(hostId);
+        node.toggleClass('met', met === true);
+        node.toggleClass('missed', met === false);
+        node.toggleClass('waiting', tree !== undefined && tree.subscribers.has(hostId) && met === undefined);
+        node.toggleClass('branch', tree?.branches.has(hostId) ?? false);
+        if (tree?.branches.has(hostId)) node.data('label', `${node.data('label') as string}\n${tree.branches.get(hostId)}`);
+      });
+      const inTree = new Set(tree ? [tree.publisher, ...tree.subscribers.keys(), ...tree.edges.flatMap((e) => [e.from, e.to])] : []);
+      core.nodes().forEach((node) => {
+        node.toggleClass('dim', tree !== undefined && !inTree.has(node.id()));
+      });
+      core.edges('.link').forEach((edge) => {
+        edge.toggleClass('dim', tree !== undefined);
+      });
+    });
+    core.$(':selected').unselect();
+    if (selection) core.getElementById(selection.kind === 'host' ? selection.hostId : selection.key).select();
+    // A new cube shape (or the first picture) is framed whole; after that, the person's zoom stays.
+    const cubeShape = `${k}/${n}/${state.hosts.length > 0}`;
+    if (cubeShape !== shape.current) {
+      shape.current = cubeShape;
+      core.fit(undefined, 40);
+    }
+    onShown(state.time);
+  }, [state, links, tree, selection, onShown]);
+
+  return <div ref={container} className="observer-graph" data-testid="observer-graph" role="img" aria-label={`Topology: ${state.hosts.length} hosts, ${links.length} links`} />;
+}
