@@ -5,7 +5,10 @@ declare global {
   interface Window {
     /** The overlay as the page shows it, rebuilt after every change. */
     cubecastObserver?: ObserverView;
-    /** Frame times and update latencies (server delta to drawn), the newest PERF_KEPT of each. */
-    cubecastObserverPerf?: { updateMs: number[]; frameMs: number[] };
+    /**
+     * Frame times and update latencies (a delta built at the server to drawn), the newest
+     * PERF_KEPT of each, and when each host that joined after the page opened was first drawn (ms since the epoch).
+     */
+    cubecastObserverPerf?: { updateMs: number[]; frameMs: number[]; hostShownAt: Record<string, number> };
   }
 }

@@ -66,6 +66,7 @@ describe('ObserverModel', () => {
     const model = new ObserverModel('default');
     model.delta({ time: 500, server: { heapUsedBytes: 0, rejectedPayloads: 0, uptimeSeconds: 0 }, hosts: { removed: ['h1'] } });
     expect(model.state).toBeUndefined();
+    expect([model.links(), model.view().hosts]).toEqual([[], []]);
     model.snapshot(snapshot(1000));
     model.delta({ time: 2000, server: { heapUsedBytes: 0, rejectedPayloads: 0, uptimeSeconds: 2 }, hosts: { removed: ['h2'] }, subscriptions: { patch: [['s1', { latencyMs: 140, boundMet: false }]] } });
     expect(model.view().hosts.map((h) => h.hostId)).toEqual(['h1', 'h3']);

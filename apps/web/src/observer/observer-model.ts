@@ -128,6 +128,7 @@ export class ObserverModel {
   readonly linkThroughput = new SeriesTable();
   readonly linkRtt = new SeriesTable();
   readonly subscriptionLatency = new SeriesTable();
+  private summarized: { state: ObserverSnapshot | undefined; links: LinkSummary[] } | undefined;
   private swaps = 0;
   private rejects = 0;
 
@@ -154,8 +155,11 @@ export class ObserverModel {
     if (this.state && (event.type === 'swap' || event.type === 'rejected')) this.sampleTotals(event.time / 1000);
   }
 
+  /** The links of the state held, summarized once per state (the picture, the view and the details all ask). */
   links(): LinkSummary[] {
-    return this.state?.links.map(summarizeLink) ?? [];
+    let summarized = this.summarized;
+    if (!summarized || summarized.state !== this.state) this.summarized = summarized = { state: this.state, links: this.state?.links.map(summarizeLink) ?? [] };
+    return summarized!.links;
   }
 
   view(): ObserverView {

@@ -1,5 +1,5 @@
 import type { ObserverSnapshot } from '@cubecast/protocol';
-import cytoscape, { type Core, type ElementDefinition, type StylesheetJson } from 'cytoscape';
+import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import { useEffect, useRef } from 'react';
 import { cubePosition } from './cube-layout.js';
 import type { LinkSummary } from './observer-model.js';
@@ -9,8 +9,12 @@ const STEP_PX = 110;
 /** More changes than this in one update are applied without animation: a re-embedding of hundreds of hosts would crawl. */
 const MAX_ANIMATED = 80;
 const ANIMATION_MS = 450;
-/** Past this many hosts, labels show only when zoomed in. */
-const LABELLED_HOSTS = 150;
+/**
+ * Past this many hosts, labels show only when zoomed in, and links only where they matter:
+ * stalled or failed, the picked host's, and the picked channel's tree. A thousand hosts have
+ * some ten thousand links: drawn all, they are a hairball that took the canvas seconds a frame.
+ */
+export const DETAILED_HOSTS = 150;
 
 export type Selection = { kind: 'host'; hostId: string } | { kind: 'link'; key: string } | undefined;
 
@@ -66,6 +70,8 @@ const STYLE: StylesheetJson = [
   },
   // A link past the next place (a ring's wrap-around, k > 2) arcs instead of running through the hosts between.
   { selector: 'edge.long', style: { 'curve-style': 'unbundled-bezier', 'control-point-distances': [36], 'control-point-weights': [0.5] } },
+  // Hundreds of hosts: straight, cheapest edges (no arcs: the picture is a grid of blocks by then).
+  { selector: 'edge.many', style: { 'curve-style': 'haystack', width: 1 } },
   { selector: 'edge.rtt-good', style: { 'line-color': '#69db7c' } },
   { selector: 'edge.rtt-fair', style: { 'line-color': '#ffc078' } },
   { selector: 'edge.rtt-poor', style: { 'line-color': '#ff8787' } },
@@ -80,6 +86,63 @@ const STYLE: StylesheetJson = [
   },
 ];
 
+/** An element as the picture wants it. */
+interface Drawn {
+  readonly group: 'nodes' | 'edges';
+  readonly label?: string;
+  readonly classes: string;
+  readonly position?: cytoscape.Position;
+  readonly ends?: { source: string; target: string };
+}
+
+/** Every element the picture should have now, by id: hosts at their cube places, links, a channel's tree. */
+function picture(state: ObserverSnapshot, links: readonly LinkSummary[], tree: TreeOverlay | undefined, picked: string | undefined): Map<string, Drawn> {
+  const { k, n } = state.cube;
+  const detailed = state.hosts.length <= DETAILED_HOSTS;
+  const many = detailed ? '' : ' many';
+  const inTree = new Set(tree ? [tree.publisher, ...tree.subscribers.keys(), ...tree.edges.flatMap((e) => [e.from, e.to])] : []);
+  const wanted = new Map<string, Drawn>();
+  const places = new Map<string, { x: number; y: number }>();
+  for (const host of state.hosts) {
+    const at = k > 0 && host.ids.length > 0 ? cubePosition(Math.min(...host.ids), k, n) : { x: 0, y: 0 };
+    places.set(host.hostId, at);
+    const met = tree?.subscribers.get(host.hostId);
+    const branch = tree?.branches.get(host.hostId);
+    const roles = tree
+      ? [
+          tree.publisher === host.hostId && 'publisher',
+          met === true && 'met',
+          met === false && 'missed',
+          tree.subscribers.has(host.hostId) && met === undefined && 'waiting',
+          branch !== undefined && 'branch',
+          !inTree.has(host.hostId) && 'dim',
+        ].filter(Boolean)
+      : [];
+    wanted.set(host.hostId, {
+      group: 'nodes',
+      label: `${hostLabel(host)}\n${host.ids.join(' ')}${branch === undefined ? '' : `\n${branch}`}`,
+      classes: `host${many} ${roles.join(' ')}`.trim(),
+      position: { x: at.x * STEP_PX, y: at.y * STEP_PX },
+    });
+  }
+  // Past the next place on either axis: the edge would run through the hosts between.
+  const long = (a: string, b: string) => {
+    const [p, q] = [places.get(a)!, places.get(b)!];
+    return Math.abs(p.x - q.x) > 1 || Math.abs(p.y - q.y) > 1 ? ' long' : '';
+  };
+  const dim = tree ? ' dim' : '';
+  for (const link of links) {
+    if (!places.has(link.a) || !places.has(link.b)) continue;
+    if (!detailed && link.state !== 'stalled' && link.state !== 'failed' && link.a !== picked && link.b !== picked) continue;
+    wanted.set(link.key, { group: 'edges', classes: `link state-${link.state} ${rttClass(link.rttMs)}${long(link.a, link.b)}${many}${dim}`, ends: { source: link.a, target: link.b } });
+  }
+  for (const edge of tree?.edges ?? []) {
+    if (!places.has(edge.from) || !places.has(edge.to)) continue;
+    wanted.set(`tree:${edge.from}>${edge.to}`, { group: 'edges', classes: `tree${long(edge.from, edge.to)}`, ends: { source: edge.from, target: edge.to } });
+  }
+  return wanted;
+}
+
 /**
  * The overlay's hosts and links, drawn with cytoscape.js at the places their smallest ids
  * take in the cube (cube-layout): joins fade in, leaves fade out, hosts that change ids
@@ -92,7 +155,8 @@ export function TopologyGraph(props: {
   tree: TreeOverlay | undefined;
   selection: Selection;
   onSelect: (selection: Selection) => void;
-  onShown: (serverTime: number) => void;
+  /** Called once a state from the server has been drawn (a frame after it was handed over). */
+  onShown: (state: ObserverSnapshot) => void;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const cy = useRef<Core | undefined>(undefined);
@@ -101,7 +165,7 @@ export function TopologyGraph(props: {
   onSelect.current = props.onSelect;
 
   useEffect(() => {
-    const core = cytoscape({ container: container.current!, style: STYLE, layout: { name: 'preset' }, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false });
+    const core = cytoscape({ container: container.current!, style: STYLE, layout: { name: 'preset' }, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false});
     core.on('tap', 'node', (event) => onSelect.current({ kind: 'host', hostId: event.target.id() as string }));
     core.on('tap', 'edge.link', (event) => onSelect.current({ kind: 'link', key: event.target.id() as string }));
     core.on('tap', (event) => {
@@ -115,50 +179,35 @@ export function TopologyGraph(props: {
   }, []);
 
   const { state, links, tree, selection, onShown } = props;
+  // What each element was last given: an update touches only what changed, since setting data,
+  // classes or a position makes cytoscape restyle and redraw that element (a thousand hosts and
+  // their links, all touched, took seconds an update).
+  const applied = useRef(new Map<string, Drawn>());
+  const shownTime = useRef(-1);
   useEffect(() => {
     const core = cy.current;
     if (!core) return;
-    const { k, n } = state.cube;
-    const many = state.hosts.length > LABELLED_HOSTS;
-    const wanted = new Map<string, ElementDefinition>();
-    const places = new Map<string, { x: number; y: number }>();
-    for (const host of state.hosts) {
-      const id = host.ids.length > 0 ? Math.min(...host.ids) : 0;
-      const at = k > 0 ? cubePosition(id, k, n) : { x: 0, y: 0 };
-      places.set(host.hostId, at);
-      wanted.set(host.hostId, {
-        group: 'nodes',
-        data: { id: host.hostId, label: `${hostLabel(host)}\n${host.ids.join(' ')}` },
-        position: { x: at.x * STEP_PX, y: at.y * STEP_PX },
-      });
-    }
-    // Past the next place on either axis: the edge would run through the hosts between.
-    const long = (a: string, b: string) => {
-      const [p, q] = [places.get(a)!, places.get(b)!];
-      return Math.abs(p.x - q.x) > 1 || Math.abs(p.y - q.y) > 1;
-    };
-    for (const link of links) {
-      if (!wanted.has(link.a) || !wanted.has(link.b)) continue;
-      wanted.set(link.key, { group: 'edges', data: { id: link.key, source: link.a, target: link.b }, classes: `link state-${link.state} ${rttClass(link.rttMs)}${long(link.a, link.b) ? ' long' : ''}` });
-    }
-    for (const edge of tree?.edges ?? []) {
-      if (!wanted.has(edge.from) || !wanted.has(edge.to)) continue;
-      const id = `tree:${edge.from}>${edge.to}`;
-      wanted.set(id, { group: 'edges', data: { id, source: edge.from, target: edge.to }, classes: `tree${long(edge.from, edge.to) ? ' long' : ''}` });
-    }
-
-    const animate = [...wanted.keys()].filter((id) => core.getElementById(id).empty()).length + core.elements().filter((e) => !wanted.has(e.id())).length <= MAX_ANIMATED;
+    const wanted = picture(state, links, tree, selection?.kind === 'host' ? selection.hostId : undefined);
+    const drawn = applied.current;
+    let changes = 0;
+    for (const id of drawn.keys()) if (!wanted.has(id)) changes++;
+    for (const id of wanted.keys()) if (!drawn.has(id)) changes++;
+    const animate = changes <= MAX_ANIMATED;
     core.batch(() => {
-      for (const element of core.elements()) {
-        if (wanted.has(element.id())) continue;
+      for (const id of [...drawn.keys()]) {
+        if (wanted.has(id)) continue;
+        drawn.delete(id);
+        const element = core.getElementById(id);
         if (animate && element.isNode()) element.animate({ style: { opacity: 0 } }, { duration: ANIMATION_MS, complete: () => element.remove() });
         else element.remove();
       }
       const moved: [cytoscape.NodeSingular, cytoscape.Position][] = [];
-      for (const [id, definition] of wanted) {
+      for (const [id, next] of wanted) {
+        const before = drawn.get(id);
+        drawn.set(id, next);
         const existing = core.getElementById(id);
         if (existing.empty()) {
-          const added = core.add(definition);
+          const added = core.add({ group: next.group, data: { id, label: next.label, ...next.ends }, classes: next.classes, ...(next.position && { position: next.position }) });
           if (animate && added.isNode()) {
             added.style('opacity', 0);
             added.animate({ style: { opacity: 1 } }, { duration: ANIMATION_MS });
@@ -166,52 +215,40 @@ export function TopologyGraph(props: {
           continue;
         }
         // One fading out (it left) that is back before it went: it stays.
-        if (existing.isNode() && existing.animated()) {
+        if (!before && existing.isNode() && existing.animated()) {
           existing.stop(true);
           existing.removeStyle('opacity');
         }
-        existing.data(definition.data);
-        if (definition.classes !== undefined) existing.classes(definition.classes);
-        if (existing.isNode()) {
-          const to = definition.position!;
-          const from = existing.position();
-          if (from.x !== to.x || from.y !== to.y) moved.push([existing, to]);
-        }
+        if (before?.label !== next.label) existing.data('label', next.label);
+        if (before?.classes !== next.classes) existing.classes(next.classes);
+        if (next.position && (before?.position?.x !== next.position.x || before.position.y !== next.position.y)) moved.push([existing as cytoscape.NodeSingular, next.position]);
       }
       const slide = animate && moved.length <= MAX_ANIMATED;
       for (const [node, to] of moved) {
         if (slide) node.animate({ position: to }, { duration: ANIMATION_MS });
         else node.position(to);
       }
-      core.nodes().forEach((node) => {
-        const hostId = node.id();
-        node.toggleClass('many', many);
-        node.toggleClass('publisher', tree?.publisher === hostId);
-        const met = tree?.subscribers.get(hostId);
-        node.toggleClass('met', met === true);
-        node.toggleClass('missed', met === false);
-        node.toggleClass('waiting', tree !== undefined && tree.subscribers.has(hostId) && met === undefined);
-        node.toggleClass('branch', tree?.branches.has(hostId) ?? false);
-        if (tree?.branches.has(hostId)) node.data('label', `${node.data('label') as string}\n${tree.branches.get(hostId)}`);
-      });
-      const inTree = new Set(tree ? [tree.publisher, ...tree.subscribers.keys(), ...tree.edges.flatMap((e) => [e.from, e.to])] : []);
-      core.nodes().forEach((node) => {
-        node.toggleClass('dim', tree !== undefined && !inTree.has(node.id()));
-      });
-      core.edges('.link').forEach((edge) => {
-        edge.toggleClass('dim', tree !== undefined);
-      });
     });
-    core.$(':selected').unselect();
-    if (selection) core.getElementById(selection.kind === 'host' ? selection.hostId : selection.key).select();
     // A new cube shape (or the first picture) is framed whole; after that, the person's zoom stays.
-    const cubeShape = `${k}/${n}/${state.hosts.length > 0}`;
+    const cubeShape = `${state.cube.k}/${state.cube.n}/${state.hosts.length > 0}`;
     if (cubeShape !== shape.current) {
       shape.current = cubeShape;
       core.fit(undefined, 40);
     }
-    onShown(state.time);
+    // Only a new state from the server counts as shown (an event or a selection redraws too).
+    if (state.time !== shownTime.current) {
+      shownTime.current = state.time;
+      // Drawn: cytoscape paints in the next frame.
+      requestAnimationFrame(() => onShown(state));
+    }
   }, [state, links, tree, selection, onShown]);
+
+  useEffect(() => {
+    const core = cy.current;
+    if (!core) return;
+    core.$(':selected').unselect();
+    if (selection) core.getElementById(selection.kind === 'host' ? selection.hostId : selection.key).select();
+  }, [selection, state]);
 
   return <div ref={container} className="observer-graph" data-testid="observer-graph" role="img" aria-label={`Topology: ${state.hosts.length} hosts, ${links.length} links`} />;
 }
