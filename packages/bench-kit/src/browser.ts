@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startServer, silentLogger, type RunningServer } from '@cubecast/signaling-server';
+import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
 import { chromium, type Browser } from 'playwright-core';
 
 export interface BenchBrowser {
@@ -14,8 +14,8 @@ export interface BenchBrowser {
   close(): Promise<void>;
 }
 
-/** Starts the server and the browser, and a deadline after which the process exits. */
-export async function startBenchBrowser(name: string, page: string, deadlineMs: number): Promise<BenchBrowser> {
+/** Starts the server (with `serverOptions`) and the browser, and a deadline after which the process exits. */
+export async function startBenchBrowser(name: string, page: string, deadlineMs: number, serverOptions: Partial<ServerOptions> = {}): Promise<BenchBrowser> {
   const watchdog = setTimeout(() => {
     console.error(`${name}: still running after ${deadlineMs / 60_000} minutes; stopping`);
     process.exit(1);
@@ -25,7 +25,7 @@ export async function startBenchBrowser(name: string, page: string, deadlineMs: 
     console.error(`${name}: apps/web/dist/${page} is missing; run npm run build first`);
     process.exit(2);
   }
-  const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger });
+  const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, ...serverOptions });
   const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
   const browser = await chromium.launch({
     ...(executablePath && { executablePath }),
