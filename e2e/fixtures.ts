@@ -66,6 +66,21 @@ export const test = base.extend<{ withRedis: boolean; redis: RedisProcess | unde
 
 export { expect };
 
+/**
+ * Nine tabs on the emulated map: a publisher at the origin and eight on a circle 150 ms away,
+ * publishing `cam`; resolves once every link's measured RTT shows the emulated delay.
+ */
+export async function publisherAndCircle(tabs: Tabs): Promise<Page> {
+  const publisher = await tabs.open('?pos=0,0');
+  for (let i = 0; i < 8; i++) {
+    const angle = (i / 8) * 2 * Math.PI;
+    await tabs.open(`?pos=${Math.round(150 * Math.cos(angle))},${Math.round(150 * Math.sin(angle))}`);
+  }
+  await publishCamera(publisher, 'cam');
+  await expect.poll(async () => (await snapshots(tabs.pages)).every((s) => s.links.length > 0 && s.links.every((l) => (l.rttMs ?? 0) > 100))).toBe(true);
+  return publisher;
+}
+
 export function snapshot(page: Page): Promise<Snapshot | undefined> {
   return page.evaluate(() => window.cubecast);
 }

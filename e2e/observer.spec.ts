@@ -2,7 +2,7 @@ import type { Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cubeFacts } from './cube.js';
-import { ADMIN_TOKEN, expect, publishCamera, snapshot, snapshots, startTestServer, subscribe, test, type Snapshot } from './fixtures.js';
+import { ADMIN_TOKEN, expect, publishCamera, publisherAndCircle, snapshot, snapshots, startTestServer, subscribe, test, type Snapshot } from './fixtures.js';
 
 type ObserverView = NonNullable<Window['cubecastObserver']>;
 
@@ -82,13 +82,7 @@ test('the observer page shows nine tabs, their links and a channel tree, follows
 
 test('controls say why they are off, refuse a wrong token, and answer with the result given the admin token; a swap shows its latency before and after', async ({ tabs, server, browser }) => {
   // The publisher at the origin of the emulated map; everyone else on a circle 150 ms away.
-  const publisher = await tabs.open('?pos=0,0');
-  for (let i = 0; i < 8; i++) {
-    const angle = (i / 8) * 2 * Math.PI;
-    await tabs.open(`?pos=${Math.round(150 * Math.cos(angle))},${Math.round(150 * Math.sin(angle))}`);
-  }
-  await publishCamera(publisher, 'cam');
-  await expect.poll(async () => (await snapshots(tabs.pages)).every((s) => s.links.length > 0 && s.links.every((l) => (l.rttMs ?? 0) > 100))).toBe(true);
+  await publisherAndCircle(tabs);
 
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();

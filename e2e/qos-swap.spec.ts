@@ -1,18 +1,11 @@
 import { type Ack, type ObserverEvent } from '@cubecast/protocol';
 import { io } from 'socket.io-client';
 import { cubeFacts } from './cube.js';
-import { ADMIN_TOKEN, expect, publishCamera, snapshot, snapshots, subscribe, test } from './fixtures.js';
+import { ADMIN_TOKEN, expect, publisherAndCircle, snapshot, snapshots, subscribe, test } from './fixtures.js';
 
 test('a subscriber misses a tight bound, the server swaps it next to its publisher, the bound is met', async ({ tabs, server }) => {
   // The publisher at the origin of the emulated map; everyone else on a circle 150 ms away.
-  const publisher = await tabs.open('?pos=0,0');
-  for (let i = 0; i < 8; i++) {
-    const angle = (i / 8) * 2 * Math.PI;
-    await tabs.open(`?pos=${Math.round(150 * Math.cos(angle))},${Math.round(150 * Math.sin(angle))}`);
-  }
-  await publishCamera(publisher, 'cam');
-  // Links measured (emulated delays show in the RTTs).
-  await expect.poll(async () => (await snapshots(tabs.pages)).every((s) => s.links.length > 0 && s.links.every((l) => (l.rttMs ?? 0) > 100))).toBe(true);
+  await publisherAndCircle(tabs);
 
   // The subscriber: two or more cube hops from the publisher, then moved (an observer control)
   // to sit right beside it on the map. Its route still crosses the far side of the map.

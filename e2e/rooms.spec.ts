@@ -19,6 +19,15 @@ test('tabs in different rooms are different overlays: a stream in one is neither
     expect(s.links).toEqual([]);
   }
   await expect(elsewhere.getByTestId('channel-list')).toContainText('No channel is live');
+
+  // A room's observer page shows that room alone.
+  const observer = await tabs.pages[0]!.context().newPage();
+  await observer.goto(new URL('/r/kitchen/observer', publisher.url()).href);
+  await expect(observer.getByTestId('observer-host-count')).toHaveText('2');
+  await expect(observer.getByText('room “kitchen”')).toBeVisible();
+  await observer.getByTestId('observer-channel-select').selectOption('cam');
+  await expect.poll(async () => (await observer.evaluate(() => window.cubecastObserver))!.channels.map((c) => c.name)).toEqual(['cam']);
+  await observer.close();
 });
 
 test('a path that names a room badly says so and joins the default room', async ({ tabs }) => {

@@ -4,6 +4,16 @@ import type { ControlEvent, ControlPayload, ControlResult } from './use-observer
 
 export type Control = <E extends ControlEvent>(event: E, payload: ControlPayload<E>) => Promise<ControlResult>;
 
+/** A labelled number input of a control. */
+function Field(props: { label: string; value: string; onChange: (value: string) => void; disabled: boolean; placeholder?: string; decimal?: boolean }) {
+  return (
+    <label>
+      {props.label}
+      <input inputMode={props.decimal ? 'decimal' : 'numeric'} value={props.value} onChange={(e) => props.onChange(e.target.value)} placeholder={props.placeholder} disabled={props.disabled} />
+    </label>
+  );
+}
+
 /** The last answer a control got, shown beside it: the server's result or its refusal. */
 function useAnswer(): [ReactNode, (work: () => Promise<ControlResult>, describe: (result: ControlResult & { ok: true }) => string) => Promise<void>, boolean] {
   const [answer, setAnswer] = useState<{ ok: boolean; text: string } | undefined>(undefined);
@@ -95,14 +105,8 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
       </div>
       {policyAnswer}
       <div className="row compact">
-        <label>
-          k
-          <input inputMode="numeric" value={k} onChange={(e) => setK(e.target.value)} placeholder={String(state.cube.k)} disabled={!enabled} />
-        </label>
-        <label>
-          n
-          <input inputMode="numeric" value={n} onChange={(e) => setN(e.target.value)} placeholder={String(state.cube.n)} disabled={!enabled} />
-        </label>
+        <Field label="k" value={k} onChange={setK} disabled={!enabled} placeholder={String(state.cube.k)} />
+        <Field label="n" value={n} onChange={setN} disabled={!enabled} placeholder={String(state.cube.n)} />
         <button
           type="button"
           className="small"
@@ -136,24 +140,12 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
     <div className="host-controls">
       <p className="hint small">Emulated position (ms apart = one-way delay) and bandwidth:</p>
       <div className="row compact">
-        <label>
-          x
-          <input inputMode="decimal" value={x} onChange={(e) => setX(e.target.value)} disabled={!enabled} />
-        </label>
-        <label>
-          y
-          <input inputMode="decimal" value={y} onChange={(e) => setY(e.target.value)} disabled={!enabled} />
-        </label>
+        <Field label="x" value={x} onChange={setX} disabled={!enabled} decimal />
+        <Field label="y" value={y} onChange={setY} disabled={!enabled} decimal />
       </div>
       <div className="row compact">
-        <label>
-          up kbit/s
-          <input inputMode="numeric" value={up} onChange={(e) => setUp(e.target.value)} disabled={!enabled} />
-        </label>
-        <label>
-          down kbit/s
-          <input inputMode="numeric" value={down} onChange={(e) => setDown(e.target.value)} disabled={!enabled} />
-        </label>
+        <Field label="up kbit/s" value={up} onChange={setUp} disabled={!enabled} />
+        <Field label="down kbit/s" value={down} onChange={setDown} disabled={!enabled} />
         <button type="button" className="small" disabled={!enabled || busy} onClick={() => void emulate()} data-testid="observer-emulate">
           Emulate
         </button>
