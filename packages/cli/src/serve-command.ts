@@ -46,7 +46,8 @@ Options:
 
 Environment:
   CUBECAST_ADMIN_TOKEN  enables observer controls for observers that present it
-  CUBECAST_OBSERVER_TOKEN  the observer page (/observer) shows the overlay only to those
+  CUBECAST_OBSERVER_TOKEN
+                        the observer page (/observer) shows the overlay only to those
                         that present it (or the admin token); unset, anyone may watch
   REDIS_URL             as --redis
   CUBECAST_ICE_SERVERS  STUN/TURN servers for the tabs' connections, a JSON array of
