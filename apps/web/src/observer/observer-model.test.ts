@@ -86,6 +86,17 @@ describe('ObserverModel', () => {
     expect(model.events).toHaveLength(EVENTS_KEPT);
     expect(model.events[0]!.time).toBe(3000 + EVENTS_KEPT + 4);
   });
+
+  it('starts afresh at each snapshot: the recent events the server sends after it do not come twice', () => {
+    const model = new ObserverModel('default');
+    model.snapshot(snapshot(1000));
+    model.event(event(1100, 'swap'));
+    // A reconnection: the snapshot again, then the same recent events.
+    model.snapshot(snapshot(5000));
+    model.event(event(1100, 'swap'));
+    expect(model.events).toHaveLength(1);
+    expect(model.totals.get('swaps').values.at(-1)).toBe(1);
+  });
 });
 
 describe('links and trees', () => {

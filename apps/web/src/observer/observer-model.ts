@@ -134,8 +134,16 @@ export class ObserverModel {
 
   constructor(readonly room: string) {}
 
+  /**
+   * A snapshot starts the picture afresh, events too: the server follows each one (a new
+   * connection, a reconnection, a new token) with its recent event log, which would otherwise
+   * come twice.
+   */
   snapshot(snapshot: ObserverSnapshot): void {
     this.state = snapshot;
+    this.events.length = 0;
+    this.swaps = 0;
+    this.rejects = 0;
     this.sample();
   }
 
