@@ -105,8 +105,8 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
       </div>
       {policyAnswer}
       <div className="row compact">
-        <Field label="k" value={k} onChange={setK} disabled={!enabled} placeholder={String(state.cube.k)} />
-        <Field label="n" value={n} onChange={setN} disabled={!enabled} placeholder={String(state.cube.n)} />
+        <Field label="k" value={k} onChange={setK} disabled={!enabled} placeholder={state.cube.k > 0 ? String(state.cube.k) : ''} />
+        <Field label="n" value={n} onChange={setN} disabled={!enabled} placeholder={state.cube.n > 0 ? String(state.cube.n) : ''} />
         <button
           type="button"
           className="small"

@@ -91,7 +91,7 @@ export function ObserverApp() {
         </span>
         {state && (
           <span className="facts-inline">
-            <b data-testid="observer-host-count">{state.hosts.length}</b> hosts · {state.links.length} links · {state.subscriptions.length} streams · {state.cube.k}-ary {state.cube.n}-cube, epoch {state.cube.epoch} · policy {state.policy}
+            <b data-testid="observer-host-count">{state.hosts.length}</b> hosts · {state.links.length} links · {state.subscriptions.length} streams · {state.cube.k > 0 ? `${state.cube.k}-ary ${state.cube.n}-cube, epoch ${state.cube.epoch}` : 'no cube yet'} · policy {state.policy}
           </span>
         )}
       </header>

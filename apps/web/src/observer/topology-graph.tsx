@@ -9,6 +9,8 @@ const STEP_PX = 110;
 /** More changes than this in one update are applied without animation: a re-embedding of hundreds of hosts would crawl. */
 const MAX_ANIMATED = 80;
 const ANIMATION_MS = 450;
+/** The most a picture is zoomed to frame it: four hosts at 4x would be all label. */
+const MAX_FIT_ZOOM = 1.6;
 /**
  * Past this many hosts, labels show only when zoomed in, and links only where they matter:
  * stalled or failed, the picked host's, and the picked channel's tree. A thousand hosts have
@@ -225,6 +227,8 @@ export function TopologyGraph(props: {
       }
       const slide = animate && moved.length <= MAX_ANIMATED;
       for (const [node, to] of moved) {
+        // A slide still running would carry the node on to its old place after this one.
+        node.stop(true);
         if (slide) node.animate({ position: to }, { duration: ANIMATION_MS });
         else node.position(to);
       }
@@ -233,7 +237,18 @@ export function TopologyGraph(props: {
     const cubeShape = `${state.cube.k}/${state.cube.n}/${state.hosts.length > 0}`;
     if (cubeShape !== shape.current) {
       shape.current = cubeShape;
-      core.fit(undefined, 40);
+      // Framed where the hosts are going: again once their slides end. A few hosts are not
+      // blown up to fill the picture.
+      const frame = () => {
+        if (cy.current !== core) return;
+        core.fit(undefined, 40);
+        if (core.zoom() > MAX_FIT_ZOOM) {
+          core.zoom(MAX_FIT_ZOOM);
+          core.center();
+        }
+      };
+      frame();
+      setTimeout(frame, ANIMATION_MS + 50);
     }
     // Only a new state from the server counts as shown (an event or a selection redraws too).
     if (state.time !== shownTime.current) {
