@@ -495,7 +495,9 @@ describe('swaps', () => {
     await eventually(() => viewsMatch(s, hosts) && [...subscriber.ids].some((id) => cube.cube.hopDistance(channel.anchor, id) === 1));
     await eventually(() => admin.events.some((e) => e.type === 'swap' && e.hostId === subscriber.hostId));
     // Where it stands now nothing is nearer: a second check makes no swap.
-    expect(await admin.control('control:swap-check', { hostId: subscriber.hostId })).toMatchObject({ ok: true, checked: [{ subscriptionId: subscription.subscriptionId }] });
+    const again = (await admin.control('control:swap-check', { hostId: subscriber.hostId })) as Ack<SwapCheckResult>;
+    expect(again).toMatchObject({ ok: true, checked: [{ subscriptionId: subscription.subscriptionId }] });
+    expect((again as SwapCheckResult).checked[0]!.swap).toBeUndefined();
     expect(publisher.routeRequests.length).toBeGreaterThanOrEqual(2);
   });
 });

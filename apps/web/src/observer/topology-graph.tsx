@@ -167,7 +167,7 @@ export function TopologyGraph(props: {
   onSelect.current = props.onSelect;
 
   useEffect(() => {
-    const core = cytoscape({ container: container.current!, style: STYLE, layout: { name: 'preset' }, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false});
+    const core = cytoscape({ container: container.current!, style: STYLE, layout: { name: 'preset' }, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false });
     core.on('tap', 'node', (event) => onSelect.current({ kind: 'host', hostId: event.target.id() as string }));
     core.on('tap', 'edge.link', (event) => onSelect.current({ kind: 'link', key: event.target.id() as string }));
     core.on('tap', (event) => {

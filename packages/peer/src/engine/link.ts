@@ -231,7 +231,6 @@ export class Link {
     return this.wireBytes + this.transport.bufferedAmount;
   }
 
-
   noteReceived(bytes: number, now: number, lane: number): void {
     this.counters.receivedBytes += bytes;
     this.lastHeard = now;

@@ -320,8 +320,8 @@ export class SwitchingEngine {
     // Twice: on the reliable lane, and on the lane that never retransmits. Upstream carries
     // too little to trigger SCTP's fast retransmit, so a lost request waits out a retransmission
     // timeout (hundreds of ms in Chromium) while the subscriber's picture stays frozen; the
-    // other copy is there a round trip after the loss. The host upstream takes whichever comes
-    // first and coalesces the other (KEYFRAME_REQUEST_MIN_INTERVAL_MS).
+    // other copy is there a round trip after the loss. Both carry this host's request number:
+    // the host upstream takes whichever comes first and drops the other (firstHeard).
     this.keyframeRequestNumber = (this.keyframeRequestNumber + 1) >>> 0;
     const request = encode({ ...this.header(MessageType.KeyframeRequest, channel, 0), sequence: this.keyframeRequestNumber });
     link.toWire(request, now, UNRETRANSMITTED_LANE);
