@@ -5,7 +5,7 @@
  * The observer page (/observer) in Chromium watches 100, then 1000 virtual hosts (socket.io
  * clients in a process of their own, as in the signaling benchmarks). First the page sits
  * still with them (the baseline, same run), then for CHURN_MS a few hosts a second join and
- * leave, each join and leave a re-embedding's worth of changes in the feed. Reported, p50/p99:
+ * leave, each moving ids and links in the feed. Reported, p50/p99:
  * - frame time: the time between two animation frames (60 Hz is 16.7 ms; long frames are
  *   jank a person feels);
  * - update latency: from the server building a delta (its `time`) to the page having drawn it;
@@ -14,13 +14,13 @@
  * - input delay: a round trip into the page's main thread (a click waits as long).
  */
 import type { ChildProcess } from 'node:child_process';
-import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { summarize } from '@cubecast/overlay';
 import { startBenchBrowser } from '@cubecast/bench-kit/browser';
 import { table } from '@cubecast/bench-kit';
 import type { Page } from 'playwright-core';
 import { VirtualHost } from '../../signaling-server/src/testing/virtual-host.js';
+import { ask, startClientProcess } from '../../signaling-server/bench/server-process.js';
 
 const DEADLINE_MS = 15 * 60_000;
 const POPULATIONS = process.env.CUBECAST_OBSERVER_HOSTS?.split(',').map(Number) ?? [100, 1000];
@@ -34,11 +34,8 @@ const bench = await startBenchBrowser('bench:observer', 'observer.html', DEADLIN
 
 /** `count` virtual hosts joined from a child process (signaling-server's load-clients.ts). */
 async function joinHosts(url: string, count: number): Promise<ChildProcess> {
-  const child = fork(new URL('../../signaling-server/bench/load-clients.ts', import.meta.url), [url, String(count)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await once(child, 'message');
-  const joined = new Promise<{ error?: string }>((resolve) => child.once('message', resolve));
-  child.send({ type: 'join' });
-  const reply = await joined;
+  const child = await startClientProcess(url, count);
+  const reply = await ask<{ type: string; error?: string }>(child, 'join');
   if (reply.error) throw new Error(`virtual hosts did not join: ${reply.error}`);
   return child;
 }
@@ -94,7 +91,7 @@ try {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     try {
-      await page.goto(`${bench.server.url}/observer`);
+      await page.goto(`${bench.server.url}/observer?perf`);
       await page.getByTestId('observer-host-count').filter({ hasText: String(population) }).waitFor({ timeout: 60_000 });
       await drain(page);
       const stillInput = await probing(page, () => new Promise((resolve) => setTimeout(resolve, STILL_MS)));
@@ -124,9 +121,7 @@ try {
     } finally {
       await context.close();
       // Closed before the channel goes: the child answers, and a reply into a closed channel is EPIPE.
-      const closed = once(clients, 'message');
-      clients.send({ type: 'close' });
-      await closed;
+      await ask(clients, 'close');
       clients.disconnect();
       await once(clients, 'exit');
     }

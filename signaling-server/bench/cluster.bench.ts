@@ -10,12 +10,11 @@
  * joined in under 5 minutes. Bounded: each phase has a deadline; every process is stopped at
  * the end whatever happens (killed if it does not exit within 10 s). `CUBECAST_CLUSTER_HOSTS` sets another count (a multiple of 4).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { summarize } from '@cubecast/overlay';
 import { table } from '@cubecast/bench-kit';
 import { startRedis } from '../src/testing/redis-server.js';
-import { ask, childExecArgv, startServerProcess, stopAll, withDeadline, type Reply } from './server-process.js';
+import { ask, startClientProcess, startServerProcess, stopAll, withDeadline, type Reply } from './server-process.js';
 
 const HOSTS = Number(process.env.CUBECAST_CLUSTER_HOSTS ?? 65536);
 const NODES = 4;
@@ -60,10 +59,9 @@ try {
   // The room's owner is the first node a join reaches: one host joins there first.
   const clients: ChildProcess[] = [];
   for (const [i, node] of nodes.entries()) {
-    const client = fork(new URL('./load-clients.ts', import.meta.url), [node.url, String(HOSTS / NODES), '32'], { execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const client = await startClientProcess(node.url, HOSTS / NODES);
     children.push(client);
     clients.push(client);
-    await once(client, 'message');
     process.stderr.write(`client process ${i + 1} for ${node.url}\n`);
   }
   process.stderr.write(`${HOSTS} hosts joining through ${NODES} nodes...\n`);

@@ -64,6 +64,16 @@ export async function startServerProcess(mode: 'bare' | 'cubecast' | 'cluster', 
   return { child, url: ready.url! };
 }
 
+/** Starts load-clients.ts for `count` virtual hosts of `url` (`inFlight` joins at a time); resolves once it is ready for `join`. */
+export async function startClientProcess(url: string, count: number, inFlight = 32): Promise<ChildProcess> {
+  const child = fork(new URL('./load-clients.ts', import.meta.url), [url, String(count), String(inFlight)], {
+    execArgv: childExecArgv(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await once(child, 'message');
+  return child;
+}
+
 /**
  * Ends child processes: each is disconnected first and exits by itself (so a `--cpu-prof` in
  * NODE_OPTIONS writes its profile), and is killed if it has not within 10 s.

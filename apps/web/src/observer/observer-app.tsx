@@ -12,21 +12,27 @@ import './observer-globals.js';
 /** Update latencies and frame times the page keeps for `npm run bench:observer`. */
 const PERF_KEPT = 5000;
 
-const perf: NonNullable<Window['cubecastObserverPerf']> = (window.cubecastObserverPerf = { updateMs: [], frameMs: [], hostShownAt: {} });
+/**
+ * Measurements for `npm run bench:observer`, only on a page opened with `?perf`: a person's
+ * page does not keep a loop over every frame for a benchmark.
+ */
+const perf: Window['cubecastObserverPerf'] = new URLSearchParams(window.location.search).has('perf') ? (window.cubecastObserverPerf = { updateMs: [], frameMs: [], hostShownAt: {} }) : undefined;
 /** Hosts drawn so far: a host is news (hostShownAt) the first time a drawn state has it. */
 const drawnHosts = new Set<string>();
 const keep = (list: number[], value: number) => {
   list.push(value);
   if (list.length > PERF_KEPT) list.shift();
 };
-// Frame times while the page is open: what a person feels as jank.
-let lastFrame: number | undefined;
-const onFrame = (now: number) => {
-  if (lastFrame !== undefined) keep(perf.frameMs, now - lastFrame);
-  lastFrame = now;
+if (perf) {
+  // Frame times while the page is open: what a person feels as jank.
+  let lastFrame: number | undefined;
+  const onFrame = (now: number) => {
+    if (lastFrame !== undefined) keep(perf.frameMs, now - lastFrame);
+    lastFrame = now;
+    requestAnimationFrame(onFrame);
+  };
   requestAnimationFrame(onFrame);
-};
-requestAnimationFrame(onFrame);
+}
 
 function treeOf(state: ObserverSnapshot, channel: string | undefined): TreeOverlay | undefined {
   const info = state.channels.find((c) => c.name === channel);
@@ -62,6 +68,7 @@ export function ObserverApp() {
   const links = useMemo(() => model.links(), [model, version]);
   const tree = useMemo(() => (state ? treeOf(state, channel) : undefined), [state, channel]);
   const onShown = useCallback((shown: ObserverSnapshot) => {
+    if (!perf) return;
     const now = Date.now();
     keep(perf.updateMs, now - shown.time);
     const first = drawnHosts.size === 0;
@@ -73,9 +80,10 @@ export function ObserverApp() {
     }
   }, []);
 
+  // Built when a script reads it, not on every render (a thousand hosts' links each time).
   useEffect(() => {
-    window.cubecastObserver = model.view();
-  }, [model, version]);
+    Object.defineProperty(window, 'cubecastObserver', { get: () => model.view(), configurable: true });
+  }, [model]);
 
   const roomLabel = place.room === undefined ? 'the default room' : `room “${place.room}”`;
   return (
