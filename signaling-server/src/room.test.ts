@@ -1,5 +1,6 @@
 import { NetworkCoordinates } from '@cubecast/overlay';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FLOOD_WATCH_TICK_MS, startedFloodWatches } from './flood-watch.js';
 import { silentLogger } from './log.js';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController } from './overlay-controller.js';
 import { DELTAS_DEFERRED_MAX_MS, LEAVE_BATCH_MAX_MS, Room, type RoomDelivery } from './room.js';
@@ -152,18 +153,24 @@ describe('leaves while timers are held back', () => {
 
   it('hands a batch to the controller from within a flood of I/O once it has been quiet for 50 ms', async () => {
     // A flood is one long poll phase: no setImmediate runs either (faked here; the test
-    // turns the loop with the real one).
+    // turns the loop with the real one). The watch's clock ticks from its own thread.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate'] });
-    const turn = () => new Promise((resolve) => realSetImmediate(resolve));
     const { room, hosts, batches } = roomOf(100);
+    const turnsFor = async (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until && batches.length === 0) await new Promise((resolve) => realSetImmediate(resolve));
+    };
     for (const host of hosts.slice(0, 64)) leave(room, host);
-    // The watch steps at every turn, and the batch is not due yet.
-    for (let turns = 0; turns < 3; turns++) await turn();
+    expect(startedFloodWatches()).toBe(1);
+    // Ticks come, and the batch is not due yet.
+    await turnsFor(3 * FLOOD_WATCH_TICK_MS);
     expect(batches).toEqual([]);
     busy(60);
-    for (let turns = 0; turns < 10 && batches.length === 0; turns++) await turn();
+    await turnsFor(20 * FLOOD_WATCH_TICK_MS);
     expect(batches).toEqual([false]);
     expect(room.controller.store.hosts.size).toBe(36);
+    // The watch runs while a batch is pending, not after.
+    expect(startedFloodWatches()).toBe(0);
     room.close();
   });
 });

@@ -78,7 +78,7 @@ export class Room {
   /** Since when deltas have waited for a burst of leaves to end. */
   private deltasDeferredSince: number | undefined;
   private leaveTimer: NodeJS.Timeout | undefined;
-  /** Settles the batch while a flood of socket I/O holds its timer back. */
+  /** Settles the batch while a flood of socket I/O holds its timer back; runs while a batch is pending. */
   private readonly leaveWatch = new FloodWatch(() => this.options.guard('host:leave', () => this.settleLeaves()));
   private shrinkTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
@@ -165,7 +165,7 @@ export class Room {
   /**
    * Hands the batch to the controller if it is due and its timer has not run: the I/O of
    * sockets closing by the thousand holds timers back for seconds (see FloodWatch). Every
-   * leave calls this first, and the watch while the flood lasts.
+   * leave calls this first, and the watch while the batch is pending.
    */
   private settleLeaves(): void {
     if (this.pendingLeaves.length === 0) return;
@@ -219,6 +219,7 @@ export class Room {
   private flushLeaves(cutShort: boolean): void {
     const leaves = this.pendingLeaves;
     this.pendingLeaves = [];
+    this.leaveWatch.stop();
     if (this.closedFlag || leaves.length === 0) return;
     const now = performance.now();
     const defer = cutShort && now - (this.deltasDeferredSince ?? now) < DELTAS_DEFERRED_MAX_MS;
