@@ -6,7 +6,8 @@
  * measured in the same run) and against Cubecast's. Reports joins/s, p50/p99 from connect to
  * own ids, server heap per host (after a full GC, over the heap before any host), deltas and
  * full states sent per join, and how long the leaves take (from the first socket closed to the
- * server having handled the last leave). Bounded: every phase has a deadline; the server
+ * server having handled the last leave), as medians of rounds that alternate the two servers.
+ * Bounded: every phase has a deadline; the server
  * process is stopped at the end whatever happens. Targets: 5000 hosts joined in under 20 s,
  * under 200 MB server heap; a mass leave within 2x of bare socket.io's.
  */
@@ -17,7 +18,12 @@ import { ask, startServerProcess, stopAll, withDeadline } from './server-process
 
 /** CUBECAST_LOAD_SIZES: other host counts, comma-separated (e.g. `15000` to look at one size). */
 const SIZES = process.env.CUBECAST_LOAD_SIZES?.split(',').map(Number) ?? [1000, 5000, 15000];
+/** CUBECAST_LOAD_ROUNDS: rounds per size; the table gives medians (a close of 5000 sockets varies by a third between runs). */
+const ROUNDS = Number(process.env.CUBECAST_LOAD_ROUNDS ?? 3);
 const IN_FLIGHT = 64;
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {
+  throw new Error('run with node --expose-gc (npm run bench -w signaling-server does)');
+});
 
 async function run(mode: 'bare' | 'cubecast', count: number) {
   const { child, url } = await startServerProcess(mode);
@@ -44,6 +50,9 @@ async function run(mode: 'bare' | 'cubecast', count: number) {
     );
     const joinedMs = performance.now() - start;
     const after = await ask(child, 'heap');
+    // This process's garbage from the joins (the hosts' states and deltas, more for Cubecast's
+    // hosts than bare's) is collected now, not in the middle of the closes being timed.
+    gc();
     // Timed by the server's clock: while thousands of sockets close, this process's timers and
     // the server's answers wait behind their I/O (up to 0.8 s at 15000 hosts).
     const leaveStart = performance.timeOrigin + performance.now();
@@ -76,13 +85,31 @@ async function run(mode: 'bare' | 'cubecast', count: number) {
   }
 }
 
+type Result = Awaited<ReturnType<typeof run>>;
+const median = (values: number[]) => summarize(values).p50;
+/** Each field's median over the rounds (a field some rounds lack stays undefined). */
+function medians(results: Result[]): Result {
+  const of = (field: keyof Result) => {
+    const values = results.map((r) => r[field]).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : median(values);
+  };
+  return Object.fromEntries(Object.keys(results[0]!).map((field) => [field, of(field as keyof Result)])) as Result;
+}
+
 const rows: string[][] = [];
 for (const count of SIZES) {
-  let bareLeftMs = 0;
+  const results: Record<'bare' | 'cubecast', Result[]> = { bare: [], cubecast: [] };
+  // Rounds alternate the two servers, so that both meet the machine's slow and fast spells.
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of ['bare', 'cubecast'] as const) {
+      process.stderr.write(`${mode} server, ${count} hosts, round ${round} of ${ROUNDS}...\n`);
+      results[mode].push(await run(mode, count));
+    }
+  }
+  const bareLeftMs = median(results.bare.map((r) => r.leftMs));
   for (const mode of ['bare', 'cubecast'] as const) {
-    process.stderr.write(`${mode} server, ${count} hosts...\n`);
-    const r = await run(mode, count);
-    if (mode === 'bare') bareLeftMs = r.leftMs;
+    const r = medians(results[mode]);
+    const perRound = results.cubecast.map((c, i) => (c.leftMs / results.bare[i]!.leftMs).toFixed(1)).join(' ');
     rows.push([
       String(count),
       mode === 'bare' ? 'bare socket.io (baseline)' : 'cubecast',
@@ -96,12 +123,14 @@ for (const count of SIZES) {
       r.statesPerJoin === undefined ? '' : r.statesPerJoin.toFixed(2),
       (r.leftMs / 1000).toFixed(2),
       mode === 'bare' ? 'baseline' : `${(r.leftMs / bareLeftMs).toFixed(1)}x`,
+      mode === 'bare' ? '' : perRound,
       mode === 'cubecast' && count === 5000 ? (r.joinedMs < 20_000 && r.heapMb < 200 ? 'yes' : 'NO') : '',
       mode === 'cubecast' && count >= 5000 ? (r.leftMs <= 2 * bareLeftMs ? 'yes' : 'NO') : '',
     ]);
   }
 }
-const headers = ['hosts', 'server', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB', 'KB/host', 'deltas/join', 'states/join', 'left s', 'left x bare', 'join target', 'leave target'];
-console.log(`Signaling load (node ${process.version}, ${IN_FLIGHT} joins in flight, loopback)\n`);
+const headers = ['hosts', 'server', 'joined s', 'joins/s', 'p50 ms', 'p99 ms', 'heap MB', 'KB/host', 'deltas/join', 'states/join', 'left s', 'left x bare', 'per round', 'join target', 'leave target'];
+console.log(`Signaling load (node ${process.version}, ${IN_FLIGHT} joins in flight, loopback, medians of ${ROUNDS} rounds)\n`);
 console.log(table(headers, rows, 2));
 console.log('\np50/p99: from opening the connection to holding its own ids. Heap: server, after a full GC, all hosts joined.');
+console.log('Left: from the first socket closed to the server having handled the last leave; per round: that round\'s Cubecast over its bare.');
