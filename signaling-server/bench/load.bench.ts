@@ -7,9 +7,9 @@
  * own ids, server heap per host (after a full GC, over the heap before any host), deltas and
  * full states sent per join, and how long the leaves take (from the first socket closed to the
  * server having handled the last leave), as medians of rounds that alternate the two servers.
- * Bounded: every phase has a deadline; the server
- * process is stopped at the end whatever happens. Targets: 5000 hosts joined in under 20 s,
- * under 200 MB server heap; a mass leave within 2x of bare socket.io's.
+ * Bounded: every phase has a deadline; the server process is stopped at the end whatever
+ * happens. Targets: 5000 hosts joined in under 20 s, under 200 MB server heap; a mass leave
+ * within 2x of bare socket.io's.
  */
 import { summarize } from '@cubecast/overlay';
 import { table } from '@cubecast/bench-kit';
@@ -21,9 +21,11 @@ const SIZES = process.env.CUBECAST_LOAD_SIZES?.split(',').map(Number) ?? [1000, 
 /** CUBECAST_LOAD_ROUNDS: rounds per size; the table gives medians (a close of 5000 sockets varies by a third between runs). */
 const ROUNDS = Number(process.env.CUBECAST_LOAD_ROUNDS ?? 3);
 const IN_FLIGHT = 64;
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {
-  throw new Error('run with node --expose-gc (npm run bench -w signaling-server does)');
-});
+if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+  console.error('load.bench: run with node --expose-gc (npm run bench -w signaling-server does)');
+  process.exit(1);
+}
+const gc = (globalThis as unknown as { gc: () => void }).gc;
 
 async function run(mode: 'bare' | 'cubecast', count: number) {
   const { child, url } = await startServerProcess(mode);
