@@ -1,7 +1,6 @@
 import { SwitchingEngine } from './switching-engine.js';
 import { LOW_WATER_BYTES } from './link.js';
-import { LeakyBufferedAmount } from './buffered-amount.js';
-import { RELIABLE_LANE } from '@cubecast/protocol';
+import { LinkStripes } from './link-stripes.js';
 import { reportTransfer, type EngineCommand, type EngineReport } from './worker-protocol.js';
 import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from '../spa/browser-pipelines.js';
 import { CodingSession, type CodingRole } from '../spa/coding-session.js';
@@ -42,32 +41,28 @@ const engine = new SwitchingEngine({
 const links = new Map<string, RTCDataChannel[]>();
 
 /**
- * The engine's link over a host's channels, one per lane: open once all are; a close or
- * error of any of them closes the link; whatever arrives on any goes in.
+ * The engine's link over a host's channels, one per lane in one stripe or more (LinkStripes):
+ * open once stripe 0's all are; a close or error of one of them closes the link (of a later
+ * stripe, drops that stripe); whatever arrives on any goes in.
  */
 function attach(hostId: string, channels: RTCDataChannel[]): void {
   links.set(hostId, channels);
   const current = () => links.get(hostId) === channels;
-  // The reliable lane's bufferedAmount is true; the others' count what SCTP abandoned.
-  const reliable = channels[RELIABLE_LANE]!;
-  const unreliable = channels.filter((_, lane) => lane !== RELIABLE_LANE).map((channel) => new LeakyBufferedAmount(() => channel.bufferedAmount, performance.now()));
+  const stripes = new LinkStripes(channels, performance.now());
   engine.addLink(hostId, {
-    send: (bytes, lane) => channels[lane]!.send(bytes as Uint8Array<ArrayBuffer>),
+    send: (bytes, lane) => stripes.channelFor(lane).send(bytes as Uint8Array<ArrayBuffer>),
     get bufferedAmount() {
-      const now = performance.now();
-      let total = reliable.bufferedAmount;
-      for (const lane of unreliable) total += lane.backlog(now);
-      return total;
+      return stripes.bufferedAmount(performance.now());
     },
-    close: () => {
-      for (const channel of channels) channel.close();
-    },
+    close: () => stripes.close(),
   });
-  for (const [lane, channel] of channels.entries()) {
+  const lost = (index: number, why: string) => current() && stripes.channelLost(index) && engine.linkClosed(hostId, why);
+  for (const [index, channel] of channels.entries()) {
+    const lane = stripes.laneOf(index);
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES / channels.length;
-    channel.onclose = () => current() && engine.linkClosed(hostId, `data channel ${channel.label} closed`);
-    channel.onerror = () => current() && engine.linkClosed(hostId, `data channel ${channel.label} error`);
+    channel.onclose = () => lost(index, `data channel ${channel.label} closed`);
+    channel.onerror = () => lost(index, `data channel ${channel.label} error`);
     channel.onbufferedamountlow = () => current() && engine.bufferLow(hostId);
     channel.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
       if (!current()) return;
@@ -76,12 +71,13 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
       engine.receive(hostId, data, lane);
     };
   }
-  // Open once every lane is: the first ping goes on lane 1, and a ping lost to a lane not yet
-  // open would leave the link without an RTT (and headers without its latency) for a second.
+  // Open once every lane of stripe 0 is: the first ping goes on lane 1, and a ping lost to a
+  // lane not yet open would leave the link without an RTT (and headers without its latency)
+  // for a second. Later stripes are taken as their channels open (LinkStripes.channelFor).
   const opened = () => {
-    if (current() && channels.every((channel) => channel.readyState === 'open')) engine.linkOpened(hostId);
+    if (current() && stripes.open) engine.linkOpened(hostId);
   };
-  for (const channel of channels) channel.onopen = opened;
+  for (const [index, channel] of channels.entries()) if (stripes.stripeOf(index) === 0) channel.onopen = opened;
   opened();
 }
 
