@@ -63,12 +63,12 @@ export async function wireLine(tabs: readonly BenchTab[], raw = false, maxLatenc
  * n tabs of bench.html (at `url`) in a fresh context, wired in a line (`wireLine`); closing
  * closes them all.
  */
-export async function openChain(browser: Browser, url: string, n: number, raw = false, maxLatencyMs?: number): Promise<{ first: BenchTab; last: BenchTab; tabs: BenchTab[]; close(): Promise<void> }> {
+export async function openChain(browser: Browser, url: string, n: number, raw = false, maxLatencyMs?: number, stripes = 1): Promise<{ first: BenchTab; last: BenchTab; tabs: BenchTab[]; close(): Promise<void> }> {
   const context = await browser.newContext();
   const pages: Page[] = [];
   for (let i = 0; i < n; i++) {
     const page = await context.newPage();
-    await page.goto(`${url}/bench.html${raw ? '?raw' : ''}`);
+    await page.goto(`${url}/bench.html${raw ? '?raw' : stripes > 1 ? `?stripes=${stripes}` : ''}`);
     await page.waitForFunction(() => 'bench' in window);
     pages.push(page);
   }

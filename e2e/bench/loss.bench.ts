@@ -4,11 +4,13 @@
  *
  * Video-sized chunks (12 KB at 30 fps, a key frame every 2 s, bound 300 ms) through 1, 2 and
  * 4 hops of tabs running the product's engine, with real UDP loss (iptables, every hop) of 0,
- * 2, 5 and 10%. On the same line of tabs, three modes alternate ROUNDS times: *reliable*, as
- * before issue 17 (the reliable, ordered lane); *retransmit*, the unordered lanes SCTP
- * retransmits while the deadline allows; *fec*, sent once with per-hop repairs sized to the
- * measured loss (the default). Each figure is the median of its rounds. Latency is true
- * latency (every tab runs on this machine's clock). Decodable: chunks a decoder could show,
+ * 2, 5 and 10%. Four modes alternate ROUNDS times: *reliable*, as before issue 17 (the
+ * reliable, ordered lane); *retransmit*, the unordered lanes SCTP retransmits while the
+ * deadline allows; *fec*, sent once with per-hop repairs sized to the measured loss (the
+ * default); these three on one line of tabs. *Striped*: fec over four peer connections per
+ * link, each its own SCTP association (LinkStripes), on a second line beside the first. Each
+ * figure is the median of its rounds. Latency is true latency (every tab runs on this
+ * machine's clock). Decodable: chunks a decoder could show,
  * every chunk since the last key frame having arrived (each frame depends on the one before,
  * the worst case), per second, and as a share of the same mode's lossless figure. Stall: the
  * longest time between two decodable chunks. Overhead: bytes the first hop sent beyond the
@@ -43,13 +45,16 @@ const KEY_EVERY = 60;
 const bench = await startBenchBrowser('bench:loss', 'bench.html', DEADLINE_MS);
 const loss = new UdpLoss();
 
-const line = (hops: number) => openChain(bench.browser, bench.server.url, hops + 1, false, BOUND_MS);
+/** Peer connections per link in the `striped` mode (LinkStripes). */
+const STRIPES = 4;
+const line = (hops: number, stripes: number) => openChain(bench.browser, bench.server.url, hops + 1, false, BOUND_MS, stripes);
 
 const MODES = (
   [
-    { mode: 'reliable', flags: 0, protection: 'fec' },
-    { mode: 'retransmit', flags: Flags.Timely, protection: 'retransmit' },
-    { mode: 'fec', flags: Flags.Timely, protection: 'fec' },
+    { mode: 'reliable', flags: 0, protection: 'fec', stripes: 1 },
+    { mode: 'retransmit', flags: Flags.Timely, protection: 'retransmit', stripes: 1 },
+    { mode: 'fec', flags: Flags.Timely, protection: 'fec', stripes: 1 },
+    { mode: 'striped', flags: Flags.Timely, protection: 'fec', stripes: STRIPES },
   ] as const
 ).filter((m) => m.mode === 'reliable' || !process.env.CUBECAST_LOSS_MODES || process.env.CUBECAST_LOSS_MODES.split(',').includes(m.mode));
 
@@ -119,13 +124,15 @@ try {
   const rows: (string | number)[][] = [];
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   for (const hops of HOPS) {
-    const l = await line(hops);
+    // One line of tabs per stripe count, side by side in the namespace (the same loss); a round streams on one at a time.
+    const lines = new Map<number, Awaited<ReturnType<typeof line>>>();
+    for (const stripes of new Set(MODES.map((m) => m.stripes))) lines.set(stripes, await line(hops, stripes));
     const lossless = new Map<string, { p99: number; fps: number }>();
     try {
       for (const probability of RATES) {
         loss.set(probability);
         const rounds = new Map(MODES.map((m) => [m.mode, [] as Awaited<ReturnType<typeof measure>>[]]));
-        for (let round = 0; round < ROUNDS; round++) for (const mode of MODES) rounds.get(mode.mode)!.push(await measure(l, mode));
+        for (let round = 0; round < ROUNDS; round++) for (const mode of MODES) rounds.get(mode.mode)!.push(await measure(lines.get(mode.stripes)!, mode));
         const reliableWire = summarize(rounds.get('reliable')!.map((m) => m.wire)).p50;
         for (const [mode, runs] of rounds) {
           const median = (pick: (m: (typeof runs)[number]) => number) => summarize(runs.map(pick)).p50;
@@ -138,7 +145,7 @@ try {
       }
     } finally {
       loss.set(0);
-      await l.close();
+      for (const l of lines.values()) await l.close();
     }
   }
   console.log();

@@ -12,10 +12,16 @@ import EngineWorker from '@cubecast/peer/engine.worker?worker';
 import RawChannelWorker from './raw-channel.worker.ts?worker';
 
 // `?raw` in the page URL: the baseline, bare channels in a worker instead of the engine.
-const raw = new URLSearchParams(location.search).has('raw');
+const params = new URLSearchParams(location.search);
+const raw = params.has('raw');
+/** `?stripes=N`: each link is N peer connections (see LinkStripes); the raw baseline uses one. */
+const STRIPES = raw ? 1 : Math.min(8, Math.max(1, Number(params.get('stripes') ?? 1) | 0));
+/** How the harness carries the stripes' descriptions in one string. */
+const STRIPE_SEPARATOR = '\n--stripe--\n';
 const worker: Worker = raw ? new RawChannelWorker() : new EngineWorker();
 let rawResults: { bytes: number; firstAt: number; lastAt: number } | undefined;
-const connections = new Map<string, RTCPeerConnection>();
+/** Each peer's connections, one per stripe. */
+const connections = new Map<string, RTCPeerConnection[]>();
 /** What connections are made with: no ICE servers, unless a harness across NATs sets some (`ice`). */
 let iceConfiguration: RTCConfiguration = { iceServers: [] };
 /** What arrived: per chunk, in arrival order, its arrival time and sequence (and which were key frames). */
@@ -65,14 +71,14 @@ worker.onmessage = (event: MessageEvent<EngineReport | RawReport>) => {
 
 const command = (c: EngineCommand, transfer: Transferable[] = []) => worker.postMessage(c, transfer);
 
-async function connection(peer: string): Promise<RTCPeerConnection> {
-  const pc = new RTCPeerConnection(iceConfiguration);
-  const channels = LINK_CHANNELS.map(({ label, ...init }) => pc.createDataChannel(label, init));
+function connect(peer: string): RTCPeerConnection[] {
+  const stripes = Array.from({ length: STRIPES }, () => new RTCPeerConnection(iceConfiguration));
+  const channels = stripes.flatMap((pc) => LINK_CHANNELS.map(({ label, ...init }) => pc.createDataChannel(label, init)));
   // The baseline is one bare channel: the reliable one, which the engine's flood uses too.
   if (raw) worker.postMessage({ channel: channels[0], peer }, [channels[0] as unknown as Transferable]);
   else command({ type: 'link:add', hostId: peer, channels }, channels as unknown as Transferable[]);
-  connections.set(peer, pc);
-  return pc;
+  connections.set(peer, stripes);
+  return stripes;
 }
 
 async function gathered(pc: RTCPeerConnection): Promise<string> {
@@ -90,22 +96,28 @@ const bench = {
   /** Each connection's selected candidate pair, by peer. */
   async routes(): Promise<Record<string, LinkRoute | null>> {
     const routes: Record<string, LinkRoute | null> = {};
-    for (const [peer, pc] of connections) routes[peer] = selectedRoute(await readStats(pc));
+    for (const [peer, [pc]] of connections) routes[peer] = selectedRoute(await readStats(pc!));
     return routes;
   },
   async offer(peer: string): Promise<string> {
-    const pc = await connection(peer);
-    await pc.setLocalDescription(await pc.createOffer());
-    return gathered(pc);
+    const offers = connect(peer).map(async (pc) => {
+      await pc.setLocalDescription(await pc.createOffer());
+      return gathered(pc);
+    });
+    return (await Promise.all(offers)).join(STRIPE_SEPARATOR);
   },
   async answer(peer: string, offer: string): Promise<string> {
-    const pc = await connection(peer);
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return gathered(pc);
+    const offers = offer.split(STRIPE_SEPARATOR);
+    const answers = connect(peer).map(async (pc, stripe) => {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offers[stripe]! });
+      await pc.setLocalDescription(await pc.createAnswer());
+      return gathered(pc);
+    });
+    return (await Promise.all(answers)).join(STRIPE_SEPARATOR);
   },
   async accept(peer: string, answer: string): Promise<void> {
-    await connections.get(peer)!.setRemoteDescription({ type: 'answer', sdp: answer });
+    const answers = answer.split(STRIPE_SEPARATOR);
+    await Promise.all(connections.get(peer)!.map((pc, stripe) => pc.setRemoteDescription({ type: 'answer', sdp: answers[stripe]! })));
   },
   openLinks: () => [...openLinks],
   /** A chain as a ring of 2N ids: tab i owns id i; its neighbours are tabs i-1 and i+1. */
