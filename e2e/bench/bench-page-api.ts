@@ -16,6 +16,8 @@ export type BenchApi = {
   protection(protection: LossProtection): void;
   sentBytes(): number;
   links(): LinkStats[];
+  stripeBytes(peer: string): Promise<number[]>;
+  dropStripe(peer: string, stripe: number): void;
   flood(bytes: number, durationMs: number, channel?: number): void;
   relay(peer: string | null): void;
   stream(bytes: number, fps: number, durationMs: number, flags?: number, keyEvery?: number): Promise<number>;

@@ -149,6 +149,22 @@ const bench = {
   links(): LinkStats[] {
     return lastLinks;
   },
+  /** Bytes each stripe's data channels have sent to `peer` (getStats), by stripe. */
+  async stripeBytes(peer: string): Promise<number[]> {
+    return Promise.all(
+      connections.get(peer)!.map(async (pc) => {
+        let bytes = 0;
+        (await pc.getStats()).forEach((entry: { type: string; bytesSent?: number }) => {
+          if (entry.type === 'data-channel') bytes += entry.bytesSent ?? 0;
+        });
+        return bytes;
+      }),
+    );
+  },
+  /** Closes one stripe's connection to `peer`, as a failed one would go. */
+  dropStripe(peer: string, stripe: number): void {
+    connections.get(peer)![stripe]!.close();
+  },
   protection(protection: LossProtection): void {
     command({ type: 'loss-protection', protection });
   },
