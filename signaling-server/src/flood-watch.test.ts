@@ -20,20 +20,20 @@ describe('FloodWatch', () => {
     closing.push(() => watch.close(), () => other.close());
     for (let i = 0; i < 5; i++) watch.start();
     other.start();
-    await sleep(10 * FLOOD_WATCH_TICK_MS + 5);
-    // One step per tick, however often it was started; the timers of this busy machine drift.
-    expect(steps).toBeGreaterThanOrEqual(3);
-    expect(steps).toBeLessThanOrEqual(12);
+    await sleep(10 * FLOOD_WATCH_TICK_MS);
+    // One step per tick however often it was started: as many as the watch started once.
+    expect(steps).toBeGreaterThanOrEqual(2);
+    expect(steps).toBe(otherSteps);
     watch.stop();
     const atStop = steps;
     const otherAtStop = otherSteps;
-    await sleep(5 * FLOOD_WATCH_TICK_MS);
+    await sleep(10 * FLOOD_WATCH_TICK_MS);
     expect(steps).toBe(atStop);
     // The clock runs on for a watch still started.
     expect(otherSteps).toBeGreaterThan(otherAtStop);
     other.stop();
     watch.start();
-    await sleep(5 * FLOOD_WATCH_TICK_MS);
+    await sleep(10 * FLOOD_WATCH_TICK_MS);
     expect(steps).toBeGreaterThan(atStop);
   });
 

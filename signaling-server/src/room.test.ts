@@ -163,7 +163,7 @@ describe('leaves while timers are held back', () => {
     for (const host of hosts.slice(0, 64)) leave(room, host);
     expect(startedFloodWatches()).toBe(1);
     // Ticks come, and the batch is not due yet.
-    await turnsFor(3 * FLOOD_WATCH_TICK_MS);
+    await turnsFor(2 * FLOOD_WATCH_TICK_MS);
     expect(batches).toEqual([]);
     busy(60);
     await turnsFor(20 * FLOOD_WATCH_TICK_MS);
