@@ -109,9 +109,9 @@ for (const count of SIZES) {
     }
   }
   const bareLeftMs = median(results.bare.map((r) => r.leftMs));
+  const perRound = results.cubecast.map((c, i) => (c.leftMs / results.bare[i]!.leftMs).toFixed(1)).join(' ');
   for (const mode of ['bare', 'cubecast'] as const) {
     const r = medians(results[mode]);
-    const perRound = results.cubecast.map((c, i) => (c.leftMs / results.bare[i]!.leftMs).toFixed(1)).join(' ');
     rows.push([
       String(count),
       mode === 'bare' ? 'bare socket.io (baseline)' : 'cubecast',
