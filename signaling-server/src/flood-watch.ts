@@ -17,13 +17,20 @@ parentPort.on('message', (running) => {
 });
 `;
 
-/** The watches started now, with their steps; the clock runs while there are any. One clock per process. */
-const started = new Map<FloodWatch, () => void>();
+/** Where a watch's ticks come from. */
+export interface TickSource {
+  /** Calls `tick` on every tick from now until `remove(tick)`. */
+  add(tick: () => void): void;
+  remove(tick: () => void): void;
+}
+
+/** What ticks the clock thread drives now; it runs while there are any. One clock per process. */
+const ticks = new Set<() => void>();
 let clock: Worker | undefined;
 
-/** How many watches are started now, in this process: none once every batch is handed over. */
+/** How many watches the clock thread steps now, in this process: none once every batch is handed over. */
 export function startedFloodWatches(): number {
-  return started.size;
+  return ticks.size;
 }
 
 function clockRunning(running: boolean): void {
@@ -31,11 +38,11 @@ function clockRunning(running: boolean): void {
     if (!running) return;
     clock = new Worker(CLOCK_SOURCE, { eval: true });
     clock.on('message', () => {
-      // A step may stop its own watch or another's.
-      for (const [watch, step] of [...started]) if (started.has(watch)) step();
+      // A tick may remove itself or another.
+      for (const tick of [...ticks]) if (ticks.has(tick)) tick();
     });
-    // A thread that cannot start or dies (out of resources) leaves the timers as they were:
-    // batches still end, later during a flood. The next start tries a new clock.
+    // A thread that cannot start or dies (out of resources) leaves the watches without ticks
+    // until the next time one is added to none. The next start tries a new clock.
     clock.on('error', () => undefined);
     clock.on('exit', () => (clock = undefined));
     // The clock must not keep the process alive, as an unref'd timer does not.
@@ -44,9 +51,21 @@ function clockRunning(running: boolean): void {
   clock.postMessage(running);
 }
 
+/** Ticks every FLOOD_WATCH_TICK_MS from the clock thread: the default, and the one a flood cannot hold back. */
+export const threadTicks: TickSource = {
+  add(tick) {
+    if (ticks.has(tick)) return;
+    ticks.add(tick);
+    if (ticks.size === 1) clockRunning(true);
+  },
+  remove(tick) {
+    if (ticks.delete(tick) && ticks.size === 0) clockRunning(false);
+  },
+};
+
 /**
- * Runs a step every FLOOD_WATCH_TICK_MS while started, from a clock that a flood of socket
- * I/O cannot hold back.
+ * Runs a step on every tick of its clock while started: by default every FLOOD_WATCH_TICK_MS
+ * from a clock that a flood of socket I/O cannot hold back.
  *
  * Timers and setImmediate run only between poll phases, and libuv handles up to 48 x 1024
  * ready I/O events in one poll phase: while 15000 sockets closed at once, a 50 ms timer ran
@@ -58,22 +77,25 @@ function clockRunning(running: boolean): void {
  */
 export class FloodWatch {
   private closedFlag = false;
+  private readonly tick: () => void;
 
   /** `step` must not throw (the room's is guarded): it runs from the clock's message handler. */
-  constructor(private readonly step: () => void) {}
+  constructor(
+    step: () => void,
+    private readonly ticks: TickSource = threadTicks,
+  ) {
+    this.tick = () => step();
+  }
 
   /** Starts stepping, unless it is already. */
   start(): void {
     if (this.closedFlag) throw new ClosedError('this FloodWatch');
-    if (started.has(this)) return;
-    started.set(this, this.step);
-    if (started.size === 1) clockRunning(true);
+    this.ticks.add(this.tick);
   }
 
   /** Stops stepping until the next start. */
   stop(): void {
-    if (!started.delete(this)) return;
-    if (started.size === 0) clockRunning(false);
+    this.ticks.remove(this.tick);
   }
 
   /** Stops for good; start() then throws. */

@@ -1,13 +1,25 @@
 import { NetworkCoordinates } from '@cubecast/overlay';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FLOOD_WATCH_TICK_MS, startedFloodWatches } from './flood-watch.js';
+import { FLOOD_WATCH_TICK_MS, startedFloodWatches, type TickSource } from './flood-watch.js';
 import { silentLogger } from './log.js';
 import { DEFAULT_CONTROLLER_CONFIG, OverlayController } from './overlay-controller.js';
 import { DELTAS_DEFERRED_MAX_MS, LEAVE_BATCH_MAX_MS, Room, type RoomDelivery } from './room.js';
 import { createMemoryStore } from './store.js';
 
-/** A room of `count` hosts whose deliveries are counted per host id. */
-function roomOf(count: number) {
+/** Ticks from this thread's setInterval, which the fake timers of a test drive. */
+function intervalTicks(): TickSource {
+  const timers = new Map<() => void, NodeJS.Timeout>();
+  return {
+    add: (tick) => void (timers.has(tick) || timers.set(tick, setInterval(tick, FLOOD_WATCH_TICK_MS))),
+    remove: (tick) => {
+      clearInterval(timers.get(tick));
+      timers.delete(tick);
+    },
+  };
+}
+
+/** A room of `count` hosts whose deliveries are counted per host id; its leave batches checked on `leaveTicks` (by default the clock thread's). */
+function roomOf(count: number, leaveTicks?: TickSource) {
   const sent = new Map<string, number>();
   const delivery: RoomDelivery = {
     toHost: (to) => void sent.set(to.connection, (sent.get(to.connection) ?? 0) + 1),
@@ -19,6 +31,7 @@ function roomOf(count: number) {
     logger: silentLogger,
     snapshotIntervalMs: 100,
     guard: (_where, work) => work(),
+    ...(leaveTicks && { leaveTicks }),
   });
   const hosts = Array.from({ length: count }, (_, i) => {
     const { hostId } = room.controller.join({}, { node: 'n', connection: `c${i}` });
@@ -56,7 +69,7 @@ describe('leaves in bursts', () => {
   });
 
   it('holds the deltas of batches cut short while leaves still come, and sends each host that stays one when the burst ends', () => {
-    const { room, hosts, sent, batches } = roomOf(60);
+    const { room, hosts, sent, batches } = roomOf(60, intervalTicks());
     const leaving = hosts.slice(12);
     // One leave every 40 ms for 1920 ms: the first batch is cut at LEAVE_BATCH_MAX_MS, the last ends in quiet.
     expect(48 * 40).toBeGreaterThan(LEAVE_BATCH_MAX_MS);
@@ -75,7 +88,7 @@ describe('leaves in bursts', () => {
   });
 
   it('sends what a burst owes once it goes quiet, even when its last batch was cut short, and defers for 2 s at most', () => {
-    const { room, hosts, sent, batches } = roomOf(300);
+    const { room, hosts, sent, batches } = roomOf(300, intervalTicks());
     // One leave every 15 ms for 1.5 s, then none: the last batch is cut at LEAVE_BATCH_MAX_MS of it.
     for (const host of hosts.slice(0, 100)) {
       room.queueLeave({ hostId: host.hostId, reason: 'disconnect', connection: host.connection });
@@ -104,8 +117,9 @@ describe('leaves in bursts', () => {
 });
 
 /**
- * While thousands of sockets close, their I/O holds timers back (see FloodWatch): here the
- * leave timer never runs (a fake setTimeout nobody advances) while real time passes.
+ * While thousands of sockets close, their I/O holds timers back (see FloodWatch): here no
+ * timer runs (fake ones nobody advances) while real time passes, and the room's batches are
+ * checked on the clock thread's ticks.
  */
 describe('leaves while timers are held back', () => {
   const realSetImmediate = setImmediate;

@@ -1,7 +1,7 @@
 import type { ObserverDelta, ObserverEvent, ObserverSnapshot, ServerToClientEvents } from '@cubecast/protocol';
 import type { Logger } from './log.js';
 import { ObserverFeed } from './observer-feed.js';
-import { FloodWatch } from './flood-watch.js';
+import { FloodWatch, type TickSource } from './flood-watch.js';
 import type { HostConnection, HostLeave, OverlayController, Outbox } from './overlay-controller.js';
 import type { RoomRequest } from './room-request.js';
 import { handleRoomRequest } from './room-request.js';
@@ -57,6 +57,8 @@ export interface RoomOptions {
   guard(where: string, work: () => void): void;
   /** Called after anything in the room changed (a room kept in Redis saves then). */
   changed?(): void;
+  /** What the pending batch of leaves is checked on: by default a clock thread's ticks (FloodWatch). */
+  leaveTicks?: TickSource;
 }
 
 /**
@@ -77,9 +79,11 @@ export class Room {
   private lastLeaveAt = 0;
   /** Since when deltas have waited for a burst of leaves to end. */
   private deltasDeferredSince: number | undefined;
-  private leaveTimer: NodeJS.Timeout | undefined;
-  /** Settles the batch while a flood of socket I/O holds its timer back; runs while a batch is pending. */
-  private readonly leaveWatch = new FloodWatch(() => this.options.guard('host:leave', () => this.settleLeaves()));
+  /**
+   * Hands the batch over once it is due, checking it while it is pending. Not a timer: while
+   * thousands of sockets close, their I/O holds timers back for up to seconds (see FloodWatch).
+   */
+  private readonly leaveWatch: FloodWatch;
   private shrinkTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly claimTimer: NodeJS.Timeout;
@@ -91,6 +95,7 @@ export class Room {
     private readonly delivery: RoomDelivery,
     private readonly options: RoomOptions,
   ) {
+    this.leaveWatch = new FloodWatch(() => this.options.guard('host:leave', () => this.settleLeaves()), options.leaveTicks);
     this.controller = createController(this.outbox());
     this.claimTimer = setInterval(() => this.options.guard('host:claim', () => this.controller.expireUnclaimed()), CLAIM_SWEEP_MS);
     this.claimTimer.unref();
@@ -148,31 +153,22 @@ export class Room {
     const now = performance.now();
     if (this.pendingLeaves.push(leave) === 1) this.leaveBatchStartedAt = now;
     this.lastLeaveAt = now;
-    clearTimeout(this.leaveTimer);
     // Not quiet: the shrink waits for SHRINK_AFTER_QUIET_MS after this burst's last batch, not
     // a batch in its middle (batches of a long burst are LEAVE_BATCH_MAX_MS apart, more than that).
     clearTimeout(this.shrinkTimer);
-    // A burst's closes trickle in over a few hundred ms: wait for a pause, but not forever.
-    const wait = Math.min(LEAVE_QUIET_MS, this.leaveBatchStartedAt + LEAVE_BATCH_MAX_MS - now);
-    // Decided here, not by the clock when the timer fires: a timer may fire a little before
-    // its time by performance.now(), and a lone leave must not look like a burst.
-    const cutShort = wait < LEAVE_QUIET_MS;
-    this.leaveTimer = setTimeout(() => this.options.guard('host:leave', () => this.flushLeaves(cutShort)), Math.max(0, wait));
-    this.leaveTimer.unref();
     this.leaveWatch.start();
   }
 
   /**
-   * Hands the batch to the controller if it is due and its timer has not run: the I/O of
-   * sockets closing by the thousand holds timers back for seconds (see FloodWatch). Every
-   * leave calls this first, and the watch while the batch is pending.
+   * Hands the batch to the controller if it is due: quiet for LEAVE_QUIET_MS, or cut short at
+   * LEAVE_BATCH_MAX_MS while leaves still come. Every leave calls this first, and the watch
+   * while the batch is pending.
    */
   private settleLeaves(): void {
     if (this.pendingLeaves.length === 0) return;
     const now = performance.now();
     const quiet = now - this.lastLeaveAt >= LEAVE_QUIET_MS;
     if (!quiet && now - this.leaveBatchStartedAt < LEAVE_BATCH_MAX_MS) return;
-    clearTimeout(this.leaveTimer);
     this.flushLeaves(!quiet);
   }
 
@@ -202,7 +198,6 @@ export class Room {
    */
   close(): void {
     this.closedFlag = true;
-    clearTimeout(this.leaveTimer);
     this.leaveWatch.close();
     clearTimeout(this.shrinkTimer);
     clearTimeout(this.snapshotTimer);
