@@ -1,4 +1,5 @@
 import { summarize } from '@cubecast/overlay';
+import { LIMITS } from '@cubecast/protocol';
 import { expect, framesDecoded, snapshots, streamToAll, test } from './fixtures.js';
 import { UdpLoss } from './net/udp-loss.js';
 
@@ -26,6 +27,11 @@ test('10% real UDP loss on every hop: every subscriber keeps decoding, in time',
     const lossless = await watch(subscribers);
     loss.set(0.1);
     const lossy = await watch(subscribers);
+    // The stream's links measured the loss and were widened to stripes (one peer connection each).
+    const widened = (await snapshots(subscribers)).flatMap((s) => s.links.filter((l) => l.receivedKbps > 100).map((l) => l.stripes));
+    console.log('stripes of the links carrying the stream to subscribers:', JSON.stringify(widened));
+    expect(widened.length).toBeGreaterThan(0);
+    expect(Math.min(...widened), 'stripes of each link carrying the stream').toBe(LIMITS.maxStripesPerLink);
     console.log('frames and true-latency p99 per subscriber, lossless:', JSON.stringify(lossless), '10% loss:', JSON.stringify(lossy));
     const hops = (await snapshots(subscribers)).map((s) => s.subscriptions.find((x) => x.channel === 'cam')!.hops);
     expect(Math.max(...(hops as number[]))).toBeGreaterThanOrEqual(2);

@@ -35,10 +35,10 @@ import {
   type RouteRequest,
   type RoutingPolicyName,
   type ServerToClientEvents,
-  type SignalData,
   type SubscriptionCreate,
   type SwapCheckResult,
   type SubscriptionInfo,
+  type RelayedSignal,
 } from '@cubecast/protocol';
 import { Measurements } from './measurements.js';
 import { roomSnapshot, subscriptionInfo } from './observer-snapshot.js';
@@ -165,7 +165,7 @@ export class OverlayController {
    */
   private readonly awaitingAnswer = new Map<string, (() => void)[]>();
   /** Signals to hosts whose node went away, kept for when they claim themselves back. */
-  private readonly heldSignals = new Map<string, { from: string; epoch: number; data: SignalData }[]>();
+  private readonly heldSignals = new Map<string, RelayedSignal[]>();
 
   /** How many of the room's hosts each server node holds the sockets of. */
   private readonly hostsPerNode = new Map<string, number>();
@@ -522,7 +522,7 @@ export class OverlayController {
 
   // ---- signal relay ----------------------------------------------------------------------
 
-  relaySignal(from: string, message: { to: string; epoch: number; data: SignalData }): void {
+  relaySignal(from: string, message: ClientPayload<'signal:send'>): void {
     const current = this.requireCube();
     if (message.epoch !== current.epoch) {
       throw new StaleEpochError(`epoch ${message.epoch} is over; the current epoch is ${current.epoch}`);
@@ -531,7 +531,7 @@ export class OverlayController {
     if (!current.ownership.linkedHosts(from).has(message.to)) {
       throw new NotLinkedError(`${from} and ${message.to} are not linked in epoch ${current.epoch}`);
     }
-    const signal = { from, epoch: current.epoch, data: message.data };
+    const signal: RelayedSignal = { from, epoch: current.epoch, data: message.data, ...(message.stripe !== undefined && { stripe: message.stripe }) };
     if (target.unclaimedSince === undefined) {
       this.outbox.host(message.to, 'signal:receive', signal);
       return;

@@ -3,6 +3,7 @@ import {
   pipelineVariant,
   CLIENT_EVENT_SCHEMAS,
   OBSERVER_EVENT_SCHEMAS,
+  LIMITS,
   PROTOCOL_VERSION,
   type Ack,
   applyObserverDelta,
@@ -176,7 +177,9 @@ describe('hosts and ids', () => {
     const stranger = new VirtualHost(s.url);
     clients.push(stranger);
     await expect(stranger.request('channel:list', {})).rejects.toMatchObject({ code: 'NOT_JOINED', name: 'NotJoinedError' });
-    await expect(stranger.request('host:join', { protocol: 99 as 1 })).rejects.toMatchObject({ code: 'BAD_PAYLOAD' });
+    await expect(stranger.request('host:join', { protocol: 99 as typeof PROTOCOL_VERSION })).rejects.toMatchObject({ code: 'BAD_PAYLOAD' });
+    // A version-1 page (before stripes) would take a stripe's offer for its link's replacement.
+    await expect(stranger.request('host:join', { protocol: 1 as typeof PROTOCOL_VERSION })).rejects.toMatchObject({ code: 'BAD_PAYLOAD' });
   });
 });
 
@@ -198,6 +201,11 @@ describe('signal relay', () => {
     const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
     await a.request('signal:send', { to: linked.hostId, epoch: a.epoch, data: offer });
     expect(await received).toEqual({ from: a.hostId, epoch: a.epoch, data: offer });
+    // A later stripe's signal says which; one past the link's stripes is refused.
+    await a.request('signal:send', { to: linked.hostId, epoch: a.epoch, data: offer, stripe: LIMITS.maxStripesPerLink - 1 });
+    await expect(a.request('signal:send', { to: linked.hostId, epoch: a.epoch, data: offer, stripe: LIMITS.maxStripesPerLink })).rejects.toMatchObject({
+      code: 'BAD_PAYLOAD',
+    });
 
     let leaked = false;
     unlinked.socket.on('signal:receive', () => (leaked = true));
@@ -211,7 +219,10 @@ describe('signal relay', () => {
     await Promise.all([unlinked.roundTrip(), linked.roundTrip()]);
     expect(leaked).toBe(false);
     // The refused offers reached nobody, the stale one not its addressee either.
-    expect(linkedSignals).toEqual([{ from: a.hostId, epoch: a.epoch, data: offer }]);
+    expect(linkedSignals).toEqual([
+      { from: a.hostId, epoch: a.epoch, data: offer },
+      { from: a.hostId, epoch: a.epoch, data: offer, stripe: LIMITS.maxStripesPerLink - 1 },
+    ]);
   });
 });
 

@@ -95,7 +95,10 @@ describe('EngineProxy', () => {
     proxy.sendChunk(info(1, 'a'), 4, payload);
     proxy.sendRaw('h2', raw);
     proxy.removeLink('h2');
+    const stripe = ['cubecast', 'cubecast-timely-0'].map((label) => ({ label }) as unknown as RTCDataChannel);
+    proxy.addStripe('h2', stripe);
     expect(posted[0]!.transfer).toEqual(channels);
+    expect(posted[4]).toEqual({ command: { type: 'link:stripe', hostId: 'h2', channels: stripe }, transfer: stripe });
     expect(posted[1]!.transfer[0]).toBe(payload);
     const sent = posted[2]!;
     expect(sent.transfer[0]).toBe((sent.command as { bytes: ArrayBuffer }).bytes);

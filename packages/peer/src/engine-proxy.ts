@@ -129,6 +129,11 @@ export class EngineProxy extends TypedEmitter<EngineProxyEvents> {
     this.post({ type: 'link:add', hostId, channels });
   }
 
+  /** Hands another stripe's data channels for a link already added: call in the task that created them. */
+  addStripe(hostId: string, channels: RTCDataChannel[]): void {
+    this.post({ type: 'link:stripe', hostId, channels });
+  }
+
   removeLink(hostId: string): void {
     this.post({ type: 'link:remove', hostId });
   }

@@ -1,6 +1,7 @@
-import type { IceConfiguration, SignalData } from '@cubecast/protocol';
+import { LIMITS, type IceConfiguration, type SignalData } from '@cubecast/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { dtlsFingerprint, iceUfrag, LinkManager } from './link-manager.js';
+import type { LinkStats } from './engine/types.js';
+import { dtlsFingerprint, iceUfrag, LinkManager, WIDEN_AT_LOSS, WIDEN_MIN_KBPS } from './link-manager.js';
 import { FakeConnection } from './testing/fake-connection.js';
 
 
@@ -10,7 +11,9 @@ function manager(wanted: string[]) {
   const want = new Set(wanted);
   const log: string[] = [];
   const made = new Map<string, FakeConnection[]>();
+  const stripes = new Map<string, FakeConnection[]>();
   const sent: [string, SignalData][] = [];
+  const stripeSignals: [string, SignalData, number][] = [];
   const iceUsed: IceConfiguration[] = [];
   const current = { ice: { iceServers: [], iceTransportPolicy: 'all' } as IceConfiguration };
   // The manager makes a connection, then names its host in `added`.
@@ -27,15 +30,19 @@ function manager(wanted: string[]) {
       (made.get(hostId) ?? made.set(hostId, []).get(hostId)!).push(unnamed!);
       log.push(`add ${hostId}`);
     },
+    stripeAdded: (hostId) => {
+      (stripes.get(hostId) ?? stripes.set(hostId, []).get(hostId)!).push(unnamed!);
+      log.push(`stripe ${hostId}`);
+    },
     removed: (hostId) => log.push(`remove ${hostId}`),
-    signal: (hostId, data) => sent.push([hostId, data]),
+    signal: (hostId, data, stripe) => (stripe === 0 ? sent.push([hostId, data]) : stripeSignals.push([hostId, data, stripe])),
     wanted: () => want,
     changed: () => changes++,
     connectTimeoutMs: 10_000,
     relinkBackoffMs: 1500,
   });
   const last = (hostId: string) => made.get(hostId)?.at(-1);
-  return { links, want, log, made, sent, last, iceUsed, current, changes: () => changes };
+  return { links, want, log, made, stripes, sent, stripeSignals, last, iceUsed, current, changes: () => changes };
 }
 
 beforeEach(() => vi.useFakeTimers());
@@ -225,6 +232,119 @@ describe('LinkManager', () => {
     m.links.dropNegotiating();
     expect(m.links.has('h3')).toBe(true);
     expect(m.links.has('h4')).toBe(false);
+  });
+
+  describe('stripes', () => {
+    const LOSSY = WIDEN_AT_LOSS;
+    const STREAM = WIDEN_MIN_KBPS;
+    const ADDED = LIMITS.maxStripesPerLink - 1;
+    const stats = (hostId: string, measures: Partial<LinkStats>): LinkStats => ({
+      hostId,
+      state: 'open',
+      throughputKbps: 0,
+      receivedKbps: 0,
+      queued: 0,
+      dropped: 0,
+      late: 0,
+      lossRate: 0,
+      inboundLossRate: 0,
+      bufferedBytes: 0,
+      sentBytes: 0,
+      ...measures,
+    });
+
+    it('widens a connected link that loses messages either way while it carries a stream, from the offering side, once', () => {
+      const { m, silent } = connectedToH3();
+      expect(m.links.stripesOf('h3')).toBe(1);
+      // Lossy but idle, or busy but clean enough: as it was.
+      m.links.measured(stats('h3', { lossRate: 0.5, throughputKbps: STREAM - 1, receivedKbps: STREAM - 1 }), 0);
+      m.links.measured(stats('h3', { lossRate: LOSSY * 0.99, inboundLossRate: LOSSY * 0.99, throughputKbps: 1000 }), 0);
+      m.links.measured(stats('h9', { lossRate: 0.5, throughputKbps: 1000 }), 0);
+      expect(m.log).toEqual(['add h3']);
+      // Loss measured on the way here, a stream the other way.
+      m.links.measured(stats('h3', { inboundLossRate: LOSSY, receivedKbps: STREAM }), 0);
+      expect(m.log).toEqual(['add h3', ...Array<string>(ADDED).fill('stripe h3')]);
+      const added = m.stripes.get('h3')!;
+      expect(added.every((stripe) => stripe.initiator)).toBe(true);
+      added.forEach((stripe, i) => stripe.emit('signal', { ...OFFER, sdp: `stripe ${i + 1}` }));
+      expect(m.stripeSignals).toEqual(added.map((_, i) => ['h3', { ...OFFER, sdp: `stripe ${i + 1}` }, i + 1]));
+      expect(m.sent).toEqual([]);
+      // Not connected yet: not counted.
+      expect(m.links.stripesOf('h3')).toBe(1);
+      added[0]!.connected = true;
+      added[2]!.connected = true;
+      expect(m.links.stripesOf('h3')).toBe(3);
+      m.links.measured(stats('h3', { lossRate: 1, throughputKbps: 1000 }), 1);
+      expect(m.stripes.get('h3')).toHaveLength(ADDED);
+      expect(silent.destroyed).toBe(0);
+    });
+
+    it('leaves widening to the offering side, which measures both ways', () => {
+      const m = manager(['h1']);
+      m.links.onSignal('h1', OFFER);
+      m.last('h1')!.connected = true;
+      m.links.measured(stats('h1', { lossRate: 0.5, inboundLossRate: 0.5, throughputKbps: 1000 }), 0);
+      expect(m.log).toEqual(['add h1']);
+    });
+
+    it("answers a stripe's offer on a link it has, ignores a stripe's signals otherwise, and replaces a stripe the other side started over", () => {
+      const m = manager(['h1']);
+      m.links.onSignal('h1', OFFER, 2);
+      expect(m.log).toEqual([]);
+      m.links.onSignal('h1', OFFER);
+      m.links.onSignal('h1', { type: 'answer', sdp: 'x' }, 1);
+      expect(m.log).toEqual(['add h1']);
+      m.links.onSignal('h1', OFFER, 2);
+      const stripe = m.stripes.get('h1')![0]!;
+      expect(stripe).toMatchObject({ initiator: false, signals: [OFFER] });
+      expect(m.last('h1')!.signals).toEqual([OFFER]);
+      stripe.emit('signal', { type: 'answer', sdp: 'a' });
+      expect(m.stripeSignals).toEqual([['h1', { type: 'answer', sdp: 'a' }, 2]]);
+      m.links.onSignal('h1', { type: 'candidate', candidate: { candidate: 'c' } }, 2);
+      expect(stripe.signals).toHaveLength(2);
+      // Another offer with no fingerprint known to match: a new connection for that stripe.
+      m.links.onSignal('h1', OFFER, 2);
+      expect(stripe.destroyed).toBe(1);
+      expect(m.stripes.get('h1')).toHaveLength(2);
+      expect(m.last('h1')!.destroyed).toBe(0);
+    });
+
+    it('drops a stripe that fails or does not connect in time, and makes it again a backoff after the last widening', () => {
+      const { m } = connectedToH3();
+      const lossy = stats('h3', { lossRate: 0.2, throughputKbps: 1000 });
+      m.links.measured(lossy, 0);
+      const [first, second, third] = m.stripes.get('h3')!;
+      first!.connected = true;
+      third!.connected = true;
+      first!.emit('close');
+      expect(first!.destroyed).toBe(1);
+      vi.advanceTimersByTime(10_000);
+      expect(second!.destroyed).toBe(1);
+      expect(third!.destroyed).toBe(0);
+      expect(m.links.stripesOf('h3')).toBe(2);
+      // Too soon after the widening, then time for the two it lost; the link's own stays.
+      m.links.measured(lossy, 1000);
+      expect(m.stripes.get('h3')).toHaveLength(ADDED);
+      m.links.measured(stats('h3', {}), 1500);
+      expect(m.stripes.get('h3')).toHaveLength(ADDED + 2);
+      expect(m.log.filter((entry) => entry.startsWith('add'))).toHaveLength(1);
+    });
+
+    it('restarts ICE on its stripes with the link, drops those negotiating at a new epoch, and tears them down with it', () => {
+      const { m, silent } = connectedToH3();
+      m.links.measured(stats('h3', { lossRate: 0.2, throughputKbps: 1000 }), 0);
+      const added = m.stripes.get('h3')!;
+      added[0]!.connected = true;
+      m.links.stalled('h3');
+      expect(added.map((stripe) => stripe.iceRestartsAsked)).toEqual(Array<number>(ADDED).fill(1));
+      m.links.dropNegotiating();
+      expect(added.map((stripe) => stripe.destroyed)).toEqual([0, ...Array<number>(ADDED - 1).fill(1)]);
+      expect(m.links.has('h3')).toBe(true);
+      m.links.failed('h3');
+      expect(silent.destroyed).toBe(1);
+      expect(added[0]!.destroyed).toBe(1);
+      expect(m.links.stripesOf('h3')).toBe(0);
+    });
   });
 
   it('close tears everything down and its timers do nothing after', () => {

@@ -1,4 +1,5 @@
-import type { IceConfiguration, SignalData } from '@cubecast/protocol';
+import { LIMITS, type IceConfiguration, type SignalData } from '@cubecast/protocol';
+import type { LinkStats } from './engine/types.js';
 import type { LinkRoute } from './link-route.js';
 
 /** What the client drives of a WebRTC connection to a linked host: simple-peer's surface. */
@@ -33,16 +34,30 @@ export type CreateConnection = (
 /** How often connected links' routes are read (getStats): a route changes on an ICE restart or a network change. */
 const ROUTE_POLL_MS = 2000;
 
+/**
+ * A link that loses this share of its messages (either way, as its engine measures) while it
+ * carries a stream gets more stripes, one peer connection each (LinkStripes). Measured with
+ * the loss benchmark: at 10% loss, four stripes met the latency and frame targets one missed;
+ * at 5% both kept every frame; at 2% one stripe's tail was the shorter over one hop
+ * (docs/benchmarks.md, Stripes). The engine's estimates read high on purpose (two standard
+ * deviations), so 2% true loss stays below this and 5% reaches it.
+ */
+export const WIDEN_AT_LOSS = 0.05;
+/** A link carrying less than this either way has no stream for stripes to protect (its loss is a few pings'). */
+export const WIDEN_MIN_KBPS = 100;
+
 export interface LinkManagerOptions {
   readonly createConnection: CreateConnection;
   /** The ICE servers to make a connection with now (TURN credentials are refreshed). */
   ice(): IceConfiguration;
   /** A link's data channels, made with its connection: the engine takes them from here. */
   added(hostId: string, channels: RTCDataChannel[]): void;
+  /** Another stripe's data channels for a link already added (a lossy link widened). */
+  stripeAdded(hostId: string, channels: RTCDataChannel[]): void;
   /** A link is gone: the engine drops its channels. */
   removed(hostId: string): void;
-  /** Sends one of a link's signals to its host, through the server. */
-  signal(hostId: string, data: SignalData): void;
+  /** Sends a signal of one of a link's stripes (0: its own connection) to its host, through the server. */
+  signal(hostId: string, data: SignalData, stripe: number): void;
   /** The hosts the current view links this host to. */
   wanted(): ReadonlySet<string>;
   /** Something changed that the snapshot shows. */
@@ -67,18 +82,38 @@ export function iceUfrag(sdp: string): string | null {
   return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? null;
 }
 
-/** A link: its connection as made (its channels went to the engine), and who offered. */
-interface ManagedLink extends Omit<ReturnType<CreateConnection>, 'channels'> {
+/** A connection as made (its channels went to the engine). */
+interface ManagedConnection extends Omit<ReturnType<CreateConnection>, 'channels'> {
   /** The other side's DTLS fingerprint, from the first offer or answer it sent. */
   remoteFingerprint?: string | null;
-  /** This side made the offer (its host id sorts first). */
+}
+
+/** A link: its own connection, who offered, and the stripes it was widened with. */
+interface ManagedLink extends ManagedConnection {
+  /** This side made the offer (its host id sorts first); it makes its stripes' offers too. */
   readonly initiator: boolean;
+  /** Its added stripes' connections, by stripe number (1 up to LIMITS.maxStripesPerLink - 1). */
+  readonly stripes: Map<number, ManagedConnection>;
+  /** When the offering side last opened stripes: a stripe that failed is tried again no sooner than a relink backoff after. */
+  widenedAt?: number;
+}
+
+/** An offer for a connection the other side offered before, with another DTLS fingerprint: a new connection, the old one's replacement. */
+function replacedBy(known: ManagedConnection, data: SignalData): boolean {
+  if (!('type' in data) || data.type !== 'offer') return false;
+  const fingerprint = dtlsFingerprint(data.sdp);
+  return fingerprint === null || fingerprint !== known.remoteFingerprint;
+}
+
+function noteFingerprint(known: ManagedConnection, data: SignalData): void {
+  if ('sdp' in data && data.sdp !== undefined) known.remoteFingerprint ??= dtlsFingerprint(data.sdp);
 }
 
 /**
- * One WebRTC connection per linked host: which side offers, negotiation through the server,
- * replacement when the other side starts over, and teardown, all in one place. Its timers
- * (connect timeouts, relink backoffs) are its own and end with `close()`.
+ * One WebRTC connection per linked host, and more for a lossy one (stripes): which side
+ * offers, negotiation through the server, replacement when the other side starts over, and
+ * teardown, all in one place. Its timers (connect timeouts, relink backoffs) are its own and
+ * end with `close()`.
  */
 export class LinkManager {
   private readonly links = new Map<string, ManagedLink>();
@@ -95,6 +130,35 @@ export class LinkManager {
   /** Why the link to this host has not connected (its last attempt), or null. */
   problemOf(hostId: string): string | null {
     return this.problems.get(hostId) ?? null;
+  }
+
+  /** The link's peer connections that are connected: its own and its stripes'; 0 with none. */
+  stripesOf(hostId: string): number {
+    const link = this.links.get(hostId);
+    if (!link?.connection.connected) return 0;
+    let connected = 1;
+    for (const stripe of link.stripes.values()) if (stripe.connection.connected) connected++;
+    return connected;
+  }
+
+  /**
+   * The engine's latest measures of a link: the offering side widens a connected link that
+   * loses WIDEN_AT_LOSS or more of its messages, either way, while it carries a stream, to
+   * LIMITS.maxStripesPerLink stripes. A widened link stays wide for its life: its loss is
+   * measured over every stripe, and narrowing on the wider link's better figure would
+   * oscillate. Stripes that fail are made again, a relink backoff after the last try.
+   */
+  measured(measures: LinkStats, now: number): void {
+    const hostId = measures.hostId;
+    const link = this.links.get(hostId);
+    if (!link?.initiator || !link.connection.connected || link.stripes.size === LIMITS.maxStripesPerLink - 1) return;
+    const widened = link.widenedAt !== undefined;
+    const lossy = Math.max(measures.lossRate, measures.inboundLossRate) >= WIDEN_AT_LOSS && Math.max(measures.throughputKbps, measures.receivedKbps) >= WIDEN_MIN_KBPS;
+    if (!(widened || lossy)) return;
+    if (widened && now - link.widenedAt! < this.options.relinkBackoffMs) return;
+    link.widenedAt = now;
+    for (let stripe = 1; stripe < LIMITS.maxStripesPerLink; stripe++) if (!link.stripes.has(stripe)) this.openStripe(hostId, link, stripe, true);
+    this.options.changed();
   }
 
   /** How many times the link's connection restarted ICE. */
@@ -127,18 +191,23 @@ export class LinkManager {
    * negotiating has lost its remaining offer, answer or candidates. Connected links stay.
    */
   dropNegotiating(): void {
-    for (const [hostId, link] of [...this.links]) if (!link.connection.connected) this.remove(hostId);
+    for (const [hostId, link] of [...this.links]) {
+      if (!link.connection.connected) this.remove(hostId);
+      else for (const [stripe, made] of [...link.stripes]) if (!made.connection.connected) this.removeStripe(link, stripe, made);
+    }
   }
 
-  /** A signal from a linked host: an offer opens a link (replacing one it started over); the rest go to the link. */
-  onSignal(from: string, data: SignalData): void {
-    const sdp = 'sdp' in data ? data.sdp : undefined;
+  /**
+   * A signal from a linked host, for the link's own connection (stripe 0) or one of its
+   * stripes: an offer opens the connection (replacing one the other side started over); the
+   * rest go to it. An offer on a connection the other side offered before is the same one
+   * restarting ICE, or, with another DTLS fingerprint, a new one.
+   */
+  onSignal(from: string, data: SignalData, stripe = 0): void {
     const isOffer = 'type' in data && data.type === 'offer';
     let link = this.links.get(from);
-    // An offer on a link the other side offered before: the same connection restarting ICE,
-    // or, with another DTLS fingerprint, a new connection because the other side started over.
-    const fingerprint = isOffer ? dtlsFingerprint(sdp!) : null;
-    if (link && !link.initiator && isOffer && (fingerprint === null || fingerprint !== link.remoteFingerprint)) {
+    if (stripe > 0) return this.onStripeSignal(from, link, stripe, data);
+    if (link && !link.initiator && replacedBy(link, data)) {
       this.remove(from);
       link = undefined;
     }
@@ -146,8 +215,24 @@ export class LinkManager {
       if (!isOffer) return;
       link = this.open(from, false);
     }
-    if (sdp !== undefined) link.remoteFingerprint ??= dtlsFingerprint(sdp);
+    noteFingerprint(link, data);
     link.connection.signal(data);
+  }
+
+  /** A stripe's signal: only for a link both sides have; the link's offering side offers its stripes too. */
+  private onStripeSignal(from: string, link: ManagedLink | undefined, stripe: number, data: SignalData): void {
+    if (!link) return;
+    let made = link.stripes.get(stripe);
+    if (made && !link.initiator && replacedBy(made, data)) {
+      this.removeStripe(link, stripe, made);
+      made = undefined;
+    }
+    if (!made) {
+      if (link.initiator || !('type' in data) || data.type !== 'offer') return;
+      made = this.openStripe(from, link, stripe, false);
+    }
+    noteFingerprint(made, data);
+    made.connection.signal(data);
   }
 
   /** Tears every link down (the server connection is gone); the manager stays usable. */
@@ -162,7 +247,11 @@ export class LinkManager {
    * now, and the channels, which the engine keeps, carry on over it.
    */
   stalled(hostId: string): void {
-    this.links.get(hostId)?.restartIce();
+    const link = this.links.get(hostId);
+    if (!link) return;
+    link.restartIce();
+    // Its stripes most likely took the same path.
+    for (const stripe of link.stripes.values()) stripe.restartIce();
   }
 
   /**
@@ -185,10 +274,10 @@ export class LinkManager {
   private open(hostId: string, initiator: boolean): ManagedLink {
     const { channels, ...made } = this.options.createConnection(initiator, this.options.ice());
     this.options.added(hostId, channels);
-    const link: ManagedLink = { ...made, initiator };
+    const link: ManagedLink = { ...made, initiator, stripes: new Map() };
     const { connection } = link;
     this.links.set(hostId, link);
-    connection.on('signal', (data: SignalData) => this.options.signal(hostId, data));
+    connection.on('signal', (data: SignalData) => this.options.signal(hostId, data, 0));
     connection.on('error', () => this.lost(hostId, link));
     connection.on('close', () => this.lost(hostId, link));
     // Not connected in time: both sides find out why (before the connection goes: its stats
@@ -213,6 +302,36 @@ export class LinkManager {
     return link;
   }
 
+  /**
+   * One more connection for a link, as stripe `stripe`: its channels go to the engine's link
+   * (which drops them when they close). One that fails, closes or does not connect in time
+   * just goes: the link carries on over the others.
+   */
+  private openStripe(hostId: string, link: ManagedLink, stripe: number, initiator: boolean): ManagedConnection {
+    const { channels, ...made } = this.options.createConnection(initiator, this.options.ice());
+    this.options.stripeAdded(hostId, channels);
+    const connection: ManagedConnection = made;
+    link.stripes.set(stripe, connection);
+    const gone = () => {
+      if (this.removeStripe(link, stripe, connection)) this.options.changed();
+    };
+    connection.connection.on('signal', (data: SignalData) => this.options.signal(hostId, data, stripe));
+    connection.connection.on('error', gone);
+    connection.connection.on('close', gone);
+    this.after(this.options.connectTimeoutMs, () => {
+      if (!connection.connection.connected) gone();
+    });
+    return connection;
+  }
+
+  /** Tears a stripe's connection down, if it is still the link's; returns whether it was. */
+  private removeStripe(link: ManagedLink, stripe: number, made: ManagedConnection): boolean {
+    if (link.stripes.get(stripe) !== made) return false;
+    link.stripes.delete(stripe);
+    made.connection.destroy();
+    return true;
+  }
+
   /** The connection failed or closed: the offering side tries again while the host is still wanted. */
   private lost(hostId: string, link: ManagedLink): void {
     if (this.links.get(hostId) !== link) return;
@@ -233,6 +352,8 @@ export class LinkManager {
     this.routes.delete(hostId);
     this.options.removed(hostId);
     link.connection.destroy();
+    for (const stripe of link.stripes.values()) stripe.connection.destroy();
+    link.stripes.clear();
   }
 
   private readRoutes(): void {

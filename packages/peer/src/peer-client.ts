@@ -50,7 +50,7 @@ export interface PeerSnapshot {
    * `route`: how the link's packets travel (its selected candidate pair's most indirect end);
    * `routeDetail`: both ends and the protocol; `problem`: why it has not connected, until it does.
    */
-  readonly links: { hostId: string; state: LinkState; rttMs: number | null; sentKbps: number; receivedKbps: number; lossRate: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null }[];
+  readonly links: { hostId: string; state: LinkState; rttMs: number | null; sentKbps: number; receivedKbps: number; lossRate: number; route: LinkRoute['type'] | null; routeDetail: LinkRoute | null; iceRestarts: number; problem: string | null; stripes: number }[];
   readonly channels: ChannelInfo[];
   readonly publishing: { channel: string; framesEncoded: number }[];
   readonly subscriptions: {
@@ -151,8 +151,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       createConnection: options.createConnection ?? createSimplePeerConnection,
       ice: () => this.session.iceConfiguration,
       added: (hostId, channels) => this.engine.addLink(hostId, channels),
+      stripeAdded: (hostId, channels) => this.engine.addStripe(hostId, channels),
       removed: (hostId) => this.engine.removeLink(hostId),
-      signal: (hostId, data) => this.session.sendSignal(hostId, data),
+      signal: (hostId, data, stripe) => this.session.sendSignal(hostId, data, stripe),
       wanted: () => this.desiredLinks(),
       changed: () => this.changed(),
       connectTimeoutMs: LINK_CONNECT_TIMEOUT_MS,
@@ -200,7 +201,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       links: [...this.desiredLinks()].sort().map((hostId) => {
         const stats = linkStats.get(hostId);
         const route = this.links.routeOf(hostId);
-        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, lossRate: stats?.lossRate ?? 0, route: route?.type ?? null, routeDetail: route, iceRestarts: this.links.iceRestartsOf(hostId), problem: this.links.problemOf(hostId) };
+        return { hostId, state: stats?.state ?? 'connecting', rttMs: stats?.rttMs ?? null, sentKbps: stats?.throughputKbps ?? 0, receivedKbps: stats?.receivedKbps ?? 0, lossRate: stats?.lossRate ?? 0, route: route?.type ?? null, routeDetail: route, iceRestarts: this.links.iceRestartsOf(hostId), problem: this.links.problemOf(hostId), stripes: this.links.stripesOf(hostId) };
       }),
       channels: this.engine.channels(),
       publishing: [...this.publications.values()].map((p) => ({ channel: p.name, framesEncoded: p.stats.framesEncoded })),
@@ -447,9 +448,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       if (epochChanged) this.links.dropNegotiating();
       this.syncTopology(state);
     });
-    session.on('signal:received', ({ from, data }) => {
+    session.on('signal:received', ({ from, data, stripe }) => {
       try {
-        this.links.onSignal(from, data);
+        this.links.onSignal(from, data, stripe);
       } catch (error) {
         this.emit('error:raised', { message: `bad signal from ${from}: ${(error as Error).message}` });
       }
@@ -591,7 +592,11 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       if (subscription?.variant === chunk.variant) subscription.deliver(chunk);
     });
     engine.on('keyframe:requested', ({ channel }) => this.publications.get(channel.name)?.keyframeRequested());
-    engine.on('stats:updated', () => this.changed());
+    engine.on('stats:updated', ({ links }) => {
+      const now = performance.now();
+      for (const link of links) this.links.measured(link, now);
+      this.changed();
+    });
     // The server passes the news to the subscribers that wanted this pipeline's output.
     engine.on('spa:died', () => this.reportSpas());
     engine.on('link:stalled', ({ hostId }) => {

@@ -71,19 +71,28 @@ describe('SignalingSession', () => {
     ]);
   });
 
-  it('passes on signals of the current epoch only, and stamps its own with it', async () => {
+  it('passes on signals of the current epoch only, with their stripe, and stamps its own with it', async () => {
     const s = await server(() => base);
     const session = open(s);
     await until(() => session.joined);
     const events = record(session);
     s.socket()!.emit('signal:receive', { from: 'h0', epoch: 0, data: { type: 'offer', sdp: 'old' } });
     s.socket()!.emit('signal:receive', { from: 'h0', epoch: 1, data: { type: 'offer', sdp: 'now' } });
+    s.socket()!.emit('signal:receive', { from: 'h0', epoch: 1, data: { type: 'offer', sdp: 'wider' }, stripe: 2 });
     s.socket()!.emit('channel:added', { ...channel, name: 'marker' });
     await until(() => events.some(([name]) => name === 'channel:added'));
-    expect(events.filter(([name]) => name === 'signal:received')).toEqual([['signal:received', { from: 'h0', data: { type: 'offer', sdp: 'now' } }]]);
+    expect(events.filter(([name]) => name === 'signal:received')).toEqual([
+      ['signal:received', { from: 'h0', data: { type: 'offer', sdp: 'now' }, stripe: 0 }],
+      ['signal:received', { from: 'h0', data: { type: 'offer', sdp: 'wider' }, stripe: 2 }],
+    ]);
     session.sendSignal('h0', { type: 'answer', sdp: 'v=0' });
-    await until(() => s.received.some(([event]) => event === 'signal:send'));
-    expect(s.received.find(([event]) => event === 'signal:send')![1]).toEqual({ to: 'h0', epoch: 1, data: { type: 'answer', sdp: 'v=0' } });
+    session.sendSignal('h0', { type: 'answer', sdp: 'v=1' }, 3);
+    await until(() => s.received.filter(([event]) => event === 'signal:send').length === 2);
+    // Stripe 0 is sent as before: no field.
+    expect(s.received.filter(([event]) => event === 'signal:send').map(([, payload]) => payload)).toEqual([
+      { to: 'h0', epoch: 1, data: { type: 'answer', sdp: 'v=0' } },
+      { to: 'h0', epoch: 1, data: { type: 'answer', sdp: 'v=1' }, stripe: 3 },
+    ]);
   });
 
   it('after a server restart on the same port, says the session was lost and joins again as the new server says', async () => {

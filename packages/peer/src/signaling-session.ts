@@ -40,7 +40,8 @@ export interface SessionEvents extends Record<string, unknown> {
   /** The cube view changed after the join: a new state, or a delta applied to the current one. */
   'cube:changed': { state: CubeState; epochChanged: boolean };
   /** A WebRTC signal of the current epoch (others are stale and dropped here). */
-  'signal:received': { from: string; data: SignalData };
+  /** A signal for one of a link's connections: stripe 0 is the link's own (LinkManager). */
+  'signal:received': { from: string; data: SignalData; stripe: number };
   'channel:added': ChannelInfo;
   'channel:updated': ChannelInfo;
   'channel:removed': { name: string; reason?: ChannelEndReason };
@@ -99,8 +100,8 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
       this.current = next;
       this.emit('cube:changed', { state: next, epochChanged: false });
     });
-    this.socket.on('signal:receive', ({ from, epoch, data }) => {
-      if (this.current?.epoch === epoch) this.emit('signal:received', { from, data });
+    this.socket.on('signal:receive', ({ from, epoch, data, stripe = 0 }) => {
+      if (this.current?.epoch === epoch) this.emit('signal:received', { from, data, stripe });
     });
     this.socket.on('channel:added', (channel) => this.emit('channel:added', channel));
     this.socket.on('channel:updated', (channel) => this.emit('channel:updated', channel));
@@ -158,12 +159,12 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
     this.request(event, payload).catch(() => undefined);
   }
 
-  /** A WebRTC signal to `to`, stamped with the current epoch. */
-  sendSignal(to: string, data: SignalData): void {
+  /** A WebRTC signal to `to` for one of their link's stripes, stamped with the current epoch. */
+  sendSignal(to: string, data: SignalData, stripe = 0): void {
     const epoch = this.current?.epoch;
     if (epoch === undefined || !this.socket.connected) return;
     // Refused when the link went away in a re-embedding: the topology sync cleans up.
-    this.request('signal:send', { to, epoch, data }).catch(() => undefined);
+    this.request('signal:send', { to, epoch, data, ...(stripe > 0 && { stripe }) }).catch(() => undefined);
   }
 
   close(): void {

@@ -15,6 +15,11 @@ export const LIMITS = {
   /** A simple-peer signal's `data`, as JSON (an SDP is a few KB). */
   maxSignalBytes: 32 * 1024,
   maxChannelsPerHost: 4,
+  /**
+   * Peer connections one link may use (stripes, one SCTP association each): a lossy link is
+   * widened to this many (docs/protocol.md, Stripes).
+   */
+  maxStripesPerLink: 4,
   maxSubscriptionsPerHost: 16,
   maxPipelineStages: 8,
   maxLinksPerReport: 512,
@@ -42,7 +47,11 @@ export function jsonBytes(value: unknown): number {
   return new TextEncoder().encode(JSON.stringify(value) ?? '').byteLength;
 }
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: signals name their stripe. A version-1 client would take a later stripe's offer for its
+ * link's replacement, so it may not join a version-2 room.
+ */
+export const PROTOCOL_VERSION = 2;
 
 const hostId = z.string().min(1).max(64);
 const channelName = z
@@ -107,7 +116,10 @@ export const signalDataSchema = z.union([
 ]);
 export type SignalData = z.infer<typeof signalDataSchema>;
 
-export const signalSendSchema = z.strictObject({ to: hostId, epoch, data: signalDataSchema });
+/** A link's stripe: 0 (absent) is the link's own connection, 1 and up its added ones. */
+const stripe = z.number().int().min(1).max(LIMITS.maxStripesPerLink - 1);
+
+export const signalSendSchema = z.strictObject({ to: hostId, epoch, data: signalDataSchema, stripe: stripe.optional() });
 
 export const videoCodecSchema = z.strictObject({
   codec: z.literal('vp8'),
@@ -391,10 +403,18 @@ export interface ClientToServerEvents {
   'spa:report': (payload: In<typeof spaReportSchema>, ack: AckFn) => void;
 }
 
+/** A signal as the server relays it: who sent it, in which epoch, for which stripe (absent: 0). */
+export interface RelayedSignal {
+  readonly from: string;
+  readonly epoch: number;
+  readonly data: SignalData;
+  readonly stripe?: number;
+}
+
 export interface ServerToClientEvents {
   'cube:state': (state: CubeState) => void;
   'cube:delta': (delta: CubeDelta) => void;
-  'signal:receive': (message: { from: string; epoch: number; data: SignalData }) => void;
+  'signal:receive': (message: RelayedSignal) => void;
   'channel:added': (channel: ChannelInfo) => void;
   'channel:updated': (channel: ChannelInfo) => void;
   'channel:removed': (channel: { name: string; reason?: ChannelEndReason }) => void;

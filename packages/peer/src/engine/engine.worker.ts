@@ -1,3 +1,4 @@
+import { LINK_CHANNELS } from '@cubecast/protocol';
 import { SwitchingEngine } from './switching-engine.js';
 import { LOW_WATER_BYTES } from './link.js';
 import { LinkStripes } from './link-stripes.js';
@@ -37,18 +38,18 @@ const engine = new SwitchingEngine({
   createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
 
-/** Each host's current channels: a replaced link's late events must not touch its successor. */
-const links = new Map<string, RTCDataChannel[]>();
+/** Each host's current link: a replaced link's late events must not touch its successor. */
+const links = new Map<string, LinkStripes<RTCDataChannel>>();
 
 /**
- * The engine's link over a host's channels, one per lane in one stripe or more (LinkStripes):
- * open once stripe 0's all are; a close or error of one of them closes the link (of a later
- * stripe, drops that stripe); whatever arrives on any goes in.
+ * The engine's link over a host's channels (LinkStripes): its own stripe first, then any
+ * more given with it (the benchmark page's) or later (`link:stripe`, a lossy link widened).
  */
 function attach(hostId: string, channels: RTCDataChannel[]): void {
-  links.set(hostId, channels);
-  const current = () => links.get(hostId) === channels;
-  const stripes = new LinkStripes(channels, performance.now());
+  const lanes = LINK_CHANNELS.length;
+  if (channels.length === 0 || channels.length % lanes !== 0) throw new RangeError(`a link's channels come in stripes of ${lanes}, not ${channels.length}`);
+  const stripes = new LinkStripes<RTCDataChannel>(lanes);
+  links.set(hostId, stripes);
   engine.addLink(hostId, {
     send: (bytes, lane) => stripes.channelFor(lane).send(bytes as Uint8Array<ArrayBuffer>),
     get bufferedAmount() {
@@ -56,13 +57,23 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
     },
     close: () => stripes.close(),
   });
-  const lost = (index: number, why: string) => current() && stripes.channelLost(index) && engine.linkClosed(hostId, why);
-  for (const [index, channel] of channels.entries()) {
-    const lane = stripes.laneOf(index);
+  for (let start = 0; start < channels.length; start += lanes) addStripe(hostId, stripes, channels.slice(start, start + lanes));
+}
+
+/**
+ * One stripe's channels into the link: open once the link's own stripe's all are; a close or
+ * error of one of its own closes the link, of a later stripe's drops that stripe; whatever
+ * arrives on any goes in.
+ */
+function addStripe(hostId: string, stripes: LinkStripes<RTCDataChannel>, channels: RTCDataChannel[]): void {
+  const current = () => links.get(hostId) === stripes;
+  const stripe = stripes.add(channels, performance.now());
+  const lost = (why: string) => current() && stripes.lost(stripe) && engine.linkClosed(hostId, why);
+  for (const [lane, channel] of channels.entries()) {
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES / channels.length;
-    channel.onclose = () => lost(index, `data channel ${channel.label} closed`);
-    channel.onerror = () => lost(index, `data channel ${channel.label} error`);
+    channel.onclose = () => lost(`data channel ${channel.label} closed`);
+    channel.onerror = () => lost(`data channel ${channel.label} error`);
     channel.onbufferedamountlow = () => current() && engine.bufferLow(hostId);
     channel.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
       if (!current()) return;
@@ -71,14 +82,25 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
       engine.receive(hostId, data, lane);
     };
   }
-  // Open once every lane of stripe 0 is: the first ping goes on lane 1, and a ping lost to a
-  // lane not yet open would leave the link without an RTT (and headers without its latency)
-  // for a second. Later stripes are taken as their channels open (LinkStripes.channelFor).
+  if (!stripes.isFirst(stripe)) return;
+  // Open once every lane of the link's own stripe is: the first ping goes on lane 1, and a
+  // ping lost to a lane not yet open would leave the link without an RTT (and headers without
+  // its latency) for a second. Later stripes are taken as their channels open (channelFor).
   const opened = () => {
     if (current() && stripes.open) engine.linkOpened(hostId);
   };
-  for (const [index, channel] of channels.entries()) if (stripes.stripeOf(index) === 0) channel.onopen = opened;
+  for (const channel of channels) channel.onopen = opened;
   opened();
+}
+
+/** A lossy link's new stripe; one for a link already gone (or replaced) closes at once. */
+function widen(hostId: string, channels: RTCDataChannel[]): void {
+  const stripes = links.get(hostId);
+  if (!stripes) {
+    for (const channel of channels) channel.close();
+    return;
+  }
+  addStripe(hostId, stripes, channels);
 }
 
 /** Keeps about 2 MB in flight toward the next hops: as fast as the links take it, no faster. */
@@ -141,6 +163,8 @@ scope.onmessage = (event) => {
         return;
       case 'link:add':
         return attach(command.hostId, command.channels);
+      case 'link:stripe':
+        return widen(command.hostId, command.channels);
       case 'link:remove':
         links.delete(command.hostId);
         return engine.removeLink(command.hostId);

@@ -16,84 +16,105 @@ class FakeChannel implements StripeChannel {
   }
 }
 
-function channels(stripes: number): FakeChannel[] {
-  return Array.from({ length: stripes * LANES }, (_, i) => new FakeChannel(`s${Math.floor(i / LANES)}l${i % LANES}`));
+function stripe(index: number): FakeChannel[] {
+  return Array.from({ length: LANES }, (_, lane) => new FakeChannel(`s${index}l${lane}`));
+}
+
+/** A link of `count` stripes, and each stripe's channels and handle. */
+function link(count: number) {
+  const stripes = new LinkStripes<FakeChannel>(LANES);
+  const made = Array.from({ length: count }, (_, index) => {
+    const channels = stripe(index);
+    return { channels, handle: stripes.add(channels, 0) };
+  });
+  return { stripes, made };
 }
 
 const names = (stripes: LinkStripes<FakeChannel>, lane: number, count: number) => Array.from({ length: count }, () => stripes.channelFor(lane).name);
 
 describe('LinkStripes', () => {
   it('is the channels as they were with one stripe', () => {
-    const stripes = new LinkStripes(channels(1), 0, LANES);
+    const { stripes, made } = link(1);
     expect(stripes.stripeCount).toBe(1);
+    expect(stripes.isFirst(made[0]!.handle)).toBe(true);
     expect([0, 1, 2].map((lane) => stripes.channelFor(lane).name)).toEqual(['s0l0', 's0l1', 's0l2']);
   });
 
-  it('refuses channels that are not whole stripes', () => {
-    expect(() => new LinkStripes(channels(1).slice(1), 0, LANES)).toThrow(RangeError);
-    expect(() => new LinkStripes([], 0, LANES)).toThrow(RangeError);
+  it('refuses a stripe that is not one channel per lane', () => {
+    const stripes = new LinkStripes<FakeChannel>(LANES);
+    expect(() => stripes.add(stripe(0).slice(1), 0)).toThrow(RangeError);
+    expect(() => stripes.add([...stripe(0), ...stripe(1)], 0)).toThrow(RangeError);
+    expect(stripes.stripeCount).toBe(0);
+    expect(stripes.open).toBe(false);
   });
 
-  it('keeps the reliable lane on stripe 0 and takes the stripes in turn for the others', () => {
-    const stripes = new LinkStripes(channels(3), 0, LANES);
+  it('keeps the reliable lane on the first stripe and takes the stripes in turn for the others', () => {
+    const { stripes } = link(3);
     expect(RELIABLE_LANE).toBe(0);
     expect(names(stripes, RELIABLE_LANE, 3)).toEqual(['s0l0', 's0l0', 's0l0']);
     expect(names(stripes, UNRETRANSMITTED_LANE, 3)).toEqual(['s0l1', 's1l1', 's2l1']);
     expect(names(stripes, 2, 4)).toEqual(['s0l2', 's1l2', 's2l2', 's0l2']);
-    expect([0, 1, 2, 3, 4, 5].map((i) => stripes.laneOf(i))).toEqual([0, 1, 2, 0, 1, 2]);
-    expect([0, 2, 3, 5, 6].map((i) => stripes.stripeOf(i))).toEqual([0, 0, 1, 1, 2]);
   });
 
-  it('skips a stripe whose channel is not open yet, and falls back to stripe 0 when none is', () => {
-    const all = channels(3);
-    all[LANES + 2]!.readyState = 'connecting';
-    const stripes = new LinkStripes(all, 0, LANES);
+  it('takes a stripe added to a link in use into the turn', () => {
+    const { stripes } = link(1);
+    expect(names(stripes, 2, 2)).toEqual(['s0l2', 's0l2']);
+    const added = stripes.add(stripe(1), 0);
+    expect(stripes.isFirst(added)).toBe(false);
+    expect(stripes.stripeCount).toBe(2);
+    expect(new Set(names(stripes, 2, 4))).toEqual(new Set(['s0l2', 's1l2']));
+  });
+
+  it('skips a stripe whose channel is not open yet, and falls back to the first when none is', () => {
+    const { stripes, made } = link(3);
+    made[1]!.channels[2]!.readyState = 'connecting';
     expect(names(stripes, 2, 4)).toEqual(['s0l2', 's2l2', 's0l2', 's2l2']);
-    for (const channel of all) channel.readyState = 'connecting';
+    for (const { channels } of made) for (const channel of channels) channel.readyState = 'connecting';
     expect(stripes.open).toBe(false);
     expect(names(stripes, 2, 2)).toEqual(['s0l2', 's0l2']);
   });
 
-  it('is open once stripe 0 is, whatever the other stripes are doing', () => {
-    const all = channels(2);
-    for (const channel of all.slice(LANES)) channel.readyState = 'connecting';
-    expect(new LinkStripes(all, 0, LANES).open).toBe(true);
-    all[1]!.readyState = 'connecting';
-    expect(new LinkStripes(all, 0, LANES).open).toBe(false);
+  it('is open once the first stripe is, whatever the others are doing', () => {
+    const { stripes, made } = link(2);
+    for (const channel of made[1]!.channels) channel.readyState = 'connecting';
+    expect(stripes.open).toBe(true);
+    made[0]!.channels[1]!.readyState = 'connecting';
+    expect(stripes.open).toBe(false);
   });
 
-  it('loses the link with a channel of stripe 0, and only a stripe with a channel of another', () => {
-    const all = channels(3);
-    const stripes = new LinkStripes(all, 0, LANES);
-    expect(stripes.channelLost(LANES + 1)).toBe(false);
+  it('loses the link with its first stripe, and only a stripe with another', () => {
+    const { stripes, made } = link(3);
+    expect(stripes.lost(made[1]!.handle)).toBe(false);
     // The whole stripe goes, and is never chosen again, even if a channel of it read open.
-    expect(all.slice(LANES, 2 * LANES).every((channel) => channel.closed)).toBe(true);
-    all[LANES + 2]!.readyState = 'open';
+    expect(made[1]!.channels.every((channel) => channel.closed)).toBe(true);
+    expect(stripes.stripeCount).toBe(2);
+    made[1]!.channels[2]!.readyState = 'open';
     expect(names(stripes, 2, 4)).toEqual(['s0l2', 's2l2', 's0l2', 's2l2']);
-    expect(stripes.channelLost(LANES + 2)).toBe(false);
-    expect(stripes.channelLost(2)).toBe(true);
+    // Its other channels' close events come after: nothing more to drop.
+    expect(stripes.lost(made[1]!.handle)).toBe(false);
+    expect(stripes.stripeCount).toBe(2);
+    expect(stripes.lost(made[0]!.handle)).toBe(true);
   });
 
-  it('counts the backlog of the stripes still used: the reliable lane as read, the others less what never drains', () => {
-    const all = channels(2);
-    const stripes = new LinkStripes(all, 0, LANES);
-    all[0]!.bufferedAmount = 100;
-    all[LANES]!.bufferedAmount = 1000;
+  it('counts the backlog of the stripes in use: the reliable lane as read, the others less what never drains', () => {
+    const { stripes, made } = link(2);
+    made[0]!.channels[0]!.bufferedAmount = 100;
+    made[1]!.channels[0]!.bufferedAmount = 1000;
     // A lane that reads 47 bytes for good (an abandoned message): it counts until it has read
     // no less for two windows.
-    all[1]!.bufferedAmount = 47;
+    made[0]!.channels[1]!.bufferedAmount = 47;
     expect(stripes.bufferedAmount(0)).toBe(1147);
     expect(stripes.bufferedAmount(1000)).toBe(1147);
     expect(stripes.bufferedAmount(2000)).toBe(1100);
-    all[1]!.bufferedAmount = 547;
+    made[0]!.channels[1]!.bufferedAmount = 547;
     expect(stripes.bufferedAmount(2100)).toBe(1600);
-    stripes.channelLost(LANES + 1);
+    stripes.lost(made[1]!.handle);
     expect(stripes.bufferedAmount(2200)).toBe(600);
   });
 
   it('closes every channel of every stripe', () => {
-    const all = channels(2);
-    new LinkStripes(all, 0, LANES).close();
-    expect(all.every((channel) => channel.closed)).toBe(true);
+    const { stripes, made } = link(2);
+    stripes.close();
+    expect(made.every(({ channels }) => channels.every((channel) => channel.closed))).toBe(true);
   });
 });

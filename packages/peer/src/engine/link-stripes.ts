@@ -9,6 +9,16 @@ export interface StripeChannel {
   close(): void;
 }
 
+/** One peer connection's channels, one per lane, as a link uses them. */
+export interface Stripe<C extends StripeChannel> {
+  readonly channels: readonly C[];
+}
+
+interface StripeState<C extends StripeChannel> extends Stripe<C> {
+  /** The reliable lane's bufferedAmount is true; the others' count what SCTP abandoned. */
+  readonly backlogs: { readonly channel: C; readonly leaky?: LeakyBufferedAmount }[];
+}
+
 /**
  * A link's channels in stripes: each stripe is one peer connection's LINK_CHANNELS, so each
  * has an SCTP association of its own, with its own congestion window and timers.
@@ -20,89 +30,80 @@ export interface StripeChannel {
  * holds back. At 10% loss over 4 hops, one association kept 80% of the frames decodable with
  * stalls to 0.54 s, four kept 92.8% with stalls to 0.48 s (docs/benchmarks.md, Stripes).
  *
- * Control and in-order data stay on stripe 0's reliable lane: one order, as before. Stripe 0
- * is the link: it opens and closes it. A later stripe that closes or fails is dropped, and
- * its share goes to the others.
+ * The first stripe added is the link's own: it opens and closes the link, and control and
+ * in-order data stay on its reliable lane (one order, as before). Stripes added later (a lossy
+ * link widened) carry the other lanes' share; one that closes or fails is dropped, and the
+ * others take its share.
  */
 export class LinkStripes<C extends StripeChannel> {
-  private readonly stripes: C[][];
-  private readonly dropped = new Set<number>();
-  /** Per stripe: the reliable lane's bufferedAmount is true; the others' count what SCTP abandoned. */
-  private readonly backlogs: { readonly channel: C; readonly leaky?: LeakyBufferedAmount }[][];
+  /** In use: the link's own first, then those added, less those dropped. */
+  private readonly stripes: StripeState<C>[] = [];
   private turn = 0;
 
-  constructor(
-    channels: readonly C[],
-    now: number,
-    private readonly lanes = LINK_CHANNELS.length,
-  ) {
-    if (channels.length === 0 || channels.length % lanes !== 0) {
-      throw new RangeError(`a link's channels come in stripes of ${lanes}, not ${channels.length}`);
-    }
-    this.stripes = Array.from({ length: channels.length / lanes }, (_, stripe) => channels.slice(stripe * lanes, (stripe + 1) * lanes));
-    this.backlogs = this.stripes.map((stripe) =>
-      stripe.map((channel, lane) => (lane === RELIABLE_LANE ? { channel } : { channel, leaky: new LeakyBufferedAmount(() => channel.bufferedAmount, now) })),
+  constructor(private readonly lanes = LINK_CHANNELS.length) {}
+
+  /** Takes a stripe's channels (one per lane, in lane order). The first is the link's own. */
+  add(channels: readonly C[], now: number): Stripe<C> {
+    if (channels.length !== this.lanes) throw new RangeError(`a stripe is ${this.lanes} channels, one per lane, not ${channels.length}`);
+    const backlogs = channels.map((channel, lane) =>
+      lane === RELIABLE_LANE ? { channel } : { channel, leaky: new LeakyBufferedAmount(() => channel.bufferedAmount, now) },
     );
+    const stripe = { channels, backlogs };
+    this.stripes.push(stripe);
+    return stripe;
   }
 
+  /** Stripes in use, the link's own included. */
   get stripeCount(): number {
     return this.stripes.length;
   }
 
-  /** The lane of the channel at `index` of the channels as given. */
-  laneOf(index: number): number {
-    return index % this.lanes;
+  /** Whether this stripe is the link's own. */
+  isFirst(stripe: Stripe<C>): boolean {
+    return this.stripes[0] === stripe;
   }
 
-  /** The stripe of the channel at `index`. */
-  stripeOf(index: number): number {
-    return Math.floor(index / this.lanes);
-  }
-
-  /** Whether the link can carry data: every channel of stripe 0 is open. */
+  /** Whether the link can carry data: every channel of its own stripe is open. */
   get open(): boolean {
-    return this.stripes[0]!.every((channel) => channel.readyState === 'open');
+    return this.stripes[0]?.channels.every((channel) => channel.readyState === 'open') ?? false;
   }
 
   /**
-   * The channel a message on `lane` goes on: the reliable lane's on stripe 0; any other lane's
-   * on the next stripe in turn whose channel is open, stripe 0's if none is.
+   * The channel a message on `lane` goes on: the reliable lane's on the link's own stripe; any
+   * other lane's on the next stripe in turn whose channel is open, the link's own if none is.
    */
   channelFor(lane: number): C {
-    if (lane === RELIABLE_LANE || this.stripes.length === 1) return this.stripes[0]![lane]!;
+    const own = this.stripes[0]!.channels[lane]!;
+    if (lane === RELIABLE_LANE || this.stripes.length === 1) return own;
     for (let tries = 0; tries < this.stripes.length; tries++) {
-      const stripe = this.turn++ % this.stripes.length;
-      const channel = this.stripes[stripe]![lane]!;
-      if (!this.dropped.has(stripe) && channel.readyState === 'open') return channel;
+      const channel = this.stripes[this.turn++ % this.stripes.length]!.channels[lane]!;
+      if (channel.readyState === 'open') return channel;
     }
-    return this.stripes[0]![lane]!;
+    return own;
   }
 
   /**
-   * The channel at `index` closed or failed. Returns whether the link is lost with it (a
-   * channel of stripe 0); a later stripe is dropped, and closed.
+   * A channel of `stripe` closed or failed. Returns whether the link is lost with it (its own
+   * stripe's); another stripe is dropped, and its channels closed.
    */
-  channelLost(index: number): boolean {
-    const stripe = this.stripeOf(index);
-    if (stripe === 0) return true;
-    if (!this.dropped.has(stripe)) {
-      this.dropped.add(stripe);
-      for (const channel of this.stripes[stripe]!) channel.close();
+  lost(stripe: Stripe<C>): boolean {
+    const index = this.stripes.indexOf(stripe as StripeState<C>);
+    if (index === 0) return true;
+    if (index > 0) {
+      this.stripes.splice(index, 1);
+      for (const channel of stripe.channels) channel.close();
     }
     return false;
   }
 
-  /** Bytes waiting to be sent, over every stripe still used. */
+  /** Bytes waiting to be sent, over every stripe in use. */
   bufferedAmount(now: number): number {
     let total = 0;
-    for (const [stripe, lanes] of this.backlogs.entries()) {
-      if (this.dropped.has(stripe)) continue;
-      for (const { channel, leaky } of lanes) total += leaky ? leaky.backlog(now) : channel.bufferedAmount;
-    }
+    for (const { backlogs } of this.stripes) for (const { channel, leaky } of backlogs) total += leaky ? leaky.backlog(now) : channel.bufferedAmount;
     return total;
   }
 
   close(): void {
-    for (const stripe of this.stripes) for (const channel of stripe) channel.close();
+    for (const stripe of this.stripes) for (const channel of stripe.channels) channel.close();
   }
 }

@@ -464,6 +464,7 @@ export class Link {
       dropped: this.counters.dropped,
       late: this.counters.late,
       lossRate: this.outboundLoss,
+      inboundLossRate: this.inboundLoss,
       sentBytes: this.counters.sentBytes,
       bufferedBytes: this.transport.bufferedAmount,
     };

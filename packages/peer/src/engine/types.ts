@@ -90,7 +90,10 @@ export interface LinkStats {
   readonly dropped: number;
   /** Timely data dropped here because no subscriber down this link could still use it. */
   readonly late: number;
+  /** Share of this end's messages the path to the peer loses, as the peer measured it. */
   readonly lossRate: number;
+  /** Share of the peer's messages the path from it loses, as measured here. */
+  readonly inboundLossRate: number;
   /** Bytes the link's data channels hold, not yet sent (their `bufferedAmount`). */
   readonly bufferedBytes: number;
   /** Bytes sent on the link since it was made, headers and repairs included. */

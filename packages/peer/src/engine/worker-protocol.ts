@@ -16,6 +16,8 @@ export type EngineCommand =
   | { type: 'coding:stop'; id: string }
   /** The data channels (one per lane) are transferred with the message, in the task that created them. */
   | { type: 'link:add'; hostId: string; channels: RTCDataChannel[] }
+  /** Another stripe for a link (a lossy link widened; LinkStripes): its channels, transferred likewise. */
+  | { type: 'link:stripe'; hostId: string; channels: RTCDataChannel[] }
   | { type: 'link:remove'; hostId: string }
   | { type: 'publish'; channel: number; anchor: number }
   | { type: 'unpublish'; channel: number }
@@ -46,6 +48,7 @@ export type EngineReport = EngineEvent | { type: 'coding:failed'; id: string; me
 export function commandTransfer(command: EngineCommand): Transferable[] {
   switch (command.type) {
     case 'link:add':
+    case 'link:stripe':
       return command.channels as unknown as Transferable[];
     case 'chunk':
       return [command.payload];
