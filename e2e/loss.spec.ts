@@ -20,27 +20,31 @@ async function watch(pages: Parameters<typeof snapshots>[0]) {
   return after.map((frames, i) => ({ frames: frames - before[i]!, p99: summarize(latencies[i]!).p99 }));
 }
 
-test('10% real UDP loss on every hop: every subscriber keeps decoding, in time', async ({ tabs }) => {
+/** Stripes of each link carrying the stream to a subscriber (seen from the subscriber). */
+async function streamLinkStripes(pages: Parameters<typeof snapshots>[0]): Promise<number[]> {
+  return (await snapshots(pages)).flatMap((s) => s.links.filter((l) => l.receivedKbps > 100).map((l) => l.stripes));
+}
+
+test('10% real UDP loss on every hop: the links widen, and every subscriber keeps decoding, in time', async ({ tabs }) => {
   const loss = new UdpLoss();
   try {
     const { subscribers } = await streamToAll(tabs, 5);
     const lossless = await watch(subscribers);
     loss.set(0.1);
+    const lossStarted = Date.now();
+    // The stream's links measure the loss and are widened to stripes, one peer connection each.
+    await expect.poll(async () => Math.min(...(await streamLinkStripes(subscribers))), { timeout: 30_000 }).toBe(LIMITS.maxStripesPerLink);
+    console.log(`every link carrying the stream had ${LIMITS.maxStripesPerLink} stripes ${Date.now() - lossStarted} ms after the loss began`);
     const lossy = await watch(subscribers);
-    // The stream's links measured the loss and were widened to stripes (one peer connection each).
-    const widened = (await snapshots(subscribers)).flatMap((s) => s.links.filter((l) => l.receivedKbps > 100).map((l) => l.stripes));
-    console.log('stripes of the links carrying the stream to subscribers:', JSON.stringify(widened));
-    expect(widened.length).toBeGreaterThan(0);
-    expect(Math.min(...widened), 'stripes of each link carrying the stream').toBe(LIMITS.maxStripesPerLink);
-    console.log('frames and true-latency p99 per subscriber, lossless:', JSON.stringify(lossless), '10% loss:', JSON.stringify(lossy));
+    console.log('frames and true-latency p99 per subscriber, lossless:', JSON.stringify(lossless), '10% loss, widened:', JSON.stringify(lossy));
     const hops = (await snapshots(subscribers)).map((s) => s.subscriptions.find((x) => x.channel === 'cam')!.hops);
     expect(Math.max(...(hops as number[]))).toBeGreaterThanOrEqual(2);
     lossy.forEach((during, i) => {
-      // With per-hop FEC, measured: 100-109% of the lossless frames in every run; p99 (the
-      // slowest of 40 samples) 5-11 ms in one run, 7-313 ms in another (before FEC: 78-107%,
-      // up to 206 ms). The latency bound leaves room for that spread on a slow machine.
-      expect(during.frames, `subscriber ${i}: frames at 10% loss against lossless`).toBeGreaterThanOrEqual(0.85 * lossless[i]!.frames);
-      expect(during.p99, `subscriber ${i}: true latency p99 at 10% loss (bound 1000 ms; lossless, under 15 ms)`).toBeLessThan(500);
+      // Widened, measured in four runs: 86-110% of the lossless frames, p99 (the slowest of 40
+      // samples) 4-15 ms. One association per link took 103-210 ms over one hop and 306-406
+      // over two. The bound leaves room for a slow machine, not for that.
+      expect(during.frames, `subscriber ${i}: frames at 10% loss against lossless`).toBeGreaterThanOrEqual(0.8 * lossless[i]!.frames);
+      expect(during.p99, `subscriber ${i}: true latency p99 at 10% loss, widened (lossless, under 17 ms)`).toBeLessThan(80);
     });
   } finally {
     loss.set(0);
