@@ -57,6 +57,11 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
                 {link.rttMs === null ? '–' : `${link.rttMs.toFixed(1)} ms`}
                 {/* Measured by the peer; FEC already sizes its repairs to it. */}
                 {link.lossRate >= 0.01 && <div className="small muted" data-testid="link-loss">{Math.round(link.lossRate * 100)}% of what this tab sends is lost</div>}
+                {link.stripes > 1 && (
+                  <div className="small muted" data-testid="link-stripes" title="A lossy link's stream goes over several peer connections, so one stalling holds back only its share">
+                    Widened for loss: {link.stripes} connections
+                  </div>
+                )}
               </td>
             </tr>
           ))}
