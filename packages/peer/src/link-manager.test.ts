@@ -279,12 +279,16 @@ describe('LinkManager', () => {
       expect(silent.destroyed).toBe(0);
     });
 
-    it('leaves widening to the offering side, which measures both ways', () => {
+    it('leaves widening to the offering side, which measures both ways, and takes no stripe offer there', () => {
       const m = manager(['h1']);
       m.links.onSignal('h1', OFFER);
+      expect(m.links.stripesOf('h1')).toBe(0);
       m.last('h1')!.connected = true;
       m.links.measured(stats('h1', { lossRate: 0.5, inboundLossRate: 0.5, throughputKbps: 1000 }), 0);
       expect(m.log).toEqual(['add h1']);
+      const { m: offering } = connectedToH3();
+      offering.links.onSignal('h3', OFFER, 1);
+      expect(offering.log).toEqual(['add h3']);
     });
 
     it("answers a stripe's offer on a link it has, ignores a stripe's signals otherwise, and replaces a stripe the other side started over", () => {
