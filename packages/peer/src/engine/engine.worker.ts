@@ -51,7 +51,7 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
   const stripes = new LinkStripes<RTCDataChannel>(lanes);
   links.set(hostId, stripes);
   engine.addLink(hostId, {
-    send: (bytes, lane) => stripes.channelFor(lane).send(bytes as Uint8Array<ArrayBuffer>),
+    send: (bytes, lane) => stripes.channelFor(lane, performance.now()).send(bytes as Uint8Array<ArrayBuffer>),
     get bufferedAmount() {
       return stripes.bufferedAmount(performance.now());
     },

@@ -30,14 +30,14 @@ function link(count: number) {
   return { stripes, made };
 }
 
-const names = (stripes: LinkStripes<FakeChannel>, lane: number, count: number) => Array.from({ length: count }, () => stripes.channelFor(lane).name);
+const names = (stripes: LinkStripes<FakeChannel>, lane: number, count: number) => Array.from({ length: count }, () => stripes.channelFor(lane, 0).name);
 
 describe('LinkStripes', () => {
   it('is the channels as they were with one stripe', () => {
     const { stripes, made } = link(1);
     expect(stripes.stripeCount).toBe(1);
     expect(stripes.isFirst(made[0]!.handle)).toBe(true);
-    expect([0, 1, 2].map((lane) => stripes.channelFor(lane).name)).toEqual(['s0l0', 's0l1', 's0l2']);
+    expect([0, 1, 2].map((lane) => stripes.channelFor(lane, 0).name)).toEqual(['s0l0', 's0l1', 's0l2']);
   });
 
   it('refuses a stripe that is not one channel per lane', () => {
@@ -96,20 +96,59 @@ describe('LinkStripes', () => {
     expect(stripes.lost(made[0]!.handle)).toBe(true);
   });
 
-  it('counts the backlog of the stripes in use: the reliable lane as read, the others less what never drains', () => {
+  it('passes over a stripe whose timely lanes back up, until they drain', () => {
+    const { stripes, made } = link(3);
+    made[1]!.channels[UNRETRANSMITTED_LANE]!.bufferedAmount = 5000;
+    expect(names(stripes, 2, 4)).toEqual(['s0l2', 's2l2', 's0l2', 's2l2']);
+    // The least backed up wins, whichever lane holds it.
+    made[0]!.channels[2]!.bufferedAmount = 6000;
+    expect(names(stripes, 2, 2)).toEqual(['s2l2', 's2l2']);
+    made[2]!.channels[1]!.bufferedAmount = 7000;
+    expect(names(stripes, 2, 1)).toEqual(['s1l2']);
+    // The reliable lane's backlog is not the timely lanes' to weigh.
+    made[1]!.channels[1]!.bufferedAmount = 0;
+    made[1]!.channels[0]!.bufferedAmount = 9000;
+    expect(names(stripes, 2, 1)).toEqual(['s1l2']);
+  });
+
+  it('spreads a burst over the stripes as each backs up by what it was given', () => {
+    const { stripes } = link(3);
+    const sent = Array.from({ length: 6 }, () => {
+      const channel = stripes.channelFor(2, 0);
+      channel.bufferedAmount += 1000;
+      return channel.name;
+    });
+    expect(sent).toEqual(['s0l2', 's1l2', 's2l2', 's0l2', 's1l2', 's2l2']);
+  });
+
+  it("counts the reliable lanes' backlog as read, and the timely lanes' as if every open stripe held what the clearest does", () => {
     const { stripes, made } = link(2);
     made[0]!.channels[0]!.bufferedAmount = 100;
     made[1]!.channels[0]!.bufferedAmount = 1000;
-    // A lane that reads 47 bytes for good (an abandoned message): it counts until it has read
-    // no less for two windows.
-    made[0]!.channels[1]!.bufferedAmount = 47;
-    expect(stripes.bufferedAmount(0)).toBe(1147);
-    expect(stripes.bufferedAmount(1000)).toBe(1147);
-    expect(stripes.bufferedAmount(2000)).toBe(1100);
-    made[0]!.channels[1]!.bufferedAmount = 547;
-    expect(stripes.bufferedAmount(2100)).toBe(1600);
+    made[0]!.channels[2]!.bufferedAmount = 300;
+    made[1]!.channels[1]!.bufferedAmount = 200;
+    made[1]!.channels[2]!.bufferedAmount = 400;
+    expect(stripes.bufferedAmount(0)).toBe(1100 + 2 * 300);
+    // A stripe not open yet is no measure of what the link can take: the sum, then.
+    made[0]!.channels[1]!.readyState = 'connecting';
+    made[1]!.channels[1]!.readyState = 'connecting';
+    expect(stripes.bufferedAmount(0)).toBe(1100 + 300 + 600);
+    made[0]!.channels[1]!.readyState = 'open';
+    made[1]!.channels[1]!.readyState = 'open';
+    // A lane that reads 47 bytes for good (an abandoned message) counts until it has read no
+    // less for two windows.
+    made[1]!.channels[1]!.bufferedAmount = 0;
+    made[1]!.channels[2]!.bufferedAmount = 0;
+    made[0]!.channels[2]!.bufferedAmount = 0;
+    const single = link(1);
+    single.made[0]!.channels[1]!.bufferedAmount = 47;
+    expect(single.stripes.bufferedAmount(0)).toBe(47);
+    expect(single.stripes.bufferedAmount(1000)).toBe(47);
+    expect(single.stripes.bufferedAmount(2000)).toBe(0);
+    // A dropped stripe's backlog no longer counts.
+    expect(stripes.bufferedAmount(0)).toBe(1100);
     stripes.lost(made[1]!.handle);
-    expect(stripes.bufferedAmount(2200)).toBe(600);
+    expect(stripes.bufferedAmount(0)).toBe(100);
   });
 
   it('closes every channel of every stripe', () => {
