@@ -129,5 +129,8 @@ describe('LinkMonitor', () => {
     const ping = s.messages('h2').at(-1)!;
     // 20 of 100 lost (beside 20 assumed delivered, the count 2 sigma high), of 65535, rounded.
     expect(new DataView(ping.payload.buffer, ping.payload.byteOffset).getUint16(13)).toBe(Math.round((0xffff * (20 + 2 * Math.sqrt(20))) / 120));
+    // A ping overtaken on another stripe: its older measure of our loss is not taken.
+    fromPeer(MessageType.Ping, 90, 0);
+    expect(link.stats(2).lossRate).toBeCloseTo(0.25, 4);
   });
 });

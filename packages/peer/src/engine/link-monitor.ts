@@ -94,7 +94,7 @@ export class LinkMonitor {
     if (payload.byteLength < PAYLOAD_BYTES) return;
     const view = new DataView(payload.buffer, payload.byteOffset, PAYLOAD_BYTES);
     link.notePeerPosition(view.getUint8(0) === 1 ? [view.getFloat32(1), view.getFloat32(5)] : undefined, this.position);
-    link.notePeerSent(view.getUint32(9));
-    link.noteOutboundLoss(view.getUint16(13) / LOSS_SCALE);
+    // An overtaken ping's measure is older than the one already taken.
+    if (link.notePeerSent(view.getUint32(9))) link.noteOutboundLoss(view.getUint16(13) / LOSS_SCALE);
   }
 }

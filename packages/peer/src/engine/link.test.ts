@@ -204,6 +204,17 @@ describe('Link measurement and liveness', () => {
     for (let i = 0; i < 32; i++) wrapped.noteReceived(1, 0, UNRETRANSMITTED_LANE);
     wrapped.notePeerSent(0x10);
     expect(wrapped.inboundLoss).toBe(0);
+    // A count overtaken by a newer one (pings on different stripes) is passed over: what
+    // arrived meanwhile counts toward the next.
+    const overtaken = openLink(transport());
+    overtaken.notePeerSent(1000);
+    for (let i = 0; i < 100; i++) overtaken.noteReceived(1, 0, UNRETRANSMITTED_LANE);
+    overtaken.notePeerSent(1100);
+    overtaken.notePeerSent(1050);
+    expect(overtaken.inboundLoss).toBe(0);
+    for (let i = 0; i < 90; i++) overtaken.noteReceived(1, 0, UNRETRANSMITTED_LANE);
+    overtaken.notePeerSent(1200);
+    expect(overtaken.inboundLoss).toBeCloseTo((10 + 2 * Math.sqrt(10)) / (0.8 ** 0.5 * 100 + 100 + 20), 9);
   });
 
   it('takes the peer\'s measure of its own loss, reports it, and sizes FEC repairs by it', () => {

@@ -245,19 +245,23 @@ export class Link {
   /**
    * The peer's count of what it sent here on the unretransmitted lane, from its ping or pong.
    * Between two counts, what it sent and did not arrive was lost: summed with decay into the
-   * loss of its path to here.
+   * loss of its path to here. Returns whether the count was news (not overtaken).
    */
-  notePeerSent(peerSent: number): void {
+  notePeerSent(peerSent: number): boolean {
     const received = this.unretransmitted.received;
     const last = this.inbound;
+    // A count older than the last: its ping came on another stripe (another association) and
+    // was overtaken. Taken, it would read as four billion messages sent, nearly all lost.
+    if (last && ((peerSent - last.peerSent) | 0) < 0) return false;
     this.inbound = { peerSent, received, sentSum: last?.sentSum ?? 0, lostSum: last?.lostSum ?? 0 };
-    if (!last) return;
+    if (!last) return true;
     const sent = (peerSent - last.peerSent) >>> 0;
     const arrived = received - last.received;
     const memory = LOSS_MEMORY ** Math.max(LOSS_MEMORY_FLOOR, sent / LOSS_MEMORY_MESSAGES);
     this.inbound.sentSum = this.inbound.sentSum * memory + sent;
     // Unclamped: a message in flight at one count is missing from it and surplus in the next.
     this.inbound.lostSum = Math.max(0, this.inbound.lostSum * memory + sent - arrived);
+    return true;
   }
 
   /**
