@@ -34,8 +34,10 @@ function timelyBacklog<C extends StripeChannel>(stripe: StripeState<C>, now: num
  * and doubling retransmission timeout are not a page's to set), whatever lane the data is on.
  * Timely data spread over four associations keeps flowing on the others while one stalls
  * (each message goes on the one that holds the least), and each FEC block spans all four, so
- * repairs on one stand in for what another holds back. At 10% loss over 4 hops, one association kept 80% of the frames decodable with
- * stalls to 0.54 s, four kept 92.8% with stalls to 0.48 s (docs/benchmarks.md, Stripes).
+ * repairs on one stand in for what another holds back. At 10% loss over 4 hops, one
+ * association kept 72% of the frames decodable, with stalls to 0.58 s and a p99 of 417 ms;
+ * four kept every frame, with stalls to 41 ms and a p99 of 21 ms (docs/benchmarks.md,
+ * Stripes).
  *
  * The first stripe added is the link's own: it opens and closes the link, and control and
  * in-order data stay on its reliable lane (one order, as before). Stripes added later (a lossy
