@@ -38,8 +38,9 @@ const ROUTE_POLL_MS = 2000;
  * A link that loses this share of its messages (either way, as its engine measures) while it
  * carries a stream gets more stripes, one peer connection each (LinkStripes). Measured with
  * the loss benchmark (docs/benchmarks.md, Stripes): four stripes met the 10% targets over 1, 2
- * and 4 hops where one association missed them, and at 2% and 5% their p99 was 1.03-1.46x of
- * lossless where one association's was 1.31-2.04x. The engine's estimates read high on purpose
+ * and 4 hops where one association missed them, in two runs; at 2% and 5% their p99 was
+ * 1.03-1.46x of lossless where one association's was 1.31-2.04x in one run, and 0.75-1.81x
+ * against 0.92-2.65x in the other. The engine's estimates read high on purpose
  * (two standard deviations), so 1% true loss mostly stays below this and 2% reaches it. What
  * a wider link costs is connections (ports, a TURN allocation each where relayed), not bytes.
  */
