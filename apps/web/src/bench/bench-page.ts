@@ -73,10 +73,14 @@ const command = (c: EngineCommand, transfer: Transferable[] = []) => worker.post
 
 function connect(peer: string): RTCPeerConnection[] {
   const stripes = Array.from({ length: STRIPES }, () => new RTCPeerConnection(iceConfiguration));
-  const channels = stripes.flatMap((pc) => LINK_CHANNELS.map(({ label, ...init }) => pc.createDataChannel(label, init)));
+  const [own, ...more] = stripes.map((pc) => LINK_CHANNELS.map(({ label, ...init }) => pc.createDataChannel(label, init)));
   // The baseline is one bare channel: the reliable one, which the engine's flood uses too.
-  if (raw) worker.postMessage({ channel: channels[0], peer }, [channels[0] as unknown as Transferable]);
-  else command({ type: 'link:add', hostId: peer, channels }, channels as unknown as Transferable[]);
+  if (raw) worker.postMessage({ channel: own![0], peer }, [own![0] as unknown as Transferable]);
+  else {
+    // As the product hands them over: the link with its own stripe, then each added one.
+    command({ type: 'link:add', hostId: peer, channels: own! }, own as unknown as Transferable[]);
+    for (const channels of more) command({ type: 'link:stripe', hostId: peer, channels }, channels as unknown as Transferable[]);
+  }
   connections.set(peer, stripes);
   return stripes;
 }

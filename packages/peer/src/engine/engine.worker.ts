@@ -1,7 +1,6 @@
-import { LINK_CHANNELS } from '@cubecast/protocol';
 import { SwitchingEngine } from './switching-engine.js';
 import { LOW_WATER_BYTES } from './link.js';
-import { LinkStripes } from './link-stripes.js';
+import { LinkStripes, type Stripe } from './link-stripes.js';
 import { reportTransfer, type EngineCommand, type EngineReport } from './worker-protocol.js';
 import { browserPipelineFactory, spaModuleSource, type SpaModuleSource, type SpaResources } from '../spa/browser-pipelines.js';
 import { CodingSession, type CodingRole } from '../spa/coding-session.js';
@@ -42,13 +41,13 @@ const engine = new SwitchingEngine({
 const links = new Map<string, LinkStripes<RTCDataChannel>>();
 
 /**
- * The engine's link over a host's channels (LinkStripes): its own stripe first, then any
- * more given with it (the benchmark page's) or later (`link:stripe`, a lossy link widened).
+ * The engine's link over a host's channels (LinkStripes): its own stripe now, any more later
+ * (`link:stripe`, a lossy link widened).
  */
 function attach(hostId: string, channels: RTCDataChannel[]): void {
-  const lanes = LINK_CHANNELS.length;
-  if (channels.length === 0 || channels.length % lanes !== 0) throw new RangeError(`a link's channels come in stripes of ${lanes}, not ${channels.length}`);
-  const stripes = new LinkStripes<RTCDataChannel>(lanes);
+  const stripes = new LinkStripes<RTCDataChannel>();
+  // First: it refuses channels that are not one per lane, and the engine gets no link then.
+  const own = stripes.add(channels, performance.now());
   links.set(hostId, stripes);
   engine.addLink(hostId, {
     send: (bytes, lane) => stripes.channelFor(lane, performance.now()).send(bytes as Uint8Array<ArrayBuffer>),
@@ -57,17 +56,24 @@ function attach(hostId: string, channels: RTCDataChannel[]): void {
     },
     close: () => stripes.close(),
   });
-  for (let start = 0; start < channels.length; start += lanes) addStripe(hostId, stripes, channels.slice(start, start + lanes));
+  wire(hostId, stripes, own);
+  // Open once every lane of its own stripe is: the first ping goes on lane 1, and a ping lost
+  // to a lane not yet open would leave the link without an RTT (and headers without its
+  // latency) for a second. Later stripes are taken as their channels open (channelFor).
+  const opened = () => {
+    if (links.get(hostId) === stripes && stripes.open) engine.linkOpened(hostId);
+  };
+  for (const channel of channels) channel.onopen = opened;
+  opened();
 }
 
 /**
- * One stripe's channels into the link: open once the link's own stripe's all are; a close or
- * error of one of its own closes the link, of a later stripe's drops that stripe; whatever
- * arrives on any goes in.
+ * A stripe's channel events, for the link: a close or error of one of its own stripe's closes
+ * the link, of a later stripe's drops that stripe; whatever arrives on any goes in.
  */
-function addStripe(hostId: string, stripes: LinkStripes<RTCDataChannel>, channels: RTCDataChannel[]): void {
+function wire(hostId: string, stripes: LinkStripes<RTCDataChannel>, stripe: Stripe<RTCDataChannel>): void {
   const current = () => links.get(hostId) === stripes;
-  const stripe = stripes.add(channels, performance.now());
+  const { channels } = stripe;
   const lost = (why: string) => current() && stripes.lost(stripe) && engine.linkClosed(hostId, why);
   for (const [lane, channel] of channels.entries()) {
     channel.binaryType = 'arraybuffer';
@@ -82,15 +88,6 @@ function addStripe(hostId: string, stripes: LinkStripes<RTCDataChannel>, channel
       engine.receive(hostId, data, lane);
     };
   }
-  if (!stripes.isFirst(stripe)) return;
-  // Open once every lane of the link's own stripe is: the first ping goes on lane 1, and a
-  // ping lost to a lane not yet open would leave the link without an RTT (and headers without
-  // its latency) for a second. Later stripes are taken as their channels open (channelFor).
-  const opened = () => {
-    if (current() && stripes.open) engine.linkOpened(hostId);
-  };
-  for (const channel of channels) channel.onopen = opened;
-  opened();
 }
 
 /** A lossy link's new stripe; one for a link already gone (or replaced) closes at once. */
@@ -100,7 +97,7 @@ function widen(hostId: string, channels: RTCDataChannel[]): void {
     for (const channel of channels) channel.close();
     return;
   }
-  addStripe(hostId, stripes, channels);
+  wire(hostId, stripes, stripes.add(channels, performance.now()));
 }
 
 /** Keeps about 2 MB in flight toward the next hops: as fast as the links take it, no faster. */

@@ -1,4 +1,4 @@
-import { LINK_CHANNELS, RELIABLE_LANE } from '@cubecast/protocol';
+import { LINK_CHANNELS, RELIABLE_LANE, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
 import { LeakyBufferedAmount } from './buffered-amount.js';
 
 /** What a stripe needs of a data channel (RTCDataChannel has it). */
@@ -62,16 +62,6 @@ export class LinkStripes<C extends StripeChannel> {
     return stripe;
   }
 
-  /** Stripes in use, the link's own included. */
-  get stripeCount(): number {
-    return this.stripes.length;
-  }
-
-  /** Whether this stripe is the link's own. */
-  isFirst(stripe: Stripe<C>): boolean {
-    return this.stripes[0] === stripe;
-  }
-
   /** Whether the link can carry data: every channel of its own stripe is open. */
   get open(): boolean {
     return this.stripes[0]?.channels.every((channel) => channel.readyState === 'open') ?? false;
@@ -132,7 +122,8 @@ export class LinkStripes<C extends StripeChannel> {
       for (const { channel, leaky } of stripe.backlogs) if (!leaky) reliable += channel.bufferedAmount;
       const backlog = timelyBacklog(stripe, now);
       timely += backlog;
-      if (stripe.channels.every((channel) => channel.readyState === 'open')) clearest = Math.min(clearest, backlog);
+      // A stripe's channels open together, with its association: one says for all.
+      if (stripe.channels[UNRETRANSMITTED_LANE]!.readyState === 'open') clearest = Math.min(clearest, backlog);
     }
     return reliable + (clearest === Infinity ? timely : clearest * this.stripes.length);
   }
