@@ -100,9 +100,11 @@ interface ManagedLink extends ManagedConnection {
   widenedAt?: number;
 }
 
+const isOffer = (data: SignalData): data is SignalData & { type: 'offer'; sdp: string } => 'type' in data && data.type === 'offer';
+
 /** An offer for a connection the other side offered before, with another DTLS fingerprint: a new connection, the old one's replacement. */
 function replacedBy(known: ManagedConnection, data: SignalData): boolean {
-  if (!('type' in data) || data.type !== 'offer') return false;
+  if (!isOffer(data)) return false;
   const fingerprint = dtlsFingerprint(data.sdp);
   return fingerprint === null || fingerprint !== known.remoteFingerprint;
 }
@@ -154,10 +156,12 @@ export class LinkManager {
     const hostId = measures.hostId;
     const link = this.links.get(hostId);
     if (!link?.initiator || !link.connection.connected || link.stripes.size === LIMITS.maxStripesPerLink - 1) return;
-    const widened = link.widenedAt !== undefined;
-    const lossy = Math.max(measures.lossRate, measures.inboundLossRate) >= WIDEN_AT_LOSS && Math.max(measures.throughputKbps, measures.receivedKbps) >= WIDEN_MIN_KBPS;
-    if (!(widened || lossy)) return;
-    if (widened && now - link.widenedAt! < this.options.relinkBackoffMs) return;
+    if (link.widenedAt === undefined) {
+      const lossy = Math.max(measures.lossRate, measures.inboundLossRate) >= WIDEN_AT_LOSS && Math.max(measures.throughputKbps, measures.receivedKbps) >= WIDEN_MIN_KBPS;
+      if (!lossy) return;
+    } else if (now - link.widenedAt < this.options.relinkBackoffMs) {
+      return;
+    }
     link.widenedAt = now;
     for (let stripe = 1; stripe < LIMITS.maxStripesPerLink; stripe++) if (!link.stripes.has(stripe)) this.openStripe(hostId, link, stripe, true);
     this.options.changed();
@@ -206,7 +210,6 @@ export class LinkManager {
    * restarting ICE, or, with another DTLS fingerprint, a new one.
    */
   onSignal(from: string, data: SignalData, stripe = 0): void {
-    const isOffer = 'type' in data && data.type === 'offer';
     let link = this.links.get(from);
     if (stripe > 0) return this.onStripeSignal(from, link, stripe, data);
     if (link && !link.initiator && replacedBy(link, data)) {
@@ -214,7 +217,7 @@ export class LinkManager {
       link = undefined;
     }
     if (!link) {
-      if (!isOffer) return;
+      if (!isOffer(data)) return;
       link = this.open(from, false);
     }
     noteFingerprint(link, data);
@@ -230,7 +233,7 @@ export class LinkManager {
       made = undefined;
     }
     if (!made) {
-      if (link.initiator || !('type' in data) || data.type !== 'offer') return;
+      if (link.initiator || !isOffer(data)) return;
       made = this.openStripe(from, link, stripe, false);
     }
     noteFingerprint(made, data);
@@ -310,9 +313,8 @@ export class LinkManager {
    * just goes: the link carries on over the others.
    */
   private openStripe(hostId: string, link: ManagedLink, stripe: number, initiator: boolean): ManagedConnection {
-    const { channels, ...made } = this.options.createConnection(initiator, this.options.ice());
+    const { channels, ...connection } = this.options.createConnection(initiator, this.options.ice());
     this.options.stripeAdded(hostId, channels);
-    const connection: ManagedConnection = made;
     link.stripes.set(stripe, connection);
     const gone = () => {
       if (this.removeStripe(link, stripe, connection)) this.options.changed();
