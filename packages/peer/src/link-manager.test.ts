@@ -246,6 +246,7 @@ describe('LinkManager', () => {
       queued: 0,
       dropped: 0,
       late: 0,
+      repairsResent: 0,
       lossRate: 0,
       inboundLossRate: 0,
       bufferedBytes: 0,

@@ -154,7 +154,7 @@ describe('CubecastPeer and the cube view', () => {
     const s = await scenario(base);
     const link = s.connectionTo('h2')!;
     link.connected = true;
-    const stats = (state: LinkState) => s.report({ type: 'stats', links: [{ hostId: 'h2', state, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, lossRate: 0, inboundLossRate: 0, sentBytes: 0, bufferedBytes: 0 }], malformed: 0, duplicates: 0, forwarding: [], spas: [] });
+    const stats = (state: LinkState) => s.report({ type: 'stats', links: [{ hostId: 'h2', state, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, repairsResent: 0, lossRate: 0, inboundLossRate: 0, sentBytes: 0, bufferedBytes: 0 }], malformed: 0, duplicates: 0, forwarding: [], spas: [] });
     const reported = () => s.received().filter(([event]) => event === 'link:report').map(([, report]) => (report as LinkReport).links[0]!.state);
     stats('stalled');
     s.report({ type: 'link:stalled', hostId: 'h2', reason: 'silent for 3600 ms' });
@@ -169,7 +169,7 @@ describe('CubecastPeer and the cube view', () => {
   it('widens a lossy link: the stripes go to the engine, their signals through the server with their number, and the snapshot counts them', async () => {
     const s = await scenario(base);
     s.connectionTo('h2')!.connected = true;
-    const lossy = { hostId: 'h2', state: 'open' as const, throughputKbps: 800, receivedKbps: 0, queued: 0, dropped: 0, late: 0, lossRate: 0.1, inboundLossRate: 0, sentBytes: 0, bufferedBytes: 0 };
+    const lossy = { hostId: 'h2', state: 'open' as const, throughputKbps: 800, receivedKbps: 0, queued: 0, dropped: 0, late: 0, repairsResent: 0, lossRate: 0.1, inboundLossRate: 0, sentBytes: 0, bufferedBytes: 0 };
     s.report({ type: 'stats', links: [lossy], malformed: 0, duplicates: 0, forwarding: [], spas: [] });
     const stripeCommands = s.commands.filter((c) => c.type === 'link:stripe');
     expect(stripeCommands.map((c) => (c as { hostId: string }).hostId)).toEqual(['h2', 'h2', 'h2']);
@@ -190,7 +190,7 @@ describe('CubecastPeer and the cube view', () => {
     const s = await scenario(base);
     s.connectionTo('h2')!.connected = true;
     await s.send('channel:added', { id: 7, name: 'cam', kind: 'video', publisher: 'h0', anchor: 0, codec: { codec: 'vp8' } });
-    const link = { state: 'open' as const, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, lossRate: 0, inboundLossRate: 0, sentBytes: 0, bufferedBytes: 0 };
+    const link = { state: 'open' as const, throughputKbps: 0, receivedKbps: 0, queued: 0, dropped: 0, late: 0, repairsResent: 0, lossRate: 0, inboundLossRate: 0, sentBytes: 0, bufferedBytes: 0 };
     s.report({ type: 'stats', links: [{ hostId: 'h2', ...link }, { hostId: 'h3', ...link }], malformed: 0, duplicates: 0, forwarding: [{ channel: 7, to: ['h3'] }, { channel: 99, to: ['h3'] }], spas: [] });
     s.report({ type: 'link:recovered', hostId: 'h2' });
     const reports = () => s.received().filter(([event]) => event === 'link:report').map(([, report]) => (report as LinkReport).links);

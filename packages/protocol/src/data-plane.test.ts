@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   decode,
   decodeRepairPayload,
+  decodeRepairRequest,
   decodeRouteSetup,
   encode,
   encodeInto,
   encodeRepairPayload,
+  encodeRepairRequest,
   encodeTimely,
   encodeRouteSetup,
   Flags,
@@ -40,7 +42,9 @@ const header = fc
     fragmentCount: fc.integer({ min: 1, max: 256 }),
   })
   .chain((h) => fc.record({ ...Object.fromEntries(Object.entries(h).map(([k, v]) => [k, fc.constant(v)])), fragmentIndex: fc.integer({ min: 0, max: h.fragmentCount - 1 }) }))
-  .map((h) => h as unknown as MessageHeader);
+  .map((h) => h as unknown as MessageHeader)
+  // A repair request names its block by the block's first fragment.
+  .map((h) => (h.type === MessageType.RepairRequest ? { ...h, fragmentIndex: h.fragmentIndex - (h.fragmentIndex % FEC_BLOCK_SOURCES) } : h));
 
 describe('timelyLane', () => {
   it('takes the longest retransmission bound the time left allows, and no retransmission when none does', () => {
@@ -95,6 +99,21 @@ describe('data-plane codec', () => {
     expect(decodeRepairPayload(message.payload)).toEqual({ lastSourceBytes: 1, coded: bytes('beef01') });
     for (const bad of ['0001', '0000 beef', '0003 beef']) expect(() => decodeRepairPayload(bytes(bad.replace(/ /g, '')))).toThrow(MalformedMessageError);
     expect(() => encodeRepairPayload(3, bytes('beef'))).toThrow(RangeError);
+  });
+
+  it('matches the repair request golden vector in docs/protocol.md (block 1 of a 40-fragment chunk wants 2 more, holds rows 0 and 2)', () => {
+    const h: MessageHeader = { ...goldenHeader, type: MessageType.RepairRequest, flags: Flags.Timely, hops: 0, latencyUs: 0, fragmentIndex: 32, fragmentCount: 40 };
+    const golden = '03 07 10 00 00000007 00000102 00000005 ffffffff 00000000 0020 0028 00000005 02 00000005';
+    expect(hex(encode(h, encodeRepairRequest({ wanted: 2, rowsHeld: 0b101 })))).toBe(golden.replace(/ /g, ''));
+    const { message } = decode(bytes(golden));
+    expect(message).toMatchObject(h);
+    expect(decodeRepairRequest(message.payload)).toEqual({ wanted: 2, rowsHeld: 5 });
+    expect(decodeRepairRequest(bytes('20 ffffffff'))).toEqual({ wanted: 32, rowsHeld: 0xffffffff });
+    // Not a block's first fragment; a payload of another length; no repairs or more than a block's.
+    expect(() => decode(bytes(golden.replace('0020 0028', '0021 0028')))).toThrow(MalformedMessageError);
+    for (const bad of ['02 000005', '02 00000005 00', '00 00000005', '21 00000005']) expect(() => decodeRepairRequest(bytes(bad))).toThrow(MalformedMessageError);
+    for (const wanted of [0, 33, 1.5]) expect(() => encodeRepairRequest({ wanted, rowsHeld: 0 })).toThrow(RangeError);
+    expect(() => encodeRepairRequest({ wanted: 1, rowsHeld: 2 ** 32 })).toThrow(RangeError);
   });
 
   it('pads a timely message to one packet, which decoding ignores; a longer one stays as it is', () => {

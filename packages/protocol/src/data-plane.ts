@@ -22,6 +22,7 @@ import { FEC_BLOCK_SOURCES } from './fec.js';
 /**
  * 2: a link is several channels (LINK_CHANNELS), and flags bit 4 marks timely data.
  * 3: flags bit 5 marks FEC repairs, and pings carry what each end measures of the other's loss.
+ *    Later within 3: type 7, repair requests (a peer that predates them drops them, unharmed).
  */
 export const DATA_PLANE_VERSION = 3;
 
@@ -107,6 +108,12 @@ export const MessageType = {
   Pong: 5,
   /** Travels upstream toward the publisher: a subscriber needs a key frame. */
   KeyframeRequest: 6,
+  /**
+   * To the previous hop: a block of a timely chunk lost more than its repairs rebuild; send
+   * more repair rows of it (payload: `encodeRepairRequest`). Added within version 3: a peer
+   * that predates it drops it as malformed, and the block waits for SCTP as before.
+   */
+  RepairRequest: 7,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -168,6 +175,7 @@ function checkHeader(h: MessageHeader, payloadLength: number): void {
   if (!u16(h.fragmentIndex) || !u16(h.fragmentCount) || h.fragmentCount < 1 || h.fragmentCount > MAX_FRAGMENTS) {
     throw new RangeError(`fragment count must be 1..${MAX_FRAGMENTS}`);
   }
+  if (h.type === MessageType.RepairRequest && h.fragmentIndex % FEC_BLOCK_SOURCES !== 0) throw new RangeError('a repair request names a block by its first fragment');
   if ((h.flags & Flags.Repair) !== 0) {
     const block = Math.floor(h.fragmentIndex / FEC_BLOCK_SOURCES);
     if (block * FEC_BLOCK_SOURCES >= h.fragmentCount) throw new RangeError('repair of a block past the count');
@@ -274,6 +282,36 @@ export function decodeRepairPayload(payload: Uint8Array): { lastSourceBytes: num
   const lastSourceBytes = new DataView(payload.buffer, payload.byteOffset, 2).getUint16(0);
   if (lastSourceBytes < 1 || lastSourceBytes > payload.byteLength - 2) throw new MalformedMessageError(`a repair's last source of ${lastSourceBytes} bytes does not fit its ${payload.byteLength - 2} coded bytes`);
   return { lastSourceBytes, coded: payload.subarray(2) };
+}
+
+/**
+ * A repair request's payload: how many more repair rows the block needs (u8, 1..32: the
+ * sources it still misses less the repairs it holds), then the rows it holds (u32, bit r for
+ * row r), so the previous hop sends rows that are news.
+ */
+export interface RepairRequest {
+  readonly wanted: number;
+  readonly rowsHeld: number;
+}
+
+export const REPAIR_REQUEST_BYTES = 5;
+
+export function encodeRepairRequest(request: RepairRequest): Uint8Array {
+  if (!Number.isInteger(request.wanted) || request.wanted < 1 || request.wanted > FEC_BLOCK_SOURCES) throw new RangeError(`a block wants 1..${FEC_BLOCK_SOURCES} repairs`);
+  if (!Number.isInteger(request.rowsHeld) || request.rowsHeld < 0 || request.rowsHeld > U32_MAX) throw new RangeError('the rows held are a u32 mask');
+  const out = new Uint8Array(REPAIR_REQUEST_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, request.wanted);
+  view.setUint32(1, request.rowsHeld);
+  return out;
+}
+
+export function decodeRepairRequest(payload: Uint8Array): RepairRequest {
+  if (payload.byteLength !== REPAIR_REQUEST_BYTES) throw new MalformedMessageError(`a repair request is ${REPAIR_REQUEST_BYTES} bytes, not ${payload.byteLength}`);
+  const view = new DataView(payload.buffer, payload.byteOffset, REPAIR_REQUEST_BYTES);
+  const wanted = view.getUint8(0);
+  if (wanted < 1 || wanted > FEC_BLOCK_SOURCES) throw new MalformedMessageError(`a repair request for ${wanted} repairs`);
+  return { wanted, rowsHeld: view.getUint32(1) };
 }
 
 export function temporalLayer(flags: number): number {

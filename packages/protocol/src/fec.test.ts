@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeRepairs, FEC_BLOCK_SOURCES, FEC_MAX_REPAIRS, recoverSources, repairCount } from './fec.js';
+import { encodeRepairRows, encodeRepairs, FEC_BLOCK_SOURCES, FEC_MAX_REPAIRS, recoverSources, repairCount } from './fec.js';
 
 const block = fc
   .record({ k: fc.integer({ min: 1, max: FEC_BLOCK_SOURCES }), m: fc.integer({ min: 1, max: 12 }), width: fc.integer({ min: 1, max: 64 }) })
@@ -36,6 +36,27 @@ describe('FEC (Reed-Solomon over GF(2^8), Cauchy)', () => {
         }
       }),
     );
+  });
+
+  it('any rows, not only the first m, rebuild as many missing sources: a next hop that asks for more gets rows it lacks', () => {
+    fc.assert(
+      fc.property(
+        block,
+        fc.uniqueArray(fc.integer({ min: 0, max: FEC_MAX_REPAIRS - 1 }), { minLength: 1, maxLength: FEC_MAX_REPAIRS }),
+        ({ sources }, rows) => {
+          const repairs = encodeRepairRows(sources, rows);
+          // Each row is the row encodeRepairs makes at that position.
+          expect(repairs.at(-1)).toEqual(encodeRepairs(sources, rows.at(-1)! + 1).at(-1));
+          const missing = Math.min(rows.length, sources.length);
+          const received = sources.map((s, i) => (i < missing ? undefined : s));
+          const rebuilt = recoverSources(received, new Map(rows.map((row, i) => [row, repairs[i]!])));
+          expect(rebuilt?.size).toBe(missing);
+          for (const [index, source] of rebuilt!) expect(source.subarray(0, sources[index]!.length)).toEqual(sources[index]);
+        },
+      ),
+    );
+    expect(() => encodeRepairRows([new Uint8Array(1)], [FEC_MAX_REPAIRS])).toThrow(RangeError);
+    expect(() => encodeRepairRows([new Uint8Array(1)], [-1])).toThrow(RangeError);
   });
 
   it('matches the golden repairs in docs/protocol.md (computed by bitwise GF(2^8) arithmetic, not these tables)', () => {

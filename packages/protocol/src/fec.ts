@@ -78,16 +78,20 @@ export function repairCount(k: number, lossRate: number, target = 0.005): number
  * (a chunk's last fragment) count as zero-padded.
  */
 export function encodeRepairs(sources: readonly Uint8Array[], m: number): Uint8Array[] {
-  if (sources.length < 1 || sources.length > FEC_BLOCK_SOURCES) throw new RangeError(`a block has 1..${FEC_BLOCK_SOURCES} sources`);
   if (!Number.isInteger(m) || m < 0 || m > FEC_MAX_REPAIRS) throw new RangeError(`a block has 0..${FEC_MAX_REPAIRS} repairs`);
+  return encodeRepairRows(sources, Array.from({ length: m }, (_, row) => row));
+}
+
+/** The given repair rows of one block: what a host sends a next hop that asked for more. */
+export function encodeRepairRows(sources: readonly Uint8Array[], rows: readonly number[]): Uint8Array[] {
+  if (sources.length < 1 || sources.length > FEC_BLOCK_SOURCES) throw new RangeError(`a block has 1..${FEC_BLOCK_SOURCES} sources`);
+  if (!rows.every((row) => Number.isInteger(row) && row >= 0 && row < FEC_MAX_REPAIRS)) throw new RangeError(`repair rows are 0..${FEC_MAX_REPAIRS - 1}`);
   const width = Math.max(...sources.map((s) => s.length));
-  const repairs: Uint8Array[] = [];
-  for (let row = 0; row < m; row++) {
+  return rows.map((row) => {
     const repair = new Uint8Array(width);
     sources.forEach((source, index) => mulAdd(repair, source, coefficient(row, index)));
-    repairs.push(repair);
-  }
-  return repairs;
+    return repair;
+  });
 }
 
 /**

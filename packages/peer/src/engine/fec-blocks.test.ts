@@ -1,6 +1,6 @@
 import { decodeRepairPayload, encodeRepairPayload, Flags, MessageType, TIMELY_FRAGMENT_PAYLOAD, type MessageHeader } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
-import { FecBlocks } from './fec-blocks.js';
+import { FecBlocks, REPAIR_ASK_QUIET_MS, REPAIR_ASKS } from './fec-blocks.js';
 
 const header = (fragmentIndex: number, fragmentCount: number, sequence = 1, flags: number = Flags.Timely): MessageHeader => ({
   type: MessageType.Data,
@@ -105,5 +105,68 @@ describe('FecBlocks', () => {
     expect(heavy.size).toBe(2); // 24 bytes held: the oldest went
     heavy.addSource(header(0, 2, 9), new Uint8Array(64), 0);
     expect(heavy.size).toBe(1); // the newest stays, however big
+  });
+});
+
+describe('FecBlocks: asking the previous hop for more repairs', () => {
+  const sent = fragments(40);
+  const sender = () => {
+    const blocks = new FecBlocks();
+    sent.forEach((payload, i) => blocks.addSource(header(i, 40), payload, 0));
+    return blocks;
+  };
+
+  it('asks, once a chunk from a peer is quiet, for as many rows as each short block still needs, naming the rows it holds; the answer rebuilds it', () => {
+    const receiver = new FecBlocks();
+    // Block 0 (32 sources) lost 3 and holds repair rows 0 and 2; block 1 (8) lost 1.
+    sent.forEach((payload, i) => ![4, 5, 6, 39].includes(i) && receiver.addSource(header(i, 40), payload, 10 + i * 0.01, 'up'));
+    const source = sender();
+    const [rowZero, , rowTwo] = source.resend(header(0, 40), 0, 3)!.repairs;
+    receiver.addRepair(repairHeader(0, 40), rowZero!.payload, 10.5, 'up');
+    receiver.addRepair(repairHeader(2, 40), rowTwo!.payload, 10.5, 'up');
+    expect(receiver.due(10.5 + REPAIR_ASK_QUIET_MS - 0.1)).toEqual([]);
+    expect(receiver.nextDueAt()).toBe(10.5 + REPAIR_ASK_QUIET_MS);
+    const asks = receiver.due(10.5 + REPAIR_ASK_QUIET_MS);
+    expect(asks.map((a) => [a.from, a.header.type, a.header.fragmentIndex, a.header.fragmentCount, a.header.sequence, a.request])).toEqual([
+      ['up', MessageType.RepairRequest, 0, 40, 1, { wanted: 1, rowsHeld: 0b101 }],
+      ['up', MessageType.RepairRequest, 32, 40, 1, { wanted: 1, rowsHeld: 0 }],
+    ]);
+    const rebuilt = asks.flatMap(({ header: ask, request }) => {
+      const resent = source.resend(ask, request.rowsHeld, request.wanted)!;
+      // Rows the asker lacks, lowest first: row 1 for block 0.
+      return resent.repairs.flatMap(({ row, payload }) => receiver.addRepair(repairHeader(row, 40, ask.fragmentIndex / 32), payload, 20, 'up').recovered);
+    });
+    expect(rebuilt.map((f) => [f.header.fragmentIndex, [...f.payload]])).toEqual([4, 5, 6, 39].map((i) => [i, [...sent[i]!]]));
+    expect(receiver.nextDueAt()).toBeUndefined();
+  });
+
+  it('asks again while nothing answers, a quiet time after each ask, at most REPAIR_ASKS times; never for a chunk made here', () => {
+    const receiver = new FecBlocks();
+    receiver.addSource(header(0, 2), sent[0]!, 0, 'up');
+    const times: number[] = [];
+    for (let now = 0; now < 100; now++) if (receiver.due(now).length > 0) times.push(now);
+    expect(times).toEqual(Array.from({ length: REPAIR_ASKS }, (_, i) => (i + 1) * REPAIR_ASK_QUIET_MS));
+    const publisher = new FecBlocks();
+    publisher.addSource(header(0, 2), sent[0]!, 0);
+    expect(publisher.nextDueAt()).toBeUndefined();
+    expect(publisher.due(1000)).toEqual([]);
+  });
+
+  it('waits three mean gaps of a paced chunk before asking', () => {
+    const receiver = new FecBlocks();
+    for (let i = 0; i < 5; i++) receiver.addSource(header(i, 40), sent[i]!, i * 4, 'up');
+    expect(receiver.nextDueAt()).toBe(16 + 12);
+  });
+
+  it('answers only for a block whole here, with at most the rows asked, stamped from the chunk\'s first arrival', () => {
+    const relay = new FecBlocks();
+    relay.addSource({ ...header(0, 2), hops: 2, latencyUs: 900 }, sent[0]!, 7, 'up');
+    expect(relay.resend(header(0, 2), 0, 2)).toBeUndefined();
+    relay.addSource(header(1, 2), sent[1]!, 8, 'up');
+    const resent = relay.resend(header(0, 2), 0b11, 2)!;
+    expect(resent.repairs.map((r) => r.row)).toEqual([2, 3]);
+    expect(resent.first).toMatchObject({ header: { hops: 2, latencyUs: 900 }, arrival: 7 });
+    expect(relay.resend(header(0, 3), 0, 1)).toBeUndefined(); // another chunk's shape
+    expect(relay.resend({ ...header(0, 2), sequence: 9 }, 0, 1)).toBeUndefined();
   });
 });

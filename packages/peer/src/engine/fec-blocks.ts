@@ -1,4 +1,4 @@
-import { decodeRepairPayload, encodeRepairPayload, encodeRepairs, FEC_BLOCK_SOURCES, Flags, MAX_FRAGMENTS, recoverSources, TIMELY_FRAGMENT_PAYLOAD, type MessageHeader } from '@cubecast/protocol';
+import { decodeRepairPayload, encodeRepairPayload, encodeRepairRows, encodeRepairs, FEC_BLOCK_SOURCES, FEC_MAX_REPAIRS, Flags, MAX_FRAGMENTS, MessageType, recoverSources, TIMELY_FRAGMENT_PAYLOAD, type MessageHeader, type RepairRequest } from '@cubecast/protocol';
 import { chunkKey } from './reassembly.js';
 
 /** A fragment as the engine switches it: header (a source's, never a repair's) and payload. */
@@ -19,8 +19,30 @@ export interface CompleteBlock {
   readonly sources: readonly Uint8Array[];
 }
 
+/** A block this host is short of: ask `from`, the host its messages came from, for more repairs. */
+export interface RepairAsk {
+  readonly from: string;
+  /** The request's header: the chunk's, naming the block by its first fragment. */
+  readonly header: MessageHeader;
+  readonly request: RepairRequest;
+}
+
+/** Repair rows a previous hop makes for a next hop that asked, and when their chunk was first here. */
+export interface ResentRepairs {
+  /** The chunk's first message here, as it arrived (or was made): resent repairs are stamped from it. */
+  readonly first: { readonly header: MessageHeader; readonly arrival: number };
+  readonly repairs: { readonly row: number; readonly payload: Uint8Array }[];
+}
+
 interface Chunk {
   readonly count: number;
+  readonly first: { readonly header: MessageHeader; readonly arrival: number };
+  /** The peer its latest message came from (none for a chunk made here): where asks go. */
+  from: string | undefined;
+  lastArrival: number;
+  arrivals: number;
+  asks: number;
+  askedAt: number;
   readonly sources: (Uint8Array | undefined)[];
   /** Sources here, per block: what says a block is whole, without looking through it for every fragment. */
   readonly present: number[];
@@ -42,6 +64,16 @@ export interface FecLimits {
 
 export const DEFAULT_FEC_LIMITS: FecLimits = { chunks: 128, maxAgeMs: 2000, bytes: 16 * 1024 * 1024 };
 
+/**
+ * A chunk is short of a block once nothing of it has arrived for this long, or for three of its
+ * mean gaps between arrivals if longer (a paced link spreads a chunk out). A chunk's fragments
+ * and repairs come in one burst; 5 ms is past a burst's reordering over stripes and a worker
+ * timer's clamp (4 ms), and far inside the 33 ms a lost packet at a frame's end waits for SCTP.
+ */
+export const REPAIR_ASK_QUIET_MS = 5;
+/** Asks per chunk: a request or its answer can be lost too, and a previous hop short of the block itself cannot answer until it is whole. */
+export const REPAIR_ASKS = 3;
+
 const NONE: FecProgress = { recovered: [], complete: [] };
 
 /**
@@ -60,9 +92,9 @@ export class FecBlocks {
     return this.chunks.size;
   }
 
-  /** A source fragment of a timely chunk, arrived, rebuilt or made here. */
-  addSource(header: MessageHeader, payload: Uint8Array, now: number): FecProgress {
-    const chunk = this.chunk(header, now);
+  /** A source fragment of a timely chunk, arrived (from a peer), rebuilt or made here. */
+  addSource(header: MessageHeader, payload: Uint8Array, now: number, from?: string): FecProgress {
+    const chunk = this.chunk(header, now, from);
     if (!chunk || chunk.sources[header.fragmentIndex] !== undefined) return NONE;
     chunk.sources[header.fragmentIndex] = payload;
     const block = Math.floor(header.fragmentIndex / FEC_BLOCK_SOURCES);
@@ -72,14 +104,14 @@ export class FecBlocks {
   }
 
   /** A repair from the previous hop. A malformed one is ignored (the header decoded; the coding did not). */
-  addRepair(header: MessageHeader, payload: Uint8Array, now: number): FecProgress {
+  addRepair(header: MessageHeader, payload: Uint8Array, now: number, from?: string): FecProgress {
     let repair: ReturnType<typeof decodeRepairPayload>;
     try {
       repair = decodeRepairPayload(payload);
     } catch {
       return NONE;
     }
-    const chunk = this.chunk(header, now);
+    const chunk = this.chunk(header, now, from);
     // Wider than any fragment of a chunk of this count can be (timelyFragmentPayload): not a
     // repair of it, and the work of rebuilding grows with the width a peer names.
     if (!chunk || (chunk.count < MAX_FRAGMENTS && repair.coded.byteLength > TIMELY_FRAGMENT_PAYLOAD)) return NONE;
@@ -101,17 +133,96 @@ export class FecBlocks {
     return encodeRepairs(block.sources, m).map((coded) => encodeRepairPayload(lastSourceBytes, coded));
   }
 
-  private chunk(header: MessageHeader, now: number): Chunk | undefined {
+  /**
+   * Blocks to ask for more repairs now: of chunks from a peer, short of a block, quiet for
+   * `quietMs` since their last arrival or ask, asked fewer than REPAIR_ASKS times.
+   */
+  due(now: number): RepairAsk[] {
+    const asks: RepairAsk[] = [];
+    for (const chunk of this.chunks.values()) {
+      if (chunk.from === undefined || !this.waiting(chunk) || now < this.dueAt(chunk)) continue;
+      chunk.asks++;
+      chunk.askedAt = now;
+      for (let block = 0; block < chunk.present.length; block++) {
+        const wanted = this.missing(chunk, block) - (chunk.repairs.get(block)?.rows.size ?? 0);
+        if (chunk.completed.has(block) || wanted < 1) continue;
+        let rowsHeld = 0;
+        for (const row of chunk.repairs.get(block)?.rows.keys() ?? []) rowsHeld |= 1 << row;
+        const header = { ...chunk.first.header, type: MessageType.RepairRequest, flags: chunk.first.header.flags & ~Flags.Repair, fragmentIndex: block * FEC_BLOCK_SOURCES };
+        asks.push({ from: chunk.from, header, request: { wanted, rowsHeld: rowsHeld >>> 0 } });
+      }
+    }
+    return asks;
+  }
+
+  /** When `due` next has something, if anything is waiting. */
+  nextDueAt(): number | undefined {
+    let next: number | undefined;
+    for (const chunk of this.chunks.values()) if (chunk.from !== undefined && this.waiting(chunk)) next = Math.min(next ?? Infinity, this.dueAt(chunk));
+    return next;
+  }
+
+  /**
+   * Up to `count` repair rows of a block whole here that a next hop asked for: the lowest rows
+   * it does not hold. Undefined while the block is not whole here (nothing to code them from).
+   */
+  resend(header: MessageHeader, rowsHeld: number, count: number): ResentRepairs | undefined {
+    const chunk = this.chunks.get(chunkKey(header));
+    const block = Math.floor(header.fragmentIndex / FEC_BLOCK_SOURCES);
+    if (!chunk || chunk.count !== header.fragmentCount || !chunk.completed.has(block)) return undefined;
+    const rows: number[] = [];
+    for (let row = 0; row < FEC_MAX_REPAIRS && rows.length < count; row++) if ((rowsHeld & (1 << row)) === 0) rows.push(row);
+    const start = block * FEC_BLOCK_SOURCES;
+    const sources = chunk.sources.slice(start, Math.min(chunk.count, start + FEC_BLOCK_SOURCES)) as Uint8Array[];
+    const lastSourceBytes = sources.at(-1)!.byteLength;
+    const coded = encodeRepairRows(sources, rows);
+    return { first: chunk.first, repairs: rows.map((row, i) => ({ row, payload: encodeRepairPayload(lastSourceBytes, coded[i]!) })) };
+  }
+
+  private waiting(chunk: Chunk): boolean {
+    return chunk.asks < REPAIR_ASKS && chunk.completed.size < chunk.present.length;
+  }
+
+  private dueAt(chunk: Chunk): number {
+    const meanGap = chunk.arrivals > 1 ? (chunk.lastArrival - chunk.first.arrival) / (chunk.arrivals - 1) : 0;
+    return Math.max(chunk.lastArrival, chunk.askedAt) + Math.max(REPAIR_ASK_QUIET_MS, 3 * meanGap);
+  }
+
+  private missing(chunk: Chunk, block: number): number {
+    return Math.min(FEC_BLOCK_SOURCES, chunk.count - block * FEC_BLOCK_SOURCES) - chunk.present[block]!;
+  }
+
+  private chunk(header: MessageHeader, now: number, from: string | undefined): Chunk | undefined {
     this.expire(now);
     const key = chunkKey(header);
     let chunk = this.chunks.get(key);
     if (!chunk) {
-      chunk = { count: header.fragmentCount, sources: new Array(header.fragmentCount), present: new Array<number>(Math.ceil(header.fragmentCount / FEC_BLOCK_SOURCES)).fill(0), repairs: new Map(), completed: new Set(), at: now, bytes: 0 };
+      chunk = {
+        count: header.fragmentCount,
+        first: { header, arrival: now },
+        from,
+        lastArrival: now,
+        arrivals: 0,
+        asks: 0,
+        askedAt: -Infinity,
+        sources: new Array(header.fragmentCount),
+        present: new Array<number>(Math.ceil(header.fragmentCount / FEC_BLOCK_SOURCES)).fill(0),
+        repairs: new Map(),
+        completed: new Set(),
+        at: now,
+        bytes: 0,
+      };
       this.chunks.set(key, chunk);
       if (this.chunks.size > this.limits.chunks) this.forgetOldest();
     }
     // A fragment that disagrees on the chunk's shape is not of this chunk: ignored.
-    return chunk.count === header.fragmentCount ? chunk : undefined;
+    if (chunk.count !== header.fragmentCount) return undefined;
+    if (from !== undefined) {
+      chunk.from = from;
+      chunk.lastArrival = now;
+      chunk.arrivals++;
+    }
+    return chunk;
   }
 
   private expire(now: number): void {
@@ -140,7 +251,7 @@ export class FecBlocks {
     const end = Math.min(chunk.count, start + FEC_BLOCK_SOURCES);
     const recovered: Fragment[] = [];
     const repairs = chunk.repairs.get(block);
-    if (repairs && chunk.present[block]! < end - start) {
+    if (repairs && this.missing(chunk, block) > 0) {
       const inBlock = Array.from({ length: end - start }, (_, i) => chunk.sources[start + i]);
       for (const [offset, padded] of recoverSources(inBlock, repairs.rows) ?? []) {
         const payload = offset === inBlock.length - 1 ? padded.subarray(0, repairs.lastSourceBytes) : padded;
@@ -149,7 +260,7 @@ export class FecBlocks {
         recovered.push({ header: { ...template, fragmentIndex: start + offset }, payload });
       }
     }
-    if (chunk.completed.has(block) || chunk.present[block]! < end - start) return { recovered, complete: [] };
+    if (chunk.completed.has(block) || this.missing(chunk, block) > 0) return { recovered, complete: [] };
     chunk.completed.add(block);
     return { recovered, complete: [{ block, sources: chunk.sources.slice(start, end) as Uint8Array[] }] };
   }

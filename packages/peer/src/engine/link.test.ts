@@ -1,4 +1,4 @@
-import { decode, encode, Flags, MessageType, RELIABLE_LANE, repairCount, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
+import { decode, encode, FEC_MAX_REPAIRS, Flags, MessageType, RELIABLE_LANE, repairCount, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
 import { BandwidthBucket, HIGH_WATER_BYTES, Link, MAX_QUEUED, TIMELY_BUFFER_BYTES, type Outgoing } from './link.js';
 import type { LinkTransport } from './types.js';
@@ -339,17 +339,22 @@ describe('Link deadlines', () => {
     expect(t.lanes).toEqual([RELIABLE_LANE]); // the untimely one
   });
 
-  it('makes no repairs for a backed-up link, and never more than half again the block', () => {
+  it('makes no repairs for a backed-up link, nor resends any asked for, and never more than half again the block', () => {
     const t = transport();
     const link = openLink(t);
     link.noteOutboundLoss(0.4);
     expect(link.repairsFor(1)).toBe(2);
     expect(link.repairsFor(11)).toBe(6);
+    // Asked for more: those, and as many again as the loss calls for, up to a block's rows.
+    expect(link.repairsToResend(2)).toBe(2 + repairCount(2, 0.4));
+    expect(link.repairsToResend(FEC_MAX_REPAIRS)).toBe(FEC_MAX_REPAIRS);
     t.bufferedAmount = TIMELY_BUFFER_BYTES + 1;
     expect(link.repairsFor(11)).toBe(0);
+    expect(link.repairsToResend(2)).toBe(0);
     t.bufferedAmount = 0;
     link.enqueue(message(1, 'a', 0));
     expect(link.repairsFor(11)).toBe(0);
+    expect(link.repairsToResend(2)).toBe(0);
   });
 
   it('sends FEC repairs on the lane that never retransmits, and counts what it sends there', () => {

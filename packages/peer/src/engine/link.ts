@@ -1,4 +1,4 @@
-import { emulatedOneWayDelayMs, Flags, patchForwarded, RELIABLE_LANE, repairCount, temporalLayer, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
+import { emulatedOneWayDelayMs, FEC_MAX_REPAIRS, Flags, patchForwarded, RELIABLE_LANE, repairCount, temporalLayer, timelyLane, UNRETRANSMITTED_LANE } from '@cubecast/protocol';
 import type { LinkState, LinkStats, LinkTransport } from './types.js';
 
 /**
@@ -149,7 +149,7 @@ export class Link {
   private readonly wire: { bytes: Uint8Array; due: number; lane: number }[] = [];
   private wireBytes = 0;
   private wireTimer: unknown;
-  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, late: 0 };
+  private counters = { sentBytes: 0, receivedBytes: 0, dropped: 0, late: 0, repairsResent: 0 };
   private window = { at: 0, sentBytes: 0, receivedBytes: 0 };
   /**
    * Messages on the lane that never retransmits, each way: what the peer counts it sent there
@@ -286,8 +286,7 @@ export class Link {
    * on a clean path, enough on a lossy one that a block is rarely lost (fec.ts).
    */
   repairsFor(sources: number): number {
-    // A link already backed up gets none: loss there is congestion's, which more bytes feed.
-    if (this.queue.length > 0 || this.transport.bufferedAmount > TIMELY_BUFFER_BYTES) return 0;
+    if (this.backedUp) return 0;
     // Nor more than half again the block (two for a lone fragment), however lossy the path.
     const repairs = Math.min(repairCount(sources, this.outboundLoss), Math.max(2, Math.ceil(sources / 2)));
     if (repairs > 0) return repairs;
@@ -295,6 +294,24 @@ export class Link {
     // that never retransmits, it is what shows a loss starting within seconds (pings alone,
     // two a second, would take a minute at 2%), and it rebuilds a lone loss meanwhile.
     return this.blocksSinceProbe++ % PROBE_EVERY_BLOCKS === 0 ? 1 : 0;
+  }
+
+  /**
+   * Repair rows to send a peer that asked for `wanted` more of a block (FEC there rebuilt too
+   * little): those, and a margin for this path's loss as `repairsFor` sizes one; none while
+   * backed up, which also bounds what a peer asking without end can make this host code.
+   */
+  repairsToResend(wanted: number): number {
+    return this.backedUp ? 0 : Math.min(FEC_MAX_REPAIRS, wanted + repairCount(wanted, this.outboundLoss));
+  }
+
+  noteRepairsResent(count: number): void {
+    this.counters.repairsResent += count;
+  }
+
+  /** Loss on a link already backed up is congestion's, which more bytes (repairs) feed. */
+  private get backedUp(): boolean {
+    return this.queue.length > 0 || this.transport.bufferedAmount > TIMELY_BUFFER_BYTES;
   }
 
   /**
@@ -467,6 +484,7 @@ export class Link {
       queued: this.queue.length,
       dropped: this.counters.dropped,
       late: this.counters.late,
+      repairsResent: this.counters.repairsResent,
       lossRate: this.outboundLoss,
       inboundLossRate: this.inboundLoss,
       sentBytes: this.counters.sentBytes,

@@ -1,7 +1,9 @@
 import {
   decode,
+  decodeRepairRequest,
   decodeRouteSetup,
   encode,
+  encodeRepairRequest,
   encodeTimely,
   Flags,
   MalformedMessageError,
@@ -16,10 +18,11 @@ import {
   type DecodedMessage,
   type Emulation,
   type MessageHeader,
+  type RepairRequest,
   type RouteSetup,
 } from '@cubecast/protocol';
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock, type LossProtection } from './link.js';
-import { FecBlocks, type FecProgress } from './fec-blocks.js';
+import { FecBlocks, REPAIR_ASK_QUIET_MS, type FecProgress } from './fec-blocks.js';
 import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
 import { Inbox } from './inbox.js';
@@ -75,6 +78,11 @@ function dataHeader(base: MessageHeader, fragmentIndex: number, fragmentCount: n
   };
 }
 
+/** Repair `row` of block `block` of the chunk `chunk` is a fragment of. */
+function repairHeader(chunk: MessageHeader, block: number, row: number): MessageHeader {
+  return { ...dataHeader(chunk, block * FEC_BLOCK_SOURCES + row, chunk.fragmentCount), flags: chunk.flags | Flags.Repair };
+}
+
 /** An output's latency: its input's, plus the time the input spent in the pipeline here (µs, header-capped). */
 function latencyAfter(input: { readonly header: MessageHeader; readonly arrival: number }, now: number): number {
   return Math.min(0xffffffff, Math.round(input.header.latencyUs + (now - input.arrival) * 1000));
@@ -128,6 +136,8 @@ export class SwitchingEngine {
   private readonly setups: RouteSetups;
   private pumpTimer: unknown;
   private refreshSoon: unknown;
+  /** Set while some chunk from a peer is short of a block: when to ask for more repairs. */
+  private repairAskTimer: unknown;
   private readonly intervals: unknown[] = [];
   /** `malformed` counts messages dropped unread too: bad bytes, unknown channels, over a bound. */
   private counters = { malformed: 0, duplicates: 0 };
@@ -379,7 +389,7 @@ export class SwitchingEngine {
   close(): void {
     this.closed = true;
     for (const handle of this.intervals) this.env.clearTimer(handle);
-    for (const timer of [this.pumpTimer, this.refreshSoon]) if (timer !== undefined) this.env.clearTimer(timer);
+    for (const timer of [this.pumpTimer, this.refreshSoon, this.repairAskTimer]) if (timer !== undefined) this.env.clearTimer(timer);
     this.inbox.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
@@ -430,7 +440,7 @@ export class SwitchingEngine {
           return;
         }
         if ((message.flags & Flags.Repair) !== 0) {
-          this.useFec(this.fec.addRepair(message, message.payload, now), message, now, from, demand);
+          this.useFec(this.fec.addRepair(message, message.payload, now, from), message, now, from, demand);
           return;
         }
         if (!this.duplicates.isFirstCopy(message.channel, message.destination, message.sequence, message.fragmentIndex)) {
@@ -459,6 +469,9 @@ export class SwitchingEngine {
         return;
       case MessageType.KeyframeRequest:
         if (this.firstHeard(from, message)) this.requestKeyframe(message.channel);
+        return;
+      case MessageType.RepairRequest:
+        this.resendRepairs(link, message);
         return;
     }
   }
@@ -551,7 +564,7 @@ export class SwitchingEngine {
   /** Switches a source fragment; a timely one also counts toward FEC here (repairs in, repairs out). */
   private switchFragment(header: MessageHeader, payload: Uint8Array, bytes: Uint8Array, arrival: number, from: string | null, demand: ChannelDemand): void {
     this.forward(header, payload, bytes, arrival, from, arrival, demand);
-    if ((header.flags & Flags.Timely) !== 0) this.useFec(this.fec.addSource(header, payload, arrival), header, arrival, from, demand);
+    if ((header.flags & Flags.Timely) !== 0) this.useFec(this.fec.addSource(header, payload, arrival, from ?? undefined), header, arrival, from, demand);
   }
 
   /**
@@ -561,6 +574,7 @@ export class SwitchingEngine {
    * that link's measured loss calls for.
    */
   private useFec(progress: FecProgress, header: MessageHeader, arrival: number, from: string | null, demand: ChannelDemand): void {
+    if (from !== null) this.watchForShortBlocks();
     for (const { header: rebuilt, payload } of progress.recovered) {
       if (!this.duplicates.isFirstCopy(rebuilt.channel, rebuilt.destination, rebuilt.sequence, rebuilt.fragmentIndex)) continue;
       this.switchFragment(rebuilt, payload, encodeTimely(rebuilt, payload), arrival, from, demand);
@@ -578,13 +592,67 @@ export class SwitchingEngine {
       for (const target of protectedLinks) target.repairs = target.link.repairsFor(block.sources.length);
       const payloads = FecBlocks.repairs(block, Math.max(...protectedLinks.map((t) => t.repairs)));
       payloads.forEach((repair, row) => {
-        const repairHeader = { ...dataHeader(header, block.block * FEC_BLOCK_SOURCES + row, header.fragmentCount), flags: header.flags | Flags.Repair };
-        const bytes = encodeTimely(repairHeader, repair);
+        const repairMessage = repairHeader(header, block.block, row);
+        const bytes = encodeTimely(repairMessage, repair);
         for (const { link, repairs, deadlineUs } of protectedLinks) {
           if (row >= repairs) continue;
-          link.enqueue({ bytes: bytes.slice(), flags: repairHeader.flags, group, channel: header.channel, forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival, deadlineUs } });
+          link.enqueue({ bytes: bytes.slice(), flags: repairMessage.flags, group, channel: header.channel, forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival, deadlineUs } });
         }
       });
+    }
+    this.pump();
+  }
+
+  /**
+   * A chunk from a peer arrived in part: make sure someone looks, once it has been quiet, for
+   * blocks its repairs did not rebuild. Without this, a block that lost more than its repairs
+   * waits for SCTP, which notices a loss only when later packets arrive (at a frame's end, the
+   * next frame, 33 ms on) or a retransmission timeout passes, on every hop that lost it.
+   */
+  private watchForShortBlocks(): void {
+    if (this.repairAskTimer !== undefined || this.lossProtection !== 'fec' || this.closed) return;
+    this.repairAskTimer = this.env.setTimer(() => this.askForRepairs(), REPAIR_ASK_QUIET_MS);
+  }
+
+  /** Asks the previous hop of each chunk short of a block for more repair rows of it (lane 1: a late answer is no answer). */
+  private askForRepairs(): void {
+    this.repairAskTimer = undefined;
+    const now = this.env.now();
+    for (const { from, header, request } of this.fec.due(now)) {
+      const link = this.links.get(from);
+      if (link?.state === 'open') link.toWire(encode(header, encodeRepairRequest(request)), now, UNRETRANSMITTED_LANE);
+    }
+    const next = this.fec.nextDueAt();
+    if (next !== undefined && !this.closed) this.repairAskTimer = this.env.setTimer(() => this.askForRepairs(), Math.max(1, next - now));
+  }
+
+  /**
+   * A next hop asks for more repairs of a block: rows it lacks, coded from the block if it is
+   * whole here, stamped like the chunk's other messages (its latency so far, plus the time it
+   * has been here) so the next hop's deadline check holds. A host that is not where this
+   * channel goes from here gets nothing; nor does a block this host is itself short of (its
+   * own ask upstream will make it whole, and the rebuilt sources go on as they come).
+   */
+  private resendRepairs(link: Link, message: DecodedMessage): void {
+    let request: RepairRequest;
+    try {
+      request = decodeRepairRequest(message.payload);
+    } catch {
+      this.counters.malformed++;
+      return;
+    }
+    const now = this.env.now();
+    const boundMs = this.demand(message.channel, now).boundMs.get(link.hostId);
+    if (boundMs === undefined || link.state !== 'open') return;
+    const count = link.repairsToResend(request.wanted);
+    const resent = count > 0 ? this.fec.resend(message, request.rowsHeld, count) : undefined;
+    if (!resent) return;
+    link.noteRepairsResent(resent.repairs.length);
+    const { first } = resent;
+    const block = message.fragmentIndex / FEC_BLOCK_SOURCES;
+    for (const { row, payload } of resent.repairs) {
+      const header = repairHeader(first.header, block, row);
+      link.enqueue({ bytes: encodeTimely(header, payload), flags: header.flags, group: chunkKey(header), channel: header.channel, forwarded: { hops: first.header.hops, latencyUs: first.header.latencyUs, arrival: first.arrival, deadlineUs: boundMs * 1000 } });
     }
     this.pump();
   }

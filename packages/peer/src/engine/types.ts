@@ -90,6 +90,8 @@ export interface LinkStats {
   readonly dropped: number;
   /** Timely data dropped here because no subscriber down this link could still use it. */
   readonly late: number;
+  /** FEC repairs sent here because the peer asked: blocks its repairs had not rebuilt. */
+  readonly repairsResent: number;
   /** Share of this end's messages the path to the peer loses, as the peer measured it. */
   readonly lossRate: number;
   /** Share of the peer's messages the path from it loses, as measured here. */
