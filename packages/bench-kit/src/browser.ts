@@ -25,10 +25,16 @@ export async function startBenchBrowser(name: string, page: string, deadlineMs: 
     console.error(`${name}: apps/web/dist/${page} is missing; run npm run build first`);
     process.exit(2);
   }
+  // Debian's Chromium, never one Playwright would download: say so in one line rather than
+  // in Playwright's banner about `npx playwright install`, which cannot work here.
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    console.error(`${name}: no Chromium at ${executablePath}; install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    process.exit(2);
+  }
   const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, ...serverOptions });
-  const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
   const browser = await chromium.launch({
-    ...(executablePath && { executablePath }),
+    executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
   });
   return {
