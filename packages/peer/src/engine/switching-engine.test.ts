@@ -609,7 +609,9 @@ describe('SwitchingEngine against what a linked peer or a bad route can do', () 
     const engine = net.engines.get(publisher)!;
     const long: SpaSpec[] = Array.from({ length: 8 }, () => ({ spa: 'thin', config: { a: 'x'.repeat(256), b: 'y'.repeat(256) } }));
     const target = routeTarget(cube, anchor, net.ownership.idsOf('h8'));
-    expect(() => engine.requestRoute({ subscriptionId: 'long', channel: 1, target, maxLatencyMs: 500, pipeline: long, policy: 'greedy' })).toThrow(/pipeline too long/);
+    // The algorithm throws on it: that costs the request, reported, not the engine.
+    engine.requestRoute({ subscriptionId: 'long', channel: 1, target, maxLatencyMs: 500, pipeline: long, policy: 'greedy' });
+    expect(net.eventsOf(publisher, 'engine:error').map((e) => e.message)).toEqual([expect.stringMatching(/pipeline too long/)]);
     // Five refreshes: a branch not refreshed for three expires, so a dead refresh loop would end the stream.
     net.advance(10_000);
     for (let i = 0; i < 5; i++) {

@@ -1,7 +1,6 @@
 import {
   decode,
   decodeRepairRequest,
-  decodeRouteSetup,
   encode,
   encodeRepairRequest,
   encodeTimely,
@@ -19,7 +18,6 @@ import {
   type Emulation,
   type MessageHeader,
   type RepairRequest,
-  type RouteSetup,
 } from '@cubecast/protocol';
 import { BandwidthBucket, Link, LOW_WATER_BYTES, type LinkClock, type LossProtection } from './link.js';
 import { FecBlocks, REPAIR_ASK_QUIET_MS, type FecProgress } from './fec-blocks.js';
@@ -27,7 +25,8 @@ import { DuplicateFilter } from './duplicate-filter.js';
 import { RouteTable, type ChannelDemand } from './route-table.js';
 import { Inbox } from './inbox.js';
 import { Topology } from './topology.js';
-import { RouteSetups, type RouteRequestInfo } from './route-setup.js';
+import { cubeRouting, type RouteRequestInfo } from '../algorithms/cube-routing.js';
+import { AlgorithmHost, type AlgorithmFactory } from './algorithm.js';
 import { LinkMonitor } from './link-monitor.js';
 import { PipelineHost, type HostedPipeline } from './pipeline-host.js';
 import { chunkKey, Reassembler } from './reassembly.js';
@@ -47,6 +46,8 @@ export interface EngineOptions {
   readonly statsIntervalMs: number;
   /** How links protect timely data from loss (link.ts); a link's far end handles either. */
   readonly lossProtection: LossProtection;
+  /** The overlay algorithm that lays routes (algorithm.ts); the paper's cube routing by default. */
+  readonly algorithm?: AlgorithmFactory;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -133,9 +134,8 @@ export class SwitchingEngine {
   private lossProtection: LossProtection;
   private readonly clock: LinkClock;
   private readonly monitor: LinkMonitor;
-  private readonly setups: RouteSetups;
+  private readonly algorithm: AlgorithmHost;
   private pumpTimer: unknown;
-  private refreshSoon: unknown;
   /** Set while some chunk from a peer is short of a block: when to ask for more repairs. */
   private repairAskTimer: unknown;
   private readonly intervals: unknown[] = [];
@@ -151,17 +151,6 @@ export class SwitchingEngine {
     this.lossProtection = options.lossProtection;
     this.upload = new BandwidthBucket(undefined, env.now());
     this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes));
-    this.setups = new RouteSetups({
-      topology: this.topology,
-      routeTable: this.routeTable,
-      now: () => env.now(),
-      refreshMs: options.refreshMs,
-      link: (hostId) => this.links.get(hostId),
-      anchorOf: (channel) => this.published.get(channel)?.anchor,
-      variantOf: (pipeline) => this.pipelines.learn(pipeline),
-      established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
-      refused: () => this.counters.malformed++,
-    });
     this.monitor = new LinkMonitor({
       now: () => env.now(),
       stallAfterMs: options.stallAfterMs,
@@ -174,8 +163,23 @@ export class SwitchingEngine {
       merged: (hosted, payload, flags) => this.deliverMerged(hosted, payload, flags),
       died: ({ channel, variant, spec }, message) => this.env.emit({ type: 'spa:died', channel, variant, pipeline: spec.map((s) => s.spa), message }),
     });
+    const algorithm = (options.algorithm ?? cubeRouting)({ refreshMs: options.refreshMs });
+    this.algorithm = new AlgorithmHost(algorithm, this.clock, (error) => this.reportError(error));
+    this.algorithm.start({
+      now: () => env.now(),
+      send: (to, header, payload) => this.sendProtocol(to, header, payload),
+      topology: this.topology,
+      link: (hostId) => this.links.get(hostId),
+      anchorOf: (channel) => this.published.get(channel)?.anchor,
+      variantOf: (pipeline) => this.pipelines.learn(pipeline),
+      setBranch: (channel, subscriptionId, branch) => this.routeTable.setBranch(channel, subscriptionId, branch),
+      setLocal: (channel, subscriptionId, route) => this.routeTable.setLocal(channel, subscriptionId, route),
+      established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
+      refused: () => this.counters.malformed++,
+      reportError: (error) => this.reportError(error),
+    });
     this.every(options.pingIntervalMs, () => this.monitor.tick(this.links.values()));
-    this.every(options.refreshMs, () => this.refreshRoutes());
+    this.every(options.refreshMs, () => this.expireRoutes());
     this.every(options.statsIntervalMs, () => this.reportStats());
   }
 
@@ -236,7 +240,7 @@ export class SwitchingEngine {
     // (brought forward) lays routes over the new topology.
     const linked = this.topology.set(view);
     this.routeTable.dropBranchesWhere((nextHost) => !linked.has(nextHost));
-    this.refreshRoutesSoon();
+    this.algorithm.deliver({ type: 'view', linked });
   }
 
   setEmulation(emulation: Emulation): void {
@@ -257,7 +261,7 @@ export class SwitchingEngine {
     if (!link || link.state === 'failed') return;
     link.open(this.env.now());
     this.monitor.ping(link);
-    this.refreshRoutesSoon();
+    this.algorithm.deliver({ type: 'link:up', hostId });
   }
 
   /** The transport closed or errored. */
@@ -294,17 +298,17 @@ export class SwitchingEngine {
     const publication = this.published.get(channel);
     if (publication) this.lastSequences.set(channel, publication.sequence);
     this.published.delete(channel);
-    this.setups.forgetChannel(channel);
+    this.algorithm.deliver({ type: 'channel:unpublished', channel });
     this.routeTable.forgetChannel(channel, 'branches');
   }
 
   /** The server asks this publisher to set up (or move) a route: do it now, then keep it alive. */
   requestRoute(route: RouteRequestInfo): void {
-    this.setups.request(route);
+    this.algorithm.deliver({ type: 'route:request', route });
   }
 
   cancelRoute(subscriptionId: string): void {
-    this.setups.cancel(subscriptionId);
+    this.algorithm.deliver({ type: 'route:cancel', subscriptionId });
   }
 
   subscribe(channel: number): void {
@@ -389,7 +393,8 @@ export class SwitchingEngine {
   close(): void {
     this.closed = true;
     for (const handle of this.intervals) this.env.clearTimer(handle);
-    for (const timer of [this.pumpTimer, this.refreshSoon, this.repairAskTimer]) if (timer !== undefined) this.env.clearTimer(timer);
+    for (const timer of [this.pumpTimer, this.repairAskTimer]) if (timer !== undefined) this.env.clearTimer(timer);
+    this.algorithm.close();
     this.inbox.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
@@ -410,7 +415,7 @@ export class SwitchingEngine {
     link?.noteReceived(bytes.byteLength, now, lane);
     if (link?.recover(now)) {
       this.env.emit({ type: 'link:recovered', hostId });
-      this.refreshRoutesSoon();
+      this.algorithm.deliver({ type: 'link:up', hostId });
     }
     this.inbox.receive(hostId, bytes, now);
   }
@@ -451,18 +456,11 @@ export class SwitchingEngine {
         return;
       }
       case MessageType.RouteSetup:
-      case MessageType.RoutePrune: {
-        let setup: RouteSetup;
-        try {
-          setup = decodeRouteSetup(message.payload);
-        } catch {
-          this.counters.malformed++;
-          return;
-        }
+      case MessageType.RoutePrune:
+        // Key frame requests go back the way route setups came.
         if (message.type === MessageType.RouteSetup) this.upstream.set(message.channel, from);
-        this.setups.step(message, setup, message.type);
+        this.algorithm.deliver({ type: 'protocol', from, header: message, payload: message.payload });
         return;
-      }
       case MessageType.Ping:
       case MessageType.Pong:
         this.monitor.receive(link, message);
@@ -737,20 +735,18 @@ export class SwitchingEngine {
 
   // ---- routes --------------------------------------------------------------------------------
 
-  private refreshRoutes(): void {
+  /** Frees expired soft state, and the pipelines no route names any more. */
+  private expireRoutes(): void {
     this.routeTable.expire(this.env.now());
     this.closeUnwantedPipelines();
-    // One route that cannot be set up (say, a pipeline too long to carry) costs only itself.
-    this.setups.refresh((error) => this.reportError(error));
   }
 
-  /** After a topology change, refresh within a few ms rather than at the next period. */
-  private refreshRoutesSoon(): void {
-    if (this.refreshSoon !== undefined || this.setups.size === 0) return;
-    this.refreshSoon = this.env.setTimer(() => {
-      this.refreshSoon = undefined;
-      this.refreshRoutes();
-    }, 20);
+  /** The algorithm's one sending call: a protocol message on the link's reliable lane. */
+  private sendProtocol(to: string, header: MessageHeader, payload: Uint8Array): boolean {
+    const link = this.links.get(to);
+    if (link?.state !== 'open') return false;
+    link.toWire(encode(header, payload), this.env.now());
+    return true;
   }
 
   private dropBranchesVia(hostId: string): void {
@@ -764,14 +760,14 @@ export class SwitchingEngine {
     link.stall();
     this.dropBranchesVia(link.hostId);
     this.env.emit({ type: 'link:stalled', hostId: link.hostId, reason });
-    this.refreshRoutesSoon();
+    this.algorithm.deliver({ type: 'link:down', hostId: link.hostId, reason });
   }
 
   private failLink(link: Link, reason: string): void {
     link.close();
     this.dropBranchesVia(link.hostId);
     this.env.emit({ type: 'link:failed', hostId: link.hostId, reason });
-    this.refreshRoutesSoon();
+    this.algorithm.deliver({ type: 'link:down', hostId: link.hostId, reason });
   }
 
   private reportStats(): void {

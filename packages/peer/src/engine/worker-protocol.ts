@@ -2,7 +2,7 @@ import type { Emulation } from '@cubecast/protocol';
 import type { SpaResources } from '../spa/browser-pipelines.js';
 import type { CodingRole } from '../spa/coding-session.js';
 import type { LossProtection } from './link.js';
-import type { RouteRequestInfo } from './route-setup.js';
+import type { RouteRequestInfo } from '../algorithms/cube-routing.js';
 import type { CubeView, EngineEvent } from './types.js';
 
 /** What the control plane (main thread) tells the engine worker. */

@@ -1,10 +1,10 @@
-import { decode, decodeRouteSetup, MessageType, pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type RouteSetup } from '@cubecast/protocol';
+import { decode, decodeRouteSetup, encode, encodeRouteSetup, MessageType, pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type RouteSetup } from '@cubecast/protocol';
 import { describe, expect, it } from 'vitest';
-import { Link } from './link.js';
-import { RouteSetups, type RouteRequestInfo } from './route-setup.js';
-import { RouteTable } from './route-table.js';
-import { Topology } from './topology.js';
-import type { LinkTransport } from './types.js';
+import { Link } from '../engine/link.js';
+import { RouteTable } from '../engine/route-table.js';
+import { Topology } from '../engine/topology.js';
+import type { LinkTransport } from '../engine/types.js';
+import { CubeRouting, type RouteRequestInfo } from './cube-routing.js';
 
 /**
  * This host owns ids 0 and 1 of the 2-ary 3-cube; hB owns 2 and 3, hC owns 4 and 5. From id 1,
@@ -24,18 +24,30 @@ function setup() {
   const routeTable = new RouteTable();
   const anchors = new Map<number, number>([[9, 1]]);
   const established: unknown[] = [];
+  const timers = new Map<string, number>();
   let refused = 0;
-  const setups = new RouteSetups({
-    topology,
-    routeTable,
+  const routing = new CubeRouting(2000);
+  routing.start({
     now: () => now,
-    refreshMs: 2000,
+    send: (to, header, payload) => {
+      links.get(to)!.toWire(encode(header, payload), now);
+      return true;
+    },
+    setTimer: (name, ms) => void timers.set(name, now + ms),
+    hasTimer: (name) => timers.has(name),
+    topology,
     link: (hostId) => links.get(hostId),
     anchorOf: (channel) => anchors.get(channel),
     variantOf: (pipeline) => pipelineVariant(pipeline),
+    setBranch: (...args) => routeTable.setBranch(...args),
+    setLocal: (...args) => routeTable.setLocal(...args),
     established: (...args) => established.push(args),
     refused: () => refused++,
+    reportError: (error) => {
+      throw error;
+    },
   });
+  const step = (header: MessageHeader, setup: RouteSetup) => routing.process({ type: 'protocol', from: 'hC', header, payload: encodeRouteSetup(setup) });
   const open = (hostId: string, rttMs = 0) => {
     const link = links.get(hostId)!;
     link.open(now);
@@ -47,18 +59,18 @@ function setup() {
       const { message } = decode(bytes);
       return { header: message, setup: decodeRouteSetup(message.payload) };
     });
-  return { setups, routeTable, topology, open, setupsSent, established, refused: () => refused, anchors, advance: (ms: number) => (now += ms), now: () => now };
+  return { routing, step, timers, routeTable, topology, open, setupsSent, established, refused: () => refused, anchors, advance: (ms: number) => (now += ms), now: () => now };
 }
 
 const route = (fields: Partial<RouteRequestInfo> = {}): RouteRequestInfo => ({ subscriptionId: 's1', channel: 9, target: 3, maxLatencyMs: 80, pipeline: [], policy: 'odr', ...fields });
 const header = (fields: Partial<MessageHeader>): MessageHeader => ({ type: MessageType.RouteSetup, flags: 0, hops: 2, channel: 9, sequence: 0, source: 6, destination: 1, latencyUs: 7000, fragmentIndex: 0, fragmentCount: 1, ...fields });
 const incoming = (fields: Partial<RouteSetup> = {}): RouteSetup => ({ policy: 'odr', subscriptionId: 's7', epoch: 4, at: 1, maxLatencyMs: 80, pipeline: [], ...fields });
 
-describe('RouteSetups', () => {
+describe('CubeRouting', () => {
   it('sends a publisher\'s setup from its anchor to the next host, stamped, and records the branch', () => {
     const s = setup();
     s.open('hB', 10);
-    s.setups.request(route({ pipeline: [{ spa: 'grayscale' }] }));
+    s.routing.process({ type: 'route:request', route: route({ pipeline: [{ spa: 'grayscale' }] }) });
     const [out] = s.setupsSent('hB');
     expect(out!.header).toMatchObject({ type: MessageType.RouteSetup, channel: 9, source: 1, destination: 3, hops: 1, latencyUs: 5000 });
     expect(out!.setup).toEqual({ policy: 'odr', subscriptionId: 's1', epoch: 4, at: 3, maxLatencyMs: 80, pipeline: [{ spa: 'grayscale' }] });
@@ -69,11 +81,11 @@ describe('RouteSetups', () => {
 
   it('ends a setup addressed to its own id as a local route, and says the route is established', () => {
     const s = setup();
-    s.setups.step(header({ destination: 1 }), incoming(), MessageType.RouteSetup);
+    s.step(header({ destination: 1 }), incoming());
     expect(s.established).toEqual([[9, 's7', 2, 7000]]);
     expect([...s.routeTable.demand(9, s.now()).local]).toEqual([PUBLISHED_VARIANT]);
     // A prune takes it away again, and establishes nothing.
-    s.setups.step(header({ destination: 1, type: MessageType.RoutePrune }), incoming(), MessageType.RoutePrune);
+    s.step(header({ destination: 1, type: MessageType.RoutePrune }), incoming());
     expect(s.routeTable.demand(9, s.now()).local.size).toBe(0);
     expect(s.established).toHaveLength(1);
   });
@@ -81,24 +93,31 @@ describe('RouteSetups', () => {
   it('ignores setups of another epoch or addressed to an id it does not own; counts a pipeline it cannot read', () => {
     const s = setup();
     s.open('hB');
-    s.setups.step(header({ destination: 3 }), incoming({ epoch: 3 }), MessageType.RouteSetup);
-    s.setups.step(header({ destination: 3 }), incoming({ at: 2 }), MessageType.RouteSetup);
+    s.step(header({ destination: 3 }), incoming({ epoch: 3 }));
+    s.step(header({ destination: 3 }), incoming({ at: 2 }));
     expect(s.setupsSent('hB')).toEqual([]);
     expect(s.refused()).toBe(0);
-    s.setups.step(header({ destination: 3 }), incoming({ pipeline: [{ spa: 7 }] }), MessageType.RouteSetup);
+    s.step(header({ destination: 3 }), incoming({ pipeline: [{ spa: 7 }] }));
     expect(s.refused()).toBe(1);
+    s.routing.process({ type: 'protocol', from: 'hC', header: header({ destination: 3 }), payload: Uint8Array.of(1, 2, 3) });
+    expect(s.refused()).toBe(2);
     expect(s.setupsSent('hB')).toEqual([]);
   });
 
   it('waits for the link to open: the refresh lays the branch once it is up; a split lays both paths', () => {
     const s = setup();
-    s.setups.request(route({ pipeline: [{ spa: 'split' }, { spa: 'merge' }] }));
+    s.routing.process({ type: 'route:request', route: route({ pipeline: [{ spa: 'split' }, { spa: 'merge' }] }) });
     expect(s.setupsSent('hB')).toEqual([]);
-    expect(s.setups.size).toBe(1);
+    expect(s.routing.size).toBe(1);
     s.open('hB');
-    s.setups.refresh(() => {
-      throw new Error('no route should fail');
-    });
+    // A link up (or down, or a new view) brings the refresh forward, once.
+    s.routing.process({ type: 'link:up', hostId: 'hB' });
+    expect(s.timers.get('refresh-soon')).toBe(s.now() + 20);
+    s.advance(5);
+    s.routing.process({ type: 'link:down', hostId: 'hC', reason: 'silent' });
+    expect(s.timers.get('refresh-soon')).toBe(s.now() + 15);
+    expect(s.timers.get('refresh')).toBe(s.now() - 5 + 2000);
+    s.routing.process({ type: 'timer', name: 'refresh-soon' });
     const sent = s.setupsSent('hB').map(({ setup: { subscriptionId, policy } }) => [subscriptionId, policy]);
     expect(sent).toEqual([
       ['s1', 'odr'],
@@ -109,14 +128,14 @@ describe('RouteSetups', () => {
   it('prunes a cancelled route and forgets the routes of a channel no longer published here', () => {
     const s = setup();
     s.open('hB');
-    s.setups.request(route());
-    s.setups.request(route({ subscriptionId: 's2', channel: 10 }));
+    s.routing.process({ type: 'route:request', route: route() });
+    s.routing.process({ type: 'route:request', route: route({ subscriptionId: 's2', channel: 10 }) });
     s.anchors.set(10, 1);
-    s.setups.cancel('s1');
-    s.setups.cancel('s1'); // already gone: nothing more
+    s.routing.process({ type: 'route:cancel', subscriptionId: 's1' });
+    s.routing.process({ type: 'route:cancel', subscriptionId: 's1' }); // already gone: nothing more
     expect(s.setupsSent('hB').map(({ header: h }) => h.type)).toEqual([MessageType.RouteSetup, MessageType.RoutePrune]);
     expect(s.routeTable.demand(9, s.now()).next.size).toBe(0);
-    s.setups.forgetChannel(10);
-    expect(s.setups.size).toBe(0);
+    s.routing.process({ type: 'channel:unpublished', channel: 10 });
+    expect(s.routing.size).toBe(0);
   });
 });
