@@ -33,6 +33,7 @@ test('the observer page shows nine tabs, their links and a channel tree, follows
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(`${server.url}/observer`);
   await expect(page.getByTestId('observer-host-count')).toHaveText('9');
+  await expect(page.getByTestId('observer-algorithm')).toHaveText('cube');
   await expect(page.getByTestId('observer-graph')).toBeVisible();
   // Every link each tab has open, the page shows, and no more.
   await expect

@@ -19,7 +19,7 @@ export function subscriptionInfo(sub: SubscriptionRecord): SubscriptionInfo {
  * The room as its observers see it: hosts with their ids, links with both ends' reports,
  * channels, subscriptions. `heapUsedBytes` is the caller's to fill.
  */
-export function roomSnapshot(store: Store, now: number, controls: ObserverSnapshot['controls'], uptimeSeconds: number): ObserverSnapshot {
+export function roomSnapshot(store: Store, now: number, controls: ObserverSnapshot['controls'], uptimeSeconds: number, algorithm: ObserverSnapshot['algorithm']): ObserverSnapshot {
   const current = store.cube;
   const links = new Map<string, ObserverSnapshot['links'][number]>();
   if (current) {
@@ -52,6 +52,7 @@ export function roomSnapshot(store: Store, now: number, controls: ObserverSnapsh
     cube: current
       ? { k: current.cube.k, n: current.cube.n, M: current.cube.size, epoch: current.epoch, revision: current.revision }
       : { k: 0, n: 0, M: 0, epoch: 0, revision: 0 },
+    algorithm,
     policy: store.policy,
     hosts: [...store.hosts.values()].map((h) => ({
       hostId: h.hostId,

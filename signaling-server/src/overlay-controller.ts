@@ -20,6 +20,7 @@ import {
   UnknownChannelError,
   UnknownHostError,
   UnknownSubscriptionError,
+  type AlgorithmName,
   type ChannelEndReason,
   type ClientPayload,
   type ChannelInfo,
@@ -83,6 +84,8 @@ export function isSwapStrategy(value: string): value is SwapStrategy {
 }
 
 export interface ControllerConfig {
+  /** The overlay algorithm the room's hosts run (told at join; shown to observers). */
+  readonly algorithm: AlgorithmName;
   /** How far from the publisher a swap may look (D). Default 1. */
   readonly swapDepth: number;
   /** `depth`: the slides' Subscribe(S,P,d); `fig5`: the paper's; `best`: exhaustive within D. */
@@ -117,6 +120,7 @@ export interface ControllerConfig {
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
+  algorithm: 'cube',
   swapDepth: 1,
   swapStrategy: 'depth',
   swapAfterMisses: 2,
@@ -247,7 +251,7 @@ export class OverlayController {
     this.awaitingAnswer.set(hostId, []);
     const state = this.stateFor(record);
     this.logEvent('join', `${hostId} ${session ? 'resumed its session' : 'joined'} (${hostsText(m)})`, hostId, { ids: state.ids.length });
-    return { hostId, state, channels: [...this.store.channels.values()], sessionToken: record.sessionToken, ...(resumed && { resumed }) };
+    return { hostId, state, algorithm: this.config.algorithm, channels: [...this.store.channels.values()], sessionToken: record.sessionToken, ...(resumed && { resumed }) };
   }
 
   /**
@@ -279,6 +283,7 @@ export class OverlayController {
     return {
       hostId: host.hostId,
       state,
+      algorithm: this.config.algorithm,
       channels: [...this.store.channels.values()],
       sessionToken: host.sessionToken,
       resumed: { subscriptions: subscriptions.map((sub) => subscriptionInfo(sub)) },
@@ -890,7 +895,7 @@ export class OverlayController {
   // ---- observer feed ----------------------------------------------------------------------
 
   snapshot(controls: ObserverSnapshot['controls'], uptimeSeconds: number): ObserverSnapshot {
-    return roomSnapshot(this.store, this.config.now(), controls, uptimeSeconds);
+    return roomSnapshot(this.store, this.config.now(), controls, uptimeSeconds, this.config.algorithm);
   }
 
   logEvent(type: ObserverEvent['type'], message: string, hostId?: string, details?: Record<string, unknown>): void {

@@ -45,7 +45,7 @@ export interface RoomFactoryOptions {
   readonly snapshotIntervalMs: number;
   readonly guard: (where: string, work: () => void) => void;
   /** A room's controller over a store: an empty one, or one read back from Redis. */
-  readonly createController: (outbox: Outbox, store: Store) => OverlayController;
+  readonly createController: (outbox: Outbox, store: Store, room: string) => OverlayController;
 }
 
 /** How often rooms nobody is in are dropped. */
@@ -117,7 +117,7 @@ export class LocalRoomDirectory implements RoomDirectory {
 }
 
 export function createRoom(name: string, store: Store, delivery: RoomDelivery, options: RoomFactoryOptions & { changed?: () => void }): Room {
-  return new Room(name, (outbox) => options.createController(outbox, store), delivery, {
+  return new Room(name, (outbox) => options.createController(outbox, store, name), delivery, {
     logger: options.logger,
     snapshotIntervalMs: options.snapshotIntervalMs,
     guard: options.guard,

@@ -34,6 +34,16 @@ function observer(s: RunningServer, room?: string) {
 }
 
 describe('rooms', () => {
+  it('each runs the overlay algorithm the deployment chose for it: hosts are told at join, observers see it', async () => {
+    const s = await server({ roomAlgorithms: new Map([['lab', 'cube']]) });
+    const [plain, lab] = [await host(s), await host(s, 'lab')];
+    expect([plain.algorithm, lab.algorithm]).toEqual(['cube', 'cube']);
+    const watching = observer(s, 'lab');
+    await eventually(() => watching.snapshot !== undefined);
+    expect(watching.snapshot!.algorithm).toBe('cube');
+  });
+
+
   it('are separate overlays: ids, cubes and channels never cross, and the default room is the one without a name', async () => {
     const s = await server();
     const a = [await host(s, 'a'), await host(s, 'a'), await host(s, 'a')];

@@ -4,7 +4,7 @@ import { createSecureServer } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { DEFAULT_ROOM, LIMITS } from '@cubecast/protocol';
+import { DEFAULT_ROOM, LIMITS, type AlgorithmName } from '@cubecast/protocol';
 import { Server as SocketServer } from 'socket.io';
 import { createSpaModuleHandler, DEFAULT_SPA_MODULE_LIMITS, type SpaModuleLimits } from './http/spa-modules.js';
 import { createStaticHandler, ISOLATION_HEADERS } from './http/static-files.js';
@@ -32,6 +32,8 @@ export interface ServerOptions {
   readonly observerToken?: string | undefined;
   readonly rateLimit?: RateLimit;
   readonly controller?: Partial<ControllerConfig>;
+  /** Rooms that run another overlay algorithm than `controller.algorithm` (every node of a deployment alike). */
+  readonly roomAlgorithms?: ReadonlyMap<string, AlgorithmName>;
   readonly snapshotIntervalMs?: number;
   readonly limits?: Partial<ServerLimits>;
   /** This process's name among several server nodes; a unique one is made when absent. */
@@ -232,7 +234,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: options.logger,
     snapshotIntervalMs: options.snapshotIntervalMs ?? 250,
     guard,
-    createController: (outbox: Outbox, store: Store) => new OverlayController(store, outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller }),
+    createController: (outbox: Outbox, store: Store, room: string) => {
+      const algorithm = options.roomAlgorithms?.get(room) ?? options.controller?.algorithm ?? DEFAULT_CONTROLLER_CONFIG.algorithm;
+      return new OverlayController(store, outbox, { ...DEFAULT_CONTROLLER_CONFIG, ...options.controller, algorithm });
+    },
     maxRooms: limits.maxRooms,
   };
   try {

@@ -12,6 +12,8 @@ export interface Parsed {
   readonly help: boolean;
   /** A string option's value (its default when not given). */
   string(name: string): string | undefined;
+  /** Every value of a string option given more than once (`multiple: true`). */
+  strings(name: string): string[];
   /** Whether a boolean option was given. */
   flag(name: string): boolean;
 }
@@ -33,6 +35,7 @@ export function parse(args: string[], options: Options, command: string): Parsed
     positionals: parsed.positionals,
     help: values.help === true,
     string: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined),
+    strings: (name) => (Array.isArray(values[name]) ? (values[name] as string[]) : []),
     flag: (name) => values[name] === true,
   };
 }

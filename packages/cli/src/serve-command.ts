@@ -18,6 +18,7 @@ import {
   type RunningServer,
   type TlsCredentials,
 } from '@cubecast/signaling-server';
+import { ALGORITHM_NAMES, isAlgorithmName, roomNameSchema, type AlgorithmName } from '@cubecast/protocol';
 import { integerArg, parse, UsageError } from './args.js';
 import type { Io } from './io.js';
 
@@ -32,6 +33,9 @@ Options:
   --port <port>        port to listen on (default $PORT or 8080; 0 picks a free one)
   --host <address>     address to bind (default $HOST or 127.0.0.1)
   --web-root <dir>     built web app to serve (default the apps/web build, built first if missing)
+  --algorithm <name>   the overlay algorithm every room runs: ${ALGORITHM_NAMES.join(' | ')} (default cube)
+  --algorithm <room>=<name>
+                       the one room <room> runs (again for more rooms; docs/algorithms.md)
   --swap-depth <D>     how far from a publisher a swap may look (default 1)
   --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
   --redis <url>        keep rooms in this Redis (redis://host:port; default $REDIS_URL)
@@ -67,6 +71,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'web-root': { type: 'string' },
+      algorithm: { type: 'string', multiple: true },
       'swap-depth': { type: 'string', default: '1' },
       'swap-strategy': { type: 'string', default: 'depth' },
       'max-connections-per-address': { type: 'string', default: String(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress) },
@@ -86,6 +91,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   const port = integerArg(options.string('port') ?? process.env.PORT ?? '8080', '--port', 0, 65535);
   const host = options.string('host') ?? process.env.HOST ?? '127.0.0.1';
   const webRoot = options.string('web-root') ?? defaultWebRoot();
+  const { algorithm, roomAlgorithms } = algorithmChoice(options.strings('algorithm'));
   const swapDepth = integerArg(options.string('swap-depth'), '--swap-depth', 0, 8);
   const swapStrategy = options.string('swap-strategy')!;
   if (!isSwapStrategy(swapStrategy)) throw new UsageError(`--swap-strategy must be depth, fig5 or best, got "${swapStrategy}"`);
@@ -119,7 +125,8 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       webRoot,
       adminToken,
       observerToken,
-      controller: { swapDepth, swapStrategy },
+      controller: { swapDepth, swapStrategy, ...(algorithm && { algorithm }) },
+      roomAlgorithms,
       limits: { maxConnectionsPerAddress },
       ice,
       ...(tls && { tls }),
@@ -149,6 +156,25 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+/** `--algorithm NAME` (every room) and `--algorithm ROOM=NAME` (one room), each name one built in. */
+function algorithmChoice(values: string[]): { algorithm?: AlgorithmName; roomAlgorithms: Map<string, AlgorithmName> } {
+  let algorithm: AlgorithmName | undefined;
+  const roomAlgorithms = new Map<string, AlgorithmName>();
+  for (const value of values) {
+    const [room, name] = value.includes('=') ? [value.slice(0, value.indexOf('=')), value.slice(value.indexOf('=') + 1)] : [undefined, value];
+    if (!isAlgorithmName(name)) throw new UsageError(`--algorithm must name one of ${ALGORITHM_NAMES.join(', ')}, got "${name}"`);
+    if (room === undefined) {
+      if (algorithm !== undefined) throw new UsageError(`--algorithm without a room is given twice ("${algorithm}", "${name}")`);
+      algorithm = name;
+    } else {
+      if (!roomNameSchema.safeParse(room).success) throw new UsageError(`--algorithm ${value}: "${room}" is not a room name`);
+      if (roomAlgorithms.has(room)) throw new UsageError(`--algorithm names room "${room}" twice`);
+      roomAlgorithms.set(room, name);
+    }
+  }
+  return { ...(algorithm && { algorithm }), roomAlgorithms };
 }
 
 function defaultWebRoot(): string {

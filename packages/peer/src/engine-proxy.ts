@@ -1,4 +1,4 @@
-import { TypedEmitter, type ChannelInfo, type Emulation, type HostSpa, type RouteRequest } from '@cubecast/protocol';
+import { TypedEmitter, type AlgorithmName, type ChannelInfo, type Emulation, type HostSpa, type RouteRequest } from '@cubecast/protocol';
 import type { DeliveredChunk, LinkStats } from './engine/types.js';
 import type { CubeView } from './engine/types.js';
 import { commandTransfer, type EngineCommand, type EngineReport } from './engine/worker-protocol.js';
@@ -161,6 +161,11 @@ export class EngineProxy extends TypedEmitter<EngineProxyEvents> {
 
   cancelRoute(subscriptionId: string): void {
     this.post({ type: 'route:cancel', subscriptionId });
+  }
+
+  /** The overlay algorithm the room runs; the engine changes only when it differs. */
+  useAlgorithm(name: AlgorithmName): void {
+    this.post({ type: 'algorithm', name });
   }
 
   /** Delivers the channel here; false when it is not (yet) in the directory. */

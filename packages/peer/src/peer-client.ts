@@ -430,7 +430,9 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
 
   private wireSession(): void {
     const session = this.session;
-    session.on('session:joined', ({ channels, state, resumed }) => {
+    session.on('session:joined', ({ channels, state, algorithm, resumed }) => {
+      // First: the room's algorithm lays every route this host takes part in.
+      this.engine.useAlgorithm(algorithm);
       this.engine.replaceChannels(channels);
       this.syncTopology(state);
       // A resumed session: the server kept these subscriptions (same ids) for this host.

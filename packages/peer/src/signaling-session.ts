@@ -7,6 +7,7 @@ import {
   request,
   TypedEmitter,
   type AckResult,
+  type AlgorithmName,
   type ChannelEndReason,
   type ChannelInfo,
   type ClientToServerEvents,
@@ -30,7 +31,7 @@ export interface SessionEvents extends Record<string, unknown> {
    * directory and the cube view. The server knows this host afresh: whatever it had set up
    * before is gone from the server's side.
    */
-  'session:joined': { channels: ChannelInfo[]; state: CubeState; resumed?: { subscriptions: SubscriptionInfo[] } };
+  'session:joined': { channels: ChannelInfo[]; state: CubeState; algorithm: AlgorithmName; resumed?: { subscriptions: SubscriptionInfo[] } };
   /** The socket dropped: the server forgets this host's channels and subscriptions with it. */
   'session:lost': undefined;
   /** A join was refused or failed; the next reconnection tries again. */
@@ -189,7 +190,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
       });
       this.token = result.sessionToken;
       this.ice = { iceServers: result.iceServers, iceTransportPolicy: result.iceTransportPolicy };
-      this.emit('session:joined', { channels: result.channels, state: this.setState(result.state), ...(result.resumed && { resumed: result.resumed }) });
+      this.emit('session:joined', { channels: result.channels, state: this.setState(result.state), algorithm: result.algorithm, ...(result.resumed && { resumed: result.resumed }) });
       this.setConnection('connected');
     } catch (error) {
       // The room is moving to another server node: it will be back within seconds.

@@ -74,6 +74,17 @@ export type Emulation = z.infer<typeof emulationSchema>;
 export const ROUTING_POLICIES = ['odr', 'random', 'greedy'] as const;
 export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
 
+/**
+ * The overlay algorithms built into the app (`packages/peer/src/algorithms`), by name: a
+ * deployment picks one per room (`cubecast serve --algorithm`); a visitor never sends code.
+ */
+export const ALGORITHM_NAMES = ['cube'] as const;
+export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
+
+export function isAlgorithmName(value: string): value is AlgorithmName {
+  return (ALGORITHM_NAMES as readonly string[]).includes(value);
+}
+
 /** The room a host joins when it names none (the page at `/`). */
 export const DEFAULT_ROOM = 'default';
 
@@ -371,6 +382,8 @@ export interface IceConfiguration {
 
 export interface JoinResult extends IceConfiguration {
   readonly state: CubeState;
+  /** The overlay algorithm the room runs: every host of a room runs the same. */
+  readonly algorithm: AlgorithmName;
   readonly channels: ChannelInfo[];
   /**
    * Proves to the server's HTTP routes (`POST /spa`: `Authorization: Bearer <token>`) that a
@@ -477,6 +490,8 @@ export interface ObserverLink {
 export interface ObserverSnapshot {
   readonly time: number;
   readonly cube: { k: number; n: number; M: number; epoch: number; revision: number };
+  /** The overlay algorithm the room runs (the deployment's choice: it does not change). */
+  readonly algorithm: AlgorithmName;
   readonly policy: RoutingPolicyName;
   readonly hosts: ObserverHost[];
   readonly links: ObserverLink[];

@@ -3,6 +3,7 @@ import {
   errorFromAck,
   PROTOCOL_VERSION,
   type Ack,
+  type AlgorithmName,
   type JoinResult,
   request,
   type AckResult,
@@ -30,6 +31,8 @@ export class VirtualHost {
   hostId = '';
   /** From host:join: what authorizes this host's uploads. */
   sessionToken = '';
+  /** The overlay algorithm the room runs, as the join's answer said. */
+  algorithm: AlgorithmName | undefined;
   epoch = 0;
   revision = 0;
   k = 0;
@@ -87,6 +90,7 @@ export class VirtualHost {
         if (!ack.ok) return reject(errorFromAck(ack));
         const result = ack as unknown as JoinResult;
         this.sessionToken = result.sessionToken;
+        this.algorithm = result.algorithm;
         this.ice.push({ iceServers: result.iceServers, iceTransportPolicy: result.iceTransportPolicy });
         this.applyState(result.state);
         for (const channel of result.channels) this.channels.set(channel.name, channel);

@@ -99,7 +99,7 @@ export function ObserverApp() {
         </span>
         {state && (
           <span className="facts-inline">
-            <b data-testid="observer-host-count">{state.hosts.length}</b> hosts · {state.links.length} links · {state.subscriptions.length} streams · {state.cube.k > 0 ? `${state.cube.k}-ary ${state.cube.n}-cube, epoch ${state.cube.epoch}` : 'no cube yet'} · policy {state.policy}
+            <b data-testid="observer-host-count">{state.hosts.length}</b> hosts · {state.links.length} links · {state.subscriptions.length} streams · {state.cube.k > 0 ? `${state.cube.k}-ary ${state.cube.n}-cube, epoch ${state.cube.epoch}` : 'no cube yet'} · algorithm <span data-testid="observer-algorithm">{state.algorithm}</span> · policy {state.policy}
           </span>
         )}
       </header>

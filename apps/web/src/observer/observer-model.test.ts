@@ -6,6 +6,7 @@ function snapshot(time: number, over: Partial<ObserverSnapshot> = {}): ObserverS
   return {
     time,
     cube: { k: 2, n: 2, M: 4, epoch: 1, revision: 1 },
+    algorithm: 'cube',
     policy: 'greedy',
     hosts: [
       { hostId: 'h1', name: 'ana', ids: [0], connectedAt: 0, rejected: 0, spas: [] },

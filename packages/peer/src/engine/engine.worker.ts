@@ -1,3 +1,4 @@
+import { ALGORITHMS } from '../algorithms/index.js';
 import { SwitchingEngine } from './switching-engine.js';
 import { LOW_WATER_BYTES } from './link.js';
 import { LinkStripes, type Stripe } from './link-stripes.js';
@@ -172,6 +173,8 @@ scope.onmessage = (event) => {
       case 'chunk':
         engine.sendChunk(command.channel, command.flags, new Uint8Array(command.payload));
         return;
+      case 'algorithm':
+        return engine.useAlgorithm(ALGORITHMS[command.name]);
       case 'route:request':
         return engine.requestRoute(command.route);
       case 'route:cancel':

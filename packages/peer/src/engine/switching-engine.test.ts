@@ -5,6 +5,7 @@ import { inlinePipeline } from '@cubecast/spa/testing';
 import { describe, expect, it } from 'vitest';
 import { messageHeader, SimNetwork } from '../testing/sim-network.js';
 import { HIGH_WATER_BYTES } from './link.js';
+import type { AlgorithmFactory } from './algorithm.js';
 
 /** Hosts at points of a plane; one-way latency = distance / 10 ms + 1 ms. */
 function planar(count: number) {
@@ -270,6 +271,26 @@ describe('SwitchingEngine over a simulated network', () => {
     expect(resent).toBeGreaterThan(0);
     // Resent repairs carry the chunk's age: what they rebuild reports its true latency.
     for (const [i, c] of chunks.entries()) expect(Math.abs(c.latencyUs / 1000 - latencies[i]!)).toBeLessThan(0.01);
+  });
+
+  it('runs the algorithm it is told to: route requests go to it, and the one before stops (its refreshes too)', () => {
+    const { net, hosts, publisher, subscribe } = setup(4, new Cube(2, 2), 'greedy', 300);
+    subscribe(hosts[1]!);
+    net.advance(500);
+    const engine = net.engines.get(publisher)!;
+    const seen: string[] = [];
+    const recorder: AlgorithmFactory = () => ({ name: 'recorder', start: () => seen.push('start'), process: (message) => seen.push(message.type) });
+    engine.useAlgorithm(recorder);
+    engine.useAlgorithm(recorder); // the same: nothing restarts
+    engine.requestRoute({ subscriptionId: 's-x', channel: 1, target: 3, maxLatencyMs: 300, pipeline: [], policy: 'greedy' });
+    expect(seen).toEqual(['start', 'route:request']);
+    // Cube routing no longer refreshes its route: after 3 refreshes the branch expires, and
+    // the subscriber gets nothing more.
+    net.advance(7000);
+    const before = net.chunks(hosts[1]!).length;
+    engine.sendChunk(1, Flags.Key, new Uint8Array(10));
+    net.advance(100);
+    expect(net.chunks(hosts[1]!).length).toBe(before);
   });
 
   it('when a queue drops a frame others depend on, asks for a key frame (here, its own publisher)', () => {

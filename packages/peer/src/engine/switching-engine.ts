@@ -134,7 +134,9 @@ export class SwitchingEngine {
   private lossProtection: LossProtection;
   private readonly clock: LinkClock;
   private readonly monitor: LinkMonitor;
-  private readonly algorithm: AlgorithmHost;
+  private algorithm: AlgorithmHost;
+  private algorithmFactory: AlgorithmFactory;
+  private readonly refreshMs: number;
   private pumpTimer: unknown;
   /** Set while some chunk from a peer is short of a block: when to ask for more repairs. */
   private repairAskTimer: unknown;
@@ -163,10 +165,29 @@ export class SwitchingEngine {
       merged: (hosted, payload, flags) => this.deliverMerged(hosted, payload, flags),
       died: ({ channel, variant, spec }, message) => this.env.emit({ type: 'spa:died', channel, variant, pipeline: spec.map((s) => s.spa), message }),
     });
-    const algorithm = (options.algorithm ?? cubeRouting)({ refreshMs: options.refreshMs });
-    this.algorithm = new AlgorithmHost(algorithm, this.clock, (error) => this.reportError(error));
-    this.algorithm.start({
-      now: () => env.now(),
+    this.refreshMs = options.refreshMs;
+    this.algorithmFactory = options.algorithm ?? cubeRouting;
+    this.algorithm = this.startAlgorithm(this.algorithmFactory);
+    this.every(options.pingIntervalMs, () => this.monitor.tick(this.links.values()));
+    this.every(options.refreshMs, () => this.expireRoutes());
+    this.every(options.statsIntervalMs, () => this.reportStats());
+  }
+
+  /**
+   * Runs another overlay algorithm from now on (the room's, told at join): the routes the
+   * previous one kept go with it; the branches it laid expire unless the new one lays them.
+   */
+  useAlgorithm(factory: AlgorithmFactory): void {
+    if (factory === this.algorithmFactory) return;
+    this.algorithm.close();
+    this.algorithmFactory = factory;
+    this.algorithm = this.startAlgorithm(factory);
+  }
+
+  private startAlgorithm(factory: AlgorithmFactory): AlgorithmHost {
+    const host = new AlgorithmHost(factory({ refreshMs: this.refreshMs }), this.clock, (error) => this.reportError(error));
+    host.start({
+      now: () => this.env.now(),
       send: (to, header, payload) => this.sendProtocol(to, header, payload),
       topology: this.topology,
       link: (hostId) => this.links.get(hostId),
@@ -178,9 +199,7 @@ export class SwitchingEngine {
       refused: () => this.counters.malformed++,
       reportError: (error) => this.reportError(error),
     });
-    this.every(options.pingIntervalMs, () => this.monitor.tick(this.links.values()));
-    this.every(options.refreshMs, () => this.expireRoutes());
-    this.every(options.statsIntervalMs, () => this.reportStats());
+    return host;
   }
 
   /** A periodic task; a round that throws is reported and the next one still runs. */

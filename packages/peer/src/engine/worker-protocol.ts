@@ -1,4 +1,4 @@
-import type { Emulation } from '@cubecast/protocol';
+import type { AlgorithmName, Emulation } from '@cubecast/protocol';
 import type { SpaResources } from '../spa/browser-pipelines.js';
 import type { CodingRole } from '../spa/coding-session.js';
 import type { LossProtection } from './link.js';
@@ -22,6 +22,8 @@ export type EngineCommand =
   | { type: 'publish'; channel: number; anchor: number }
   | { type: 'unpublish'; channel: number }
   | { type: 'chunk'; channel: number; flags: number; payload: ArrayBuffer }
+  /** The overlay algorithm the room runs (algorithms/index.ts). */
+  | { type: 'algorithm'; name: AlgorithmName }
   | { type: 'route:request'; route: RouteRequestInfo }
   | { type: 'route:cancel'; subscriptionId: string }
   | { type: 'subscribe'; channel: number }

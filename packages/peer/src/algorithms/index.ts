@@ -1,0 +1,12 @@
+import type { AlgorithmName } from '@cubecast/protocol';
+import type { AlgorithmFactory } from '../engine/algorithm.js';
+import { cubeRouting } from './cube-routing.js';
+
+/**
+ * The overlay algorithms built into the app, one module each in this folder, by the names
+ * deployments choose them by (protocol's ALGORITHM_NAMES: the type makes both lists agree).
+ * Only these run: a room names one, a visitor never sends code.
+ */
+export const ALGORITHMS: { readonly [Name in AlgorithmName]: AlgorithmFactory } = {
+  cube: cubeRouting,
+};
