@@ -29,17 +29,19 @@ export function startTestServer(port = 0, redis?: RedisProcess, extra: Partial<S
   });
 }
 
-export const test = base.extend<{ withRedis: boolean; redis: RedisProcess | undefined; server: RunningServer; tabs: Tabs }>({
+export const test = base.extend<{ withRedis: boolean; serverOptions: Partial<ServerOptions>; redis: RedisProcess | undefined; server: RunningServer; tabs: Tabs }>({
   /** `test.use({ withRedis: true })`: a real redis-server for the test, and the server's rooms in it. */
   withRedis: [false, { option: true }],
+  /** `test.use({ serverOptions: {...} })`: the server started with these (say, `roomAlgorithms`). */
+  serverOptions: [{}, { option: true }],
   redis: async ({ withRedis }, use) => {
     if (!withRedis) return use(undefined);
     const redis = await startRedis();
     await use(redis);
     await redis.stop();
   },
-  server: async ({ redis }, use) => {
-    const server = await startTestServer(0, redis);
+  server: async ({ redis, serverOptions }, use) => {
+    const server = await startTestServer(0, redis, serverOptions);
     await use(server);
     await server.close();
   },

@@ -35,12 +35,12 @@ function observer(s: RunningServer, room?: string) {
 
 describe('rooms', () => {
   it('each runs the overlay algorithm the deployment chose for it: hosts are told at join, observers see it', async () => {
-    const s = await server({ roomAlgorithms: new Map([['lab', 'cube']]) });
+    const s = await server({ roomAlgorithms: new Map([['lab', 'gossip']]) });
     const [plain, lab] = [await host(s), await host(s, 'lab')];
-    expect([plain.algorithm, lab.algorithm]).toEqual(['cube', 'cube']);
-    const watching = observer(s, 'lab');
-    await eventually(() => watching.snapshot !== undefined);
-    expect(watching.snapshot!.algorithm).toBe('cube');
+    expect([plain.algorithm, lab.algorithm]).toEqual(['cube', 'gossip']);
+    const [watchLab, watchPlain] = [observer(s, 'lab'), observer(s)];
+    await eventually(() => watchLab.snapshot !== undefined && watchPlain.snapshot !== undefined);
+    expect([watchLab.snapshot!.algorithm, watchPlain.snapshot!.algorithm]).toEqual(['gossip', 'cube']);
   });
 
 

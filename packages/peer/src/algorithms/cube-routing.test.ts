@@ -33,6 +33,7 @@ function setup() {
       links.get(to)!.toWire(encode(header, payload), now);
       return true;
     },
+    linkedHosts: () => [...links.keys()],
     setTimer: (name, ms) => void timers.set(name, now + ms),
     hasTimer: (name) => timers.has(name),
     topology,

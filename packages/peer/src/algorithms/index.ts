@@ -1,6 +1,7 @@
 import type { AlgorithmName } from '@cubecast/protocol';
 import type { AlgorithmFactory } from '../engine/algorithm.js';
 import { cubeRouting } from './cube-routing.js';
+import { gossip } from './gossip.js';
 
 /**
  * The overlay algorithms built into the app, one module each in this folder, by the names
@@ -9,4 +10,5 @@ import { cubeRouting } from './cube-routing.js';
  */
 export const ALGORITHMS: { readonly [Name in AlgorithmName]: AlgorithmFactory } = {
   cube: cubeRouting,
+  gossip,
 };

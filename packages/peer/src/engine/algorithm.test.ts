@@ -31,6 +31,7 @@ function manualClock() {
 const context = (): Omit<AlgorithmContext, 'setTimer' | 'hasTimer'> => ({
   now: () => 0,
   send: () => true,
+  linkedHosts: () => [],
   topology: new Topology(() => Infinity),
   link: () => undefined,
   anchorOf: () => undefined,

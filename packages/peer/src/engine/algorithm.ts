@@ -13,6 +13,12 @@ import type { Topology } from './topology.js';
 export interface OverlayAlgorithm {
   /** As deployments name it (`cubecast serve --algorithm NAME`). */
   readonly name: string;
+  /**
+   * Given every data message (`data`) as well: each fragment of each chunk this host gets
+   * (once: duplicates are dropped first) or publishes. The engine still switches it along the
+   * branches and delivers it here if subscribed; the algorithm may `send` it on as well.
+   */
+  readonly receivesData?: boolean;
   /** Once, before any message: the context stays valid until the engine closes. */
   start(context: AlgorithmContext): void;
   process(message: AlgorithmMessage): void;
@@ -42,7 +48,12 @@ export type AlgorithmMessage =
   /** A link stalled or failed: the engine has dropped the branches through it. */
   | { readonly type: 'link:down'; readonly hostId: string; readonly reason: string }
   /** A timer the algorithm set (`context.setTimer`) is due. */
-  | { readonly type: 'timer'; readonly name: string };
+  | { readonly type: 'timer'; readonly name: string }
+  /**
+   * A data message (a fragment of a channel's chunk), to an algorithm that `receivesData`:
+   * from a linked host, or (from null) published here. Its header's latency is as it arrived.
+   */
+  | { readonly type: 'data'; readonly from: string | null; readonly header: MessageHeader; readonly payload: Uint8Array };
 
 /** A linked host's link, as an algorithm may read it. */
 export interface LinkView {
@@ -55,10 +66,14 @@ export interface LinkView {
 export interface AlgorithmContext {
   now(): number;
   /**
-   * The one sending call: a protocol message to a linked host, on the link's reliable lane.
-   * False when there is no open link to it.
+   * The one sending call, to a linked host: a protocol message, on the link's reliable lane;
+   * or a data message, through the link's queue like forwarded data (stamped as it leaves:
+   * hops + 1, latency + the link's one-way latency; an algorithm that held it adds the time
+   * it held it to the header's latency itself). False when there is no open link to it.
    */
   send(to: string, header: MessageHeader, payload: Uint8Array): boolean;
+  /** The hosts this one has an open link to (iOverlay's known hosts, as far as links go). */
+  linkedHosts(): string[];
   /** Delivers `{type: 'timer', name}` in `delayMs`; setting a name again moves its timer. */
   setTimer(name: string, delayMs: number): void;
   /** Whether a timer of this name is set. */

@@ -188,7 +188,8 @@ export class SwitchingEngine {
     const host = new AlgorithmHost(factory({ refreshMs: this.refreshMs }), this.clock, (error) => this.reportError(error));
     host.start({
       now: () => this.env.now(),
-      send: (to, header, payload) => this.sendProtocol(to, header, payload),
+      send: (to, header, payload) => this.sendForAlgorithm(to, header, payload),
+      linkedHosts: () => [...this.links.values()].filter((link) => link.state === 'open').map((link) => link.hostId),
       topology: this.topology,
       link: (hostId) => this.links.get(hostId),
       anchorOf: (channel) => this.published.get(channel)?.anchor,
@@ -459,7 +460,8 @@ export class SwitchingEngine {
         // One clock read and one demand digest serve the check and the switching.
         const now = this.env.now();
         const demand = this.demand(message.channel, now);
-        if (!this.carries(message.channel, message.destination, demand)) {
+        // An algorithm that takes data decides where it goes: no branch here is no reason to drop it.
+        if (!this.carries(message.channel, message.destination, demand) && !this.algorithm.algorithm.receivesData) {
           this.counters.malformed++;
           return;
         }
@@ -581,6 +583,7 @@ export class SwitchingEngine {
   /** Switches a source fragment; a timely one also counts toward FEC here (repairs in, repairs out). */
   private switchFragment(header: MessageHeader, payload: Uint8Array, bytes: Uint8Array, arrival: number, from: string | null, demand: ChannelDemand): void {
     this.forward(header, payload, bytes, arrival, from, arrival, demand);
+    if (this.algorithm.algorithm.receivesData) this.algorithm.deliver({ type: 'data', from, header, payload });
     if ((header.flags & Flags.Timely) !== 0) this.useFec(this.fec.addSource(header, payload, arrival, from ?? undefined), header, arrival, from, demand);
   }
 
@@ -760,11 +763,18 @@ export class SwitchingEngine {
     this.closeUnwantedPipelines();
   }
 
-  /** The algorithm's one sending call: a protocol message on the link's reliable lane. */
-  private sendProtocol(to: string, header: MessageHeader, payload: Uint8Array): boolean {
+  /** The algorithm's one sending call: protocol messages straight onto the reliable lane, data through the link's queue. */
+  private sendForAlgorithm(to: string, header: MessageHeader, payload: Uint8Array): boolean {
     const link = this.links.get(to);
     if (link?.state !== 'open') return false;
-    link.toWire(encode(header, payload), this.env.now());
+    const now = this.env.now();
+    if (header.type !== MessageType.Data) {
+      link.toWire(encode(header, payload), now);
+      return true;
+    }
+    const timely = (header.flags & Flags.Timely) !== 0;
+    link.enqueue({ bytes: timely ? encodeTimely(header, payload) : encode(header, payload), flags: header.flags, group: chunkKey(header), channel: header.channel, forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival: now } });
+    this.pump();
     return true;
   }
 
