@@ -2,6 +2,7 @@ import type { MessageHeader, SpaSpec } from '@cubecast/protocol';
 import type { RouteRequestInfo } from '../algorithms/cube-routing.js';
 import type { Branch, LocalRoute } from './route-table.js';
 import type { Topology } from './topology.js';
+import type { LinkStats } from './types.js';
 
 /**
  * An overlay algorithm, iOverlay's way (seed 004, sections 2.2-2.3): message driven, it reacts
@@ -49,6 +50,11 @@ export type AlgorithmMessage =
   | { readonly type: 'link:down'; readonly hostId: string; readonly reason: string }
   /** A timer the algorithm set (`context.setTimer`) is due. */
   | { readonly type: 'timer'; readonly name: string }
+  /**
+   * What the engine measured of every link over the last stats interval (1 s): RTT,
+   * throughput each way, loss each way, queue, state; the same figures the tab reports.
+   */
+  | { readonly type: 'measurement'; readonly links: readonly LinkStats[] }
   /**
    * A data message (a fragment of a channel's chunk), to an algorithm that `receivesData`:
    * from a linked host, or (from null) published here. Its header's latency is as it arrived.

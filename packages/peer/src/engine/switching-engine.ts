@@ -803,9 +803,12 @@ export class SwitchingEngine {
     const now = this.env.now();
     this.reassembler.expire(now);
     this.pipelineInput.expire(now);
+    // Read once: a link's throughput is over the interval since the last read.
+    const links = [...this.links.values()].map((link) => link.stats(now));
+    this.algorithm.deliver({ type: 'measurement', links });
     this.env.emit({
       type: 'stats',
-      links: [...this.links.values()].map((link) => link.stats(now)),
+      links,
       malformed: this.counters.malformed,
       duplicates: this.counters.duplicates,
       forwarding: [...this.routeTable.branchChannels()].map((channel) => ({ channel, to: this.nextHops(channel) })).filter((f) => f.to.length > 0),

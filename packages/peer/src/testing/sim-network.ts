@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import { createRng, Cube, Ownership } from '@cubecast/overlay';
 import { LINK_CHANNELS, MessageType, PUBLISHED_VARIANT, RELIABLE_LANE, type MessageHeader, type RoutingPolicyName } from '@cubecast/protocol';
 import { LOW_WATER_BYTES } from '../engine/link.js';
@@ -53,7 +54,8 @@ interface Wire {
 export class SimNetwork {
   now = 0;
   private seq = 0;
-  private readonly timers: { at: number; seq: number; run: () => void; cancelled: boolean }[] = [];
+  /** Due first at the top (then in the order set): a heap, as a run has tens of thousands pending. */
+  private readonly timers = new TinyQueue<{ at: number; seq: number; run: () => void; cancelled: boolean }>([], (a, b) => a.at - b.at || a.seq - b.seq);
   readonly engines = new Map<string, SwitchingEngine>();
   readonly events = new Map<string, { at: number; event: EngineEvent }[]>();
   /** Messages carried per directed link `a>b`. */
@@ -85,16 +87,10 @@ export class SimNetwork {
   /** Runs every event due up to `now + ms`, in time order. */
   advance(ms: number): void {
     const end = this.now + ms;
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < this.timers.length; i++) {
-        const t = this.timers[i]!;
-        if (t.at <= end && (best < 0 || t.at < this.timers[best]!.at || (t.at === this.timers[best]!.at && t.seq < this.timers[best]!.seq))) best = i;
-      }
-      if (best < 0) break;
-      const [timer] = this.timers.splice(best, 1);
-      this.now = Math.max(this.now, timer!.at);
-      if (!timer!.cancelled) timer!.run();
+    while (this.timers.length > 0 && this.timers.peek()!.at <= end) {
+      const timer = this.timers.pop()!;
+      this.now = Math.max(this.now, timer.at);
+      if (!timer.cancelled) timer.run();
     }
     this.now = end;
   }
