@@ -173,8 +173,12 @@ scope.onmessage = (event) => {
       case 'chunk':
         engine.sendChunk(command.channel, command.flags, new Uint8Array(command.payload));
         return;
-      case 'algorithm':
-        return engine.useAlgorithm(ALGORITHMS[command.name]);
+      case 'algorithm': {
+        // A server newer than this app may name one it does not have: say so, keep routing.
+        const factory = Object.hasOwn(ALGORITHMS, command.name) ? ALGORITHMS[command.name] : undefined;
+        if (!factory) throw new Error(`the room runs the overlay algorithm "${command.name}", which this app does not have`);
+        return engine.useAlgorithm(factory);
+      }
       case 'route:request':
         return engine.requestRoute(command.route);
       case 'route:cancel':

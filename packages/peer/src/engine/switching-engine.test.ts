@@ -282,6 +282,17 @@ describe('SwitchingEngine over a simulated network', () => {
     const engine = net.engines.get(publisher)!;
     const seen: string[] = [];
     const recorder: AlgorithmFactory = () => ({ name: 'recorder', start: () => seen.push('start'), process: (message) => seen.push(message.type) });
+    // One that cannot even be made leaves cube routing running.
+    expect(() =>
+      engine.useAlgorithm(() => {
+        throw new Error('no such algorithm');
+      }),
+    ).toThrow('no such algorithm');
+    net.advance(7000); // past 3 refreshes: only a running cube routing keeps the route
+    const delivered = net.chunks(hosts[1]!).length;
+    engine.sendChunk(1, Flags.Key, new Uint8Array(10));
+    net.advance(100);
+    expect(net.chunks(hosts[1]!).length).toBe(delivered + 1);
     engine.useAlgorithm(recorder);
     engine.useAlgorithm(recorder); // the same: nothing restarts
     engine.requestRoute({ subscriptionId: 's-x', channel: 1, target: 3, maxLatencyMs: 300, pipeline: [], policy: 'greedy' });

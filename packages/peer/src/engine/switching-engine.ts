@@ -179,9 +179,11 @@ export class SwitchingEngine {
    */
   useAlgorithm(factory: AlgorithmFactory): void {
     if (factory === this.algorithmFactory) return;
+    // Made first: a factory that throws leaves the running algorithm as it was.
+    const next = this.startAlgorithm(factory);
     this.algorithm.close();
     this.algorithmFactory = factory;
-    this.algorithm = this.startAlgorithm(factory);
+    this.algorithm = next;
   }
 
   private startAlgorithm(factory: AlgorithmFactory): AlgorithmHost {
