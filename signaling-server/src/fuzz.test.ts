@@ -146,6 +146,7 @@ describe('fuzzing the socket events', () => {
       'control:kill': () => ({ hostId: 'h9999' }),
       'control:emulation': () => ({ hostId: peer.hostId, emulation: { position: [3, 4], upKbps: 1000 } }),
       'control:policy': () => ({ policy: 'odr' }),
+      'control:algorithm': () => ({ hostId: peer.hostId, a: 1, b: 2 }),
       'control:reembed': () => ({ k: 3, n: 3 }),
       'control:swap-check': () => ({ hostId: peer.hostId }),
     };

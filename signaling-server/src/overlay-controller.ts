@@ -870,6 +870,15 @@ export class OverlayController {
     this.outbox.changed();
   }
 
+  /** An observer's two integers for the room's algorithm, to one host or all; says to how many. */
+  controlAlgorithm({ hostId, a, b }: { hostId?: string | undefined; a: number; b: number }): { hosts: number } {
+    if (hostId !== undefined && !this.store.hosts.has(hostId)) throw new UnknownHostError(`no host ${hostId}`);
+    const targets = hostId === undefined ? [...this.store.hosts.keys()] : [hostId];
+    for (const target of targets) this.outbox.host(target, 'algorithm:control', { a, b });
+    this.logEvent('algorithm', `algorithm ${this.config.algorithm} given (${a}, ${b}) at ${hostId ?? 'every host'}`, hostId);
+    return { hosts: targets.length };
+  }
+
   /** Re-embed now: into (k, n) when given (pinned until full), else the population's region. */
   forceReembed(shape: { k?: number | undefined; n?: number | undefined }): { k: number; n: number; epoch: number } {
     const m = this.store.hosts.size;

@@ -47,6 +47,7 @@ const CONTROL_HANDLERS: ControlHandlers = {
   'control:kill': (room, data) => room.controller.kill(data.hostId),
   'control:emulation': (room, data) => room.controller.setEmulation(data.hostId, data.emulation),
   'control:policy': (room, data) => room.controller.setPolicy(data.policy),
+  'control:algorithm': (room, data) => room.controller.controlAlgorithm(data),
   'control:reembed': (room, data) => room.controller.forceReembed(data),
   'control:swap-check': (room, data) => room.controller.swapCheck(data.hostId),
 };

@@ -590,6 +590,17 @@ describe('observer', () => {
     expect(await admin.control('control:policy', { policy: 'odr' })).toMatchObject({ ok: true });
     expect(await policy).toEqual({ policy: 'odr' });
 
+    // The algorithm's two integers: to one host, or to every host of the room; logged.
+    const toOne = new Promise((resolve) => hosts[2]!.socket.once('algorithm:control', resolve));
+    expect(await admin.control('control:algorithm', { hostId: hosts[2]!.hostId, a: 3, b: 4 })).toMatchObject({ ok: true, hosts: 1 });
+    expect(await toOne).toEqual({ a: 3, b: 4 });
+    const toAll = hosts.slice(0, 3).map((h) => new Promise((resolve) => h.socket.once('algorithm:control', resolve)));
+    expect(await admin.control('control:algorithm', { a: 1, b: 1 })).toMatchObject({ ok: true, hosts: 3 });
+    expect(await Promise.all(toAll)).toEqual([{ a: 1, b: 1 }, { a: 1, b: 1 }, { a: 1, b: 1 }]);
+    expect(await admin.control('control:algorithm', { hostId: 'h404', a: 1, b: 1 })).toMatchObject({ ok: false, code: 'UNKNOWN_HOST' });
+    expect(await admin.control('control:algorithm', { a: 1.5, b: 1 })).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' });
+    await eventually(() => admin.events.some((e) => e.type === 'algorithm' && e.message.includes('(1, 1) at every host')));
+
     const emulation = new Promise((resolve) => hosts[1]!.socket.once('emulation:set', resolve));
     expect(await admin.control('control:emulation', { hostId: hosts[1]!.hostId, emulation: { position: [10, 20], upKbps: 500 } })).toMatchObject({ ok: true });
     expect(await emulation).toEqual({ position: [10, 20], upKbps: 500 });

@@ -163,6 +163,11 @@ export class EngineProxy extends TypedEmitter<EngineProxyEvents> {
     this.post({ type: 'route:cancel', subscriptionId });
   }
 
+  /** An observer's two integers for the room's algorithm. */
+  controlAlgorithm(a: number, b: number): void {
+    this.post({ type: 'algorithm:control', a, b });
+  }
+
   /** The overlay algorithm the room runs; the engine changes only when it differs. */
   useAlgorithm(name: AlgorithmName): void {
     this.post({ type: 'algorithm', name });

@@ -479,6 +479,7 @@ export class CubecastPeer extends TypedEmitter<PeerEvents> {
       this.emit('spa:failed', failure);
       this.changed();
     });
+    session.on('algorithm:control', ({ a, b }) => this.engine.controlAlgorithm(a, b));
     session.on('emulation:set', (emulation) => {
       this.emulation = emulation;
       this.engine.setEmulation(emulation);

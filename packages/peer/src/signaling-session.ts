@@ -51,6 +51,8 @@ export interface SessionEvents extends Record<string, unknown> {
   'subscription:updated': SubscriptionInfo;
   'spa:failed': SpaFailure;
   'emulation:set': Emulation;
+  /** An observer's two integers for the room's algorithm. */
+  'algorithm:control': { a: number; b: number };
   'session:closed': undefined;
 }
 
@@ -112,6 +114,7 @@ export class SignalingSession extends TypedEmitter<SessionEvents> {
     this.socket.on('subscription:updated', (info) => this.emit('subscription:updated', info));
     this.socket.on('spa:failed', (failure) => this.emit('spa:failed', failure));
     this.socket.on('emulation:set', (emulation) => this.emit('emulation:set', emulation));
+    this.socket.on('algorithm:control', (control) => this.emit('algorithm:control', control));
     this.socket.on('ice:updated', (configuration) => (this.ice = configuration));
   }
 

@@ -244,6 +244,12 @@ export type HostSpa = SpaReport['spas'][number];
 export const controlKillSchema = z.strictObject({ hostId });
 export const controlEmulationSchema = z.strictObject({ hostId, emulation: emulationSchema });
 export const controlPolicySchema = z.strictObject({ policy: z.enum(ROUTING_POLICIES) });
+const int32 = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
+/**
+ * iOverlay's algorithm-specific control message: two integers the room's algorithm reads as
+ * it will (gossip: its probability, a / b), to one host or (no hostId) every host.
+ */
+export const controlAlgorithmSchema = z.strictObject({ hostId: hostId.optional(), a: int32, b: int32 });
 /** Try now to swap each of a subscriber's subscriptions nearer its publisher, as a missed bound would. */
 export const controlSwapCheckSchema = z.strictObject({ hostId });
 export const controlReembedSchema = z.strictObject({
@@ -273,6 +279,7 @@ export const OBSERVER_EVENT_SCHEMAS = {
   'control:kill': controlKillSchema,
   'control:emulation': controlEmulationSchema,
   'control:policy': controlPolicySchema,
+  'control:algorithm': controlAlgorithmSchema,
   'control:reembed': controlReembedSchema,
   'control:swap-check': controlSwapCheckSchema,
 } as const;
@@ -438,6 +445,8 @@ export interface ServerToClientEvents {
   'spa:failed': (failure: SpaFailure) => void;
   'emulation:set': (emulation: Emulation) => void;
   'policy:changed': (change: { policy: RoutingPolicyName }) => void;
+  /** An observer's control message for the room's algorithm (`control:algorithm`). */
+  'algorithm:control': (control: { a: number; b: number }) => void;
   /** New TURN credentials, before the ones this host holds expire: for connections made from now on. */
   'ice:updated': (configuration: IceConfiguration) => void;
 }
@@ -456,6 +465,7 @@ export const OBSERVER_EVENT_TYPES = [
   'unsubscribe',
   'bound-missed',
   'policy',
+  'algorithm',
   'emulation',
   'rejected',
   'spa',
@@ -505,6 +515,8 @@ export interface ObserverClientEvents {
   'control:kill': (payload: In<typeof controlKillSchema>, ack: AckFn) => void;
   'control:emulation': (payload: In<typeof controlEmulationSchema>, ack: AckFn) => void;
   'control:policy': (payload: In<typeof controlPolicySchema>, ack: AckFn) => void;
+  /** Answers with how many hosts it went to. */
+  'control:algorithm': (payload: In<typeof controlAlgorithmSchema>, ack: AckFn<{ hosts: number }>) => void;
   'control:reembed': (payload: In<typeof controlReembedSchema>, ack: AckFn<{ k: number; n: number; epoch: number }>) => void;
   'control:swap-check': (payload: In<typeof controlSwapCheckSchema>, ack: AckFn<SwapCheckResult>) => void;
 }

@@ -65,12 +65,15 @@ export function TokenForm(props: { token: string; onToken: (token: string) => vo
   );
 }
 
-/** Overlay-wide controls: the routing policy and a re-embedding. */
+/** Overlay-wide controls: the routing policy, a re-embedding, and the algorithm's two integers. */
 export function OverlayControls(props: { state: ObserverSnapshot; control: Control; token: string; onToken: (token: string) => void }) {
   const { state, control } = props;
   const enabled = state.controls.enabled;
   const [policyAnswer, runPolicy, policyBusy] = useAnswer();
   const [reembedAnswer, runReembed, reembedBusy] = useAnswer();
+  const [algorithmAnswer, runAlgorithm, algorithmBusy] = useAnswer();
+  const [a, setA] = useState('');
+  const [b, setB] = useState('');
   const [k, setK] = useState('');
   const [n, setN] = useState('');
   const shape = k === '' && n === '' ? {} : { k: Number(k), n: Number(n) };
@@ -119,6 +122,21 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
       </div>
       <p className="hint small">Leave k and n empty for the cube the population's M-region calls for.</p>
       {reembedAnswer}
+      <div className="row compact">
+        <Field label="a" value={a} onChange={setA} disabled={!enabled} placeholder="0" />
+        <Field label="b" value={b} onChange={setB} disabled={!enabled} placeholder="1" />
+        <button
+          type="button"
+          className="small"
+          disabled={!enabled || algorithmBusy || a === '' || b === ''}
+          data-testid="observer-algorithm-control"
+          onClick={() => void runAlgorithm(() => control('control:algorithm', { a: Number(a), b: Number(b) }), (r) => `Sent (${a}, ${b}) to the ${String(r.hosts)} hosts running ${state.algorithm}.`)}
+        >
+          Send to the algorithm
+        </button>
+      </div>
+      <p className="hint small">Two integers for the room's algorithm, read as it says (gossip: its probability becomes a / b; cube routing ignores them).</p>
+      {algorithmAnswer}
     </section>
   );
 }

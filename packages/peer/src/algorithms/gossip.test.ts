@@ -8,7 +8,7 @@ import { Gossip } from './gossip.js';
  * 16 hosts on the 2-ary 4-cube (one id each, four links each), gossiping with `probability`:
  * h0 publishes, h1-h14 subscribe, h15 only passes messages on.
  */
-function gossipRun(probability: number) {
+function gossipRun(probability: number, control?: [a: number, b: number]) {
   let seed = 1;
   const net = new SimNetwork(new Cube(2, 4), () => 1, 'greedy', { ...DEFAULT_ENGINE_OPTIONS, algorithm: () => new Gossip(probability, createRng(seed++)) });
   const hosts = Array.from({ length: 16 }, (_, i) => `h${i}`);
@@ -18,6 +18,7 @@ function gossipRun(probability: number) {
   const subscribers = hosts.slice(1, 15);
   net.engines.get(publisher)!.publish(1, net.ownership.idsOf(publisher)[0]!);
   for (const h of subscribers) net.engines.get(h)!.subscribe(1);
+  if (control) for (const engine of net.engines.values()) engine.controlAlgorithm(...control);
   for (let i = 0; i < 50; i++) {
     net.engines.get(publisher)!.sendChunk(1, 0, new Uint8Array(1000).fill(i));
     net.advance(20);
@@ -46,6 +47,12 @@ describe('Gossip (the tutorial algorithm)', () => {
     const share = half.delivered.reduce((a, b) => a + b, 0) / (14 * 50);
     expect(share).toBeGreaterThan(0.3);
     expect(share).toBeLessThan(1);
+  });
+
+  it('the observer\'s control message sets p to a / b; one that is no probability changes nothing', () => {
+    expect(gossipRun(0, [1, 1])).toEqual(gossipRun(1));
+    expect(gossipRun(1, [1, 2]).copies).toBeLessThan(gossipRun(1).copies * 0.6);
+    for (const bad of [[2, 1], [-1, 2], [1, 0]] as [number, number][]) expect(gossipRun(0, bad).copies).toBe(0);
   });
 
   it('with p = 0 nothing leaves the publisher; p outside 0..1 is refused', () => {

@@ -14,7 +14,7 @@ export class Gossip implements OverlayAlgorithm {
 
   /** `random`: uniform in [0, 1), seeded in tests. */
   constructor(
-    private readonly probability: number,
+    private probability: number,
     private readonly random: () => number = Math.random,
   ) {
     if (!(probability >= 0 && probability <= 1)) throw new RangeError(`gossip's probability is 0..1, got ${probability}`);
@@ -25,6 +25,8 @@ export class Gossip implements OverlayAlgorithm {
   }
 
   process(message: AlgorithmMessage): void {
+    // The observer's control sets p to a / b (0 <= a <= b, b > 0); anything else is ignored.
+    if (message.type === 'control' && message.b > 0 && message.a >= 0 && message.a <= message.b) this.probability = message.a / message.b;
     if (message.type !== 'data') return;
     for (const hostId of this.context.linkedHosts()) {
       if (hostId !== message.from && this.random() < this.probability) this.context.send(hostId, message.header, message.payload);

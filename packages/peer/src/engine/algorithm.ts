@@ -50,6 +50,8 @@ export type AlgorithmMessage =
   | { readonly type: 'link:down'; readonly hostId: string; readonly reason: string }
   /** A timer the algorithm set (`context.setTimer`) is due. */
   | { readonly type: 'timer'; readonly name: string }
+  /** An observer's control message: two integers, read as the algorithm documents (iOverlay's). */
+  | { readonly type: 'control'; readonly a: number; readonly b: number }
   /**
    * What the engine measured of every link over the last stats interval (1 s): RTT,
    * throughput each way, loss each way, queue, state; the same figures the tab reports.

@@ -179,6 +179,8 @@ scope.onmessage = (event) => {
         if (!factory) throw new Error(`the room runs the overlay algorithm "${command.name}", which this app does not have`);
         return engine.useAlgorithm(factory);
       }
+      case 'algorithm:control':
+        return engine.controlAlgorithm(command.a, command.b);
       case 'route:request':
         return engine.requestRoute(command.route);
       case 'route:cancel':

@@ -333,6 +333,11 @@ export class SwitchingEngine {
     this.algorithm.deliver({ type: 'route:cancel', subscriptionId });
   }
 
+  /** An observer's two integers for the algorithm (iOverlay's algorithm-specific control message). */
+  controlAlgorithm(a: number, b: number): void {
+    this.algorithm.deliver({ type: 'control', a, b });
+  }
+
   subscribe(channel: number): void {
     this.subscribed.add(channel);
   }

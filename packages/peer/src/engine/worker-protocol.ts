@@ -24,6 +24,8 @@ export type EngineCommand =
   | { type: 'chunk'; channel: number; flags: number; payload: ArrayBuffer }
   /** The overlay algorithm the room runs (algorithms/index.ts). */
   | { type: 'algorithm'; name: AlgorithmName }
+  /** An observer's two integers for it (iOverlay's algorithm-specific control message). */
+  | { type: 'algorithm:control'; a: number; b: number }
   | { type: 'route:request'; route: RouteRequestInfo }
   | { type: 'route:cancel'; subscriptionId: string }
   | { type: 'subscribe'; channel: number }
