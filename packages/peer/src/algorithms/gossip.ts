@@ -35,6 +35,6 @@ export class Gossip implements OverlayAlgorithm {
 }
 
 /** The probability the built-in `gossip` runs with: each host passes a message on to about half its neighbours. */
-export const GOSSIP_PROBABILITY = 0.5;
+const GOSSIP_PROBABILITY = 0.5;
 
 export const gossip: AlgorithmFactory = () => new Gossip(GOSSIP_PROBABILITY);
