@@ -124,9 +124,9 @@ describe('FecBlocks: asking the previous hop for more repairs', () => {
     const [rowZero, , rowTwo] = source.resend(header(0, 40), 0, 3)!.repairs;
     receiver.addRepair(repairHeader(0, 40), rowZero!.payload, 10.5, 'up');
     receiver.addRepair(repairHeader(2, 40), rowTwo!.payload, 10.5, 'up');
-    expect(receiver.due(10.5 + REPAIR_ASK_QUIET_MS - 0.1)).toEqual([]);
-    expect(receiver.nextDueAt()).toBe(10.5 + REPAIR_ASK_QUIET_MS);
-    const asks = receiver.due(10.5 + REPAIR_ASK_QUIET_MS);
+    expect(receiver.due(10.5 + REPAIR_ASK_QUIET_MS - 0.1)).toEqual({ asks: [], nextAt: 10.5 + REPAIR_ASK_QUIET_MS });
+    const { asks, nextAt } = receiver.due(10.5 + REPAIR_ASK_QUIET_MS);
+    expect(nextAt).toBe(10.5 + 2 * REPAIR_ASK_QUIET_MS); // the ask again, a quiet time later
     expect(asks.map((a) => [a.from, a.header.type, a.header.fragmentIndex, a.header.fragmentCount, a.header.sequence, a.request])).toEqual([
       ['up', MessageType.RepairRequest, 0, 40, 1, { wanted: 1, rowsHeld: 0b101 }],
       ['up', MessageType.RepairRequest, 32, 40, 1, { wanted: 1, rowsHeld: 0 }],
@@ -137,25 +137,30 @@ describe('FecBlocks: asking the previous hop for more repairs', () => {
       return resent.repairs.flatMap(({ row, payload }) => receiver.addRepair(repairHeader(row, 40, ask.fragmentIndex / 32), payload, 20, 'up').recovered);
     });
     expect(rebuilt.map((f) => [f.header.fragmentIndex, [...f.payload]])).toEqual([4, 5, 6, 39].map((i) => [i, [...sent[i]!]]));
-    expect(receiver.nextDueAt()).toBeUndefined();
+    expect(receiver.due(20)).toEqual({ asks: [], nextAt: undefined });
   });
 
   it('asks again while nothing answers, a quiet time after each ask, at most REPAIR_ASKS times; never for a chunk made here', () => {
     const receiver = new FecBlocks();
     receiver.addSource(header(0, 2), sent[0]!, 0, 'up');
     const times: number[] = [];
-    for (let now = 0; now < 100; now++) if (receiver.due(now).length > 0) times.push(now);
+    let last: ReturnType<FecBlocks['due']> | undefined;
+    for (let now = 0; now < 100; now++) {
+      const due = receiver.due(now);
+      if (due.asks.length > 0) [times[times.length], last] = [now, due];
+    }
     expect(times).toEqual(Array.from({ length: REPAIR_ASKS }, (_, i) => (i + 1) * REPAIR_ASK_QUIET_MS));
+    // The last ask says nothing more is due: no timer for a chunk given up on.
+    expect(last!.nextAt).toBeUndefined();
     const publisher = new FecBlocks();
     publisher.addSource(header(0, 2), sent[0]!, 0);
-    expect(publisher.nextDueAt()).toBeUndefined();
-    expect(publisher.due(1000)).toEqual([]);
+    expect(publisher.due(1000)).toEqual({ asks: [], nextAt: undefined });
   });
 
   it('waits three mean gaps of a paced chunk before asking', () => {
     const receiver = new FecBlocks();
     for (let i = 0; i < 5; i++) receiver.addSource(header(i, 40), sent[i]!, i * 4, 'up');
-    expect(receiver.nextDueAt()).toBe(16 + 12);
+    expect(receiver.due(27.9)).toEqual({ asks: [], nextAt: 16 + 12 });
   });
 
   it('answers only for a block whole here, with at most the rows asked, stamped from the chunk\'s first arrival', () => {

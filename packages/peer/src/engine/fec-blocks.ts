@@ -49,7 +49,6 @@ interface Chunk {
   /** Repairs by block, by row: their coded bytes, and the length of the block's last source. */
   readonly repairs: Map<number, { lastSourceBytes: number; rows: Map<number, Uint8Array> }>;
   readonly completed: Set<number>;
-  readonly at: number;
   bytes: number;
 }
 
@@ -75,6 +74,12 @@ export const REPAIR_ASK_QUIET_MS = 5;
 export const REPAIR_ASKS = 3;
 
 const NONE: FecProgress = { recovered: [], complete: [] };
+
+/** A block's coded repairs as repair payloads: each with the length of the block's last source. */
+function repairPayloads(sources: readonly Uint8Array[], coded: readonly Uint8Array[]): Uint8Array[] {
+  const lastSourceBytes = sources.at(-1)!.byteLength;
+  return coded.map((bytes) => encodeRepairPayload(lastSourceBytes, bytes));
+}
 
 /**
  * Per-hop FEC at one host, for timely chunks: holds the fragments that went through it (sent
@@ -129,37 +134,42 @@ export class FecBlocks {
 
   /** Repair payloads 0..m-1 of a complete block, coded once for every next hop (each takes a prefix). */
   static repairs(block: CompleteBlock, m: number): Uint8Array[] {
-    const lastSourceBytes = block.sources.at(-1)!.byteLength;
-    return encodeRepairs(block.sources, m).map((coded) => encodeRepairPayload(lastSourceBytes, coded));
+    return repairPayloads(block.sources, encodeRepairs(block.sources, m));
   }
 
   /**
-   * Blocks to ask for more repairs now: of chunks from a peer, short of a block, quiet for
-   * `quietMs` since their last arrival or ask, asked fewer than REPAIR_ASKS times.
+   * In one pass over the chunks held: the blocks to ask for more repairs now (of chunks from a
+   * peer, short of a block, quiet for REPAIR_ASK_QUIET_MS or more since their last arrival or
+   * ask, asked fewer than REPAIR_ASKS times), and when the next ask may be due, if any may.
    */
-  due(now: number): RepairAsk[] {
+  due(now: number): { asks: RepairAsk[]; nextAt: number | undefined } {
     const asks: RepairAsk[] = [];
+    let nextAt: number | undefined;
     for (const chunk of this.chunks.values()) {
-      if (chunk.from === undefined || !this.waiting(chunk) || now < this.dueAt(chunk)) continue;
-      chunk.asks++;
-      chunk.askedAt = now;
-      for (let block = 0; block < chunk.present.length; block++) {
-        const wanted = this.missing(chunk, block) - (chunk.repairs.get(block)?.rows.size ?? 0);
-        if (chunk.completed.has(block) || wanted < 1) continue;
-        let rowsHeld = 0;
-        for (const row of chunk.repairs.get(block)?.rows.keys() ?? []) rowsHeld |= 1 << row;
-        const header = { ...chunk.first.header, type: MessageType.RepairRequest, flags: chunk.first.header.flags & ~Flags.Repair, fragmentIndex: block * FEC_BLOCK_SOURCES };
-        asks.push({ from: chunk.from, header, request: { wanted, rowsHeld: rowsHeld >>> 0 } });
+      if (chunk.from === undefined || !this.waiting(chunk)) continue;
+      if (now >= this.dueAt(chunk)) {
+        chunk.asks++;
+        chunk.askedAt = now;
+        this.ask(chunk, chunk.from, asks);
+        if (!this.waiting(chunk)) continue;
       }
+      nextAt = Math.min(nextAt ?? Infinity, this.dueAt(chunk));
     }
-    return asks;
+    return { asks, nextAt };
   }
 
-  /** When `due` next has something, if anything is waiting. */
-  nextDueAt(): number | undefined {
-    let next: number | undefined;
-    for (const chunk of this.chunks.values()) if (chunk.from !== undefined && this.waiting(chunk)) next = Math.min(next ?? Infinity, this.dueAt(chunk));
-    return next;
+  /** Adds an ask for each block of `chunk` its repairs do not rebuild: as many rows as it misses sources past them. */
+  private ask(chunk: Chunk, from: string, asks: RepairAsk[]): void {
+    for (let block = 0; block < chunk.present.length; block++) {
+      const rows = chunk.repairs.get(block)?.rows;
+      // A whole block misses nothing: it asks for nothing.
+      const wanted = this.missing(chunk, block) - (rows?.size ?? 0);
+      if (wanted < 1) continue;
+      let rowsHeld = 0;
+      for (const row of rows?.keys() ?? []) rowsHeld |= 1 << row;
+      const header = { ...chunk.first.header, type: MessageType.RepairRequest, flags: chunk.first.header.flags & ~Flags.Repair, fragmentIndex: block * FEC_BLOCK_SOURCES };
+      asks.push({ from, header, request: { wanted, rowsHeld: rowsHeld >>> 0 } });
+    }
   }
 
   /**
@@ -174,9 +184,8 @@ export class FecBlocks {
     for (let row = 0; row < FEC_MAX_REPAIRS && rows.length < count; row++) if ((rowsHeld & (1 << row)) === 0) rows.push(row);
     const start = block * FEC_BLOCK_SOURCES;
     const sources = chunk.sources.slice(start, Math.min(chunk.count, start + FEC_BLOCK_SOURCES)) as Uint8Array[];
-    const lastSourceBytes = sources.at(-1)!.byteLength;
-    const coded = encodeRepairRows(sources, rows);
-    return { first: chunk.first, repairs: rows.map((row, i) => ({ row, payload: encodeRepairPayload(lastSourceBytes, coded[i]!) })) };
+    const payloads = repairPayloads(sources, encodeRepairRows(sources, rows));
+    return { first: chunk.first, repairs: rows.map((row, i) => ({ row, payload: payloads[i]! })) };
   }
 
   private waiting(chunk: Chunk): boolean {
@@ -209,7 +218,6 @@ export class FecBlocks {
         present: new Array<number>(Math.ceil(header.fragmentCount / FEC_BLOCK_SOURCES)).fill(0),
         repairs: new Map(),
         completed: new Set(),
-        at: now,
         bytes: 0,
       };
       this.chunks.set(key, chunk);
@@ -227,7 +235,7 @@ export class FecBlocks {
 
   private expire(now: number): void {
     for (const chunk of this.chunks.values()) {
-      if (now - chunk.at <= this.limits.maxAgeMs) break;
+      if (now - chunk.first.arrival <= this.limits.maxAgeMs) break;
       this.forgetOldest();
     }
   }

@@ -645,12 +645,12 @@ export class SwitchingEngine {
   private askForRepairs(): void {
     this.repairAskTimer = undefined;
     const now = this.env.now();
-    for (const { from, header, request } of this.fec.due(now)) {
+    const { asks, nextAt } = this.fec.due(now);
+    for (const { from, header, request } of asks) {
       const link = this.links.get(from);
       if (link?.state === 'open') link.toWire(encode(header, encodeRepairRequest(request)), now, UNRETRANSMITTED_LANE);
     }
-    const next = this.fec.nextDueAt();
-    if (next !== undefined && !this.closed) this.repairAskTimer = this.env.setTimer(() => this.askForRepairs(), Math.max(1, next - now));
+    if (nextAt !== undefined && !this.closed) this.repairAskTimer = this.env.setTimer(() => this.askForRepairs(), Math.max(1, nextAt - now));
   }
 
   /**
