@@ -11,7 +11,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     launchOptions: {
-      ...(CHROMIUM_PATH && { executablePath: CHROMIUM_PATH }),
+      executablePath: CHROMIUM_PATH,
       args: CHROMIUM_ARGS,
     },
   },

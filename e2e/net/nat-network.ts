@@ -143,7 +143,7 @@ export class NatNetwork {
         // MASQUERADE picks another, and the mapping is endpoint-dependent after all).
         inNamespace(router, 'iptables', '-A', 'INPUT', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP');
         const wrapper = join(dir, `chromium-${index}.sh`);
-        writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${host} ${CHROMIUM_PATH ?? 'chromium'} "$@"\n`);
+        writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${host} ${CHROMIUM_PATH} "$@"\n`);
         chmodSync(wrapper, 0o755);
         homes.push(new NatHome(index, nat, host, router, wrapper));
       });

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 
 export interface BenchBrowser {
   readonly server: RunningServer;
@@ -25,18 +26,13 @@ export async function startBenchBrowser(name: string, page: string, deadlineMs: 
     console.error(`${name}: apps/web/dist/${page} is missing; run npm run build first`);
     process.exit(2);
   }
-  // Debian's Chromium, never one Playwright would download: say so in one line rather than
-  // in Playwright's banner about `npx playwright install`, which cannot work here.
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) {
-    console.error(`${name}: no Chromium at ${executablePath}; install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  // Said in one line rather than in Playwright's banner about `npx playwright install`.
+  if (!existsSync(CHROMIUM_PATH)) {
+    console.error(`${name}: no Chromium at ${CHROMIUM_PATH}; install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
     process.exit(2);
   }
   const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, ...serverOptions });
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-features=WebRtcHideLocalIpsWithMdns', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   return {
     server,
     browser,
