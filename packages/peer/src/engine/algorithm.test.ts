@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { messageHeader } from '../testing/sim-network.js';
 import { Topology } from './topology.js';
-import { AlgorithmHost, type AlgorithmContext, type AlgorithmMessage, type OverlayAlgorithm } from './algorithm.js';
+import { AlgorithmHost, HOLD, MAX_HELD, type AlgorithmContext, type AlgorithmMessage, type OverlayAlgorithm } from './algorithm.js';
 
 /** Timers the test fires by hand, in due order. */
 function manualClock() {
@@ -8,6 +9,7 @@ function manualClock() {
   const due = new Map<number, { at: number; callback: () => void }>();
   let next = 0;
   return {
+    now: () => now,
     set: (callback: () => void, ms: number) => {
       due.set(++next, { at: now + ms, callback });
       return next;
@@ -28,7 +30,7 @@ function manualClock() {
   };
 }
 
-const context = (): Omit<AlgorithmContext, 'setTimer' | 'hasTimer'> => ({
+const context = (): Omit<AlgorithmContext, 'setTimer' | 'hasTimer' | 'release' | 'discard'> => ({
   now: () => 0,
   send: () => true,
   linkedHosts: () => [],
@@ -38,6 +40,7 @@ const context = (): Omit<AlgorithmContext, 'setTimer' | 'hasTimer'> => ({
   variantOf: () => undefined,
   setBranch: () => {},
   setLocal: () => {},
+  accept: () => true,
   established: () => {},
   refused: () => {},
   reportError: () => {},
@@ -133,5 +136,97 @@ describe('AlgorithmHost: the contract an algorithm runs under', () => {
     host.start(context());
     host.deliver({ type: 'link:up', hostId: 'a' });
     expect(failures).toEqual([new Error('no start')]);
+  });
+
+  describe('hold (n-to-m processing)', () => {
+    const data = (sequence: number): AlgorithmMessage => ({ type: 'data', from: 'a', header: messageHeader({ channel: 1, sequence }), payload: new Uint8Array([sequence]) });
+
+    /** Holds every data message; records what went on (the engine's switching) and what expired. */
+    function holding(holdMs?: number) {
+      const clock = manualClock();
+      const wentOn: number[] = [];
+      const expired: number[] = [];
+      const { algorithm, context: ctx } = recorder((message) => {
+        if (message.type === 'hold:expired') expired.push(message.header.sequence);
+      });
+      const host = new AlgorithmHost(
+        { ...algorithm, ...(holdMs !== undefined && { holdMs }), process: (message) => (algorithm.process(message), message.type === 'data' ? HOLD : undefined) },
+        clock,
+        (error) => {
+          throw error;
+        },
+      );
+      host.start(context());
+      const offer = (sequence: number) => host.deliver(data(sequence), () => wentOn.push(sequence));
+      return { clock, host, ctx, wentOn, expired, offer };
+    }
+
+    it('a held message goes on only when released, once; one discarded never does', () => {
+      const { host, ctx, wentOn, expired, offer } = holding();
+      offer(1);
+      offer(2);
+      expect(wentOn).toEqual([]);
+      expect(host.heldCount).toBe(2);
+      expect(ctx().release(messageHeader({ channel: 1, sequence: 2 }))).toBe(true);
+      expect(wentOn).toEqual([2]);
+      expect(ctx().release(messageHeader({ channel: 1, sequence: 2 }))).toBe(false);
+      expect(ctx().discard(messageHeader({ channel: 1, sequence: 1 }))).toBe(true);
+      expect(ctx().release(messageHeader({ channel: 1, sequence: 1 }))).toBe(false);
+      expect(wentOn).toEqual([2]);
+      expect(host.heldCount).toBe(0);
+      expect(expired).toEqual([]);
+    });
+
+    it('a message not released within holdMs expires: dropped, and the algorithm told; the rest wait their own time', () => {
+      const { clock, ctx, wentOn, expired, offer } = holding(100);
+      offer(1);
+      clock.advance(60);
+      offer(2);
+      clock.advance(39);
+      expect(expired).toEqual([]);
+      clock.advance(1);
+      expect(expired).toEqual([1]);
+      expect(ctx().release(messageHeader({ channel: 1, sequence: 1 }))).toBe(false);
+      clock.advance(59);
+      expect(expired).toEqual([1]);
+      clock.advance(1);
+      expect(expired).toEqual([1, 2]);
+      expect(wentOn).toEqual([]);
+      expect(clock.pending).toBe(0);
+    });
+
+    it(`at most ${MAX_HELD} are held: one more expires the oldest at once`, () => {
+      const { host, expired, offer } = holding();
+      for (let i = 0; i <= MAX_HELD; i++) offer(i);
+      expect(host.heldCount).toBe(MAX_HELD);
+      expect(expired).toEqual([0]);
+    });
+
+    it('a message the algorithm does not hold, or throws on, goes on at once; after close nothing held goes on', () => {
+      const clock = manualClock();
+      const wentOn: number[] = [];
+      const failures: unknown[] = [];
+      const host = new AlgorithmHost(
+        {
+          name: 'picky',
+          start: () => {},
+          process: (message) => {
+            if (message.type !== 'data') return undefined;
+            if (message.header.sequence === 2) throw new Error('bad data');
+            return message.header.sequence === 3 ? HOLD : undefined;
+          },
+        },
+        clock,
+        (error) => failures.push(error),
+      );
+      host.start(context());
+      for (const sequence of [1, 2, 3]) host.deliver(data(sequence), () => wentOn.push(sequence));
+      expect(wentOn).toEqual([1, 2]);
+      expect(failures).toEqual([new Error('bad data')]);
+      host.close();
+      clock.advance(5000);
+      expect(wentOn).toEqual([1, 2]);
+      expect(clock.pending).toBe(0);
+    });
   });
 });

@@ -20,10 +20,27 @@ export interface OverlayAlgorithm {
    * branches and delivers it here if subscribed; the algorithm may `send` it on as well.
    */
   readonly receivesData?: boolean;
+  /**
+   * How long a held data message waits for `release` or `discard` before the engine drops it
+   * and says so (`hold:expired`); 1000 ms if unset.
+   */
+  readonly holdMs?: number;
   /** Once, before any message: the context stays valid until the engine closes. */
   start(context: AlgorithmContext): void;
-  process(message: AlgorithmMessage): void;
+  /**
+   * Returning HOLD for a `data` message is iOverlay's hold, for n-to-m processing (merging,
+   * coding): the engine neither delivers nor switches that message until the algorithm
+   * releases it, and keeps its bytes valid till then. Any other return lets it go on at once.
+   */
+  process(message: AlgorithmMessage): void | typeof HOLD;
 }
+
+/** What `process` returns to hold a data message (see OverlayAlgorithm.process). */
+export const HOLD = 'hold';
+
+/** How long a held message waits by default, and how many one host holds at most (the oldest expires first). */
+export const DEFAULT_HOLD_MS = 1000;
+export const MAX_HELD = 512;
 
 /** Makes an algorithm for one engine (one host). */
 export type AlgorithmFactory = (options: AlgorithmOptions) => OverlayAlgorithm;
@@ -61,7 +78,17 @@ export type AlgorithmMessage =
    * A data message (a fragment of a channel's chunk), to an algorithm that `receivesData`:
    * from a linked host, or (from null) published here. Its header's latency is as it arrived.
    */
-  | { readonly type: 'data'; readonly from: string | null; readonly header: MessageHeader; readonly payload: Uint8Array };
+  | DataMessage
+  /** A held data message was neither released nor discarded in time (or more were held than MAX_HELD): the engine dropped it. */
+  | { readonly type: 'hold:expired'; readonly header: MessageHeader };
+
+export interface DataMessage {
+  readonly type: 'data';
+  readonly from: string | null;
+  readonly header: MessageHeader;
+  /** Valid while `process` runs, and while the message is held; not after it goes on. */
+  readonly payload: Uint8Array;
+}
 
 /** A linked host's link, as an algorithm may read it. */
 export interface LinkView {
@@ -99,6 +126,20 @@ export interface AlgorithmContext {
    */
   setBranch(channel: number, subscriptionId: string, branch: Branch | undefined): void;
   setLocal(channel: number, subscriptionId: string, route: LocalRoute | undefined): void;
+  /**
+   * Ends a hold: the held message goes on as if it had just arrived (delivered to a subscriber
+   * here, switched along the branches), the time held counted in its latency. False if it is
+   * not held (never, released already, or expired).
+   */
+  release(header: MessageHeader): boolean;
+  /** Ends a hold, dropping the message. False if it is not held. */
+  discard(header: MessageHeader): boolean;
+  /**
+   * A data message the algorithm made (decoded, merged) goes on as if it had arrived here from
+   * `from`: delivered to a subscriber here, switched along the branches (not back to `from`).
+   * A copy this host has had already is dropped; false then.
+   */
+  accept(header: MessageHeader, payload: Uint8Array, from: string): boolean;
   /** A route reached its subscriber here. */
   established(channel: number, subscriptionId: string, hops: number, latencyUs: number): void;
   /** A protocol message that could not be read or kept (counted with the malformed). */
@@ -107,44 +148,84 @@ export interface AlgorithmContext {
   reportError(error: unknown): void;
 }
 
+/** The context parts AlgorithmHost makes itself: timers and holds. */
+type HostedParts = 'setTimer' | 'hasTimer' | 'release' | 'discard';
+
+/** A message waiting for `process`; a data message with what the engine does if it is not held. */
+interface Waiting {
+  readonly message: AlgorithmMessage;
+  readonly goOn?: () => void;
+}
+
+interface Held {
+  readonly header: MessageHeader;
+  readonly goOn: () => void;
+  readonly expiresAt: number;
+}
+
+/** Names a data message among those held: a chunk's fragment of one variant. */
+function heldKey(header: MessageHeader): string {
+  return `${header.channel}:${header.destination}:${header.sequence}:${header.fragmentIndex}`;
+}
+
 /**
  * Runs an algorithm under the engine's contract: one message at a time (a message that
  * arrives while `process` runs, say from a call it made, waits for it to return), and one that
- * throws costs that message only, reported. Timers are the engine's; after `close` nothing
- * more is delivered.
+ * throws costs that message only, reported. Timers are the engine's; held messages are
+ * released, discarded or expired, never kept for ever; after `close` nothing more is delivered.
  */
 export class AlgorithmHost {
-  private readonly waiting: AlgorithmMessage[] = [];
+  private readonly waiting: Waiting[] = [];
   private readonly timers = new Map<string, unknown>();
+  /** In the order held, which is the order they expire in (one hold time for all). */
+  private readonly held = new Map<string, Held>();
+  private expiryTimer: unknown;
+  private readonly holdMs: number;
   private processing = false;
   private closed = false;
 
   constructor(
     readonly algorithm: OverlayAlgorithm,
-    private readonly clock: { set(callback: () => void, ms: number): unknown; clear(handle: unknown): void },
+    private readonly clock: { now(): number; set(callback: () => void, ms: number): unknown; clear(handle: unknown): void },
     private readonly failed: (error: unknown) => void,
-  ) {}
+  ) {
+    this.holdMs = algorithm.holdMs ?? DEFAULT_HOLD_MS;
+  }
 
-  /** Starts the algorithm with the engine's context, its timers routed through this host. */
-  start(context: Omit<AlgorithmContext, 'setTimer' | 'hasTimer'>): void {
+  /** Starts the algorithm with the engine's context, its timers and holds kept by this host. */
+  start(context: Omit<AlgorithmContext, HostedParts>): void {
     this.attempt(() =>
       this.algorithm.start({
         ...context,
         setTimer: (name, delayMs) => this.setTimer(name, delayMs),
         hasTimer: (name) => this.timers.has(name),
+        release: (header) => this.endHold(header, true),
+        discard: (header) => this.endHold(header, false),
       }),
     );
   }
 
-  deliver(message: AlgorithmMessage): void {
+  /** Messages held now (diagnostics, tests). */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Delivers a message; a data message comes with what the engine does with it if the
+   * algorithm does not hold it (or throws on it: its failure is no reason to lose the data).
+   */
+  deliver(message: AlgorithmMessage, goOn?: () => void): void {
     if (this.closed) return;
-    this.waiting.push(message);
+    this.waiting.push(goOn ? { message, goOn } : { message });
     if (this.processing) return;
     this.processing = true;
     try {
       for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
-        const message = next;
-        this.attempt(() => this.algorithm.process(message));
+        const { message, goOn } = next;
+        const result = this.attempt(() => this.algorithm.process(message));
+        if (!goOn) continue;
+        if (result === HOLD && message.type === 'data') this.hold(message.header, goOn);
+        else this.attempt(goOn);
       }
     } finally {
       this.processing = false;
@@ -156,6 +237,45 @@ export class AlgorithmHost {
     this.waiting.length = 0;
     for (const handle of this.timers.values()) this.clock.clear(handle);
     this.timers.clear();
+    this.held.clear();
+    if (this.expiryTimer !== undefined) this.clock.clear(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  private hold(header: MessageHeader, goOn: () => void): void {
+    const key = heldKey(header);
+    // Held twice (a repeat the algorithm made the engine accept): the later one stands.
+    this.held.delete(key);
+    this.held.set(key, { header, goOn, expiresAt: this.clock.now() + this.holdMs });
+    if (this.held.size > MAX_HELD) this.expire(this.held.keys().next().value!);
+    this.expiryTimer ??= this.clock.set(() => this.expireDue(), this.holdMs);
+  }
+
+  private endHold(header: MessageHeader, goOn: boolean): boolean {
+    const key = heldKey(header);
+    const held = this.held.get(key);
+    if (!held || this.closed) return false;
+    this.held.delete(key);
+    if (goOn) this.attempt(held.goOn);
+    return true;
+  }
+
+  private expireDue(): void {
+    this.expiryTimer = undefined;
+    const now = this.clock.now();
+    for (const [key, held] of this.held) {
+      if (held.expiresAt > now) {
+        this.expiryTimer = this.clock.set(() => this.expireDue(), held.expiresAt - now);
+        return;
+      }
+      this.expire(key);
+    }
+  }
+
+  private expire(key: string): void {
+    const held = this.held.get(key)!;
+    this.held.delete(key);
+    this.deliver({ type: 'hold:expired', header: held.header });
   }
 
   private setTimer(name: string, delayMs: number): void {
@@ -171,11 +291,12 @@ export class AlgorithmHost {
     );
   }
 
-  private attempt(work: () => void): void {
+  private attempt<T>(work: () => T): T | undefined {
     try {
-      work();
+      return work();
     } catch (error) {
       this.failed(error);
+      return undefined;
     }
   }
 }

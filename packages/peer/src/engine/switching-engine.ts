@@ -198,6 +198,7 @@ export class SwitchingEngine {
       variantOf: (pipeline) => this.pipelines.learn(pipeline),
       setBranch: (channel, subscriptionId, branch) => this.routeTable.setBranch(channel, subscriptionId, branch),
       setLocal: (channel, subscriptionId, route) => this.routeTable.setLocal(channel, subscriptionId, route),
+      accept: (header, payload, from) => this.acceptFromAlgorithm(header, payload, from),
       established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
       refused: () => this.counters.malformed++,
       reportError: (error) => this.reportError(error),
@@ -589,8 +590,16 @@ export class SwitchingEngine {
 
   /** Switches a source fragment; a timely one also counts toward FEC here (repairs in, repairs out). */
   private switchFragment(header: MessageHeader, payload: Uint8Array, bytes: Uint8Array, arrival: number, from: string | null, demand: ChannelDemand): void {
-    this.forward(header, payload, bytes, arrival, from, arrival, demand);
-    if (this.algorithm.algorithm.receivesData) this.algorithm.deliver({ type: 'data', from, header, payload });
+    if (this.algorithm.algorithm.receivesData) {
+      // The algorithm sees it first: it may hold it, and then it goes on only when released
+      // (with the demand of that moment).
+      this.algorithm.deliver({ type: 'data', from, header, payload }, () => {
+        const now = this.env.now();
+        this.forward(header, payload, bytes, arrival, from, now, now === arrival ? demand : this.demand(header.channel, now));
+      });
+    } else {
+      this.forward(header, payload, bytes, arrival, from, arrival, demand);
+    }
     if ((header.flags & Flags.Timely) !== 0) this.useFec(this.fec.addSource(header, payload, arrival, from ?? undefined), header, arrival, from, demand);
   }
 
@@ -785,6 +794,15 @@ export class SwitchingEngine {
     return true;
   }
 
+  /** A data message the algorithm made goes on as if it had arrived from `from`, unless this host has had it. */
+  private acceptFromAlgorithm(header: MessageHeader, payload: Uint8Array, from: string): boolean {
+    if (header.type !== MessageType.Data || !this.knows(header.channel)) return false;
+    if (!this.duplicates.isFirstCopy(header.channel, header.destination, header.sequence, header.fragmentIndex)) return false;
+    const bytes = (header.flags & Flags.Timely) !== 0 ? encodeTimely(header, payload) : encode(header, payload);
+    this.forward(header, payload, bytes, this.env.now(), from);
+    return true;
+  }
+
   private dropBranchesVia(hostId: string): void {
     this.routeTable.dropBranchesWhere((nextHost) => nextHost === hostId);
     for (const [channel, upstream] of this.upstream) if (upstream === hostId) this.upstream.delete(channel);
@@ -844,9 +862,10 @@ export class SwitchingEngine {
   }
 
   /** What the engine holds per key a peer could invent: each has a bound (diagnostics, tests). */
-  footprint(): { dedupWindows: number; pipelineSpecs: number; partialChunks: number; channels: number } {
+  footprint(): { dedupWindows: number; pipelineSpecs: number; partialChunks: number; channels: number; held: number } {
     return {
       dedupWindows: this.duplicates.windows,
+      held: this.algorithm.heldCount,
       pipelineSpecs: this.pipelines.specCount,
       partialChunks: this.reassembler.size + this.pipelineInput.size,
       channels: this.channelsWithState().size,

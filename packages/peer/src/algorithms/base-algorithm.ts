@@ -1,0 +1,46 @@
+import type { MessageHeader } from '@cubecast/protocol';
+import type { AlgorithmContext, AlgorithmMessage, HOLD, OverlayAlgorithm } from '../engine/algorithm.js';
+
+/**
+ * What most algorithms start from, as iOverlay's base class did (seed 004, section 2.3): the
+ * context kept, the known hosts (those with an open link now: the only ones `send` reaches),
+ * and dissemination with probability p. A subclass writes `handle`; the known hosts are up
+ * to date before it runs.
+ */
+export abstract class BaseAlgorithm implements OverlayAlgorithm {
+  abstract readonly name: string;
+  protected context!: AlgorithmContext;
+  /** Linked hosts whose link is up, as link and view messages said. */
+  protected readonly knownHosts = new Set<string>();
+
+  /** `random`: uniform in [0, 1), seeded in tests. */
+  constructor(protected readonly random: () => number = Math.random) {}
+
+  start(context: AlgorithmContext): void {
+    this.context = context;
+    for (const hostId of context.linkedHosts()) this.knownHosts.add(hostId);
+  }
+
+  process(message: AlgorithmMessage): void | typeof HOLD {
+    if (message.type === 'link:up') this.knownHosts.add(message.hostId);
+    else if (message.type === 'link:down') this.knownHosts.delete(message.hostId);
+    else if (message.type === 'view') for (const hostId of this.knownHosts) if (!message.linked.has(hostId)) this.knownHosts.delete(hostId);
+    return this.handle(message);
+  }
+
+  protected abstract handle(message: AlgorithmMessage): void | typeof HOLD;
+
+  /** Sends a message on to each known host but `except`, each with probability p; returns how many it went to. */
+  protected disseminate(header: MessageHeader, payload: Uint8Array, probability: number, except?: string | null): number {
+    let sent = 0;
+    for (const hostId of this.knownHosts) {
+      if (hostId !== except && this.random() < probability && this.context.send(hostId, header, payload)) sent++;
+    }
+    return sent;
+  }
+}
+
+/** An observer's control `(a, b)` read as the probability a / b; undefined unless 0 <= a <= b, b > 0. */
+export function controlProbability(a: number, b: number): number | undefined {
+  return b > 0 && a >= 0 && a <= b ? a / b : undefined;
+}
