@@ -9,42 +9,12 @@
  * sender can send the first m rows for whatever m a link needs).
  */
 
+import { inverse, mul, mulAdd } from './gf256.js';
+
 /** A chunk's fragments are protected in consecutive blocks of at most this many. */
 export const FEC_BLOCK_SOURCES = 32;
 /** Repair rows per block (each names its row: x_row = row, y_source = 32 + index, all distinct). */
 export const FEC_MAX_REPAIRS = 32;
-
-const EXP = new Uint8Array(512);
-const LOG = new Uint8Array(256);
-{
-  let x = 1;
-  for (let i = 0; i < 255; i++) {
-    EXP[i] = x;
-    LOG[x] = i;
-    x <<= 1;
-    if (x & 0x100) x ^= 0x11d;
-  }
-  for (let i = 255; i < 512; i++) EXP[i] = EXP[i - 255]!;
-}
-
-function mul(a: number, b: number): number {
-  return a === 0 || b === 0 ? 0 : EXP[LOG[a]! + LOG[b]!]!;
-}
-
-function inverse(a: number): number {
-  return EXP[255 - LOG[a]!]!;
-}
-
-/** dst ^= c · src, over src's length. */
-function mulAdd(dst: Uint8Array, src: Uint8Array, c: number): void {
-  if (c === 0) return;
-  const lc = LOG[c]!;
-  const n = Math.min(dst.length, src.length);
-  for (let i = 0; i < n; i++) {
-    const s = src[i]!;
-    if (s !== 0) dst[i]! ^= EXP[LOG[s]! + lc]!;
-  }
-}
 
 /** The coefficient of source `index` in repair `row`. */
 function coefficient(row: number, index: number): number {

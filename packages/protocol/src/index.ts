@@ -12,3 +12,4 @@ export * from './sensor-payload.js';
 export { applyObserverDelta, OBSERVER_ENTITY_KEYS } from './observer-delta.js';
 export { applyCubeDelta } from './cube-delta.js';
 export * from './fec.js';
+export * from './coded-payload.js';

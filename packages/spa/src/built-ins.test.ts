@@ -1,3 +1,4 @@
+import { encodeCodedPayload } from '@cubecast/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeSpaConfig } from './built-in-configs.js';
@@ -185,6 +186,8 @@ describe('coding (GF(2^8))', () => {
             expect(c1 * c2).not.toBe(0);
             const at = (x: Uint8Array, i: number) => x[i] ?? 0;
             expect([...coded.subarray(20)]).toEqual(Array.from({ length: coded.byteLength - 20 }, (_, i) => gfMul(c1, at(a, i)) ^ gfMul(c2, at(b, i))));
+            // The engine's algorithms code in TypeScript (protocol's coded payload): the same bytes.
+            expect(coded).toEqual(encodeCodedPayload({ sequence: 100 + i, payload: a }, { sequence: 500 + i, payload: b }, c1, c2));
             expect(hasA.process(tagged(0, 100 + i, a))).toBe(-1);
             expect([...bytesOf(hasA.process(tagged(1, 0, coded)))]).toEqual([...tagged(1, 500 + i, b)]);
             // The coded chunk may come first: the decoder holds it until the plain one arrives.

@@ -1,10 +1,8 @@
-import { Flags, PUBLISHED_VARIANT } from '@cubecast/protocol';
+import { Flags, MAX_CODED_PLAIN_BYTES, PUBLISHED_VARIANT } from '@cubecast/protocol';
 import { encodeSpaConfig, spawnBrowserStage, SpaPipeline } from '@cubecast/spa';
 import type { DeliveredChunk } from '../engine/types.js';
 import type { SpaModuleSource, SpaResources } from './browser-pipelines.js';
 
-/** Plain chunks a coding session takes (the coding SPA's slots; docs/protocol.md). */
-const MAX_CODED_PLAIN = 16 * 1024;
 const TAG = 8;
 
 /** iOverlay's network-coding case study, in one host's engine worker. */
@@ -44,7 +42,7 @@ export class CodingSession {
     const spa = await SpaPipeline.create({
       stages: [{ name: 'coding', module, config: encodeSpaConfig('coding', config) }],
       spawn: () => spawnBrowserStage(resources.stageWorkerUrl),
-      maxChunkBytes: MAX_CODED_PLAIN + 32,
+      maxChunkBytes: MAX_CODED_PLAIN_BYTES + 32,
       tagged: true,
     });
     return new CodingSession(role, spa, outputs);
@@ -58,7 +56,7 @@ export class CodingSession {
   offer(chunk: DeliveredChunk): void {
     if (chunk.variant !== PUBLISHED_VARIANT || this.spa.closed) return;
     const input = this.role.role === 'encode' ? this.role.inputs.indexOf(chunk.channel) : chunk.channel === this.role.plain ? 0 : chunk.channel === this.role.coded ? 1 : -1;
-    if (input < 0 || chunk.payload.byteLength > MAX_CODED_PLAIN + 32) return;
+    if (input < 0 || chunk.payload.byteLength > MAX_CODED_PLAIN_BYTES + 32) return;
     // What a recovered chunk reports: the later of the two paths it needed.
     this.latest = { latencyUs: Math.max(this.latest.latencyUs, chunk.latencyUs), hops: Math.max(this.latest.hops, chunk.hops) };
     this.spa.push(chunk.payload, input, chunk.sequence);
