@@ -2,6 +2,7 @@ import type { AlgorithmName } from '@cubecast/protocol';
 import type { AlgorithmFactory } from '../engine/algorithm.js';
 import { cubeRouting } from './cube-routing.js';
 import { gossip } from './gossip.js';
+import { networkCoding } from './network-coding.js';
 
 /**
  * The overlay algorithms built into the app, one module each in this folder, by the names
@@ -11,4 +12,5 @@ import { gossip } from './gossip.js';
 export const ALGORITHMS: { readonly [Name in AlgorithmName]: AlgorithmFactory } = {
   cube: cubeRouting,
   gossip,
+  coding: networkCoding,
 };

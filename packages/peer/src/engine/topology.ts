@@ -32,6 +32,11 @@ export class Topology {
     return new Set(this.owners.values());
   }
 
+  /** The cube's shape and the ids this host owns; undefined before the first view. */
+  get shape(): { readonly k: number; readonly n: number; readonly ids: readonly number[] } | undefined {
+    return this.view && { k: this.view.k, n: this.view.n, ids: this.view.ids };
+  }
+
   owns(id: number): boolean {
     return this.ids.has(id);
   }
