@@ -35,9 +35,15 @@ const NEXT: ReadonlyMap<number, Partial<Record<Stream, readonly number[]>>> = ne
   [BUTTERFLY.helper, { a: [BUTTERFLY.decoderOfB, BUTTERFLY.decoderOfA], b: [BUTTERFLY.decoderOfB, BUTTERFLY.decoderOfA], coded: [BUTTERFLY.decoderOfB, BUTTERFLY.decoderOfA] }],
 ]);
 
-/** How long a held message waits for its partner before it goes on alone (plain) or is dropped (coded). */
+/**
+ * How long a held message waits for its partner before it goes on alone (plain) or is dropped
+ * (coded): this, or four of the channel's chunk intervals if longer, as a pair's second
+ * message leaves the source one chunk after the first (250 ms later for 4 chunks a second).
+ */
 const PARTNER_WAIT_MS = 250;
 const FLUSH_EVERY_MS = 50;
+/** The engine's own bound on a hold, past any partner wait a live stream calls for. */
+const HOLD_MS = 5000;
 
 interface Pending {
   readonly message: DataMessage;
@@ -61,7 +67,10 @@ interface Pending {
 export class NetworkCoding extends BaseAlgorithm {
   readonly name = 'coding';
   readonly receivesData = true;
+  readonly holdMs = HOLD_MS;
   private readonly pending = new Map<string, Pending>();
+  /** Per channel: the smoothed interval between its chunks here, from the latest one seen. */
+  private readonly pace = new Map<number, { sequence: number; at: number; intervalMs: number }>();
   private notOnCube = false;
 
   constructor(private coding = true) {
@@ -91,6 +100,7 @@ export class NetworkCoding extends BaseAlgorithm {
     if (header.destination !== PUBLISHED_VARIANT && header.destination !== CODED_VARIANT) return;
     const roles = this.rolesFor(header.source);
     const stream = streamOf(header);
+    if (stream !== 'coded') this.notePace(header);
     let held = false;
     for (const role of roles) {
       if (this.coding && role === BUTTERFLY.coder && stream !== 'coded') held = this.code(message) || held;
@@ -202,11 +212,30 @@ export class NetworkCoding extends BaseAlgorithm {
     return true;
   }
 
+  private notePace(header: MessageHeader): void {
+    const now = this.context.now();
+    const pace = this.pace.get(header.channel);
+    if (!pace) {
+      this.pace.set(header.channel, { sequence: header.sequence, at: now, intervalMs: 0 });
+      return;
+    }
+    const ahead = (header.sequence - pace.sequence) >>> 0;
+    if (ahead === 0 || ahead >= 2 ** 31) return;
+    const interval = (now - pace.at) / ahead;
+    pace.intervalMs = pace.intervalMs === 0 ? interval : pace.intervalMs + (interval - pace.intervalMs) / 8;
+    pace.sequence = header.sequence;
+    pace.at = now;
+  }
+
+  private partnerWaitMs(channel: number): number {
+    return Math.max(PARTNER_WAIT_MS, 4 * (this.pace.get(channel)?.intervalMs ?? 0));
+  }
+
   /** Messages whose partner is late: plain ones go on alone, coded ones are dropped. */
   private flush(): void {
     const now = this.context.now();
     for (const [key, { message, heldAt }] of this.pending) {
-      if (now - heldAt < PARTNER_WAIT_MS) continue;
+      if (now - heldAt < this.partnerWaitMs(message.header.channel)) continue;
       this.pending.delete(key);
       if (message.header.destination === CODED_VARIANT) this.context.discard(message.header);
       else this.context.release(message.header);
