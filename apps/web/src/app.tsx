@@ -37,7 +37,8 @@ export function App() {
           <p className="muted small">
             Emulating{params.emulation.position && ` position (${params.emulation.position.join(', ')})`}
             {params.emulation.upKbps !== undefined && `, up ${params.emulation.upKbps} kbit/s`}
-            {params.emulation.downKbps !== undefined && `, down ${params.emulation.downKbps} kbit/s`}.
+            {params.emulation.downKbps !== undefined && `, down ${params.emulation.downKbps} kbit/s`}
+            {params.emulation.totalKbps !== undefined && `, total ${params.emulation.totalKbps} kbit/s`}.
           </p>
         )}
       </header>

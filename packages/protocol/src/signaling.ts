@@ -68,6 +68,8 @@ export const emulationSchema = z.strictObject({
   position: z.tuple([finite.min(-10_000).max(10_000), finite.min(-10_000).max(10_000)]).optional(),
   upKbps: finite.positive().max(10_000_000).optional(),
   downKbps: finite.positive().max(10_000_000).optional(),
+  /** iOverlay's per-node total: what comes in and what goes out share it (beside any up and down caps). */
+  totalKbps: finite.positive().max(10_000_000).optional(),
 });
 export type Emulation = z.infer<typeof emulationSchema>;
 

@@ -149,9 +149,10 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
   const [y, setY] = useState(String(emulation?.position?.[1] ?? ''));
   const [up, setUp] = useState(String(emulation?.upKbps ?? ''));
   const [down, setDown] = useState(String(emulation?.downKbps ?? ''));
+  const [total, setTotal] = useState(String(emulation?.totalKbps ?? ''));
   const emulate = () => {
     const position = x !== '' && y !== '' ? ([Number(x), Number(y)] as [number, number]) : undefined;
-    const next = { ...(position && { position }), ...(up !== '' && { upKbps: Number(up) }), ...(down !== '' && { downKbps: Number(down) }) };
+    const next = { ...(position && { position }), ...(up !== '' && { upKbps: Number(up) }), ...(down !== '' && { downKbps: Number(down) }), ...(total !== '' && { totalKbps: Number(total) }) };
     return run(() => control('control:emulation', { hostId, emulation: next }), () => `${hostId} now emulates ${JSON.stringify(next)}.`);
   };
   return (
@@ -164,6 +165,7 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
       <div className="row compact">
         <Field label="up kbit/s" value={up} onChange={setUp} disabled={!enabled} />
         <Field label="down kbit/s" value={down} onChange={setDown} disabled={!enabled} />
+        <Field label="total kbit/s" value={total} onChange={setTotal} disabled={!enabled} />
         <button type="button" className="small" disabled={!enabled || busy} onClick={() => void emulate()} data-testid="observer-emulate">
           Emulate
         </button>

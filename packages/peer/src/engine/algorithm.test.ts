@@ -41,6 +41,7 @@ const context = (): Omit<AlgorithmContext, 'setTimer' | 'hasTimer' | 'release' |
   setBranch: () => {},
   setLocal: () => {},
   accept: () => true,
+  bandwidthKbps: () => undefined,
   established: () => {},
   refused: () => {},
   reportError: () => {},

@@ -140,6 +140,8 @@ export interface AlgorithmContext {
    * A copy this host has had already is dropped; false then.
    */
   accept(header: MessageHeader, payload: Uint8Array, from: string): boolean;
+  /** This host's emulated last-mile bandwidth (its total, else its upload), kbit/s; undefined when not emulated. */
+  bandwidthKbps(): number | undefined;
   /** A route reached its subscriber here. */
   established(channel: number, subscriptionId: string, hops: number, latencyUs: number): void;
   /** A protocol message that could not be read or kept (counted with the malformed). */

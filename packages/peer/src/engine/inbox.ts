@@ -10,11 +10,13 @@ export class Inbox {
   private readonly bucket: BandwidthBucket;
   private timer: unknown;
 
+  /** `total`: the host's total bandwidth, which what arrives shares with what leaves. */
   constructor(
     private readonly clock: LinkClock,
     private readonly handle: (hostId: string, bytes: Uint8Array) => void,
+    total?: BandwidthBucket,
   ) {
-    this.bucket = new BandwidthBucket(undefined, clock.now());
+    this.bucket = new BandwidthBucket(undefined, clock.now(), total);
   }
 
   /** The emulated download cap; undefined lifts it. */

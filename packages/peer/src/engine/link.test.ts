@@ -141,6 +141,20 @@ describe('Link backpressure', () => {
     link.pump(10, bucket); // 1000 more bytes of tokens: one more message
     expect(t.sent.length).toBe(17);
   });
+
+  it('a bucket drawing on a shared one (the host total) passes bytes only when both have them, and spends both', () => {
+    const total = new BandwidthBucket(800, 0); // 100 bytes per ms, 16 KiB burst
+    const up = new BandwidthBucket(undefined, 0, total);
+    const down = new BandwidthBucket(8000, 0, total); // ten times the total
+    expect(up.take(10_000, 0)).toBe(0);
+    // The total has 6384 bytes left: the download's own 50 KB burst would pass 10000, the total not.
+    expect(down.take(10_000, 0)).toBeCloseTo(36.16, 5);
+    expect(down.take(6000, 0)).toBe(0);
+    expect(up.take(1000, 0)).toBeCloseTo(6.16, 5);
+    // Unlimited on both sides: always passes.
+    const free = new BandwidthBucket(undefined, 0, new BandwidthBucket(undefined, 0));
+    expect(free.take(1e9, 0)).toBe(0);
+  });
 });
 
 describe('Link measurement and liveness', () => {

@@ -44,7 +44,11 @@ function dropRank(flags: number): number {
   return temporalLayer(flags) >= 1 ? 1 : 2;
 }
 
-/** Shared by all links of a host: the emulated up (or down) bandwidth, a token bucket. */
+/**
+ * Shared by all links of a host: the emulated up (or down) bandwidth, a token bucket. One
+ * may draw on a `shared` bucket as well (the host's total, for what comes in and goes out
+ * alike): bytes pass when both have them.
+ */
 export class BandwidthBucket {
   private tokens: number;
   private last: number;
@@ -52,6 +56,7 @@ export class BandwidthBucket {
   constructor(
     private kbps: number | undefined,
     now: number,
+    private readonly shared?: BandwidthBucket,
   ) {
     this.tokens = this.capacity;
     this.last = now;
@@ -72,15 +77,23 @@ export class BandwidthBucket {
     this.last = now;
   }
 
-  /** Takes `bytes` if available now; else returns the ms to wait before trying again. */
+  /** Takes `bytes` if available now (here and in the shared bucket); else returns the ms to wait before trying again. */
   take(bytes: number, now: number): number {
+    const wait = Math.max(this.waitFor(bytes, now), this.shared?.waitFor(bytes, now) ?? 0);
+    if (wait > 0) return wait;
+    this.spend(bytes);
+    this.shared?.spend(bytes);
+    return 0;
+  }
+
+  private waitFor(bytes: number, now: number): number {
     if (this.kbps === undefined) return 0;
     this.refill(now);
-    if (this.tokens >= bytes) {
-      this.tokens -= bytes;
-      return 0;
-    }
-    return Math.max(1, ((bytes - this.tokens) * 8) / this.kbps);
+    return this.tokens >= bytes ? 0 : Math.max(1, ((bytes - this.tokens) * 8) / this.kbps);
+  }
+
+  private spend(bytes: number): void {
+    if (this.kbps !== undefined) this.tokens -= bytes;
   }
 }
 

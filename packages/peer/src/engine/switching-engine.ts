@@ -106,6 +106,8 @@ export class SwitchingEngine {
   });
   private readonly links = new Map<string, Link>();
   private readonly upload: BandwidthBucket;
+  /** iOverlay's per-node total bandwidth: the upload and the inbox both draw on it. */
+  private readonly total: BandwidthBucket;
   private readonly inbox: Inbox;
   private readonly routeTable = new RouteTable();
   private readonly pipelines: PipelineHost;
@@ -144,6 +146,7 @@ export class SwitchingEngine {
   /** `malformed` counts messages dropped unread too: bad bytes, unknown channels, over a bound. */
   private counters = { malformed: 0, duplicates: 0 };
   private closed = false;
+  private emulation: Emulation = {};
 
   constructor(
     private readonly env: EngineEnvironment,
@@ -151,8 +154,9 @@ export class SwitchingEngine {
   ) {
     this.clock = { now: () => env.now(), set: (cb, ms) => env.setTimer(cb, ms), clear: (h) => env.clearTimer(h) };
     this.lossProtection = options.lossProtection;
-    this.upload = new BandwidthBucket(undefined, env.now());
-    this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes));
+    this.total = new BandwidthBucket(undefined, env.now());
+    this.upload = new BandwidthBucket(undefined, env.now(), this.total);
+    this.inbox = new Inbox(this.clock, (hostId, bytes) => this.handle(hostId, bytes), this.total);
     this.monitor = new LinkMonitor({
       now: () => env.now(),
       stallAfterMs: options.stallAfterMs,
@@ -199,6 +203,7 @@ export class SwitchingEngine {
       setBranch: (channel, subscriptionId, branch) => this.routeTable.setBranch(channel, subscriptionId, branch),
       setLocal: (channel, subscriptionId, route) => this.routeTable.setLocal(channel, subscriptionId, route),
       accept: (header, payload, from) => this.acceptFromAlgorithm(header, payload, from),
+      bandwidthKbps: () => this.emulation.totalKbps ?? this.emulation.upKbps,
       established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
       refused: () => this.counters.malformed++,
       reportError: (error) => this.reportError(error),
@@ -269,6 +274,8 @@ export class SwitchingEngine {
   setEmulation(emulation: Emulation): void {
     this.upload.setRate(emulation.upKbps);
     this.inbox.setRate(emulation.downKbps);
+    this.total.setRate(emulation.totalKbps);
+    this.emulation = emulation;
     this.monitor.setPosition(emulation.position, this.links.values());
   }
 
