@@ -22,6 +22,7 @@ import {
   temporalLayer,
   timelyLane,
   TIMELY_MESSAGE_BYTES,
+  MAX_ALGORITHM_PAYLOAD_BYTES,
   type MessageHeader,
 } from './data-plane.js';
 import { FEC_BLOCK_SOURCES } from './fec.js';
@@ -61,7 +62,8 @@ describe('timelyLane', () => {
 describe('data-plane codec', () => {
   it('round-trips every header and payload', () => {
     fc.assert(
-      fc.property(header, fc.uint8Array({ maxLength: 2048 }), (h, payload) => {
+      fc.property(header, fc.uint8Array({ maxLength: 2048 }), (h, anyPayload) => {
+        const payload = h.type === MessageType.Algorithm ? anyPayload.subarray(0, MAX_ALGORITHM_PAYLOAD_BYTES) : anyPayload;
         const encoded = encode(h, payload);
         const { message, bytesRead } = decode(encoded);
         expect(bytesRead).toBe(HEADER_BYTES + payload.byteLength);
@@ -114,6 +116,18 @@ describe('data-plane codec', () => {
     for (const bad of ['02 000005', '02 00000005 00', '00 00000005', '21 00000005']) expect(() => decodeRepairRequest(bytes(bad))).toThrow(MalformedMessageError);
     for (const wanted of [0, 33, 1.5]) expect(() => encodeRepairRequest({ wanted, rowsHeld: 0 })).toThrow(RangeError);
     expect(() => encodeRepairRequest({ wanted: 1, rowsHeld: 2 ** 32 })).toThrow(RangeError);
+  });
+
+  it('matches the algorithm message golden vector in docs/protocol.md, and refuses one over its limit', () => {
+    const h: MessageHeader = { ...goldenHeader, type: MessageType.Algorithm, flags: 0, hops: 0, sequence: 0, latencyUs: 0 };
+    const golden = '03 08 00 00 00000007 00000000 00000005 ffffffff 00000000 0000 0001 00000002 7b7d';
+    expect(hex(encode(h, bytes('7b7d')))).toBe(golden.replace(/ /g, ''));
+    expect(decode(bytes(golden)).message).toMatchObject({ ...h, payload: bytes('7b7d') });
+    const over = encode({ ...h, type: MessageType.Data }, new Uint8Array(MAX_ALGORITHM_PAYLOAD_BYTES + 1));
+    over[1] = MessageType.Algorithm;
+    expect(() => decode(over)).toThrow(MalformedMessageError);
+    expect(() => encode(h, new Uint8Array(MAX_ALGORITHM_PAYLOAD_BYTES + 1))).toThrow(RangeError);
+    expect(decode(encode(h, new Uint8Array(MAX_ALGORITHM_PAYLOAD_BYTES))).message.payload.byteLength).toBe(MAX_ALGORITHM_PAYLOAD_BYTES);
   });
 
   it('pads a timely message to one packet, which decoding ignores; a longer one stays as it is', () => {

@@ -114,7 +114,17 @@ export const MessageType = {
    * that predates it drops it as malformed, and the block waits for SCTP as before.
    */
   RepairRequest: 7,
+  /**
+   * Between two hosts' overlay algorithms (the engine's algorithm API): the payload is the
+   * algorithm's own, at most MAX_ALGORITHM_PAYLOAD_BYTES; the channel field names the channel
+   * it concerns (a host drops one of a channel it does not know). Added within version 3: a
+   * peer that predates it drops it as malformed.
+   */
+  Algorithm: 8,
 } as const;
+
+/** An algorithm's messages are control, not data: small. */
+export const MAX_ALGORITHM_PAYLOAD_BYTES = 1024;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 export const Flags = {
@@ -176,6 +186,7 @@ function checkHeader(h: MessageHeader, payloadLength: number): void {
     throw new RangeError(`fragment count must be 1..${MAX_FRAGMENTS}`);
   }
   if (h.type === MessageType.RepairRequest && h.fragmentIndex % FEC_BLOCK_SOURCES !== 0) throw new RangeError('a repair request names a block by its first fragment');
+  if (h.type === MessageType.Algorithm && payloadLength > MAX_ALGORITHM_PAYLOAD_BYTES) throw new RangeError(`an algorithm's message is at most ${MAX_ALGORITHM_PAYLOAD_BYTES} bytes, not ${payloadLength}`);
   if ((h.flags & Flags.Repair) !== 0) {
     const block = Math.floor(h.fragmentIndex / FEC_BLOCK_SOURCES);
     if (block * FEC_BLOCK_SOURCES >= h.fragmentCount) throw new RangeError('repair of a block past the count');

@@ -3,6 +3,7 @@ import type { AlgorithmFactory } from '../engine/algorithm.js';
 import { cubeRouting } from './cube-routing.js';
 import { gossip } from './gossip.js';
 import { networkCoding } from './network-coding.js';
+import { randomTree, stressTree, unicastTree } from './stress-tree.js';
 
 /**
  * The overlay algorithms built into the app, one module each in this folder, by the names
@@ -13,4 +14,7 @@ export const ALGORITHMS: { readonly [Name in AlgorithmName]: AlgorithmFactory } 
   cube: cubeRouting,
   gossip,
   coding: networkCoding,
+  'stress-tree': stressTree,
+  'unicast-tree': unicastTree,
+  'random-tree': randomTree,
 };

@@ -57,7 +57,7 @@ export type AlgorithmMessage =
   | { readonly type: 'route:cancel'; readonly subscriptionId: string }
   /** The channel is no longer published here: routes kept for it go. */
   | { readonly type: 'channel:unpublished'; readonly channel: number }
-  /** A protocol message from a linked host (route setups and prunes: types 2 and 3). */
+  /** A protocol message from a linked host: route setups and prunes (types 2 and 3), and algorithms' own (type 8). */
   | { readonly type: 'protocol'; readonly from: string; readonly header: MessageHeader; readonly payload: Uint8Array }
   /** A new view of the cube (`context.topology` has it); `linked`: the hosts it links this one to. */
   | { readonly type: 'view'; readonly linked: ReadonlySet<string> }

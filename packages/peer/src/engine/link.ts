@@ -77,6 +77,11 @@ export class BandwidthBucket {
     this.last = now;
   }
 
+  /** Whether this bucket (or the one it shares) limits anything. */
+  get limited(): boolean {
+    return this.kbps !== undefined || (this.shared?.limited ?? false);
+  }
+
   /** Takes `bytes` if available now (here and in the shared bucket); else returns the ms to wait before trying again. */
   take(bytes: number, now: number): number {
     const wait = Math.max(this.waitFor(bytes, now), this.shared?.waitFor(bytes, now) ?? 0);
@@ -403,8 +408,8 @@ export class Link {
    * trying again (0: queue empty or blocked on the channel's own buffer, which calls back
    * through bufferedamountlow).
    */
-  pump(now: number, upload: BandwidthBucket): number {
-    while (this.queue.length > 0 && this.linkState === 'open') {
+  pump(now: number, upload: BandwidthBucket, budget = Infinity): number {
+    for (let sent = 0; sent < budget && this.queue.length > 0 && this.linkState === 'open'; ) {
       // One read of the channels' buffer a message: in the worker it sums eight lanes.
       const buffered = this.transport.bufferedAmount;
       if (this.wireBytes + buffered > HIGH_WATER_BYTES) return 0;
@@ -435,6 +440,7 @@ export class Link {
       this.shift();
       if (forwarded) patchForwarded(next.bytes, forwarded.hops + 1, latencyUs);
       this.toWire(next.bytes, now, lane);
+      sent++;
     }
     return 0;
   }

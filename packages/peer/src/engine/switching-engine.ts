@@ -140,6 +140,8 @@ export class SwitchingEngine {
   private algorithmFactory: AlgorithmFactory;
   private readonly refreshMs: number;
   private pumpTimer: unknown;
+  /** The link an emulated upload last served: the next turn starts after it. */
+  private lastServed: string | undefined;
   /** Set while some chunk from a peer is short of a block: when to ask for more repairs. */
   private repairAskTimer: unknown;
   private readonly intervals: unknown[] = [];
@@ -507,6 +509,9 @@ export class SwitchingEngine {
       case MessageType.RepairRequest:
         this.resendRepairs(link, message);
         return;
+      case MessageType.Algorithm:
+        this.algorithm.deliver({ type: 'protocol', from, header: message, payload: message.payload });
+        return;
     }
   }
 
@@ -753,9 +758,27 @@ export class SwitchingEngine {
     if (this.pumpTimer !== undefined) return;
     const now = this.env.now();
     let retry = 0;
-    for (const link of this.links.values()) {
-      const wait = link.pump(now, this.upload);
+    const waitAlso = (wait: number) => {
       if (wait > 0) retry = retry === 0 ? wait : Math.min(retry, wait);
+    };
+    if (!this.upload.limited) {
+      for (const link of this.links.values()) waitAlso(link.pump(now, this.upload));
+    } else {
+      // An emulated upload is shared as real flows share one: a message from each link in
+      // turn, the turns going on from the link after the last served. Drained one link after
+      // another (or each time from the first), the first links would take it all.
+      const links = [...this.links.values()];
+      const after = links.findIndex((link) => link.hostId === this.lastServed) + 1;
+      let turn = [...links.slice(after), ...links.slice(0, after)];
+      while (turn.length > 0) {
+        turn = turn.filter((link) => {
+          const before = link.queued;
+          const wait = link.pump(now, this.upload, 1);
+          waitAlso(wait);
+          if (link.queued < before) this.lastServed = link.hostId;
+          return wait === 0 && link.queued > 0 && link.queued < before;
+        });
+      }
     }
     if (retry > 0) {
       this.pumpTimer = this.env.setTimer(() => {

@@ -32,6 +32,11 @@ export class Topology {
     return new Set(this.owners.values());
   }
 
+  /** This host's id in the room; undefined before the first view. */
+  get hostId(): string | undefined {
+    return this.view?.hostId;
+  }
+
   /** The cube's shape and the ids this host owns; undefined before the first view. */
   get shape(): { readonly k: number; readonly n: number; readonly ids: readonly number[] } | undefined {
     return this.view && { k: this.view.k, n: this.view.n, ids: this.view.ids };
