@@ -42,6 +42,10 @@ function setup() {
     variantOf: (pipeline) => pipelineVariant(pipeline),
     setBranch: (...args) => routeTable.setBranch(...args),
     setLocal: (...args) => routeTable.setLocal(...args),
+    release: () => false,
+    discard: () => false,
+    accept: () => false,
+    bandwidthKbps: () => undefined,
     established: (...args) => established.push(args),
     refused: () => refused++,
     reportError: (error) => {

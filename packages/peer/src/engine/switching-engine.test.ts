@@ -279,7 +279,7 @@ describe('SwitchingEngine over a simulated network', () => {
     net.advance(500);
     const engine = net.engines.get(publisher)!;
     const seen: string[] = [];
-    const recorder: AlgorithmFactory = () => ({ name: 'recorder', start: () => seen.push('start'), process: (message) => seen.push(message.type) });
+    const recorder: AlgorithmFactory = () => ({ name: 'recorder', start: () => seen.push('start'), process: (message) => void seen.push(message.type) });
     // One that cannot even be made leaves cube routing running.
     expect(() =>
       engine.useAlgorithm(() => {
