@@ -17,6 +17,14 @@ export const PIPELINE_CHOICES: Record<ChannelInfo['kind'], PipelineChoice[]> = {
     { id: 'full', label: 'Every reading', pipeline: [] },
     { id: 'smoothed', label: 'Moving average (8)', pipeline: [{ spa: 'sensor', config: { mode: 'average', window: 8 } }] },
     { id: 'above-50', label: 'Readings of 50 or more', pipeline: [{ spa: 'sensor', config: { mode: 'threshold', threshold: 50 } }] },
+    {
+      id: 'smoothed-above-50',
+      label: 'Moving average (8), then 50 or more',
+      pipeline: [
+        { spa: 'sensor', config: { mode: 'average', window: 8 } },
+        { spa: 'sensor', config: { mode: 'threshold', threshold: 50 } },
+      ],
+    },
   ],
   coded: [{ id: 'full', label: 'Coded chunks', pipeline: [] }],
 };

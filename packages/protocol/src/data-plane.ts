@@ -117,14 +117,16 @@ export const MessageType = {
   /**
    * Between two hosts' overlay algorithms (the engine's algorithm API): the payload is the
    * algorithm's own, at most MAX_ALGORITHM_PAYLOAD_BYTES; the channel field names the channel
-   * it concerns (a host drops one of a channel it does not know). Added within version 3: a
-   * peer that predates it drops it as malformed.
+   * it concerns (a host drops one of a channel it does not know), or NO_CHANNEL. Added within
+   * version 3: a peer that predates it drops it as malformed.
    */
   Algorithm: 8,
 } as const;
 
 /** An algorithm's messages are control, not data: small. */
 export const MAX_ALGORITHM_PAYLOAD_BYTES = 1024;
+/** The channel field of an algorithm's message about no channel (channel ids start at 1). */
+export const NO_CHANNEL = 0;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 export const Flags = {

@@ -80,7 +80,7 @@ export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
  * The overlay algorithms built into the app (`packages/peer/src/algorithms`), by name: a
  * deployment picks one per room (`cubecast serve --algorithm`); a visitor never sends code.
  */
-export const ALGORITHM_NAMES = ['cube', 'gossip', 'coding', 'stress-tree', 'unicast-tree', 'random-tree'] as const;
+export const ALGORITHM_NAMES = ['cube', 'gossip', 'coding', 'stress-tree', 'unicast-tree', 'random-tree', 'sflow'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
 
 export function isAlgorithmName(value: string): value is AlgorithmName {

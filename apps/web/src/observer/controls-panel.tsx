@@ -141,7 +141,7 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
   );
 }
 
-/** One host's controls: disconnect it, set its emulated position and bandwidth, check a swap for it. */
+/** One host's controls: disconnect it, set its emulated position and bandwidth, send its algorithm two integers, check a swap for it. */
 export function HostControls(props: { hostId: string; emulation: ObserverSnapshot['hosts'][number]['emulation']; enabled: boolean; control: Control }) {
   const { hostId, emulation, enabled, control } = props;
   const [answer, run, busy] = useAnswer();
@@ -150,6 +150,8 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
   const [up, setUp] = useState(String(emulation?.upKbps ?? ''));
   const [down, setDown] = useState(String(emulation?.downKbps ?? ''));
   const [total, setTotal] = useState(String(emulation?.totalKbps ?? ''));
+  const [a, setA] = useState('');
+  const [b, setB] = useState('');
   const emulate = () => {
     const position = x !== '' && y !== '' ? ([Number(x), Number(y)] as [number, number]) : undefined;
     const next = { ...(position && { position }), ...(up !== '' && { upKbps: Number(up) }), ...(down !== '' && { downKbps: Number(down) }), ...(total !== '' && { totalKbps: Number(total) }) };
@@ -170,6 +172,20 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
           Emulate
         </button>
       </div>
+      <div className="row compact">
+        <Field label="a" value={a} onChange={setA} disabled={!enabled} placeholder="0" />
+        <Field label="b" value={b} onChange={setB} disabled={!enabled} placeholder="1" />
+        <button
+          type="button"
+          className="small"
+          disabled={!enabled || busy || a === '' || b === ''}
+          data-testid="observer-host-algorithm-control"
+          onClick={() => void run(() => control('control:algorithm', { hostId, a: Number(a), b: Number(b) }), () => `Sent (${a}, ${b}) to ${hostId}'s algorithm.`)}
+        >
+          Send to this host's algorithm
+        </button>
+      </div>
+      <p className="hint small">sflow: (a, 1) offers service a here (1 thin, 2 pixels, 3 sensor), (a, 0) withdraws it.</p>
       <div className="row compact">
         <button
           type="button"

@@ -1,4 +1,4 @@
-import type { MessageHeader } from '@cubecast/protocol';
+import { MessageType, NO_DESTINATION, type MessageHeader } from '@cubecast/protocol';
 import type { AlgorithmContext, AlgorithmMessage, HOLD, OverlayAlgorithm } from '../engine/algorithm.js';
 
 /**
@@ -29,6 +29,12 @@ export abstract class BaseAlgorithm implements OverlayAlgorithm {
   }
 
   protected abstract handle(message: AlgorithmMessage): void | typeof HOLD;
+
+  /** Sends one of this algorithm's own messages (type 8) about a channel to a linked host. */
+  protected sendOwn(hostId: string, channel: number, payload: Uint8Array): boolean {
+    const header: MessageHeader = { type: MessageType.Algorithm, flags: 0, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
+    return this.context.send(hostId, header, payload);
+  }
 
   /** Sends a message on to each known host but `except`, each with probability p; returns how many it went to. */
   protected disseminate(header: MessageHeader, payload: Uint8Array, probability: number, except?: string | null): number {

@@ -3,6 +3,7 @@ import type { AlgorithmFactory } from '../engine/algorithm.js';
 import { cubeRouting } from './cube-routing.js';
 import { gossip } from './gossip.js';
 import { networkCoding } from './network-coding.js';
+import { serviceFlow } from './service-flow.js';
 import { randomTree, stressTree, unicastTree } from './stress-tree.js';
 
 /**
@@ -17,4 +18,5 @@ export const ALGORITHMS: { readonly [Name in AlgorithmName]: AlgorithmFactory } 
   'stress-tree': stressTree,
   'unicast-tree': unicastTree,
   'random-tree': randomTree,
+  sflow: serviceFlow,
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedMessageError } from '@cubecast/protocol';
 import { TREE_SOURCE_KBPS, treeRun } from '../testing/tree-run.js';
-import { decodeTreeMessage, encodeTreeMessage } from './stress-tree.js';
+import { treeMessages } from './stress-tree.js';
 
 describe('tree construction (iOverlay case study 3.2, Fig. 5 and Table 3)', () => {
   it('node-stress-aware: the paper\'s tree (S: D, A; A: C, B), its degrees and stresses, and the whole stream at every node', () => {
@@ -50,11 +50,13 @@ describe('tree construction (iOverlay case study 3.2, Fig. 5 and Table 3)', () =
   });
 
   it('tree messages: golden bytes, and bad ones refused', () => {
-    expect(new TextDecoder().decode(encodeTreeMessage({ t: 'stress', stress: 0.5 }))).toBe('{"v":1,"t":"stress","stress":0.5}');
-    expect(decodeTreeMessage(new TextEncoder().encode('{"v":1,"t":"leave"}'))).toEqual({ t: 'leave' });
+    expect(new TextDecoder().decode(treeMessages.encode({ t: 'stress', stress: 0.5 }))).toBe('{"v":1,"t":"stress","stress":0.5}');
+    expect(treeMessages.decode(new TextEncoder().encode('{"v":1,"t":"leave"}'))).toEqual({ t: 'leave' });
     for (const bad of ['{"v":2,"t":"leave"}', '{"v":1,"t":"nope"}', '{"v":1,"t":"leave","x":1}', 'not json', '{"v":1,"t":"stress","stress":-1}']) {
-      expect(() => decodeTreeMessage(new TextEncoder().encode(bad)), bad).toThrow(MalformedMessageError);
+      expect(() => treeMessages.decode(new TextEncoder().encode(bad)), bad).toThrow(MalformedMessageError);
     }
-    expect(() => decodeTreeMessage(new Uint8Array([0xff, 0xfe]))).toThrow(MalformedMessageError);
+    expect(() => treeMessages.decode(new Uint8Array([0xff, 0xfe]))).toThrow(MalformedMessageError);
+    // What would not fit a type 8 payload is refused when sent.
+    expect(() => treeMessages.encode({ t: 'prune', sub: 'x'.repeat(2000) })).toThrow(RangeError);
   });
 });

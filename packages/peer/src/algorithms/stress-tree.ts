@@ -1,7 +1,8 @@
-import { MalformedMessageError, MessageType, NO_DESTINATION, PUBLISHED_VARIANT, type MessageHeader } from '@cubecast/protocol';
+import { MalformedMessageError, MessageType, PUBLISHED_VARIANT, type MessageHeader } from '@cubecast/protocol';
 import { z } from 'zod';
 import type { AlgorithmContext, AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
 import { BaseAlgorithm } from './base-algorithm.js';
+import { jsonMessages } from './json-messages.js';
 import type { RouteRequestInfo } from './cube-routing.js';
 
 /**
@@ -33,26 +34,9 @@ const treeMessageSchema = z.discriminatedUnion('t', [
   /** Down the tree from the source: a subscription was cancelled. */
   z.strictObject({ v: version, t: z.literal('prune'), sub: subscriptionId }),
 ]);
-type WithoutVersion<T> = T extends unknown ? Omit<T, 'v'> : never;
-export type TreeMessage = WithoutVersion<z.infer<typeof treeMessageSchema>>;
+export const treeMessages = jsonMessages(treeMessageSchema, TREE_MESSAGE_VERSION);
+export type TreeMessage = ReturnType<typeof treeMessages.decode>;
 type Query = Extract<TreeMessage, { t: 'query' }>;
-
-export function encodeTreeMessage(message: TreeMessage): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ v: TREE_MESSAGE_VERSION, ...message }));
-}
-
-export function decodeTreeMessage(payload: Uint8Array): TreeMessage {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch {
-    throw new MalformedMessageError('a tree message is UTF-8 JSON');
-  }
-  const parsed = treeMessageSchema.safeParse(json);
-  if (!parsed.success) throw new MalformedMessageError(`not a tree message: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  const { v: _version, ...message } = parsed.data;
-  return message;
-}
 
 /** One channel's tree as one host sees it. */
 interface ChannelTree {
@@ -160,7 +144,7 @@ export class TreeBuilder extends BaseAlgorithm {
   private received(from: string, header: MessageHeader, payload: Uint8Array): void {
     let message: TreeMessage;
     try {
-      message = decodeTreeMessage(payload);
+      message = treeMessages.decode(payload);
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       this.context.refused();
@@ -324,8 +308,7 @@ export class TreeBuilder extends BaseAlgorithm {
   }
 
   private sendTo(hostId: string, channel: number, message: TreeMessage): void {
-    const header: MessageHeader = { type: MessageType.Algorithm, flags: 0, hops: 0, channel, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 };
-    this.context.send(hostId, header, encodeTreeMessage(message));
+    this.sendOwn(hostId, channel, treeMessages.encode(message));
   }
 }
 

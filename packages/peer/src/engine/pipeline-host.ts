@@ -1,4 +1,4 @@
-import { pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
+import { canonicalPipeline, pipelineVariant, PUBLISHED_VARIANT, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
 import type { EngineEnvironment, EnginePipeline, SpaReport } from './types.js';
 
 /**
@@ -22,10 +22,11 @@ const MAX_PIPELINE_SPECS = 64;
 
 /**
  * A pipeline this host runs: as the branch point of the subscriptions that want its output,
- * or (`merge`) to put a split stream back together for a subscription that ends here.
+ * (`merge`) to put a split stream back together for a subscription that ends here, or
+ * (`stage`) to make its output from a variant whose pipeline is its first stages.
  */
 export interface HostedPipeline {
-  readonly role: 'branch' | 'merge';
+  readonly role: 'branch' | 'merge' | 'stage';
   readonly channel: number;
   readonly variant: number;
   readonly spec: readonly SpaSpec[];
@@ -61,6 +62,8 @@ export class PipelineHost {
   private readonly splitSecond = new Map<number, number>();
   /** `channel:variant:role` -> the pipeline producing that variant here. */
   private readonly hosted = new Map<string, HostedPipeline>();
+  /** `input:output` -> stagesFrom's answer (null: none), for known specs only; forgotten when specs change. */
+  private readonly stagesKnown = new Map<string, readonly SpaSpec[] | null>();
   private closed = false;
 
   constructor(
@@ -76,6 +79,7 @@ export class PipelineHost {
     const variant = pipelineVariant(pipeline);
     if (variant === PUBLISHED_VARIANT) return variant;
     if (!this.specs.has(variant) && this.specs.size >= MAX_PIPELINE_SPECS) return undefined;
+    if (!this.specs.has(variant)) this.stagesKnown.clear();
     this.specs.set(variant, pipeline);
     if (isSecondPath(pipeline)) {
       const first = firstPath(pipeline);
@@ -96,19 +100,39 @@ export class PipelineHost {
     return this.specs.get(variant)?.[0]?.spa === SPLIT;
   }
 
-  /** Feeds a whole chunk to the pipeline making `variant` here, starting it if need be. */
+  /**
+   * The stages that make `output` from `input`: `output`'s pipeline past `input`'s, when that
+   * is how it begins. Undefined when it does not, or either is unknown here.
+   */
+  stagesFrom(input: number, output: number): readonly SpaSpec[] | undefined {
+    // Asked for each message switched where a branch wants another variant: remembered.
+    const key = `${input}:${output}`;
+    if (this.stagesKnown.has(key)) return this.stagesKnown.get(key) ?? undefined;
+    const whole = this.specs.get(output);
+    const prefix = input === PUBLISHED_VARIANT ? [] : this.specs.get(input);
+    // Only pairs of known specs are remembered: a peer may name any variant.
+    if (!whole || !prefix) return undefined;
+    const stages = prefix.length < whole.length && whole[0]?.spa !== SPLIT && canonicalPipeline(whole.slice(0, prefix.length)) === canonicalPipeline(prefix) ? whole.slice(prefix.length) : undefined;
+    this.stagesKnown.set(key, stages ?? null);
+    return stages;
+  }
+
+  /**
+   * Feeds a whole chunk to the pipeline making `variant` here, starting it if need be: a
+   * `stage` pipeline takes the chunk's own variant in and runs the stages past it.
+   */
   feed(header: MessageHeader, variant: number, payload: Uint8Array, now: number, role: HostedPipeline['role']): void {
-    const hosted = this.hostedPipeline(header.channel, variant, role);
+    const hosted = this.hostedPipeline(header.channel, variant, role, header.destination);
     if (hosted?.state !== 'running') return; // starting: this chunk is lost to that branch; dead: so is every chunk
     hosted.last = { header, arrival: now };
     hosted.pipeline!.push(payload, header.flags);
   }
 
-  private hostedPipeline(channel: number, variant: number, role: HostedPipeline['role']): HostedPipeline | undefined {
-    const key = `${channel}:${variant}:${role}`;
+  private hostedPipeline(channel: number, variant: number, role: HostedPipeline['role'], input: number): HostedPipeline | undefined {
+    const key = role === 'stage' ? `${channel}:${variant}:stage:${input}` : `${channel}:${variant}:${role}`;
     const existing = this.hosted.get(key);
     if (existing) return existing;
-    const spec = role === 'merge' ? [{ spa: 'merge' }] : this.specs.get(variant);
+    const spec = role === 'merge' ? [{ spa: 'merge' }] : role === 'stage' ? this.stagesFrom(input, variant) : this.specs.get(variant);
     if (!spec) return undefined;
     const hosted: HostedPipeline = { role, channel, variant, spec, state: 'starting' };
     this.hosted.set(key, hosted);
@@ -158,9 +182,12 @@ export class PipelineHost {
     const used = new Set<number>();
     for (const variant of variantsInUse) used.add(this.baseVariant(variant)).add(variant);
     for (const hosted of this.hosted.values()) used.add(hosted.variant);
+    // A variant whose pipeline begins one in use is what a stage here takes in: kept too.
+    for (const variant of this.specs.keys()) if ([...used].some((output) => this.stagesFrom(variant, output))) used.add(variant);
     for (const variant of this.specs.keys()) {
       if (used.has(variant)) continue;
       this.specs.delete(variant);
+      this.stagesKnown.clear();
       const second = this.splitSecond.get(variant);
       this.splitSecond.delete(variant);
       if (second !== undefined) this.splitFirst.delete(second);

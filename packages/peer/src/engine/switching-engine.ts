@@ -9,6 +9,7 @@ import {
   FEC_BLOCK_SOURCES,
   MAX_PAYLOAD_BYTES,
   MessageType,
+  NO_CHANNEL,
   NO_DESTINATION,
   PUBLISHED_VARIANT,
   RELIABLE_LANE,
@@ -468,7 +469,8 @@ export class SwitchingEngine {
     }
     const link = this.links.get(from);
     if (!link) return;
-    if (message.type !== MessageType.Ping && message.type !== MessageType.Pong && !this.knows(message.channel)) {
+    const channelless = message.type === MessageType.Ping || message.type === MessageType.Pong || (message.type === MessageType.Algorithm && message.channel === NO_CHANNEL);
+    if (!channelless && !this.knows(message.channel)) {
       this.counters.malformed++;
       return;
     }
@@ -546,6 +548,7 @@ export class SwitchingEngine {
     const next = this.nextHostsFor(variant, demand, from);
     const targets = next.targets;
     let pipelines = next.pipelines;
+    const stages = next.stages;
     if (variant === PUBLISHED_VARIANT) for (const wanted of wantedHere) if (wanted !== PUBLISHED_VARIANT) (pipelines ??= new Set()).add(this.pipelines.baseVariant(wanted));
     if (targets.length > 0) {
       // Only copies that leave need the group their link may drop them by.
@@ -571,33 +574,39 @@ export class SwitchingEngine {
       }
       this.pump();
     }
-    if (pipelines) {
+    if (pipelines || stages) {
       const whole = this.pipelineInput.add(header, payload, now);
-      if (whole) for (const wanted of pipelines) this.pipelines.feed(header, wanted, whole.payload, now, 'branch');
+      if (whole) for (const wanted of pipelines ?? []) this.pipelines.feed(header, wanted, whole.payload, now, 'branch');
+      if (whole) for (const wanted of stages ?? []) this.pipelines.feed(header, wanted, whole.payload, now, 'stage');
     }
   }
 
   /**
    * Where a message of `variant` goes from here: the next hosts that get it as it is (never
-   * back to `from`), and the pipelines here that take it in (both paths of a split stream
-   * come from one split pipeline).
+   * back to `from`), the pipelines here that take it in (both paths of a split stream come
+   * from one split pipeline), and the stage pipelines that take it in to make a variant a next
+   * host wants (a pipeline placed across hosts: this host runs the stages past `variant`'s).
    */
-  private nextHostsFor(variant: number, demand: ChannelDemand, from: string | null): { targets: string[]; pipelines: Set<number> | undefined } {
+  private nextHostsFor(variant: number, demand: ChannelDemand, from: string | null): { targets: string[]; pipelines: Set<number> | undefined; stages: Set<number> | undefined } {
     const targets: string[] = [];
     // Made only when needed: this runs for every message switched.
     let pipelines: Set<number> | undefined;
+    let stages: Set<number> | undefined;
     for (const [hostId, variants] of demand.next) {
       if (hostId === from) continue;
       if (variant !== PUBLISHED_VARIANT) {
         // A host that also needs the published stream gets that, and branches itself.
-        if (variants.size === 1 && variants.has(variant)) targets.push(hostId);
+        if (variants.size !== 1) continue;
+        const wanted = variants.values().next().value!;
+        if (wanted === variant) targets.push(hostId);
+        else if (this.pipelines.stagesFrom(variant, wanted)) (stages ??= new Set()).add(wanted);
       } else if (variants.size === 1 && !variants.has(PUBLISHED_VARIANT)) {
         (pipelines ??= new Set()).add(this.pipelines.baseVariant(variants.values().next().value!));
       } else {
         targets.push(hostId);
       }
     }
-    return { targets, pipelines };
+    return { targets, pipelines, stages };
   }
 
   /** Switches a source fragment; a timely one also counts toward FEC here (repairs in, repairs out). */
@@ -797,7 +806,7 @@ export class SwitchingEngine {
     const wantedHere = this.localVariants(channel, demand);
     if (wantedHere.has(variant)) return true;
     if (variant === PUBLISHED_VARIANT) return demand.next.size > 0 || wantedHere.size > 0;
-    for (const variants of demand.next.values()) if (variants.has(variant)) return true;
+    for (const variants of demand.next.values()) for (const wanted of variants) if (wanted === variant || this.pipelines.stagesFrom(variant, wanted)) return true;
     return false;
   }
 

@@ -47,8 +47,12 @@ export interface SpaStageStats {
 
 /** A pipeline this host runs for a channel (it is the branch point of its subscriptions). */
 export interface SpaReport {
-  /** `branch`: this host is the pipeline's branch point; `merge`: it reassembles a split stream for a subscription here. */
-  readonly role: 'branch' | 'merge';
+  /**
+   * `branch`: this host is the pipeline's branch point; `merge`: it reassembles a split stream
+   * for a subscription here; `stage`: it runs the pipeline's later stages on a variant another
+   * host made (a pipeline placed across hosts, as service federation does).
+   */
+  readonly role: 'branch' | 'merge' | 'stage';
   readonly channel: number;
   readonly variant: number;
   readonly pipeline: readonly string[];

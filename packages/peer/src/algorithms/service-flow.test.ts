@@ -1,0 +1,57 @@
+import { MalformedMessageError } from '@cubecast/protocol';
+import { describe, expect, it } from 'vitest';
+import { FILTER, serviceFlowRun, SMOOTH } from '../testing/service-flow-run.js';
+import { flowMessages } from './service-flow.js';
+
+describe('sFlow: service federation (iOverlay case study 3.3)', () => {
+  it('places a two-stage requirement across two service hosts by bandwidth over load, and the subscriber gets what the pipeline makes in one place', async () => {
+    const { net, algorithms, expected, received } = await serviceFlowRun();
+    // P sends the stream to X1 (1200 kbit/s, idle); X1 smooths, then its share halves (600)
+    // and X2 (800) filters, and sends the result to S1.
+    expect(algorithms.get('P')!.state.hops).toEqual([{ sub: 'sub-S1', next: 'X1', serves: 0, done: [] }]);
+    expect(algorithms.get('X1')!.state.hops).toEqual([{ sub: 'sub-S1', next: 'X2', serves: 1, done: ['sensor'] }]);
+    expect(algorithms.get('X2')!.state.hops).toEqual([{ sub: 'sub-S1', next: 'S1', serves: 1, done: ['sensor', 'sensor'] }]);
+    expect(net.engines.get('X1')!.spaReports().map((r) => [r.role, r.pipeline])).toEqual([['branch', ['sensor']]]);
+    expect(net.engines.get('X2')!.spaReports().map((r) => [r.role, r.pipeline])).toEqual([['stage', ['sensor']]]);
+    const want = expected([SMOOTH, FILTER]);
+    // The filter keeps some readings and drops others: both stages did something.
+    expect(want.length).toBeGreaterThan(40);
+    expect(want.length).toBeLessThan(200);
+    expect(received('S1')).toEqual(want);
+  });
+
+  it('a second requirement sharing the first stage shares its service host: the services form a graph', async () => {
+    const { net, algorithms, expected, received } = await serviceFlowRun({ requirements: { S1: [SMOOTH, FILTER], S2: [SMOOTH] } });
+    expect(algorithms.get('P')!.state.hops.map((h) => h.next)).toEqual(['X1', 'X1']);
+    // X1 smooths once, for both: the smoothed stream goes to X2 (for S1) and to S2.
+    expect(net.engines.get('X1')!.spaReports()).toHaveLength(1);
+    expect(net.engines.get('X1')!.nextHops(1).sort()).toEqual(['S2', 'X2']);
+    expect(received('S1')).toEqual(expected([SMOOTH, FILTER]));
+    expect(received('S2')).toEqual(expected([SMOOTH]));
+  });
+
+  it('with no host offering the service, the publisher runs the requirement itself and says so; the subscriber still gets it', async () => {
+    const { net, algorithms, expected, received } = await serviceFlowRun({ offering: [] });
+    expect(algorithms.get('P')!.state.hops).toEqual([{ sub: 'sub-S1', next: 'S1', serves: 2, done: ['sensor', 'sensor'] }]);
+    expect(net.eventsOf('P', 'engine:error').map((e) => e.message)).toContainEqual(expect.stringMatching(/no host linked to P offers sensor; P runs sensor > sensor itself/));
+    expect(received('S1')).toEqual(expected([SMOOTH, FILTER]));
+  });
+
+  it('a cancelled subscription is pruned down its chain: no branch or pipeline is left', async () => {
+    const { net, algorithms } = await serviceFlowRun();
+    net.engines.get('P')!.cancelRoute('sub-S1');
+    net.advance(7000);
+    for (const host of ['P', 'X1', 'X2']) {
+      expect(algorithms.get(host)!.state.hops, host).toEqual([]);
+      expect(net.engines.get(host)!.nextHops(1), host).toEqual([]);
+      expect(net.engines.get(host)!.spaReports(), host).toEqual([]);
+    }
+  });
+
+  it('messages: golden bytes, and bad ones refused', () => {
+    expect(new TextDecoder().decode(flowMessages.encode({ t: 'prune', sub: 's1' }))).toBe('{"v":1,"t":"prune","sub":"s1"}');
+    for (const bad of ['{"v":1,"t":"aware","services":["nope"],"bandwidthKbps":null,"load":0}', '{"v":1,"t":"sink","sub":"s","pipeline":[{"spa":"BAD"}]}', '{"v":2,"t":"prune","sub":"s"}']) {
+      expect(() => flowMessages.decode(new TextEncoder().encode(bad)), bad).toThrow(MalformedMessageError);
+    }
+  });
+});
