@@ -135,7 +135,7 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
           Send to the algorithm
         </button>
       </div>
-      <p className="hint small">Two integers for the room's algorithm, read as it says (gossip: its probability becomes a / b; coding: a = 0 turns coding off, a = 1 on; cube routing and the trees ignore them).</p>
+      <p className="hint small">Two integers for the room's algorithm, read as it says (gossip: its probability becomes a / b; coding: a = 0 turns coding off, a = 1 on; cube routing and the trees ignore them; sflow takes its own per host, in the host's controls).</p>
       {algorithmAnswer}
     </section>
   );

@@ -25,13 +25,19 @@ const WARM_UP_CHUNKS = 4;
  * the total bandwidths given. Each subscription's requirement is its pipeline. `expected`
  * and `received` are readings from the first chunk past the warm-up on.
  */
-export async function serviceFlowRun({ bandwidthKbps = { X1: 1200, X2: 800 }, offering = ['X1', 'X2'], requirements = { S1: [SMOOTH, FILTER] } as Partial<Record<'S1' | 'S2', SpaSpec[]>>, chunks = 40 } = {}) {
+export async function serviceFlowRun({
+  bandwidthKbps = { X1: 1200, X2: 800 },
+  offering = ['X1', 'X2'],
+  requirements = { S1: [SMOOTH, FILTER] } as Partial<Record<'S1' | 'S2', SpaSpec[]>>,
+  chunks = 40,
+  oneWayMs = 2,
+} = {}) {
   const algorithms = new Map<string, ServiceFlow>();
   const hosts = ['P', 'S1', 'S2', 'X1', 'X2'];
   let made = 0;
   const net = new SimNetwork(
     new Cube(3, 3),
-    () => 2,
+    () => oneWayMs,
     'greedy',
     {
       ...DEFAULT_ENGINE_OPTIONS,
@@ -72,6 +78,7 @@ export async function serviceFlowRun({ bandwidthKbps = { X1: 1200, X2: 800 }, of
     for (const chunk of sent) local.push(chunk, 0);
     return after(outputs);
   };
-  const received = (sink: 'S1' | 'S2') => after(net.chunks(sink).filter((c) => c.variant === pipelineVariant(requirements[sink] ?? [])).flatMap((c) => decodeSensorPayload(c.payload)));
-  return { net, algorithms, expected, received };
+  const chunksAt = (sink: 'S1' | 'S2') => net.chunks(sink).filter((c) => c.variant === pipelineVariant(requirements[sink] ?? []));
+  const received = (sink: 'S1' | 'S2') => after(chunksAt(sink).flatMap((c) => decodeSensorPayload(c.payload)));
+  return { net, algorithms, expected, received, chunksAt };
 }

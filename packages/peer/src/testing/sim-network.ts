@@ -62,6 +62,8 @@ export class SimNetwork {
   readonly carried = new Map<string, number>();
   /** Data messages (chunks and fragments) carried per directed link `a>b`. */
   readonly carriedData = new Map<string, number>();
+  /** Bytes sent per message type (protocol's MessageType), over all links. */
+  readonly bytesByType = new Map<number, number>();
   private readonly cut = new Set<string>();
   private readonly wires = new Map<string, Wire>();
   private random = createRng(1);
@@ -177,6 +179,7 @@ export class SimNetwork {
         const loss = !lossyLanes || lossyLanes.includes(lane) ? (wire.conditions.loss ?? 0) : 0;
         if (sendThrows) throw new Error('the channel is closing');
         this.carried.set(key, (this.carried.get(key) ?? 0) + 1);
+        this.bytesByType.set(bytes[1]!, (this.bytesByType.get(bytes[1]!) ?? 0) + bytes.byteLength);
         if (bytes[1] === MessageType.Data) {
           this.carriedData.set(key, (this.carriedData.get(key) ?? 0) + 1);
           wire.dataSentAt.push(this.now);
