@@ -60,6 +60,11 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   lossProtection: 'fec',
 };
 
+/** The sooner of two waits, 0 meaning none. */
+function soonest(a: number, b: number): number {
+  return a === 0 ? b : b === 0 ? a : Math.min(a, b);
+}
+
 /**
  * A data message's header, built field by field in one order: headers made by spreading
  * decoded messages (which also carry a payload) take other shapes, and the codec and the
@@ -767,11 +772,8 @@ export class SwitchingEngine {
     if (this.pumpTimer !== undefined) return;
     const now = this.env.now();
     let retry = 0;
-    const waitAlso = (wait: number) => {
-      if (wait > 0) retry = retry === 0 ? wait : Math.min(retry, wait);
-    };
     if (!this.upload.limited) {
-      for (const link of this.links.values()) waitAlso(link.pump(now, this.upload));
+      for (const link of this.links.values()) retry = soonest(retry, link.pump(now, this.upload));
     } else {
       // An emulated upload is shared as real flows share one: a message from each link in
       // turn, the turns going on from the link after the last served. Drained one link after
@@ -783,7 +785,7 @@ export class SwitchingEngine {
         turn = turn.filter((link) => {
           const before = link.queued;
           const wait = link.pump(now, this.upload, 1);
-          waitAlso(wait);
+          retry = soonest(retry, wait);
           if (link.queued < before) this.lastServed = link.hostId;
           return wait === 0 && link.queued > 0 && link.queued < before;
         });
