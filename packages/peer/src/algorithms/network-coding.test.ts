@@ -39,6 +39,12 @@ describe('NetworkCoding (iOverlay case study 3.1, Fig. 4)', () => {
     expect(lossy.heldAtEnd).toEqual(Array(8).fill(0));
   });
 
+  it('a slow stream (3 chunks a second: pairs 333 ms apart) is paired too: a partner is awaited for four chunk intervals', () => {
+    const { chunksOf, sent } = butterflyRun({ coding: true, seconds: 6, chunksPerSecond: 3 });
+    for (const offset of [BUTTERFLY.decoderOfA, BUTTERFLY.decoderOfB]) expect(new Set(chunksOf(offset).map((c) => c.sequence)).size).toBe(sent.length);
+    expect(chunksOf(BUTTERFLY.helper)).toEqual([]);
+  });
+
   it('the observer\'s control turns coding off (a = 0) and on (a = 1)', () => {
     const algorithm = new NetworkCoding(true);
     algorithm.process({ type: 'control', a: 0, b: 0 });

@@ -41,6 +41,8 @@ const NEXT: ReadonlyMap<number, Partial<Record<Stream, readonly number[]>>> = ne
  * message leaves the source one chunk after the first (250 ms later for 4 chunks a second).
  */
 const PARTNER_WAIT_MS = 250;
+/** The wait before a channel's pace is known (one chunk seen): a second may be a slow stream's next. */
+const UNPACED_WAIT_MS = 1000;
 const FLUSH_EVERY_MS = 50;
 /** The engine's own bound on a hold, past any partner wait a live stream calls for. */
 const HOLD_MS = 5000;
@@ -228,7 +230,8 @@ export class NetworkCoding extends BaseAlgorithm {
   }
 
   private partnerWaitMs(channel: number): number {
-    return Math.max(PARTNER_WAIT_MS, 4 * (this.pace.get(channel)?.intervalMs ?? 0));
+    const intervalMs = this.pace.get(channel)?.intervalMs ?? 0;
+    return intervalMs === 0 ? UNPACED_WAIT_MS : Math.max(PARTNER_WAIT_MS, 4 * intervalMs);
   }
 
   /** Messages whose partner is late: plain ones go on alone, coded ones are dropped. */

@@ -1,7 +1,9 @@
-import { MalformedMessageError } from '@cubecast/protocol';
+import { MalformedMessageError, MessageType, NO_DESTINATION } from '@cubecast/protocol';
+import { Topology } from '../engine/topology.js';
+import type { AlgorithmContext } from '../engine/algorithm.js';
 import { describe, expect, it } from 'vitest';
 import { FILTER, serviceFlowRun, SMOOTH } from '../testing/service-flow-run.js';
-import { flowMessages } from './service-flow.js';
+import { flowMessages, ServiceFlow } from './service-flow.js';
 
 describe('sFlow: service federation (iOverlay case study 3.3)', () => {
   it('places a two-stage requirement across two service hosts by bandwidth over load, and the subscriber gets what the pipeline makes in one place', async () => {
@@ -46,6 +48,37 @@ describe('sFlow: service federation (iOverlay case study 3.3)', () => {
       expect(net.engines.get(host)!.nextHops(1), host).toEqual([]);
       expect(net.engines.get(host)!.spaReports(), host).toEqual([]);
     }
+  });
+
+  it('never hands the stream back to a host it passed, however good that host looks', () => {
+    const sent: [string, unknown][] = [];
+    const topology = new Topology(() => 1);
+    topology.set({ hostId: 'X2', epoch: 1, k: 3, n: 1, ids: [1], neighbours: [[0, 'X1'], [2, 'S']], policy: 'greedy' });
+    const context = {
+      now: () => 0,
+      send: (to: string, _header: unknown, payload: Uint8Array) => (sent.push([to, flowMessages.decode(payload)]), true),
+      linkedHosts: () => ['X1', 'S'],
+      setTimer: () => {},
+      hasTimer: () => false,
+      topology,
+      link: () => ({ state: 'open', oneWayMs: 1 }),
+      variantOf: () => 1,
+      setBranch: () => {},
+      setLocal: () => {},
+      bandwidthKbps: () => 100,
+      reportError: () => {},
+    } as unknown as AlgorithmContext;
+    const flow = new ServiceFlow(2000);
+    flow.start(context);
+    flow.process({ type: 'control', a: 3, b: 1 });
+    const header = { type: MessageType.Algorithm, flags: 0, hops: 0, channel: 1, sequence: 0, source: 0, destination: NO_DESTINATION, latencyUs: 0, fragmentIndex: 0, fragmentCount: 1 } as const;
+    const from = (host: string, message: Parameters<typeof flowMessages.encode>[0]) => flow.process({ type: 'protocol', from: host, header, payload: flowMessages.encode(message) });
+    // X1 offers the service with 100 times X2's share, but the stream came through X1.
+    from('X1', { t: 'aware', services: ['sensor'], bandwidthKbps: 10_000, load: 0 });
+    sent.length = 0;
+    from('X1', { t: 'federate', sub: 's', sink: 'S', maxLatencyMs: 1000, done: [], rest: [{ spa: 'sensor' }, { spa: 'sensor' }], chain: ['P', 'X1'] });
+    expect(flow.state.hops).toEqual([{ sub: 's', next: 'S', serves: 2, done: ['sensor', 'sensor'] }]);
+    expect(sent.filter(([, m]) => (m as { t: string }).t !== 'aware')).toEqual([['S', { t: 'sink', sub: 's', pipeline: [{ spa: 'sensor' }, { spa: 'sensor' }] }]]);
   });
 
   it('messages: golden bytes, and bad ones refused', () => {

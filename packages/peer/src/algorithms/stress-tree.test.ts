@@ -18,6 +18,14 @@ describe('tree construction (iOverlay case study 3.2, Fig. 5 and Table 3)', () =
     for (const node of ['A', 'B', 'C', 'D'] as const) expect(nodes[node].throughputKBps / TREE_SOURCE_KBPS, node).toBeGreaterThan(0.97);
   });
 
+  it('stress travels when a degree changes, not only each refresh: joins 100 ms apart build the same tree', () => {
+    const { nodes } = treeRun('stress', { joinEveryMs: 100, seconds: 2 });
+    expect([nodes.S.children.sort(), nodes.A.children.sort()]).toEqual([
+      ['A', 'D'],
+      ['B', 'C'],
+    ]);
+  });
+
   it('all-unicast: every node the source\'s child, its 200 KBps shared four ways: about half the stream each', () => {
     const { nodes } = treeRun('unicast');
     expect(nodes.S.children.sort()).toEqual(['A', 'B', 'C', 'D']);

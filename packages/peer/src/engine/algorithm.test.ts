@@ -224,7 +224,9 @@ describe('AlgorithmHost: the contract an algorithm runs under', () => {
       for (const sequence of [1, 2, 3]) host.deliver(data(sequence), () => wentOn.push(sequence));
       expect(wentOn).toEqual([1, 2]);
       expect(failures).toEqual([new Error('bad data')]);
+      expect(host.heldCount).toBe(1);
       host.close();
+      expect(host.heldCount).toBe(0);
       clock.advance(5000);
       expect(wentOn).toEqual([1, 2]);
       expect(clock.pending).toBe(0);

@@ -61,6 +61,23 @@ describe('PipelineHost', () => {
     expect(h.learn(THIN)).toBe(pipelineVariant(THIN)); // one it knows: still fine
   });
 
+  it('knows which stages make one variant from another: those past a pipeline it begins with, and none otherwise', async () => {
+    const { h, made } = host();
+    const gray: SpaSpec = { spa: 'pixels', config: { grayscale: true } };
+    for (const pipeline of [THIN, [...THIN, gray], [gray], [gray, ...THIN]]) h.learn(pipeline);
+    expect(h.stagesFrom(PUBLISHED_VARIANT, pipelineVariant([...THIN, gray]))).toEqual([...THIN, gray]);
+    expect(h.stagesFrom(pipelineVariant(THIN), pipelineVariant([...THIN, gray]))).toEqual([gray]);
+    // Not a prefix, the same, longer, or unknown: none.
+    expect(h.stagesFrom(pipelineVariant([gray]), pipelineVariant([...THIN, gray]))).toBeUndefined();
+    expect(h.stagesFrom(pipelineVariant(THIN), pipelineVariant(THIN))).toBeUndefined();
+    expect(h.stagesFrom(pipelineVariant([...THIN, gray]), pipelineVariant(THIN))).toBeUndefined();
+    expect(h.stagesFrom(12345, pipelineVariant([...THIN, gray]))).toBeUndefined();
+    // A stage pipeline runs only the stages past its input's.
+    h.feed(messageHeader({ channel: 1, destination: pipelineVariant(THIN) }), pipelineVariant([...THIN, gray]), new Uint8Array([1]), 0, 'stage');
+    await started();
+    expect(made.map((m) => m.spec)).toEqual([[gray]]);
+  });
+
   it('starts a pipeline on its first chunk (which is lost to it), then feeds it and hands on its outputs', async () => {
     const { h, made, outputs } = host();
     const variant = h.learn(THIN)!;

@@ -273,6 +273,27 @@ describe('SwitchingEngine over a simulated network', () => {
     for (const [i, c] of chunks.entries()) expect(Math.abs(c.latencyUs / 1000 - latencies[i]!)).toBeLessThan(0.01);
   });
 
+  it('a data message an algorithm makes (accept) is delivered here as if it had arrived, once; one of a channel it does not know, never', () => {
+    const { net, hosts } = setup(2, new Cube(2, 1));
+    net.engines.get(hosts[1]!)!.subscribe(1);
+    const accepted: boolean[] = [];
+    const made = messageHeader({ channel: 1, sequence: 7 });
+    net.engines.get(hosts[1]!)!.useAlgorithm(() => {
+      let context!: Parameters<ReturnType<AlgorithmFactory>['start']>[0];
+      return {
+        name: 'maker',
+        start: (c) => void (context = c),
+        process: (message) => {
+          if (message.type !== 'control') return;
+          accepted.push(context.accept(made, new Uint8Array([1, 2]), hosts[0]!), context.accept(made, new Uint8Array([1, 2]), hosts[0]!), context.accept({ ...made, channel: 99 }, new Uint8Array(1), hosts[0]!));
+        },
+      };
+    });
+    net.engines.get(hosts[1]!)!.controlAlgorithm(0, 0);
+    expect(accepted).toEqual([true, false, false]);
+    expect(net.chunks(hosts[1]!).map((c) => [c.sequence, [...c.payload]])).toEqual([[7, [1, 2]]]);
+  });
+
   it('runs the algorithm it is told to: route requests go to it, and the one before stops (its refreshes too)', () => {
     const { net, hosts, publisher, subscribe } = setup(4, new Cube(2, 2), 'greedy', 300);
     subscribe(hosts[1]!);

@@ -15,7 +15,7 @@ const CHUNKS_PER_SECOND = 400;
  * `seconds`, every other host subscribes. Returns each role's throughput (distinct payload
  * bytes delivered per second over the last `seconds - 1` seconds, KBps) and its chunks.
  */
-export function butterflyRun({ coding, seconds = 4, lossToward }: { coding: boolean; seconds?: number; lossToward?: number }) {
+export function butterflyRun({ coding, seconds = 4, lossToward, chunksPerSecond = CHUNKS_PER_SECOND }: { coding: boolean; seconds?: number; lossToward?: number; chunksPerSecond?: number }) {
   const net = new SimNetwork(new Cube(2, 3), () => 1, 'greedy', { ...DEFAULT_ENGINE_OPTIONS, algorithm: () => new NetworkCoding(coding) });
   const hosts = Array.from({ length: 8 }, (_, i) => `h${i}`);
   net.addHosts(hosts);
@@ -28,11 +28,11 @@ export function butterflyRun({ coding, seconds = 4, lossToward }: { coding: bool
   for (const h of hosts) if (h !== source) net.engines.get(h)!.subscribe(1);
   const start = net.now;
   const sent: Uint8Array[] = [];
-  for (let i = 0; i < seconds * CHUNKS_PER_SECOND; i++) {
+  for (let i = 0; i < seconds * chunksPerSecond; i++) {
     const payload = new Uint8Array(CHUNK_BYTES).map((_, j) => (i * 7 + j) & 0xff);
     sent.push(payload);
     net.engines.get(source)!.sendChunk(1, 0, payload);
-    net.advance(1000 / CHUNKS_PER_SECOND);
+    net.advance(1000 / chunksPerSecond);
   }
   net.advance(1000);
   const roles = Object.entries(BUTTERFLY).filter(([role]) => role !== 'source');

@@ -17,11 +17,11 @@ export const TREE_SOURCE_KBPS = (CHUNK_BYTES * CHUNKS_PER_SECOND) / 1000;
 /**
  * Fig. 5's session over the simulated network: the five hosts on the 3-ary 3-cube (5 or 6 ids
  * each, and so each linked to every other: a tree may join any two, as in iOverlay), each with its total bandwidth emulated; S publishes, the others
- * subscribe in the paper's order (one refresh apart, so stress has been exchanged), then S
+ * subscribe in the paper's order (`joinEveryMs` apart: by default past a refresh), then S
  * streams for `seconds`. Per node: its tree degree, its stress, and its throughput (distinct
  * payload bytes a second from the first second's end, KBps).
  */
-export function treeRun(mode: TreeMode, { seed = 1, seconds = 5 }: { seed?: number; seconds?: number } = {}) {
+export function treeRun(mode: TreeMode, { seed = 1, seconds = 5, joinEveryMs = DEFAULT_ENGINE_OPTIONS.refreshMs * 1.5 }: { seed?: number; seconds?: number; joinEveryMs?: number } = {}) {
   const builders: TreeBuilder[] = [];
   const options = { ...DEFAULT_ENGINE_OPTIONS, algorithm: () => builders[builders.push(new TreeBuilder(mode, DEFAULT_ENGINE_OPTIONS.refreshMs, createRng(seed))) - 1]! };
   const net = new SimNetwork(new Cube(3, 3), () => 1, 'greedy', options);
@@ -35,7 +35,7 @@ export function treeRun(mode: TreeMode, { seed = 1, seconds = 5 }: { seed?: numb
   for (const node of JOIN_ORDER) {
     net.engines.get(node)!.subscribe(1);
     source.requestRoute({ subscriptionId: `sub-${node}`, channel: 1, target: net.ownership.idsOf(node)[0]!, maxLatencyMs: 5000, pipeline: [], policy: 'greedy' });
-    net.advance(DEFAULT_ENGINE_OPTIONS.refreshMs * 1.5);
+    net.advance(joinEveryMs);
   }
   const start = net.now;
   for (let i = 0; i < seconds * CHUNKS_PER_SECOND; i++) {
