@@ -83,6 +83,30 @@ export async function publisherAndCircle(tabs: Tabs): Promise<Page> {
   return publisher;
 }
 
+/**
+ * Opens the observer of a tab's room (`room`: the default room when undefined) beside the
+ * tab, its admin token entered, and checks the algorithm it names.
+ */
+export async function openObserver(tab: Page, room: string | undefined, algorithm: string): Promise<Page> {
+  const observer = await tab.context().newPage();
+  await observer.goto(new URL(room ? `/r/${room}/observer` : '/observer', tab.url()).href);
+  await expect(observer.getByTestId('observer-algorithm')).toHaveText(algorithm);
+  await observer.getByTestId('observer-token-input').fill(ADMIN_TOKEN);
+  await observer.getByTestId('observer-token-input').press('Enter');
+  return observer;
+}
+
+/** The observer's "Re-embed now" into the k-ary n-cube; resolves once it answered, and every tab has `linksEach` open links. */
+export async function forceCube(observer: Page, tabs: Page[], k: number, n: number, linksEach: number): Promise<void> {
+  await observer.getByLabel('k', { exact: true }).fill(String(k));
+  await observer.getByLabel('n', { exact: true }).fill(String(n));
+  await observer.getByTestId('observer-reembed').click();
+  await expect(observer.locator('.controls').getByText(new RegExp(`^Re-embedded into the ${k}-ary ${n}-cube`))).toBeVisible();
+  await expect
+    .poll(async () => (await snapshots(tabs)).every((s) => s.cube?.k === k && s.cube.n === n && s.links.filter((l) => l.state === 'open').length === linksEach), { timeout: 30_000 })
+    .toBe(true);
+}
+
 export function snapshot(page: Page): Promise<Snapshot | undefined> {
   return page.evaluate(() => window.cubecast);
 }

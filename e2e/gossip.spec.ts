@@ -1,4 +1,4 @@
-import { ADMIN_TOKEN, expect, framesDecoded, publishCamera, snapshots, subscribe, test } from './fixtures.js';
+import { expect, framesDecoded, openObserver, publishCamera, snapshots, subscribe, test } from './fixtures.js';
 
 test.use({ serverOptions: { roomAlgorithms: new Map([['lab', 'gossip']]) } });
 
@@ -13,13 +13,8 @@ test('a room that runs gossip: its tabs get the stream by gossip, the observer n
     .poll(async () => (await snapshots(viewers)).map((s) => s.links.reduce((sum, link) => sum + (link.receivedKbps ?? 0), 0) > 20), { timeout: 30_000 })
     .toEqual([true, true, true]);
 
-  const observer = await tabs.pages[0]!.context().newPage();
-  await observer.goto(new URL('/observer', publisher.url()).href);
-  await expect(observer.getByTestId('observer-algorithm')).toHaveText('cube');
-  await observer.goto(new URL('/r/lab/observer', publisher.url()).href);
-  await expect(observer.getByTestId('observer-algorithm')).toHaveText('gossip');
-  await observer.getByTestId('observer-token-input').fill(ADMIN_TOKEN);
-  await observer.getByTestId('observer-token-input').press('Enter');
+  await (await openObserver(publisher, undefined, 'cube')).close();
+  const observer = await openObserver(publisher, 'lab', 'gossip');
   await observer.getByLabel('a', { exact: true }).fill('1');
   await observer.getByLabel('b', { exact: true }).fill('1');
   await observer.getByTestId('observer-algorithm-control').click();

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { ADMIN_TOKEN, expect, framesDecoded, snapshot, snapshots, subscribe, test } from './fixtures.js';
+import { expect, forceCube, framesDecoded, openObserver, snapshot, snapshots, subscribe, test } from './fixtures.js';
 
 test.use({ serverOptions: { roomAlgorithms: new Map([['butterfly', 'coding']]) } });
 
@@ -11,19 +11,9 @@ async function readings(page: Page, channel: string): Promise<[number, number][]
 test('network coding as the room\'s algorithm (iOverlay Fig. 4): the decoders recover the stream they are not sent, the helper gets none of it, and the observer turns coding off', async ({ tabs }) => {
   test.setTimeout(180_000);
   for (let i = 0; i < 8; i++) await tabs.open('r/butterfly');
-  const observer = await tabs.pages[0]!.context().newPage();
-  await observer.goto(new URL('/r/butterfly/observer', tabs.pages[0]!.url()).href);
-  await expect(observer.getByTestId('observer-algorithm')).toHaveText('coding');
-  await observer.getByTestId('observer-token-input').fill(ADMIN_TOKEN);
-  await observer.getByTestId('observer-token-input').press('Enter');
-  // The butterfly's nine links are the 2-ary 3-cube's: the observer lays the eight tabs on it.
-  await observer.getByLabel('k', { exact: true }).fill('2');
-  await observer.getByLabel('n', { exact: true }).fill('3');
-  await observer.getByTestId('observer-reembed').click();
-  await expect(observer.locator('.controls').getByText(/^Re-embedded into the 2-ary 3-cube/)).toBeVisible();
-  await expect
-    .poll(async () => (await snapshots(tabs.pages)).every((s) => s.cube?.k === 2 && s.cube.n === 3 && s.ids.length === 1 && s.links.filter((l) => l.state === 'open').length === 3), { timeout: 30_000 })
-    .toBe(true);
+  const observer = await openObserver(tabs.pages[0]!, 'butterfly', 'coding');
+  // The butterfly's nine links are the 2-ary 3-cube's: the observer lays the eight tabs on it, one id each.
+  await forceCube(observer, tabs.pages, 2, 3, 3);
 
   // Roles by id, relative to the source's (000): network-coding.ts's BUTTERFLY.
   const byId = new Map((await snapshots(tabs.pages)).map((s, i) => [s.ids[0]!, tabs.pages[i]!]));

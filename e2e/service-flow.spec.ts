@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { ADMIN_TOKEN, expect, snapshot, snapshots, test } from './fixtures.js';
+import { expect, forceCube, openObserver, snapshot, test } from './fixtures.js';
 
 test.use({ serverOptions: { roomAlgorithms: new Map([['services', 'sflow']]) } });
 
@@ -24,17 +24,9 @@ test('sFlow (iOverlay 3.3): the observer assigns services, and a two-stage requi
   const slow = await tabs.open('r/services?total=800');
   const filtered = await tabs.open('r/services');
   const smoothed = await tabs.open('r/services');
-  const observer = await publisher.context().newPage();
-  await observer.goto(new URL('/r/services/observer', publisher.url()).href);
-  await expect(observer.getByTestId('observer-algorithm')).toHaveText('sflow');
-  await observer.getByTestId('observer-token-input').fill(ADMIN_TOKEN);
-  await observer.getByTestId('observer-token-input').press('Enter');
+  const observer = await openObserver(publisher, 'services', 'sflow');
   // Every tab linked to every other: five tabs on the 3-ary 3-cube.
-  await observer.getByLabel('k', { exact: true }).fill('3');
-  await observer.getByLabel('n', { exact: true }).fill('3');
-  await observer.getByTestId('observer-reembed').click();
-  await expect(observer.locator('.controls').getByText(/^Re-embedded into the 3-ary 3-cube/)).toBeVisible();
-  await expect.poll(async () => (await snapshots(tabs.pages)).every((s) => s.links.filter((l) => l.state === 'open').length === 4), { timeout: 30_000 }).toBe(true);
+  await forceCube(observer, tabs.pages, 3, 3, 4);
   const hostOf = async (page: Page) => (await snapshot(page))!.hostId!;
   const names = new Map([[await hostOf(publisher), 'publisher'], [await hostOf(fast), 'fast'], [await hostOf(slow), 'slow'], [await hostOf(filtered), 'filtered'], [await hostOf(smoothed), 'smoothed']]);
 

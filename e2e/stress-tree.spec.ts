@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { ADMIN_TOKEN, expect, framesDecoded, snapshot, snapshots, subscribe, test } from './fixtures.js';
+import { expect, forceCube, framesDecoded, openObserver, snapshot, subscribe, test } from './fixtures.js';
 
 test.use({ serverOptions: { roomAlgorithms: new Map([['trees', 'stress-tree']]) } });
 
@@ -11,19 +11,9 @@ test('node-stress-aware trees (iOverlay Fig. 5): five tabs with the paper\'s ban
   test.setTimeout(180_000);
   const page = {} as Record<Node, Page>;
   for (const node of Object.keys(NODES) as Node[]) page[node] = await tabs.open(`r/trees?total=${NODES[node] * 8}`);
-  const observer = await page.S.context().newPage();
-  await observer.goto(new URL('/r/trees/observer', page.S.url()).href);
-  await expect(observer.getByTestId('observer-algorithm')).toHaveText('stress-tree');
-  await observer.getByTestId('observer-token-input').fill(ADMIN_TOKEN);
-  await observer.getByTestId('observer-token-input').press('Enter');
+  const observer = await openObserver(page.S, 'trees', 'stress-tree');
   // A tree may join any two of the five: on the 3-ary 3-cube each tab has 5 or 6 ids, and a link to every other.
-  await observer.getByLabel('k', { exact: true }).fill('3');
-  await observer.getByLabel('n', { exact: true }).fill('3');
-  await observer.getByTestId('observer-reembed').click();
-  await expect(observer.locator('.controls').getByText(/^Re-embedded into the 3-ary 3-cube/)).toBeVisible();
-  await expect
-    .poll(async () => (await snapshots(tabs.pages)).every((s) => s.cube?.k === 3 && s.cube.n === 3 && s.links.filter((l) => l.state === 'open').length === 4), { timeout: 30_000 })
-    .toBe(true);
+  await forceCube(observer, tabs.pages, 3, 3, 4);
   const hostOf = Object.fromEntries(await Promise.all((Object.keys(NODES) as Node[]).map(async (node) => [(await snapshot(page[node]))!.hostId!, node] as const)));
 
   await page.S.getByTestId('channel-name-input').fill('meter');

@@ -14,6 +14,21 @@ function Field(props: { label: string; value: string; onChange: (value: string) 
   );
 }
 
+/** iOverlay's two integers for an algorithm, and the button that sends them (`send` gets them as typed). */
+function AlgorithmIntegers(props: { enabled: boolean; busy: boolean; label: string; testId: string; send: (a: string, b: string) => void }) {
+  const [a, setA] = useState('');
+  const [b, setB] = useState('');
+  return (
+    <div className="row compact">
+      <Field label="a" value={a} onChange={setA} disabled={!props.enabled} placeholder="0" />
+      <Field label="b" value={b} onChange={setB} disabled={!props.enabled} placeholder="1" />
+      <button type="button" className="small" disabled={!props.enabled || props.busy || a === '' || b === ''} data-testid={props.testId} onClick={() => props.send(a, b)}>
+        {props.label}
+      </button>
+    </div>
+  );
+}
+
 /** The last answer a control got, shown beside it: the server's result or its refusal. */
 function useAnswer(): [ReactNode, (work: () => Promise<ControlResult>, describe: (result: ControlResult & { ok: true }) => string) => Promise<void>, boolean] {
   const [answer, setAnswer] = useState<{ ok: boolean; text: string } | undefined>(undefined);
@@ -72,8 +87,6 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
   const [policyAnswer, runPolicy, policyBusy] = useAnswer();
   const [reembedAnswer, runReembed, reembedBusy] = useAnswer();
   const [algorithmAnswer, runAlgorithm, algorithmBusy] = useAnswer();
-  const [a, setA] = useState('');
-  const [b, setB] = useState('');
   const [k, setK] = useState('');
   const [n, setN] = useState('');
   const shape = k === '' && n === '' ? {} : { k: Number(k), n: Number(n) };
@@ -122,19 +135,13 @@ export function OverlayControls(props: { state: ObserverSnapshot; control: Contr
       </div>
       <p className="hint small">Leave k and n empty for the cube the population's M-region calls for.</p>
       {reembedAnswer}
-      <div className="row compact">
-        <Field label="a" value={a} onChange={setA} disabled={!enabled} placeholder="0" />
-        <Field label="b" value={b} onChange={setB} disabled={!enabled} placeholder="1" />
-        <button
-          type="button"
-          className="small"
-          disabled={!enabled || algorithmBusy || a === '' || b === ''}
-          data-testid="observer-algorithm-control"
-          onClick={() => void runAlgorithm(() => control('control:algorithm', { a: Number(a), b: Number(b) }), (r) => `Sent (${a}, ${b}) to the ${String(r.hosts)} hosts running ${state.algorithm}.`)}
-        >
-          Send to the algorithm
-        </button>
-      </div>
+      <AlgorithmIntegers
+        enabled={enabled}
+        busy={algorithmBusy}
+        label="Send to the algorithm"
+        testId="observer-algorithm-control"
+        send={(a, b) => void runAlgorithm(() => control('control:algorithm', { a: Number(a), b: Number(b) }), (r) => `Sent (${a}, ${b}) to the ${String(r.hosts)} hosts running ${state.algorithm}.`)}
+      />
       <p className="hint small">Two integers for the room's algorithm, read as it says (gossip: its probability becomes a / b; coding: a = 0 turns coding off, a = 1 on; cube routing and the trees ignore them; sflow takes its own per host, in the host's controls).</p>
       {algorithmAnswer}
     </section>
@@ -150,8 +157,6 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
   const [up, setUp] = useState(String(emulation?.upKbps ?? ''));
   const [down, setDown] = useState(String(emulation?.downKbps ?? ''));
   const [total, setTotal] = useState(String(emulation?.totalKbps ?? ''));
-  const [a, setA] = useState('');
-  const [b, setB] = useState('');
   const emulate = () => {
     const position = x !== '' && y !== '' ? ([Number(x), Number(y)] as [number, number]) : undefined;
     const next = { ...(position && { position }), ...(up !== '' && { upKbps: Number(up) }), ...(down !== '' && { downKbps: Number(down) }), ...(total !== '' && { totalKbps: Number(total) }) };
@@ -172,19 +177,13 @@ export function HostControls(props: { hostId: string; emulation: ObserverSnapsho
           Emulate
         </button>
       </div>
-      <div className="row compact">
-        <Field label="a" value={a} onChange={setA} disabled={!enabled} placeholder="0" />
-        <Field label="b" value={b} onChange={setB} disabled={!enabled} placeholder="1" />
-        <button
-          type="button"
-          className="small"
-          disabled={!enabled || busy || a === '' || b === ''}
-          data-testid="observer-host-algorithm-control"
-          onClick={() => void run(() => control('control:algorithm', { hostId, a: Number(a), b: Number(b) }), () => `Sent (${a}, ${b}) to ${hostId}'s algorithm.`)}
-        >
-          Send to this host's algorithm
-        </button>
-      </div>
+      <AlgorithmIntegers
+        enabled={enabled}
+        busy={busy}
+        label="Send to this host's algorithm"
+        testId="observer-host-algorithm-control"
+        send={(a, b) => void run(() => control('control:algorithm', { hostId, a: Number(a), b: Number(b) }), () => `Sent (${a}, ${b}) to ${hostId}'s algorithm.`)}
+      />
       <p className="hint small">sflow: (a, 1) offers service a here (1 thin, 2 pixels, 3 sensor), (a, 0) withdraws it.</p>
       <div className="row compact">
         <button

@@ -29,5 +29,15 @@ export function jsonMessages<Schema extends z.ZodType<{ v: number }>>(schema: Sc
       const { v: _version, ...message } = parsed.data;
       return message as Message;
     },
+    /** Decodes, or (a peer's bad bytes) counts it refused and gives undefined. */
+    read(payload: Uint8Array, refused: () => void): Message | undefined {
+      try {
+        return this.decode(payload);
+      } catch (error) {
+        if (!(error instanceof MalformedMessageError)) throw error;
+        refused();
+        return undefined;
+      }
+    },
   };
 }

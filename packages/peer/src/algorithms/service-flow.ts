@@ -1,4 +1,4 @@
-import { MalformedMessageError, MessageType, NO_CHANNEL, spaSpecSchema, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
+import { MessageType, NO_CHANNEL, spaSpecSchema, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
 import { z } from 'zod';
 import type { AlgorithmContext, AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
 import { BaseAlgorithm } from './base-algorithm.js';
@@ -221,15 +221,8 @@ export class ServiceFlow extends BaseAlgorithm {
   }
 
   private received(from: string, header: MessageHeader, payload: Uint8Array): void {
-    let message: FlowMessage;
-    try {
-      message = flowMessages.decode(payload);
-    } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      this.context.refused();
-      return;
-    }
-    switch (message.t) {
+    const message = flowMessages.read(payload, () => this.context.refused());
+    switch (message?.t) {
       case 'aware':
         this.offers.set(from, { services: new Set(message.services), bandwidthKbps: message.bandwidthKbps, load: message.load, expiresAt: this.context.now() + 3 * this.refreshMs });
         return;

@@ -1,4 +1,4 @@
-import { MalformedMessageError, MessageType, PUBLISHED_VARIANT, type MessageHeader } from '@cubecast/protocol';
+import { MessageType, PUBLISHED_VARIANT, type MessageHeader } from '@cubecast/protocol';
 import { z } from 'zod';
 import type { AlgorithmContext, AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
 import { BaseAlgorithm } from './base-algorithm.js';
@@ -142,14 +142,8 @@ export class TreeBuilder extends BaseAlgorithm {
   }
 
   private received(from: string, header: MessageHeader, payload: Uint8Array): void {
-    let message: TreeMessage;
-    try {
-      message = treeMessages.decode(payload);
-    } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      this.context.refused();
-      return;
-    }
+    const message = treeMessages.read(payload, () => this.context.refused());
+    if (!message) return;
     const channel = header.channel;
     const tree = this.trees.get(channel);
     switch (message.t) {
