@@ -46,6 +46,7 @@ function setup() {
     discard: () => false,
     accept: () => false,
     bandwidthKbps: () => undefined,
+    setUpstream: () => {},
     established: (...args) => established.push(args),
     refused: () => refused++,
     reportError: (error) => {

@@ -22,6 +22,13 @@ describe('sFlow: service federation (iOverlay case study 3.3)', () => {
     expect(received('S1')).toEqual(want);
   });
 
+  it('a subscriber\'s key frame request goes back along the service chain to the publisher', async () => {
+    const { net } = await serviceFlowRun({ chunks: 4 });
+    net.engines.get('S1')!.requestKeyframe(1);
+    net.advance(100);
+    expect(net.eventsOf('P', 'keyframe:request')).toHaveLength(1);
+  });
+
   it('a second requirement sharing the first stage shares its service host: the services form a graph', async () => {
     const { net, algorithms, expected, received } = await serviceFlowRun({ requirements: { S1: [SMOOTH, FILTER], S2: [SMOOTH] } });
     expect(algorithms.get('P')!.state.hops.map((h) => h.next)).toEqual(['X1', 'X1']);
@@ -66,6 +73,7 @@ describe('sFlow: service federation (iOverlay case study 3.3)', () => {
       setBranch: () => {},
       setLocal: () => {},
       bandwidthKbps: () => 100,
+      setUpstream: () => {},
       reportError: () => {},
     } as unknown as AlgorithmContext;
     const flow = new ServiceFlow(2000);

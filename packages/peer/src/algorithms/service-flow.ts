@@ -222,6 +222,8 @@ export class ServiceFlow extends BaseAlgorithm {
 
   private received(from: string, header: MessageHeader, payload: Uint8Array): void {
     const message = flowMessages.read(payload, () => this.context.refused());
+    // The stream comes from the host that handed it on: key frame requests go back that way.
+    if (message?.t === 'federate' || message?.t === 'sink') this.context.setUpstream(header.channel, from);
     switch (message?.t) {
       case 'aware':
         this.offers.set(from, { services: new Set(message.services), bandwidthKbps: message.bandwidthKbps, load: message.load, expiresAt: this.context.now() + 3 * this.refreshMs });

@@ -26,6 +26,13 @@ describe('tree construction (iOverlay case study 3.2, Fig. 5 and Table 3)', () =
     ]);
   });
 
+  it('a subscriber\'s key frame request climbs the tree to the source', () => {
+    const { net } = treeRun('stress', { seconds: 2 });
+    net.engines.get('B')!.requestKeyframe(1);
+    net.advance(100);
+    expect(net.eventsOf('S', 'keyframe:request')).toHaveLength(1);
+  });
+
   it('all-unicast: every node the source\'s child, its 200 KBps shared four ways: about half the stream each', () => {
     const { nodes } = treeRun('unicast');
     expect(nodes.S.children.sort()).toEqual(['A', 'B', 'C', 'D']);

@@ -225,6 +225,7 @@ export class TreeBuilder extends BaseAlgorithm {
     if (parent !== self) {
       if (tree.parent && tree.parent !== parent) this.sendTo(tree.parent, channel, { t: 'leave' });
       tree.parent = parent;
+      this.context.setUpstream(channel, parent);
       tree.depth = ack.depth;
     }
     tree.subscriptions.set(ack.sub, ack.maxLatencyMs);
@@ -252,6 +253,7 @@ export class TreeBuilder extends BaseAlgorithm {
     }
     if (tree.parent) this.sendTo(tree.parent, channel, { t: 'leave' });
     this.trees.delete(channel);
+    this.context.setUpstream(channel, undefined);
   }
 
   /**
@@ -266,6 +268,7 @@ export class TreeBuilder extends BaseAlgorithm {
       this.context.setBranch(channel, branchKey(child), undefined);
     }
     this.trees.delete(channel);
+    this.context.setUpstream(channel, undefined);
     const self = this.context.topology.hostId!;
     if (!rejoin || tree.source === self) return;
     for (const [sub, maxLatencyMs] of tree.subscriptions) {

@@ -42,6 +42,7 @@ const context = (): Omit<AlgorithmContext, 'setTimer' | 'hasTimer' | 'release' |
   setLocal: () => {},
   accept: () => true,
   bandwidthKbps: () => undefined,
+  setUpstream: () => {},
   established: () => {},
   refused: () => {},
   reportError: () => {},

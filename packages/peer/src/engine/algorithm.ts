@@ -140,6 +140,11 @@ export interface AlgorithmContext {
    * A copy this host has had already is dropped; false then.
    */
   accept(header: MessageHeader, payload: Uint8Array, from: string): boolean;
+  /**
+   * Where a channel comes from here (undefined: forget it): a subscriber's key frame requests
+   * go there, hop by hop to the publisher. Cube routing's route setups set it themselves.
+   */
+  setUpstream(channel: number, hostId: string | undefined): void;
   /** This host's emulated last-mile bandwidth (its total, else its upload), kbit/s; undefined when not emulated. */
   bandwidthKbps(): number | undefined;
   /** A route reached its subscriber here. */

@@ -212,6 +212,7 @@ export class SwitchingEngine {
       setLocal: (channel, subscriptionId, route) => this.routeTable.setLocal(channel, subscriptionId, route),
       accept: (header, payload, from) => this.acceptFromAlgorithm(header, payload, from),
       bandwidthKbps: () => this.emulation.totalKbps ?? this.emulation.upKbps,
+      setUpstream: (channel, hostId) => (hostId === undefined ? this.upstream.delete(channel) : this.upstream.set(channel, hostId)),
       established: (channel, subscriptionId, hops, latencyUs) => this.env.emit({ type: 'route:established', channel, subscriptionId, hops, latencyUs }),
       refused: () => this.counters.malformed++,
       reportError: (error) => this.reportError(error),
