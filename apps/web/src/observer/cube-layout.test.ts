@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cubeExtent, cubePosition } from './cube-layout.js';
+import { cubeExtent, cubePosition, idsLabel } from './cube-layout.js';
 
 const cubes = fc.tuple(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 6 })).filter(([k, n]) => k ** n <= 4096);
 
@@ -43,5 +43,14 @@ describe('cubePosition', () => {
       { x: 2.5, y: 1 },
       { x: 3.5, y: 1 },
     ]);
+  });
+});
+
+describe('idsLabel', () => {
+  it('shows up to four ids in order, then how many more', () => {
+    expect(idsLabel([])).toBe('');
+    expect(idsLabel([7, 3])).toBe('3 7');
+    expect(idsLabel([4, 3, 2, 1])).toBe('1 2 3 4');
+    expect(idsLabel([6, 7, 8, 17, 16, 15])).toBe('6 7 8 15 +2');
   });
 });

@@ -24,3 +24,13 @@ export function cubeExtent(k: number, n: number): { width: number; height: numbe
   const last = cubePosition(k ** n - 1, k, n);
   return { width: last.x + 1, height: last.y + 1 };
 }
+
+/** Ids a host's label in the picture shows: past this many they would run into the next host's. */
+const LABELLED_IDS = 4;
+
+/** A host's ids as its label shows them: the first few in order, then how many more (the details panel lists all). */
+export function idsLabel(ids: readonly number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const shown = sorted.slice(0, LABELLED_IDS).join(' ');
+  return sorted.length > LABELLED_IDS ? `${shown} +${sorted.length - LABELLED_IDS}` : shown;
+}

@@ -1,7 +1,7 @@
 import type { ObserverSnapshot } from '@cubecast/protocol';
 import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import { useEffect, useRef } from 'react';
-import { cubePosition } from './cube-layout.js';
+import { cubePosition, idsLabel } from './cube-layout.js';
 import type { LinkSummary } from './observer-model.js';
 
 /** Pixels per step of dimension 0 in the picture. */
@@ -122,7 +122,7 @@ function picture(state: ObserverSnapshot, links: readonly LinkSummary[], tree: T
       : [];
     wanted.set(host.hostId, {
       group: 'nodes',
-      label: `${hostLabel(host)}\n${host.ids.join(' ')}${branch === undefined ? '' : `\n${branch}`}`,
+      label: `${hostLabel(host)}\n${idsLabel(host.ids)}${branch === undefined ? '' : `\n${branch}`}`,
       classes: `host${many} ${roles.join(' ')}`.trim(),
       position: { x: at.x * STEP_PX, y: at.y * STEP_PX },
     });
