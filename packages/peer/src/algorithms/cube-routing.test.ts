@@ -40,8 +40,9 @@ function setup() {
     link: (hostId) => links.get(hostId),
     anchorOf: (channel) => anchors.get(channel),
     variantOf: (pipeline) => pipelineVariant(pipeline),
-    setBranch: (...args) => routeTable.setBranch(...args),
-    setLocal: (...args) => routeTable.setLocal(...args),
+    // As the engine does: soft state lives 3 refreshes.
+    setBranch: (channel, sub, branch) => routeTable.setBranch(channel, sub, branch && { ...branch, expiresAt: now + 6000 }),
+    setLocal: (channel, sub, route) => routeTable.setLocal(channel, sub, route && { ...route, expiresAt: now + 6000 }),
     release: () => false,
     discard: () => false,
     accept: () => false,

@@ -130,10 +130,9 @@ export class CubeRouting implements OverlayAlgorithm {
       return;
     }
     const prune = type === MessageType.RoutePrune;
-    const expiresAt = this.context.now() + 3 * this.refreshMs;
     for (;;) {
       if (at === header.destination) {
-        this.context.setLocal(header.channel, setup.subscriptionId, prune ? undefined : { variant, expiresAt });
+        this.context.setLocal(header.channel, setup.subscriptionId, prune ? undefined : { variant });
         if (type === MessageType.RouteSetup) this.context.established(header.channel, setup.subscriptionId, header.hops, header.latencyUs);
         return;
       }
@@ -146,7 +145,7 @@ export class CubeRouting implements OverlayAlgorithm {
       const nextHost = topology.ownerOf(next);
       const link = nextHost ? this.context.link(nextHost) : undefined;
       if (!nextHost || !link || link.state !== 'open') return; // the refresh retries once the link is up
-      this.context.setBranch(header.channel, setup.subscriptionId, prune ? undefined : { nextHost, variant, maxLatencyMs: setup.maxLatencyMs, expiresAt });
+      this.context.setBranch(header.channel, setup.subscriptionId, prune ? undefined : { nextHost, variant, maxLatencyMs: setup.maxLatencyMs });
       const forwarded: MessageHeader = { ...header, hops: Math.min(255, header.hops + 1), latencyUs: Math.round(header.latencyUs + link.oneWayMs * 1000) };
       this.context.send(nextHost, forwarded, encodeRouteSetup({ ...setup, at: next }));
       return;

@@ -273,12 +273,12 @@ export class ServiceFlow extends BaseAlgorithm {
     const hop = this.hops.get(sub);
     const variant = hop && this.context.variantOf(hop.done);
     if (!hop || hop.next === undefined || variant === undefined) return;
-    this.context.setBranch(hop.channel, sub, { nextHost: hop.next, variant, maxLatencyMs: hop.maxLatencyMs, expiresAt: this.context.now() + 3 * this.refreshMs });
+    this.context.setBranch(hop.channel, sub, { nextHost: hop.next, variant, maxLatencyMs: hop.maxLatencyMs });
   }
 
   private layLocal(sub: string): void {
     const sink = this.sinks.get(sub);
-    if (sink) this.context.setLocal(sink.channel, sub, { variant: sink.variant, expiresAt: this.context.now() + 3 * this.refreshMs });
+    if (sink) this.context.setLocal(sink.channel, sub, { variant: sink.variant });
   }
 
   /** sAware: what this host offers, its bandwidth and its load, to its known hosts. */

@@ -289,12 +289,11 @@ export class TreeBuilder extends BaseAlgorithm {
   private layBranches(channel: number): void {
     const tree = this.trees.get(channel);
     if (!tree) return;
-    const expiresAt = this.context.now() + 3 * this.refreshMs;
-    for (const [child, maxLatencyMs] of tree.children) this.context.setBranch(channel, branchKey(child), { nextHost: child, variant: PUBLISHED_VARIANT, maxLatencyMs, expiresAt });
+    for (const [child, maxLatencyMs] of tree.children) this.context.setBranch(channel, branchKey(child), { nextHost: child, variant: PUBLISHED_VARIANT, maxLatencyMs });
   }
 
   private layLocal(channel: number, sub: string): void {
-    this.context.setLocal(channel, sub, { variant: PUBLISHED_VARIANT, expiresAt: this.context.now() + 3 * this.refreshMs });
+    this.context.setLocal(channel, sub, { variant: PUBLISHED_VARIANT });
   }
 
   private tellStress(channel: number): void {

@@ -124,8 +124,8 @@ export interface AlgorithmContext {
    * Forwarding state the engine switches data by: a subscription's branch from here (undefined
    * removes it), and routes ending here. Both expire unless set again within 3 refreshes.
    */
-  setBranch(channel: number, subscriptionId: string, branch: Branch | undefined): void;
-  setLocal(channel: number, subscriptionId: string, route: LocalRoute | undefined): void;
+  setBranch(channel: number, subscriptionId: string, branch: Omit<Branch, 'expiresAt'> | undefined): void;
+  setLocal(channel: number, subscriptionId: string, route: Omit<LocalRoute, 'expiresAt'> | undefined): void;
   /**
    * Ends a hold: the held message goes on as if it had just arrived (delivered to a subscriber
    * here, switched along the branches), the time held counted in its latency. False if it is

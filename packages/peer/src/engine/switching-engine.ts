@@ -208,8 +208,8 @@ export class SwitchingEngine {
       link: (hostId) => this.links.get(hostId),
       anchorOf: (channel) => this.published.get(channel)?.anchor,
       variantOf: (pipeline) => this.pipelines.learn(pipeline),
-      setBranch: (channel, subscriptionId, branch) => this.routeTable.setBranch(channel, subscriptionId, branch),
-      setLocal: (channel, subscriptionId, route) => this.routeTable.setLocal(channel, subscriptionId, route),
+      setBranch: (channel, subscriptionId, branch) => this.routeTable.setBranch(channel, subscriptionId, branch && { ...branch, expiresAt: this.softStateExpiry() }),
+      setLocal: (channel, subscriptionId, route) => this.routeTable.setLocal(channel, subscriptionId, route && { ...route, expiresAt: this.softStateExpiry() }),
       accept: (header, payload, from) => this.acceptFromAlgorithm(header, payload, from),
       bandwidthKbps: () => this.emulation.totalKbps ?? this.emulation.upKbps,
       setUpstream: (channel, hostId) => (hostId === undefined ? this.upstream.delete(channel) : this.upstream.set(channel, hostId)),
@@ -218,6 +218,11 @@ export class SwitchingEngine {
       reportError: (error) => this.reportError(error),
     });
     return host;
+  }
+
+  /** Forwarding state an algorithm sets lives 3 refreshes unless set again: one lost refresh costs nothing. */
+  private softStateExpiry(): number {
+    return this.env.now() + 3 * this.refreshMs;
   }
 
   /** A periodic task; a round that throws is reported and the next one still runs. */
