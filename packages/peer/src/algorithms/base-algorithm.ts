@@ -4,24 +4,35 @@ import type { AlgorithmContext, AlgorithmMessage, HOLD, OverlayAlgorithm } from 
 /**
  * What most algorithms start from, as iOverlay's base class did (seed 004, section 2.3): the
  * context kept, the known hosts (those with an open link now: the only ones `send` reaches),
- * and dissemination with probability p. A subclass writes `handle`; the known hosts are up
- * to date before it runs.
+ * dissemination with probability p, and (given `refreshMs`) a periodic `refresh` for soft
+ * state. A subclass writes `handle`; the known hosts are up to date before it runs.
  */
+/** The base class's own timer: a subclass names its others otherwise. */
+const REFRESH_TIMER = 'refresh';
+
 export abstract class BaseAlgorithm implements OverlayAlgorithm {
   abstract readonly name: string;
   protected context!: AlgorithmContext;
   /** Linked hosts whose link is up, as link and view messages said. */
   protected readonly knownHosts = new Set<string>();
 
-  /** `random`: uniform in [0, 1), seeded in tests. */
-  constructor(protected readonly random: () => number = Math.random) {}
+  /** `random`: uniform in [0, 1), seeded in tests; `refreshMs`: how often `refresh` runs (never if unset). */
+  constructor(
+    protected readonly random: () => number = Math.random,
+    protected readonly refreshMs?: number,
+  ) {}
 
   start(context: AlgorithmContext): void {
     this.context = context;
     for (const hostId of context.linkedHosts()) this.knownHosts.add(hostId);
+    if (this.refreshMs !== undefined) context.setTimer(REFRESH_TIMER, this.refreshMs);
   }
 
   process(message: AlgorithmMessage): void | typeof HOLD {
+    if (message.type === 'timer' && message.name === REFRESH_TIMER && this.refreshMs !== undefined) {
+      this.context.setTimer(REFRESH_TIMER, this.refreshMs);
+      return this.refresh();
+    }
     if (message.type === 'link:up') this.knownHosts.add(message.hostId);
     else if (message.type === 'link:down') this.knownHosts.delete(message.hostId);
     else if (message.type === 'view') for (const hostId of this.knownHosts) if (!message.linked.has(hostId)) this.knownHosts.delete(hostId);
@@ -29,6 +40,9 @@ export abstract class BaseAlgorithm implements OverlayAlgorithm {
   }
 
   protected abstract handle(message: AlgorithmMessage): void | typeof HOLD;
+
+  /** Every `refreshMs`: what keeps soft state alive (branches, announcements). */
+  protected refresh(): void {}
 
   /** Sends one of this algorithm's own messages (type 8) about a channel to a linked host. */
   protected sendOwn(hostId: string, channel: number, payload: Uint8Array): boolean {

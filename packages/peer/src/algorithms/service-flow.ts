@@ -1,6 +1,6 @@
 import { MessageType, NO_CHANNEL, spaSpecSchema, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
 import { z } from 'zod';
-import type { AlgorithmContext, AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
+import type { AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
 import { BaseAlgorithm } from './base-algorithm.js';
 import type { RouteRequestInfo } from './cube-routing.js';
 import { jsonMessages } from './json-messages.js';
@@ -86,13 +86,8 @@ export class ServiceFlow extends BaseAlgorithm {
   /** The subscriptions ending here, by channel: the variant each gets. */
   private readonly sinks = new Map<string, { channel: number; variant: number }>();
 
-  constructor(private readonly refreshMs: number) {
-    super();
-  }
-
-  override start(context: AlgorithmContext): void {
-    super.start(context);
-    context.setTimer('refresh', this.refreshMs);
+  constructor(protected override readonly refreshMs: number) {
+    super(undefined, refreshMs);
   }
 
   /** The services this host offers, and the chains it is part of (diagnostics, tests). */
@@ -122,9 +117,6 @@ export class ServiceFlow extends BaseAlgorithm {
           const arrived = hop.done.length - hop.serves;
           this.federate(sub, hop.channel, hop.sink, hop.maxLatencyMs, hop.done.slice(0, arrived), [...hop.done.slice(arrived), ...hop.rest], hop.chain);
         }
-        return;
-      case 'timer':
-        if (message.name === 'refresh') this.refresh();
         return;
       default:
         return;
@@ -259,13 +251,12 @@ export class ServiceFlow extends BaseAlgorithm {
     this.announce();
   }
 
-  private refresh(): void {
+  protected override refresh(): void {
     for (const sub of this.hops.keys()) this.layBranch(sub);
     for (const sub of this.sinks.keys()) this.layLocal(sub);
     const now = this.context.now();
     for (const [hostId, offer] of this.offers) if (offer.expiresAt < now) this.offers.delete(hostId);
     this.announce();
-    this.context.setTimer('refresh', this.refreshMs);
   }
 
   /** The branch of a subscription's chain from here: the next host gets the stream as this host's stages made it. */

@@ -1,6 +1,6 @@
 import { MessageType, PUBLISHED_VARIANT, type MessageHeader } from '@cubecast/protocol';
 import { z } from 'zod';
-import type { AlgorithmContext, AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
+import type { AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
 import { BaseAlgorithm } from './base-algorithm.js';
 import { jsonMessages } from './json-messages.js';
 import type { RouteRequestInfo } from './cube-routing.js';
@@ -72,16 +72,11 @@ export class TreeBuilder extends BaseAlgorithm {
 
   constructor(
     readonly mode: TreeMode,
-    private readonly refreshMs: number,
+    refreshMs: number,
     random?: () => number,
   ) {
-    super(random);
+    super(random, refreshMs);
     this.name = `${mode}-tree`;
-  }
-
-  override start(context: AlgorithmContext): void {
-    super.start(context);
-    context.setTimer('refresh', this.refreshMs);
   }
 
   /** This host's degree in a channel's tree and its stress (Infinity-free: no emulated bandwidth counts as 1 Gbit/s). */
@@ -119,9 +114,6 @@ export class TreeBuilder extends BaseAlgorithm {
           if (tree.children.delete(message.hostId)) this.layBranches(channel);
           if (tree.parent === message.hostId) this.detach(channel, true);
         }
-        return;
-      case 'timer':
-        if (message.name === 'refresh') this.refresh();
         return;
       default:
         return;
@@ -276,13 +268,12 @@ export class TreeBuilder extends BaseAlgorithm {
     }
   }
 
-  private refresh(): void {
+  protected override refresh(): void {
     for (const [channel, tree] of this.trees) {
       this.layBranches(channel);
       for (const sub of tree.subscriptions.keys()) this.layLocal(channel, sub);
       this.tellStress(channel);
     }
-    this.context.setTimer('refresh', this.refreshMs);
   }
 
   /** Branches to each child, kept alive by each refresh (the engine expires them after 3). */
