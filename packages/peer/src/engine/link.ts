@@ -79,13 +79,13 @@ export class BandwidthBucket {
 
   /** Whether this bucket (or the one it shares) limits anything. */
   get limited(): boolean {
-    return this.kbps !== undefined || (this.shared?.limited ?? false);
+    return this.kbps !== undefined || this.shared?.kbps !== undefined;
   }
 
   /** Takes `bytes` if available now (here and in the shared bucket); else returns the ms to wait before trying again. */
   take(bytes: number, now: number): number {
     // Every message a host sends or receives comes here: the common case, no emulation, first.
-    if (this.kbps === undefined && this.shared?.kbps === undefined) return 0;
+    if (!this.limited) return 0;
     const wait = Math.max(this.waitFor(bytes, now), this.shared?.waitFor(bytes, now) ?? 0);
     if (wait > 0) return wait;
     this.spend(bytes);

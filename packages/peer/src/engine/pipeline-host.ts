@@ -62,8 +62,8 @@ export class PipelineHost {
   private readonly splitSecond = new Map<number, number>();
   /** `channel:variant:role` -> the pipeline producing that variant here. */
   private readonly hosted = new Map<string, HostedPipeline>();
-  /** `input:output` -> stagesFrom's answer (null: none), for known specs only; forgotten when specs change. */
-  private readonly stagesKnown = new Map<string, readonly SpaSpec[] | null>();
+  /** input -> output -> stagesFrom's answer (null: none), for known specs only; forgotten when specs change. */
+  private readonly stagesKnown = new Map<number, Map<number, readonly SpaSpec[] | null>>();
   private closed = false;
 
   constructor(
@@ -105,15 +105,18 @@ export class PipelineHost {
    * is how it begins. Undefined when it does not, or either is unknown here.
    */
   stagesFrom(input: number, output: number): readonly SpaSpec[] | undefined {
-    // Asked for each message switched where a branch wants another variant: remembered.
-    const key = `${input}:${output}`;
-    if (this.stagesKnown.has(key)) return this.stagesKnown.get(key) ?? undefined;
+    // Asked for each message switched where a branch wants another variant: remembered, and
+    // looked up without making a key.
+    const known = this.stagesKnown.get(input)?.get(output);
+    if (known !== undefined) return known ?? undefined;
     const whole = this.specs.get(output);
     const prefix = input === PUBLISHED_VARIANT ? [] : this.specs.get(input);
     // Only pairs of known specs are remembered: a peer may name any variant.
     if (!whole || !prefix) return undefined;
     const stages = prefix.length < whole.length && whole[0]?.spa !== SPLIT && canonicalPipeline(whole.slice(0, prefix.length)) === canonicalPipeline(prefix) ? whole.slice(prefix.length) : undefined;
-    this.stagesKnown.set(key, stages ?? null);
+    let fromInput = this.stagesKnown.get(input);
+    if (!fromInput) this.stagesKnown.set(input, (fromInput = new Map()));
+    fromInput.set(output, stages ?? null);
     return stages;
   }
 

@@ -60,6 +60,11 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   lossProtection: 'fec',
 };
 
+/** A data message as it goes on the wire: a timely one padded to a packet (encodeTimely). */
+function encodeData(header: MessageHeader, payload: Uint8Array): Uint8Array {
+  return (header.flags & Flags.Timely) !== 0 ? encodeTimely(header, payload) : encode(header, payload);
+}
+
 /** The sooner of two waits, 0 meaning none. */
 function soonest(a: number, b: number): number {
   return a === 0 ? b : b === 0 ? a : Math.min(a, b);
@@ -491,7 +496,7 @@ export class SwitchingEngine {
         const now = this.env.now();
         const demand = this.demand(message.channel, now);
         // An algorithm that takes data decides where it goes: no branch here is no reason to drop it.
-        if (!this.carries(message.channel, message.destination, demand) && !this.algorithm.algorithm.receivesData) {
+        if (!this.algorithm.algorithm.receivesData && !this.carries(message.channel, message.destination, demand)) {
           this.counters.malformed++;
           return;
         }
@@ -835,8 +840,7 @@ export class SwitchingEngine {
       link.toWire(encode(header, payload), now);
       return true;
     }
-    const timely = (header.flags & Flags.Timely) !== 0;
-    link.enqueue({ bytes: timely ? encodeTimely(header, payload) : encode(header, payload), flags: header.flags, group: chunkKey(header), channel: header.channel, forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival: now } });
+    link.enqueue({ bytes: encodeData(header, payload), flags: header.flags, group: chunkKey(header), channel: header.channel, forwarded: { hops: header.hops, latencyUs: header.latencyUs, arrival: now } });
     this.pump();
     return true;
   }
@@ -845,8 +849,7 @@ export class SwitchingEngine {
   private acceptFromAlgorithm(header: MessageHeader, payload: Uint8Array, from: string): boolean {
     if (header.type !== MessageType.Data || !this.knows(header.channel)) return false;
     if (!this.duplicates.isFirstCopy(header.channel, header.destination, header.sequence, header.fragmentIndex)) return false;
-    const bytes = (header.flags & Flags.Timely) !== 0 ? encodeTimely(header, payload) : encode(header, payload);
-    this.forward(header, payload, bytes, this.env.now(), from);
+    this.forward(header, payload, encodeData(header, payload), this.env.now(), from);
     return true;
   }
 
