@@ -1,6 +1,5 @@
 import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
-// Test tooling, not part of the package's API: imported from its source.
-import { startRedis, type RedisProcess } from '../signaling-server/src/testing/redis-server.js';
+import { startRedis, type RedisProcess } from '@cubecast/signaling-server/services';
 import { test as base, expect, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 

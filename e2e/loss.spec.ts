@@ -1,7 +1,7 @@
 import { summarize } from '@cubecast/overlay';
 import { LIMITS } from '@cubecast/protocol';
 import { expect, framesDecoded, snapshots, streamToAll, test } from './fixtures.js';
-import { UdpLoss } from './net/udp-loss.js';
+import { UdpLoss } from '@cubecast/scenario';
 
 const WINDOW_MS = 10_000;
 

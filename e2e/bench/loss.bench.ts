@@ -21,7 +21,7 @@ import { summarize } from '@cubecast/overlay';
 import { Flags } from '@cubecast/protocol';
 import { startBenchBrowser } from '@cubecast/bench-kit/browser';
 import { table } from '@cubecast/bench-kit';
-import { UdpLoss } from '../net/udp-loss.js';
+import { UdpLoss } from '@cubecast/scenario';
 import { openChain } from './bench-page-api.js';
 
 const DEADLINE_MS = 40 * 60_000;

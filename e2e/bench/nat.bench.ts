@@ -18,8 +18,7 @@ import { iceConfigurationFor } from '@cubecast/signaling-server';
 import { table } from '@cubecast/bench-kit';
 // The specs' page helpers: they drive the app as a person does, and work outside the test runner.
 import { expect, framesDecoded, publishCamera, snapshot, subscribe } from '../fixtures.js';
-import type { NatKind } from '../net/nat-network.js';
-import { startNatTestbed, type NatTestbed } from '../net/testbed.js';
+import { startNatTestbed, type NatKind, type NatTestbed } from '@cubecast/scenario';
 import { rtcConfiguration } from '@cubecast/peer/rtc';
 import { benchApi, floodRate, wireLine, type BenchTab } from './bench-page-api.js';
 

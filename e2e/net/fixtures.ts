@@ -1,6 +1,5 @@
 import { test as base, expect } from '@playwright/test';
-import type { NatKind } from './nat-network.js';
-import { startNatTestbed, type IceMode, type NatTestbed } from './testbed.js';
+import { startNatTestbed, type IceMode, type NatKind, type NatTestbed } from '@cubecast/scenario';
 
 export type { IceMode, NatTestbed };
 

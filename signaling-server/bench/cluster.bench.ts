@@ -13,7 +13,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { summarize } from '@cubecast/overlay';
 import { table } from '@cubecast/bench-kit';
-import { startRedis } from '../src/testing/redis-server.js';
+import { startRedis } from '../src/services/redis-server.js';
 import { ask, startClientProcess, startServerProcess, stopAll, withDeadline, type Reply } from './server-process.js';
 
 const HOSTS = Number(process.env.CUBECAST_CLUSTER_HOSTS ?? 65536);

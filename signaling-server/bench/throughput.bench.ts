@@ -12,7 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { table } from '@cubecast/bench-kit';
 import { summarize } from '@cubecast/overlay';
-import { startRedis } from '../src/testing/redis-server.js';
+import { startRedis } from '../src/services/redis-server.js';
 import { VirtualHost } from '../src/testing/virtual-host.js';
 import { startServerProcess, withDeadline } from './server-process.js';
 

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TURN_TTL_SECONDS, iceConfigurationFor, IceConfigError, iceSettingsFromEnv, turnRestCredential } from './ice-config.js';
-import { startTurn, TURN_CLIENT } from './testing/turn-server.js';
+import { startTurn, TURN_CLIENT } from './services/turn-server.js';
 
 describe('iceSettingsFromEnv', () => {
   it('is empty without settings: host candidates only', () => {

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
 import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
+import { assertChromium, BROWSER_ARGS, CHROMIUM_PATH } from '@cubecast/scenario/chromium';
 
 export interface BenchBrowser {
   readonly server: RunningServer;
@@ -27,12 +27,14 @@ export async function startBenchBrowser(name: string, page: string, deadlineMs: 
     process.exit(2);
   }
   // Said in one line rather than in Playwright's banner about `npx playwright install`.
-  if (!existsSync(CHROMIUM_PATH)) {
-    console.error(`${name}: no Chromium at ${CHROMIUM_PATH}; install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  try {
+    assertChromium();
+  } catch (error) {
+    console.error(`${name}: ${(error as Error).message}`);
     process.exit(2);
   }
   const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, ...serverOptions });
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: BROWSER_ARGS });
   return {
     server,
     browser,

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@cubecast/overlay';
 import { UsageError } from './args.js';
 import type { Io } from './io.js';
 import { cubeCommand } from './cube-commands.js';
+import { scenarioCommand } from './scenario-command.js';
 import { serveCommand } from './serve-command.js';
 import { simCommand } from './sim-command.js';
 
@@ -15,6 +16,7 @@ Commands:
   serve            run the signaling server and the web app
   cube             cube facts: M-regions, routes, the region table
   sim              the papers' overlay experiments on a simulated Internet of 65536 hosts
+  scenario         run a scripted multi-tab experiment and get its report, or start one
 
 Run "cubecast <command> --help" for a command's options.`;
 
@@ -39,8 +41,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return simCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io);
+      case 'scenario':
+        return await scenarioCommand(rest, io);
       default:
-        throw new UsageError(`unknown command "${command}": expected serve, cube or sim (see cubecast --help)`);
+        throw new UsageError(`unknown command "${command}": expected serve, cube, sim or scenario (see cubecast --help)`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof InvalidArgumentError) {

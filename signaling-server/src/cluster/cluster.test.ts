@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
 import { encodeBusEnvelopes } from './bus-codec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../server.js';
-import { startRedis, type RedisProcess } from '../testing/redis-server.js';
+import { startRedis, type RedisProcess } from '../services/redis-server.js';
 import { eventually, TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../testing/virtual-host.js';
 
 let redis: RedisProcess;

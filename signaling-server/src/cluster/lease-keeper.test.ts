@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
-import { startRedis, type RedisProcess } from '../testing/redis-server.js';
+import { startRedis, type RedisProcess } from '../services/redis-server.js';
 import { eventually } from '../testing/virtual-host.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { RedisRooms } from './redis-rooms.js';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisProcess } from '../testing/redis-server.js';
+import { startRedis, type RedisProcess } from '../services/redis-server.js';
 import { TEST_VIDEO_CODEC as VIDEO, VirtualHost } from '../testing/virtual-host.js';
 
 let redis: RedisProcess;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisProcess } from '../testing/redis-server.js';
+import { startRedis, type RedisProcess } from '../services/redis-server.js';
 import { RedisRooms } from './redis-rooms.js';
 
 let redis: RedisProcess;

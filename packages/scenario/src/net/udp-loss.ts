@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { isIsolated } from '../network-namespace.js';
 
 /** Where the loss applies: a namespace's whole intake (a host's downlink), or only what comes from one address (a link). */
 export interface UdpLossScope {
@@ -20,7 +21,7 @@ export class UdpLoss {
 
   constructor(private readonly scope: UdpLossScope = {}) {
     // The process's own namespace must be private: never the machine's.
-    if (!scope.namespace && process.env.CUBECAST_NETNS !== '1') throw new Error('UdpLoss outside a private network namespace: run under e2e/isolate.mjs');
+    if (!scope.namespace && !isIsolated()) throw new Error('UdpLoss outside a private network namespace: run under the kit (cubecast scenario run) or e2e/isolate.mjs');
   }
 
   /** Drops UDP packets with this probability from now on (0: none). */

@@ -1,12 +1,10 @@
-import { makeSelfSignedCertificate, silentLogger, startServer, type IceSettings, type RunningServer, type TlsCredentials } from '@cubecast/signaling-server';
-// Test tooling, not part of the package's API: imported from its source.
-import { startTurn, type TurnProcess } from '../../signaling-server/src/testing/turn-server.js';
+import { makeSelfSignedCertificate, silentLogger, startServer, type IceSettings, type RunningServer, type ServerOptions, type TlsCredentials } from '@cubecast/signaling-server';
+import { startTurn, type TurnProcess } from '@cubecast/signaling-server/services';
 import type { Browser, Page } from '@playwright/test';
 import { createHash, X509Certificate } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { webRoot } from '../web-root.js';
 import { INTERNET_ADDRESS, NatNetwork, type NatKind } from './nat-network.js';
 
-const webRoot = fileURLToPath(new URL('../../apps/web/dist', import.meta.url));
 export const TURN_SECRET = 'e2e-turn-secret';
 
 /**
@@ -44,11 +42,11 @@ function iceSettings(ice: IceMode, turn: TurnProcess): IceSettings {
 }
 
 /**
- * Builds the network (one home per entry of `homes`), starts coturn and the server over HTTPS
+ * Builds the network (one home per entry of `homes`), starts coturn and the server (with `serverOptions`) over HTTPS
  * (its certificate made here: a page at this address is a secure context only so); close()
  * takes it all down, the tabs first (a server that closes first waits on their WebSockets).
  */
-export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 'stun-turn'): Promise<NatTestbed> {
+export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 'stun-turn', serverOptions: Partial<ServerOptions> = {}): Promise<NatTestbed> {
   const network = NatNetwork.create(homes);
   let turn: TurnProcess | undefined;
   let server: RunningServer | undefined;
@@ -64,7 +62,7 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
     tls = await makeSelfSignedCertificate([INTERNET_ADDRESS]);
     turn = await startTurn(TURN_SECRET, INTERNET_ADDRESS, ice === 'turns-relay' ? tls : undefined);
     settings = iceSettings(ice, turn);
-    server = await startServer({ port: 0, host: INTERNET_ADDRESS, webRoot, logger: silentLogger, tls, ice: settings });
+    server = await startServer({ port: 0, host: INTERNET_ADDRESS, logger: silentLogger, tls, ice: settings, webRoot: webRoot(), ...serverOptions });
   } catch (error) {
     await close();
     throw error;
@@ -91,7 +89,7 @@ export async function startNatTestbed(homes: readonly NatKind[], ice: IceMode = 
       page.on('pageerror', (error) => errors.push(`home ${home}: ${error.message}`));
       pages.push(page);
       await page.goto(`${url}/${query}`);
-      for (const deadline = Date.now() + 20_000; (await page.evaluate(() => window.cubecast?.connection)) !== 'connected'; ) {
+      for (const deadline = Date.now() + 20_000; (await page.evaluate(() => (globalThis as { cubecast?: { connection: string } }).cubecast?.connection)) !== 'connected'; ) {
         if (Date.now() > deadline) throw new Error(`a tab in home ${home} did not join within 20 s`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }

@@ -1,6 +1,6 @@
 /**
  * A NAT test network of real components: network namespaces, veth pairs, a bridge and
- * iptables NAT, built by the test that uses it inside the e2e runner's private namespace.
+ * iptables NAT, built by the test that uses it inside the private namespace of the run.
  *
  *   "internet" (the runner's namespace): bridge ccbr0, 203.0.113.1/24 (TEST-NET-3, an
  *     address for documentation that routes nowhere). The signaling server and coturn listen
@@ -13,7 +13,7 @@
  * port, so a STUN-learned address works for every peer); `symmetric` is MASQUERADE
  * --random-fully (a new public port per destination: only a TURN relay gets through).
  * Every namespace and interface it makes is removed by close(), also after a failure; ones
- * left by a process that died are removed by e2e/isolate.mjs, before and after each run.
+ * left by a process that died are removed before and after each isolated run (network-namespace.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { UdpLoss } from './udp-loss.js';
@@ -28,7 +28,7 @@ export type NatKind = 'eim' | 'symmetric';
 /** The internet's address, where the servers listen. */
 export const INTERNET_ADDRESS = '203.0.113.1';
 const BRIDGE = 'ccbr0';
-/** Namespaces of this harness are named cc<pid>-...: e2e/isolate.mjs removes those of dead pids. */
+/** Namespaces of this harness are named cc<pid>-...: removeStaleNamespaces removes those of dead pids. */
 const PREFIX = 'cc';
 
 function ip(...args: string[]): void {

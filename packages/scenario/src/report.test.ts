@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { markedEvents, renderReport, reportPlots } from './report.js';
+import { TIMELINE_VERSION, type Timeline } from './timeline.js';
+
+const timeline: Timeline = {
+  version: TIMELINE_VERSION,
+  title: 'a </script> title & more',
+  file: 'scenarios/x.scenario.ts',
+  startedAt: '2026-12-03T00:00:00.000Z',
+  tickMs: 500,
+  tabs: [{ index: 0, options: {}, openedAt: 0, hostId: 'h1' }],
+  samples: [0, 500, 1000].map((t, i) => ({
+    t,
+    tabs: { 0: { connection: 'connected', hostId: 'h1', ids: ['0'], links: i > 0 ? ['h2'] : [], subscriptions: [{ channel: 'cam', maxLatencyMs: 300, framesDecoded: i * 10, latencyMs: 4 + i, trueLatencyMs: null, hops: 1, boundMet: true, pipeline: [] }], publishing: [], relaying: [] } },
+    server: { hosts: 2, links: i, cube: { k: 2, n: 1, epoch: 1 }, policy: 'odr' },
+  })),
+  events: [
+    { t: 100, source: 'server', type: 'join', message: 'h1 joined' },
+    { t: 700, source: 'scenario', type: 'crash', message: 'tab 0 <crashed>', tab: 0 },
+    { t: 800, source: 'server', type: 'swap', message: 'swapped' },
+  ],
+  outcome: { status: 'failed', error: 'expected 1 to be 2', durationMs: 1200 },
+};
+
+describe('the report', () => {
+  it('plots each subscriber and tab on the samples\' time axis, with the marked events', () => {
+    const plots = reportPlots(timeline);
+    expect(plots.x).toEqual([0, 0.5, 1]);
+    expect(plots.latency).toEqual([{ label: 'tab 0 (h1) cam', values: [4, 5, 6], bound: [300, 300, 300] }]);
+    expect(plots.fps[0]!.values).toEqual([null, 20, 20]);
+    expect(plots.links).toEqual([{ label: 'tab 0 (h1)', values: [0, 1, 1] }]);
+    expect(plots.server).toEqual({ hosts: [2, 2, 2], links: [0, 1, 2] });
+    expect(plots.markers.map((m) => [m.t, m.label])).toEqual([
+      [0.7, 'crash 0'],
+      [0.8, 'swap'],
+    ]);
+    expect(markedEvents(timeline.events).map((e) => e.type)).toEqual(['crash', 'swap']);
+  });
+
+  it('is one HTML file with uPlot and the data inlined, the outcome shown, and text escaped', () => {
+    const html = renderReport(timeline);
+    expect(html).toMatch(/^<!doctype html>/);
+    // uPlot's code is in the page: nothing is fetched.
+    expect(html).toContain('var uPlot');
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).toContain('<strong>failed</strong> after 1.2 s: <code>expected 1 to be 2</code>');
+    expect(html).toContain('tab 0 &#60;crashed&#62;');
+    // The title's "</script>" cannot end the data's script element early.
+    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    const data = JSON.parse(/<script type="application\/json" id="data">(.*?)<\/script>/s.exec(html)![1]!);
+    expect(data.x).toEqual([0, 0.5, 1]);
+  });
+
+  it('says a scenario that never finished is unfinished', () => {
+    const { outcome: _, ...unfinished } = timeline;
+    expect(renderReport(unfinished as Timeline)).toContain('<strong>unfinished</strong>');
+  });
+});
