@@ -19,9 +19,10 @@ test('a relay crashes mid-stream, and every subscriber it fed resumes', async ({
   const survivors = subscribers.filter((tab) => tab !== relay);
   await relay.crash();
 
-  // Every survivor decodes 25 frames more than it had when the relay died, within 15 s.
+  // Every survivor decodes new frames within 5 s: 5 beyond what it had when the relay died
+  // (a frame or two may still drain from a queue).
   const before = new Map(survivors.map((tab) => [tab.index, sample.tabs[tab.index]!.subscriptions[0]!.framesDecoded]));
-  await overlay.waitFor('every survivor decodes again', (s) => survivors.every((tab) => (s.tabs[tab.index]?.subscriptions[0]?.framesDecoded ?? 0) >= before.get(tab.index)! + 25), { timeoutMs: 15_000 });
+  await overlay.waitFor('every survivor decodes again', (s) => survivors.every((tab) => (s.tabs[tab.index]?.subscriptions[0]?.framesDecoded ?? 0) >= before.get(tab.index)! + 5), { timeoutMs: 5000 });
   overlay.mark('all resumed');
   await new Promise((resolve) => setTimeout(resolve, 5000));
   for (const tab of survivors) expect((await tab.snapshot()).subscriptions[0]!.boundMet).not.toBe(false);

@@ -39,8 +39,8 @@ export class ObserverConnection {
 
   /** Sends an observer control; resolves to its answer, or throws the server's refusal as its error class. */
   async control<E extends ControlEvent>(event: E, payload: ControlPayload<E>): Promise<Ack> {
-    const emit = this.socket.timeout(CONTROL_TIMEOUT_MS).emitWithAck as (event: E, payload: ControlPayload<E>) => Promise<Ack>;
-    const ack = await emit(event, payload);
+    const timed = this.socket.timeout(CONTROL_TIMEOUT_MS) as unknown as { emitWithAck(event: E, payload: ControlPayload<E>): Promise<Ack> };
+    const ack = await timed.emitWithAck(event, payload);
     if (!ack.ok) throw errorFromAck(ack);
     return ack;
   }

@@ -10,7 +10,7 @@ import { startRedis, type RedisProcess } from '@cubecast/signaling-server/servic
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NatKind } from './net/nat-network.js';
+import type { NatKind, NatNetwork } from './net/nat-network.js';
 import { startNatTestbed, type IceMode, type NatTestbed } from './net/testbed.js';
 import { UdpLoss } from './net/udp-loss.js';
 import { ObserverConnection } from './observer-connection.js';
@@ -266,9 +266,19 @@ export class Overlay {
     return url;
   }
 
-  /** The running servers (none with `homes`: the NAT testbed's is `testbed.server`). */
+  /** The running servers: the nodes, or the NAT test network's one. */
   get servers(): readonly RunningServer[] {
     return this.started.testbed ? [this.started.testbed.server] : this.started.servers;
+  }
+
+  /** The redis-server the nodes share, when there is one. */
+  get redisUrl(): string | undefined {
+    return this.started.redis?.url;
+  }
+
+  /** The NAT test network, with `homes`. */
+  get network(): NatNetwork | undefined {
+    return this.started.testbed?.network;
   }
 
   /** Opens `count` tabs with the same options, one after another; resolves once each has joined. */

@@ -18,6 +18,10 @@ const timeline: Timeline = {
     { t: 100, source: 'server', type: 'join', message: 'h1 joined' },
     { t: 700, source: 'scenario', type: 'crash', message: 'tab 0 <crashed>', tab: 0 },
     { t: 800, source: 'server', type: 'swap', message: 'swapped' },
+    { t: 850, source: 'scenario', type: 'publish', message: 'tab 0 publishes' },
+    { t: 900, source: 'server', type: 'publish', message: 'h1 publishes', tab: 0 },
+    { t: 950, source: 'scenario', type: 'mark', message: 'a mark with a long message to shorten' },
+    { t: 960, source: 'scenario', type: 'emulation', message: 'tab 0 moves', tab: 0 },
   ],
   outcome: { status: 'failed', error: 'expected 1 to be 2', durationMs: 1200 },
 };
@@ -26,15 +30,27 @@ describe('the report', () => {
   it('plots each subscriber and tab on the samples\' time axis, with the marked events', () => {
     const plots = reportPlots(timeline);
     expect(plots.x).toEqual([0, 0.5, 1]);
-    expect(plots.latency).toEqual([{ label: 'tab 0 (h1) cam', values: [4, 5, 6], bound: [300, 300, 300] }]);
+    expect(plots.latency).toEqual([{ label: 'tab 0 (h1) cam', values: [4, 5, 6] }]);
+    expect(plots.bounds).toEqual([{ label: 'bound 300 ms', values: [300, 300, 300] }]);
     expect(plots.fps[0]!.values).toEqual([null, 20, 20]);
     expect(plots.links).toEqual([{ label: 'tab 0 (h1)', values: [0, 1, 1] }]);
     expect(plots.server).toEqual({ hosts: [2, 2, 2], links: [0, 1, 2] });
     expect(plots.markers.map((m) => [m.t, m.label])).toEqual([
       [0.7, 'crash 0'],
       [0.8, 'swap'],
+      [0.9, 'publish 0'],
+      [0.95, 'a mark with a long message…'],
     ]);
-    expect(markedEvents(timeline.events).map((e) => e.type)).toEqual(['crash', 'swap']);
+    expect(markedEvents(timeline.events).map((e) => `${e.source} ${e.type}`)).toEqual(['scenario crash', 'server swap', 'server publish', 'scenario mark']);
+  });
+
+  it('draws a bound per subscriber when they differ', () => {
+    const second = { ...timeline.samples[1]!.tabs[0]!.subscriptions[0]!, channel: 'mic', maxLatencyMs: 100 };
+    const samples = timeline.samples.map((s, i) => (i === 1 ? { ...s, tabs: { 0: { ...s.tabs[0]!, subscriptions: [...s.tabs[0]!.subscriptions, second] } } } : s));
+    expect(reportPlots({ ...timeline, samples }).bounds).toEqual([
+      { label: 'tab 0 (h1) cam bound', values: [300, 300, 300], of: 0 },
+      { label: 'tab 0 (h1) mic bound', values: [null, 100, null], of: 1 },
+    ]);
   });
 
   it('is one HTML file with uPlot and the data inlined, the outcome shown, and text escaped', () => {

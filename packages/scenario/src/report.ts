@@ -22,9 +22,18 @@ export const MARKED_EVENTS: Readonly<Record<string, string>> = {
   mark: '#1565c0',
 };
 
+/** What the server's feed reports when the script does it: marked once, when the server has it. */
+const SERVER_REPORTED = new Set(['publish', 'emulation', 'policy']);
+
 export function markedEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
   // Joins and leaves are not marked: there is one per tab, and the server's plot counts them.
-  return events.filter((e) => e.type in MARKED_EVENTS);
+  return events.filter((e) => e.type in MARKED_EVENTS && !(e.source === 'scenario' && SERVER_REPORTED.has(e.type)));
+}
+
+/** A marker's label: a mark's own words (shortened), else the type and the tab. */
+function markerLabel(e: TimelineEvent): string {
+  if (e.type === 'mark') return e.message.length > 28 ? `${e.message.slice(0, 27).trimEnd()}…` : e.message;
+  return e.tab !== undefined ? `${e.type} ${e.tab}` : e.type;
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -44,7 +53,9 @@ function uplot(): { js: string; css: string } {
 /** What the page's script plots: x in seconds, one array per series, null for a gap. */
 export interface ReportPlots {
   readonly x: number[];
-  readonly latency: { label: string; values: (number | null)[]; bound: (number | null)[] }[];
+  readonly latency: { label: string; values: (number | null)[] }[];
+  /** One line when every subscriber has the same bound throughout, else one per subscriber. */
+  readonly bounds: { label: string; values: (number | null)[]; of?: number }[];
   readonly fps: { label: string; values: (number | null)[] }[];
   readonly links: { label: string; values: (number | null)[] }[];
   readonly server: { hosts: (number | null)[]; links: (number | null)[] };
@@ -61,13 +72,16 @@ export function reportPlots(timeline: Timeline): ReportPlots {
   };
   const series = subscriberSeries(timeline);
   const links = openLinkCounts(timeline);
+  const allBounds = new Set(series.flatMap((s) => s.boundMs));
+  const shared = allBounds.size === 1 ? [...allBounds][0]! : undefined;
   return {
     x,
-    latency: series.map((s) => ({ label: `${tabLabel(timeline, s.tab)} ${s.channel}`, values: align(s.times, s.latencyMs), bound: align(s.times, s.boundMs) })),
+    latency: series.map((s) => ({ label: `${tabLabel(timeline, s.tab)} ${s.channel}`, values: align(s.times, s.latencyMs) })),
+    bounds: shared !== undefined ? [{ label: `bound ${shared} ms`, values: x.map(() => shared) }] : series.map((s, i) => ({ label: `${tabLabel(timeline, s.tab)} ${s.channel} bound`, values: align(s.times, s.boundMs), of: i })),
     fps: series.map((s) => ({ label: `${tabLabel(timeline, s.tab)} ${s.channel}`, values: align(s.times, s.fps) })),
     links: [...links.perTab].map(([index, values]) => ({ label: tabLabel(timeline, index), values })),
     server: { hosts: timeline.samples.map((s) => s.server?.hosts ?? null), links: timeline.samples.map((s) => s.server?.links ?? null) },
-    markers: markedEvents(timeline.events).map((e) => ({ t: e.t / 1000, type: e.type, label: e.tab !== undefined ? `${e.type} ${e.tab}` : e.type, color: MARKED_EVENTS[e.type]! })),
+    markers: markedEvents(timeline.events).map((e) => ({ t: e.t / 1000, type: e.type, label: markerLabel(e), color: MARKED_EVENTS[e.type]! })),
   };
 }
 
@@ -119,7 +133,7 @@ ${status}
 ${series.length > 0 ? `<table><tr><th>tab</th><th>channel</th><th>bound</th><th>frames</th><th>latency p50</th><th>p99</th><th>bound met</th><th>longest stall</th></tr>\n${rows}</table>` : '<p class="empty">No tab subscribed.</p>'}
 <p class="legend">Marked on the time axis: ${legend}</p>
 <h2>Latency against the bound</h2>
-<p class="muted">Solid: the latency each subscriber's overlay reports; dashed: its bound.</p>
+<p class="muted">Solid: the latency each subscriber's overlay reports; dashed: the bound (one line when all share it).</p>
 <div id="latency" class="plot"></div>
 <h2>Frames decoded per second</h2>
 <div id="fps" class="plot"></div>
@@ -176,8 +190,9 @@ function plot(id, yLabel, series, values, log) {
 // Log scale: a bound of hundreds of ms and latencies of a few are both read off it.
 const positive = (values) => values.map((v) => (v === null ? null : Math.max(v, 0.1)));
 plot('latency', 'ms (log)',
-  data.latency.flatMap((s, i) => [{ label: s.label, stroke: colour(i), width: 1.5 }, { label: s.label + ' bound', stroke: colour(i), dash: [6, 4], width: 1 }]),
-  data.latency.flatMap((s) => [positive(s.values), s.bound]), true);
+  [...data.latency.map((s, i) => ({ label: s.label, stroke: colour(i), width: 1.5 })),
+   ...data.bounds.map((b) => ({ label: b.label, stroke: b.of === undefined ? '#444' : colour(b.of), dash: [6, 4], width: 1, points: { show: false } }))],
+  [...data.latency.map((s) => positive(s.values)), ...data.bounds.map((b) => b.values)], true);
 plot('fps', 'frames/s', data.fps.map((s, i) => ({ label: s.label, stroke: colour(i), width: 1.5 })), data.fps.map((s) => s.values));
 plot('links', 'open links', data.links.map((s, i) => ({ label: s.label, stroke: colour(i), width: 1.5, paths: uPlot.paths.stepped({ align: 1 }) })), data.links.map((s) => s.values));
 plot('server', 'count', [{ label: 'hosts', stroke: '#1f77b4', width: 1.5 }, { label: 'open links', stroke: '#ff7f0e', width: 1.5 }], [data.server.hosts, data.server.links]);
