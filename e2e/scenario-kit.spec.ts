@@ -1,7 +1,7 @@
 import { Overlay, type Timeline } from '@cubecast/scenario';
 import { expect, test } from '@playwright/test';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,15 +128,40 @@ test('in NAT homes: loss into a home, on one link, and everywhere, as iptables r
   for (const namespace of namespaces) expect(left).not.toContain(namespace);
 });
 
+const cli = new URL('../packages/cli/bin/cubecast.js', import.meta.url).pathname;
+
+/** The built `cubecast` command's exit code and output. */
+function cubecast(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, [cli, ...args], { maxBuffer: 16 << 20 }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+}
+
+test('cubecast scenario new writes a starter that cubecast scenario run runs to a passing report', async () => {
+  test.setTimeout(180_000);
+  const dir = mkdtempSync(join(new URL('./scenario-kit/', import.meta.url).pathname, 'new-'));
+  try {
+    const created = await cubecast('scenario', 'new', join(dir, 'starter'));
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const out = join(dir, 'reports');
+    const result = await cubecast('scenario', 'run', join(dir, 'starter.scenario.ts'), '--out', out);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`passed: starter\n  report: ${join(out, 'starter', 'report.html')}`);
+    const timeline = JSON.parse(readFileSync(join(out, 'starter', 'timeline.json'), 'utf8')) as Timeline;
+    expect(timeline.outcome?.status).toBe('passed');
+    expect(timeline.events.some((e) => e.type === 'crash')).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('cubecast scenario run: a failing scenario ends in one line naming what failed, and its report is still written', async () => {
   test.setTimeout(120_000);
   const out = mkdtempSync(join(tmpdir(), 'cubecast-kit-'));
-  const cli = new URL('../packages/cli/bin/cubecast.js', import.meta.url).pathname;
   const file = new URL('./scenario-kit/fails.scenario.ts', import.meta.url).pathname;
-  const result = await promisify(execFile)(process.execPath, [cli, 'scenario', 'run', file, '--out', out], { maxBuffer: 16 << 20 }).then(
-    () => ({ code: 0, stdout: '', stderr: '' }),
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
+  const result = await cubecast('scenario', 'run', file, '--out', out);
   expect(result.code).toBe(1);
   const report = join(out, 'a-scenario-that-fails', 'report.html');
   expect(result.stderr.trim().split('\n').at(-1)).toBe(`cubecast: scenario failed: WaitTimeoutError: waited 3 s for a frame from a channel nobody publishes (report: ${report})`);

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { ChromiumMissingError, IsolationUnavailableError, runScenarioFile, ScenarioFileError, starterScenario, type CommandRunner } from '@cubecast/scenario/run';
+import { dirname, resolve } from 'node:path';
+import { ChromiumMissingError, IsolationUnavailableError, kitInstalledFor, runScenarioFile, ScenarioFileError, starterScenario, type CommandRunner } from '@cubecast/scenario/run';
 import { parse, UsageError } from './args.js';
 import type { Io } from './io.js';
 
@@ -43,6 +43,7 @@ export async function scenarioCommand(args: string[], io: Io, runner?: CommandRu
     if (existsSync(file)) throw new UsageError(`scenario new: ${file} exists; not overwriting it`);
     writeFileSync(file, starterScenario(target.replace(/^.*\//, '').replace(/(\.scenario)?\.ts$/, '')));
     io.out(`wrote ${file}\nrun it: cubecast scenario run ${file}`);
+    if (!kitInstalledFor(file)) io.err(`note: @cubecast/scenario cannot be imported from ${dirname(file)}: move the file into a project that has the kit installed (this repository's scenarios/, say)`);
     return 0;
   }
   if (action !== 'run') throw new UsageError(`scenario: unknown action "${action}": expected run or new (see cubecast scenario --help)`);

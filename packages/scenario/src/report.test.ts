@@ -36,12 +36,14 @@ describe('the report', () => {
     expect(plots.links).toEqual([{ label: 'tab 0 (h1)', values: [0, 1, 1] }]);
     expect(plots.server).toEqual({ hosts: [2, 2, 2], links: [0, 1, 2] });
     expect(plots.markers.map((m) => [m.t, m.label])).toEqual([
+      [0.1, 'join'],
       [0.7, 'crash 0'],
       [0.8, 'swap'],
       [0.9, 'publish 0'],
       [0.95, 'a mark with a long message…'],
     ]);
-    expect(markedEvents(timeline.events).map((e) => `${e.source} ${e.type}`)).toEqual(['scenario crash', 'server swap', 'server publish', 'scenario mark']);
+    expect(plots.markers.filter((m) => m.tick).map((m) => m.type)).toEqual(['join']);
+    expect(markedEvents(timeline.events).map((e) => `${e.source} ${e.type}`)).toEqual(['server join', 'scenario crash', 'server swap', 'server publish', 'scenario mark']);
   });
 
   it('draws a bound per subscriber when they differ', () => {

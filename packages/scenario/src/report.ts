@@ -10,6 +10,8 @@ import { linkChanges, openLinkCounts, subscriberSeries, tabLabel, type Timeline,
 
 /** Event types drawn as markers on the plots, and their colours; the others are in the table only. */
 export const MARKED_EVENTS: Readonly<Record<string, string>> = {
+  join: '#2e7d32',
+  leave: '#757575',
   close: '#757575',
   failure: '#c62828',
   crash: '#c62828',
@@ -22,11 +24,13 @@ export const MARKED_EVENTS: Readonly<Record<string, string>> = {
   mark: '#1565c0',
 };
 
+/** Marked by a short tick on the time axis, unlabelled: one per tab, they would hide the rest as lines. */
+export const TICK_EVENTS = new Set(['join', 'leave']);
+
 /** What the server's feed reports when the script does it: marked once, when the server has it. */
 const SERVER_REPORTED = new Set(['publish', 'emulation', 'policy']);
 
 export function markedEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
-  // Joins and leaves are not marked: there is one per tab, and the server's plot counts them.
   return events.filter((e) => e.type in MARKED_EVENTS && !(e.source === 'scenario' && SERVER_REPORTED.has(e.type)));
 }
 
@@ -59,7 +63,8 @@ export interface ReportPlots {
   readonly fps: { label: string; values: (number | null)[] }[];
   readonly links: { label: string; values: (number | null)[] }[];
   readonly server: { hosts: (number | null)[]; links: (number | null)[] };
-  readonly markers: { t: number; type: string; label: string; color: string }[];
+  /** `tick`: a short unlabelled mark at the axis (joins, leaves); else a dashed line with its label. */
+  readonly markers: { t: number; type: string; label: string; color: string; tick: boolean }[];
 }
 
 export function reportPlots(timeline: Timeline): ReportPlots {
@@ -81,7 +86,7 @@ export function reportPlots(timeline: Timeline): ReportPlots {
     fps: series.map((s) => ({ label: `${tabLabel(timeline, s.tab)} ${s.channel}`, values: align(s.times, s.fps) })),
     links: [...links.perTab].map(([index, values]) => ({ label: tabLabel(timeline, index), values })),
     server: { hosts: timeline.samples.map((s) => s.server?.hosts ?? null), links: timeline.samples.map((s) => s.server?.links ?? null) },
-    markers: markedEvents(timeline.events).map((e) => ({ t: e.t / 1000, type: e.type, label: markerLabel(e), color: MARKED_EVENTS[e.type]! })),
+    markers: markedEvents(timeline.events).map((e) => ({ t: e.t / 1000, type: e.type, label: markerLabel(e), color: MARKED_EVENTS[e.type]!, tick: TICK_EVENTS.has(e.type) })),
   };
 }
 
@@ -108,7 +113,7 @@ export function renderReport(timeline: Timeline): string {
     .map((c) => `<tr><td>${seconds(c.t)}</td><td>${escapeHtml(tabLabel(timeline, c.tab))}</td><td>${escapeHtml(c.up.join(' '))}</td><td>${escapeHtml(c.down.join(' '))}</td></tr>`)
     .join('\n');
   const legend = Object.entries(MARKED_EVENTS)
-    .map(([type, color]) => `<span><i style="background:${color}"></i>${type}</span>`)
+    .map(([type, color]) => `<span><i style="background:${color}${TICK_EVENTS.has(type) ? '; height: 4px' : ''}"></i>${type}${TICK_EVENTS.has(type) ? ' (tick at the axis)' : ''}</span>`)
     .join(' ');
   return `<!doctype html>
 <html lang="en">
@@ -159,17 +164,28 @@ const markers = {
       const { ctx, bbox } = u;
       ctx.save();
       ctx.font = (10 * devicePixelRatio) + 'px system-ui';
-      data.markers.forEach((m, i) => {
+      let row = 0;
+      data.markers.forEach((m) => {
         const x = u.valToPos(m.t, 'x', true);
         if (x < bbox.left || x > bbox.left + bbox.width) return;
         ctx.strokeStyle = m.color;
         ctx.fillStyle = m.color;
+        if (m.tick) {
+          ctx.setLineDash([]);
+          ctx.lineWidth = 2 * devicePixelRatio;
+          ctx.beginPath();
+          ctx.moveTo(x, bbox.top + bbox.height);
+          ctx.lineTo(x, bbox.top + bbox.height - 8 * devicePixelRatio);
+          ctx.stroke();
+          ctx.lineWidth = devicePixelRatio;
+          return;
+        }
         ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
         ctx.beginPath();
         ctx.moveTo(x, bbox.top);
         ctx.lineTo(x, bbox.top + bbox.height);
         ctx.stroke();
-        ctx.fillText(m.label, x + 3 * devicePixelRatio, bbox.top + (11 + 11 * (i % 4)) * devicePixelRatio);
+        ctx.fillText(m.label, x + 3 * devicePixelRatio, bbox.top + (11 + 11 * (row++ % 4)) * devicePixelRatio);
       });
       ctx.restore();
     }],

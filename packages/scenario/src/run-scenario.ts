@@ -31,6 +31,16 @@ export interface ScenarioRun {
 /** Runs `command args env` isolated and resolves to its exit code (injected in tests). */
 export type CommandRunner = (command: string, args: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
+/** Whether a scenario file at `path` can import the kit (Node's resolution from its folder). */
+export function kitInstalledFor(path: string): boolean {
+  try {
+    createRequire(path).resolve('@cubecast/scenario/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Where a file's reports go unless told: ./scenario-reports/<file name without .scenario.ts or .ts>. */
 export function defaultReportsDir(file: string): string {
   return join('scenario-reports', basename(file).replace(/(\.scenario)?\.[cm]?[jt]s$/, ''));
@@ -61,6 +71,7 @@ export function reportsSince(dir: string, since: number): ScenarioReport[] {
 export async function runScenarioFile(file: string, outDir = defaultReportsDir(file), runner: CommandRunner = runIsolated): Promise<ScenarioRun> {
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new ScenarioFileError(`no scenario file at ${file}`);
+  if (!kitInstalledFor(path)) throw new ScenarioFileError(`${file} cannot import @cubecast/scenario from where it is: keep scenarios in a project that has the kit installed (this repository's scenarios/, say)`);
   assertChromium();
   const require = createRequire(import.meta.url);
   const cli = require.resolve('@playwright/test/cli');
