@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IsolationUnavailableError, TIMELINE_VERSION, type CommandRunner, type Timeline } from '@cubecast/scenario/run';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from './args.js';
 import { scenarioCommand } from './scenario-command.js';
 
@@ -23,7 +24,18 @@ async function scenario(argv: string[], runner?: CommandRunner) {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-const dir = () => mkdtempSync(join(tmpdir(), 'cubecast-scenario-cli-'));
+// Scenario files must be able to import the kit: these live in the repository (.scratch/, ignored by git).
+const scratch = fileURLToPath(new URL('../../../.scratch/', import.meta.url));
+const made: string[] = [];
+const dir = () => {
+  mkdirSync(scratch, { recursive: true });
+  const path = mkdtempSync(join(scratch, 'scenario-cli-'));
+  made.push(path);
+  return path;
+};
+afterAll(() => {
+  for (const path of made) rmSync(path, { recursive: true, force: true });
+});
 
 /** What the kit's fixture writes for a test: a timeline with its outcome. */
 function writeTimeline(reports: string, folder: string, outcome: NonNullable<Timeline['outcome']>): void {
@@ -58,6 +70,19 @@ describe('cubecast scenario', () => {
     expect(started).toBe(false);
   });
 
+  it('run: a file that cannot import the kit from where it is is refused in one line, and new warns of it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'cubecast-scenario-cli-'));
+    made.push(outside);
+    const created = await scenario(['new', join(outside, 'lonely')]);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toBe(`note: @cubecast/scenario cannot be imported from ${outside}: move the file into a project that has the kit installed (this repository's scenarios/, say)`);
+    let started = false;
+    const file = join(outside, 'lonely.scenario.ts');
+    const r = await scenario(['run', file], async () => ((started = true), 0));
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `cubecast: ${file} cannot import @cubecast/scenario from where it is: keep scenarios in a project that has the kit installed (this repository's scenarios/, say)` });
+    expect(started).toBe(false);
+  });
+
   it('run: without a namespace to be had, one line says why', async () => {
     const file = join(dir(), 'a.scenario.ts');
     writeFileSync(file, '');
@@ -74,6 +99,9 @@ describe('cubecast scenario', () => {
     const file = join(cwd, 'b.scenario.ts');
     writeFileSync(file, '');
     const reports = join(cwd, 'out');
+    // A report of an earlier run in the same folder is not this run's.
+    writeTimeline(reports, 'earlier', { status: 'failed', error: 'an old failure', durationMs: 1 });
+    utimesSync(join(reports, 'earlier', 'timeline.json'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     let seen: { args: readonly string[]; env: NodeJS.ProcessEnv } | undefined;
     const r = await scenario(['run', file, '--out', reports], async (_command, args, env) => {
       seen = { args, env };
@@ -87,6 +115,7 @@ describe('cubecast scenario', () => {
     expect(seen!.env.CUBECAST_SCENARIO_REPORTS).toBe(reports);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`passed: first\n  report: ${join(reports, 'first', 'report.html')}`);
+    expect(r.stdout).not.toContain('earlier');
     expect(r.stderr).toBe(`cubecast: scenario failed: waited 30 s for every tab to join (report: ${join(reports, 'second', 'report.html')})`);
   });
 

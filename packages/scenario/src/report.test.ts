@@ -69,6 +69,14 @@ describe('the report', () => {
     expect(data.x).toEqual([0, 0.5, 1]);
   });
 
+  it('keeps a name with "</script>" in the data from ending the data\'s script element', () => {
+    const named = timeline.samples.map((s) => ({ ...s, tabs: { 0: { ...s.tabs[0]!, subscriptions: [{ ...s.tabs[0]!.subscriptions[0]!, channel: 'a</script><b>' }] } } }));
+    const html = renderReport({ ...timeline, samples: named });
+    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    const data = JSON.parse(/<script type="application\/json" id="data">(.*?)<\/script>/s.exec(html)![1]!);
+    expect(data.latency[0].label).toBe('tab 0 (h1) a</script><b>');
+  });
+
   it('says a scenario that never finished is unfinished', () => {
     const { outcome: _, ...unfinished } = timeline;
     expect(renderReport(unfinished as Timeline)).toContain('<strong>unfinished</strong>');
