@@ -1,5 +1,5 @@
 export { DEFAULT_SERVER_LIMITS, startServer, type RunningServer, type ServerOptions } from './server.js';
-export { isSwapStrategy } from './overlay-controller.js';
+export { DEFAULT_CONTROLLER_CONFIG, isSwapStrategy } from './overlay-controller.js';
 export { jsonLogger, silentLogger, type Logger } from './log.js';
 export { RedisUnreachableError } from './cluster/cluster-directory.js';
 export { iceConfigurationFor, iceSettingsFromEnv, IceConfigError, type IceSettings } from './ice-config.js';

@@ -19,7 +19,7 @@ export function subscriptionInfo(sub: SubscriptionRecord): SubscriptionInfo {
  * The room as its observers see it: hosts with their ids, links with both ends' reports,
  * channels, subscriptions. `heapUsedBytes` is the caller's to fill.
  */
-export function roomSnapshot(store: Store, now: number, controls: ObserverSnapshot['controls'], uptimeSeconds: number, algorithm: ObserverSnapshot['algorithm']): ObserverSnapshot {
+export function roomSnapshot(store: Store, now: number, controls: ObserverSnapshot['controls'], uptimeSeconds: number, algorithm: ObserverSnapshot['algorithm'], swaps: ObserverSnapshot['swaps']): ObserverSnapshot {
   const current = store.cube;
   const links = new Map<string, ObserverSnapshot['links'][number]>();
   if (current) {
@@ -53,6 +53,7 @@ export function roomSnapshot(store: Store, now: number, controls: ObserverSnapsh
       ? { k: current.cube.k, n: current.cube.n, M: current.cube.size, epoch: current.epoch, revision: current.revision }
       : { k: 0, n: 0, M: 0, epoch: 0, revision: 0 },
     algorithm,
+    swaps,
     policy: store.policy,
     hosts: [...store.hosts.values()].map((h) => ({
       hostId: h.hostId,

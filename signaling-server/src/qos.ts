@@ -1,5 +1,5 @@
 import { planSwapBest, planSwapDepth, planSwapFig5, type SwapPlan, type SwapView } from '@cubecast/overlay';
-import type { ClientPayload, SwapCheckResult } from '@cubecast/protocol';
+import { swapPlannerLabel, type ClientPayload, type SwapCheckResult } from '@cubecast/protocol';
 import { oneWayLatencyMs } from './latency-view.js';
 import type { RoomContext } from './room-context.js';
 import type { SubscriptionRecord } from './store.js';
@@ -71,12 +71,12 @@ export class Qos {
     if (!channel) return null;
     const view = this.swapView();
     const request = { subscriber: sub.subscriber, publisher: channel.publisher, anchor: channel.anchor, boundMs: sub.maxLatencyMs };
-    const { swapDepth, swapStrategy } = this.room.config;
+    const { swapDepth, swapStrategy, swapBudget } = this.room.config;
     const plan =
       swapStrategy === 'fig5'
         ? planSwapFig5(view, request)
         : swapStrategy === 'best'
-          ? planSwapBest(view, request, swapDepth)
+          ? planSwapBest(view, request, swapDepth, swapBudget)
           : planSwapDepth(view, request, swapDepth);
     if (!plan) return null;
     const moves = this.room.requireCube().ownership.swap(plan.give, plan.take);
@@ -84,9 +84,9 @@ export class Qos {
     sub.misses = 0;
     this.room.logEvent(
       'swap',
-      `${plan.subscriber} swapped ids with ${plan.displaced}: estimated latency ${plan.latencyBefore.toFixed(1)} -> ${plan.latencyAfter.toFixed(1)} ms`,
+      `${plan.subscriber} swapped ids with ${plan.displaced}: estimated latency ${plan.latencyBefore.toFixed(1)} -> ${plan.latencyAfter.toFixed(1)} ms, a position ${plan.depth} ${plan.depth === 1 ? 'hop' : 'hops'} from the publisher (${swapPlannerLabel({ strategy: swapStrategy, depth: swapDepth })})`,
       plan.subscriber,
-      { ...plan },
+      { ...plan, strategy: swapStrategy, maxDepth: swapDepth },
     );
     return plan;
   }

@@ -494,6 +494,23 @@ describe('swaps', () => {
     expect(publisher.routeRequests[1]!.target).toBe(details.take);
   });
 
+  it('by default looks two hops deep, says how deep each swap went, and shows observers the planner; the exhaustive one keeps to its budget', async () => {
+    const { s, subscriber, subscription } = await farSubscriberBesidePublisher({ adminToken: 'sesame', controller: { swapCooldownMs: 0 } });
+    const admin = await observer(s, 'sesame');
+    expect(admin.state().swaps).toEqual({ strategy: 'depth', depth: 2 });
+    for (let i = 0; i < 2; i++) await subscriber.request('subscription:report', { subscriptionId: subscription.subscriptionId, latencyMs: 80, hops: 3 });
+    const swap = s.controller.store.events.find((e) => e.type === 'swap')!;
+    const details = swap.details as { depth: number; strategy: string; maxDepth: number; take: number };
+    expect(details).toMatchObject({ strategy: 'depth', maxDepth: 2 });
+    expect(details.depth).toBe(s.controller.store.cube!.cube.hopDistance(s.controller.store.channels.get('cam')!.anchor, details.take));
+    expect(swap.message).toMatch(new RegExp(`a position ${details.depth} hops? from the publisher \\(depth rule, up to 2 hops\\)$`));
+
+    // With no positions to evaluate, the exhaustive planner makes no swap however often the bound is missed.
+    const starved = await farSubscriberBesidePublisher({ controller: { swapStrategy: 'best', swapDepth: 3, swapBudget: 0, swapCooldownMs: 0 } });
+    for (let i = 0; i < 4; i++) await starved.subscriber.request('subscription:report', { subscriptionId: starved.subscription.subscriptionId, latencyMs: 80, hops: 3 });
+    expect(starved.s.controller.store.events.some((e) => e.type === 'swap')).toBe(false);
+  });
+
   it("an observer's swap check swaps a subscriber before any bound is missed, and says what it did", async () => {
     const { s, hosts, publisher, subscriber, subscription, channel, cube } = await farSubscriberBesidePublisher({ adminToken: 'sesame' });
     const admin = await observer(s, 'sesame');

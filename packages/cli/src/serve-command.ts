@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { hostname, networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  DEFAULT_CONTROLLER_CONFIG,
   DEFAULT_SERVER_LIMITS,
   IceConfigError,
   iceSettingsFromEnv,
@@ -36,8 +37,9 @@ Options:
   --algorithm <name>   the overlay algorithm every room runs: ${ALGORITHM_NAMES.join(' | ')} (default cube)
   --algorithm <room>=<name>
                        the one room <room> runs (again for more rooms; docs/algorithms.md)
-  --swap-depth <D>     how far from a publisher a swap may look (default 1)
-  --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive)
+  --swap-depth <D>     how far from a publisher a swap may look, in logical hops (default ${DEFAULT_CONTROLLER_CONFIG.swapDepth})
+  --swap-strategy <s>  depth (the slides' rule, default) | fig5 (the paper's) | best (exhaustive within D,
+                       at most ${DEFAULT_CONTROLLER_CONFIG.swapBudget} positions a decision)
   --redis <url>        keep rooms in this Redis (redis://host:port; default $REDIS_URL)
   --node <name>        this node's name among several (default host-pid-random)
   --tls-cert <file>    serve HTTPS with this PEM certificate (default $TLS_CERT) ...
@@ -72,7 +74,7 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
       host: { type: 'string' },
       'web-root': { type: 'string' },
       algorithm: { type: 'string', multiple: true },
-      'swap-depth': { type: 'string', default: '1' },
+      'swap-depth': { type: 'string', default: String(DEFAULT_CONTROLLER_CONFIG.swapDepth) },
       'swap-strategy': { type: 'string', default: 'depth' },
       'max-connections-per-address': { type: 'string', default: String(DEFAULT_SERVER_LIMITS.maxConnectionsPerAddress) },
       redis: { type: 'string' },

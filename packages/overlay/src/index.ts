@@ -16,6 +16,7 @@ export {
 } from './routing.js';
 export { buildSplitGreedyTree, buildTree, forwardingSets, latencyOnceGrafted, MulticastTree } from './multicast.js';
 export {
+  DEFAULT_SWAP_BUDGET,
   hostLinkCost,
   planSwapBest,
   planSwapDepth,

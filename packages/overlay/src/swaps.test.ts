@@ -57,6 +57,8 @@ const planners = {
   depth3: (view: SwapView, request: SwapRequest) => planSwapDepth(view, request, 3),
   best2: (view: SwapView, request: SwapRequest) => planSwapBest(view, request, 2),
 };
+/** How far each planner may look from the anchor. */
+const reach = (planner: keyof typeof planners, cube: Cube) => ({ fig5: cube.diameter, depth1: 1, depth3: 3, best2: 2 })[planner];
 
 /** Cubes from 8 to 64 ids of every shape, and hosts from 3 to one per id. */
 const populated = fc
@@ -96,6 +98,10 @@ describe('swap planners', () => {
         expect(ownership.ownerOf(plan.give)).toBe(request.subscriber);
         expect(ownership.ownerOf(plan.take)).toBe(plan.displaced);
         expect(plan.displaced).not.toBe(request.publisher);
+        // The depth it reports is where the position it took lies, within its reach.
+        expect(plan.depth).toBe(cube.hopDistance(request.anchor, plan.take));
+        expect(plan.depth).toBeGreaterThanOrEqual(1);
+        expect(plan.depth).toBeLessThanOrEqual(reach(planner, cube));
         const measuredBefore = routeLatency(ownership, view, request);
         ownership.swap(plan.give, plan.take);
         // Measured on the ownership as it is after the swap, not as the planner imagined it.
@@ -162,6 +168,32 @@ describe('swap planners', () => {
     // The property was exercised: plans were made with protected hosts in reach.
     expect(plans).toBeGreaterThan(20);
     expect(protectedNearby).toBeGreaterThan(20);
+  });
+
+  it('the exhaustive planner keeps to its budget of positions per decision, nearest first', () => {
+    // The 3-ary 6-cube: 12 neighbours a position, hundreds of positions within 3 hops.
+    const cube = new Cube(3, 6);
+    const { ownership, view } = world(7, 300, 'greedy', cube);
+    let reads = 0;
+    // Each position evaluated reads the subscriber's ids three times (its route target, before and after).
+    const counted: SwapView = { ...view, idsOf: (h) => (reads++, view.idsOf(h)) };
+    const anchor = ownership.idsOf('h0')[0]!;
+    const subscriber = ownership.ownerOf([...Array(cube.size).keys()].find((id) => cube.hopDistance(anchor, id) === cube.n)!)!;
+    const request: SwapRequest = { publisher: 'h0', subscriber, anchor, boundMs: 1 };
+    const unbounded = planSwapBest(counted, request, 3, Infinity);
+    const all = reads / 3;
+    expect(all).toBeGreaterThan(100);
+    expect(unbounded).not.toBeNull();
+    for (const budget of [0, 1, 12, 50]) {
+      reads = 0;
+      const plan = planSwapBest(counted, request, 3, budget);
+      expect(reads / 3).toBeLessThanOrEqual(budget);
+      // Less looked at is never better; a budget of one ring reaches depth 1 only.
+      if (plan) expect(plan.latencyAfter).toBeGreaterThanOrEqual(unbounded!.latencyAfter - 1e-9);
+      if (plan && budget <= cube.degree) expect(plan.depth).toBe(1);
+    }
+    expect(planSwapBest(view, request, 3, 0)).toBeNull();
+    expect(planSwapBest(view, request, 3, all)).toEqual(unbounded);
   });
 
   it('the exhaustive planner does at least as well as the slides rule at the same depth', () => {

@@ -31,7 +31,16 @@ export interface SwapPlan {
   readonly take: LogicalId;
   readonly latencyBefore: number;
   readonly latencyAfter: number;
+  /** Logical hops from the anchor to `take`: how deep the planner looked to find it. */
+  readonly depth: number;
 }
+
+/**
+ * Positions the exhaustive planner evaluates at most per decision (two route computations
+ * each): degree^D grows fast (22^3 = 10648 on the 3-ary 11-cube), and a server decides swaps
+ * inline. Nearer positions are evaluated first, so a cut search keeps the nearest.
+ */
+export const DEFAULT_SWAP_BUDGET = 256;
 
 /** The id a route to `host` ends at: its id fewest hops from `from` (ties: smaller id). */
 export function routeTarget(cube: Cube, from: LogicalId, ids: readonly LogicalId[]): LogicalId {
@@ -95,7 +104,7 @@ function planIfBetter(view: SwapView, request: SwapRequest, take: LogicalId): Sw
   const latencyBefore = subscriberLatency(view, request);
   const latencyAfter = subscriberLatency(view, request, [give, take]);
   if (!(latencyAfter < latencyBefore)) return null;
-  return { subscriber: request.subscriber, give, displaced, take, latencyBefore, latencyAfter };
+  return { subscriber: request.subscriber, give, displaced, take, latencyBefore, latencyAfter, depth: view.cube.hopDistance(request.anchor, take) };
 }
 
 /** Neighbours of `at` that a subscriber could take: not the publisher's, not its own. */
@@ -152,14 +161,16 @@ export function planSwapDepth(view: SwapView, request: SwapRequest, depth: numbe
 }
 
 /**
- * Cubecast's own planner: every position within D hops of the anchor is tried, and the swap
- * that lowers the subscriber's latency most is returned. It finds what the papers' rules find
- * and more, at the cost of one route evaluation per candidate (degree^D at most).
+ * Cubecast's own planner: every position within D hops of the anchor is tried, nearest first,
+ * and the swap that lowers the subscriber's latency most is returned. It finds what the papers'
+ * rules find and more, at the cost of one route evaluation per candidate (degree^D at most),
+ * never more than `budget` of them per decision.
  */
-export function planSwapBest(view: SwapView, request: SwapRequest, depth: number): SwapPlan | null {
+export function planSwapBest(view: SwapView, request: SwapRequest, depth: number, budget = DEFAULT_SWAP_BUDGET): SwapPlan | null {
   let best: SwapPlan | null = null;
   const seen = new Set<LogicalId>([request.anchor]);
   let ring = [request.anchor];
+  let evaluated = 0;
   for (let d = 0; d < depth; d++) {
     const next: LogicalId[] = [];
     for (const at of ring) {
@@ -169,6 +180,7 @@ export function planSwapBest(view: SwapView, request: SwapRequest, depth: number
         next.push(id);
         const owner = view.ownerOf(id);
         if (owner === undefined || view.isProtected?.(owner)) continue;
+        if (evaluated++ >= budget) return best;
         const plan = planIfBetter(view, request, id);
         if (plan && (!best || plan.latencyAfter < best.latencyAfter)) best = plan;
       }

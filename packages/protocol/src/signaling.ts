@@ -76,6 +76,16 @@ export type Emulation = z.infer<typeof emulationSchema>;
 export const ROUTING_POLICIES = ['odr', 'random', 'greedy'] as const;
 export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
 
+/** How a room swaps subscribers nearer their publishers: the slides' depth-D rule, the paper's Fig. 5, or Cubecast's exhaustive search within D. */
+export const SWAP_STRATEGIES = ['depth', 'fig5', 'best'] as const;
+export type SwapStrategy = (typeof SWAP_STRATEGIES)[number];
+
+/** A room's swap planner in words, as the observer's header and the swap events say it: "depth rule, up to 2 hops". */
+export function swapPlannerLabel(swaps: { readonly strategy: SwapStrategy; readonly depth: number }): string {
+  if (swaps.strategy === 'fig5') return "Fig. 5's rule";
+  return `${swaps.strategy === 'best' ? 'best within' : 'depth rule, up to'} ${swaps.depth} ${swaps.depth === 1 ? 'hop' : 'hops'}`;
+}
+
 /**
  * The overlay algorithms built into the app (`packages/peer/src/algorithms`), by name: a
  * deployment picks one per room (`cubecast serve --algorithm`); a visitor never sends code.
@@ -504,6 +514,8 @@ export interface ObserverSnapshot {
   readonly cube: { k: number; n: number; M: number; epoch: number; revision: number };
   /** The overlay algorithm the room runs (the deployment's choice: it does not change). */
   readonly algorithm: AlgorithmName;
+  /** How the room swaps subscribers nearer their publishers: the planner, and how many logical hops from the publisher it looks (the deployment's choice). */
+  readonly swaps: { readonly strategy: SwapStrategy; readonly depth: number };
   readonly policy: RoutingPolicyName;
   readonly hosts: ObserverHost[];
   readonly links: ObserverLink[];

@@ -1,4 +1,4 @@
-import type { ObserverSnapshot } from '@cubecast/protocol';
+import { swapPlannerLabel, type ObserverSnapshot } from '@cubecast/protocol';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { observerRoomFromPath } from '../room-path.js';
 import { HostControls, OverlayControls, TokenForm } from './controls-panel.js';
@@ -99,7 +99,7 @@ export function ObserverApp() {
         </span>
         {state && (
           <span className="facts-inline">
-            <b data-testid="observer-host-count">{state.hosts.length}</b> hosts · {state.links.length} links · {state.subscriptions.length} streams · {state.cube.k > 0 ? `${state.cube.k}-ary ${state.cube.n}-cube, epoch ${state.cube.epoch}` : 'no cube yet'} · algorithm <span data-testid="observer-algorithm">{state.algorithm}</span> · policy {state.policy}
+            <b data-testid="observer-host-count">{state.hosts.length}</b> hosts · {state.links.length} links · {state.subscriptions.length} streams · {state.cube.k > 0 ? `${state.cube.k}-ary ${state.cube.n}-cube, epoch ${state.cube.epoch}` : 'no cube yet'} · algorithm <span data-testid="observer-algorithm">{state.algorithm}</span> · policy {state.policy} · swaps <span data-testid="observer-swaps" title="How subscribers missing their bound are swapped nearer the publisher: the planner, and how many logical hops from the publisher it looks">{swapPlannerLabel(state.swaps)}</span>
           </span>
         )}
       </header>

@@ -7,6 +7,7 @@ function snapshot(time: number, over: Partial<ObserverSnapshot> = {}): ObserverS
     time,
     cube: { k: 2, n: 2, M: 4, epoch: 1, revision: 1 },
     algorithm: 'cube',
+    swaps: { strategy: 'depth', depth: 2 },
     policy: 'greedy',
     hosts: [
       { hostId: 'h1', name: 'ana', ids: [0], connectedAt: 0, rejected: 0, spas: [] },
