@@ -87,8 +87,8 @@ export interface ControllerConfig {
   /** The overlay algorithm the room's hosts run (told at join; shown to observers). */
   readonly algorithm: AlgorithmName;
   /**
-   * How far from the publisher a swap may look (D). Default 2: in the simulator, D >= 2 cut
-   * lateness by 20-28% against 2.6-15% at D = 1 (docs/experiments.md).
+   * How far from the publisher a swap may look (D). Default 2: in the simulator D = 2 cut
+   * lateness more than D = 1 at seven of eight group sizes (docs/experiments.md).
    */
   readonly swapDepth: number;
   /** `depth`: the slides' Subscribe(S,P,d); `fig5`: the paper's; `best`: exhaustive within D. */
