@@ -34,6 +34,7 @@ test('the observer page shows nine tabs, their links and a channel tree, follows
   await page.goto(`${server.url}/observer`);
   await expect(page.getByTestId('observer-host-count')).toHaveText('9');
   await expect(page.getByTestId('observer-algorithm')).toHaveText('cube');
+  await expect(page.getByTestId('observer-swaps')).toHaveText('depth rule, up to 2 hops');
   await expect(page.getByTestId('observer-graph')).toBeVisible();
   // Every link each tab has open, the page shows, and no more.
   await expect
@@ -139,6 +140,8 @@ test('controls say why they are off, refuse a wrong token, and answer with the r
     });
   expect(answers.slice(0, -1).every((a) => a === '"cam": no swap brings it nearer.')).toBe(true);
   await expect(page.getByTestId('observer-event-log').locator('li[data-type="swap"]', { hasText: hostId }).getByTestId('observer-swap-latency')).toHaveText(/estimated [\d.]+ → [\d.]+ ms/);
+  // How deep the swap went, and the planner's reach.
+  await expect(page.getByTestId('observer-event-log').locator('li[data-type="swap"]', { hasText: hostId })).toContainText(/a position \d hops? from the publisher \(depth rule, up to 2 hops\)/);
   await shoot(page, 'swap');
 
   // Disconnect: the host is gone from the page.
