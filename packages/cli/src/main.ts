@@ -15,7 +15,7 @@ Cubecast delivers and processes live streams through a k-ary n-cube overlay of b
 Commands:
   serve            run the signaling server and the web app
   cube             cube facts: M-regions, routes, the region table
-  sim              the papers' overlay experiments on a simulated Internet of 65536 hosts
+  sim              the papers' overlay experiments on a simulated Internet (65536 hosts; up to 1048576)
   scenario         run a scripted multi-tab experiment and get its report, or start one
 
 Run "cubecast <command> --help" for a command's options.`;

@@ -4,12 +4,12 @@ import { RouterDistances } from './shortest-paths.js';
 import { generateTransitStub, type Underlay } from './transit-stub.js';
 
 /** Host counts the experiments take: powers of 16, so both compared cubes have exactly N ids. */
-export const HOST_COUNTS = [16, 256, 4096, 65536] as const;
+export const HOST_COUNTS = [16, 256, 4096, 65536, 1048576] as const;
 export const DEFAULT_HOSTS = 65536;
 
 export function assertHostCount(hosts: number): void {
   if (!(HOST_COUNTS as readonly number[]).includes(hosts)) {
-    throw new InvalidArgumentError(`--hosts must be a power of 16 from 16 to 65536 (${HOST_COUNTS.join(', ')}), got ${hosts}`);
+    throw new InvalidArgumentError(`--hosts must be a power of 16 from 16 to ${HOST_COUNTS.at(-1)} (${HOST_COUNTS.join(', ')}), got ${hosts}`);
   }
 }
 
