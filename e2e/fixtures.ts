@@ -1,7 +1,7 @@
-import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
+import { startLoopbackServer } from '@cubecast/scenario/server';
+import type { RunningServer, ServerOptions } from '@cubecast/signaling-server';
 import { startRedis, type RedisProcess } from '@cubecast/signaling-server/services';
 import { test as base, expect, type Page } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
 
 export type Snapshot = NonNullable<Window['cubecast']>;
 
@@ -12,20 +12,10 @@ export interface Tabs {
 }
 
 export const ADMIN_TOKEN = 'e2e-admin';
-const webRoot = fileURLToPath(new URL('../apps/web/dist', import.meta.url));
 
 /** A server like the tests' own, on `port` (0: a free one), with its rooms in `redis` if given. */
 export function startTestServer(port = 0, redis?: RedisProcess, extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
-  return startServer({
-    port,
-    host: '127.0.0.1',
-    webRoot,
-    logger: silentLogger,
-    adminToken: ADMIN_TOKEN,
-    // Short leases: a dead node's rooms move within seconds of a test killing it.
-    ...(redis && { redis: { url: redis.url, leaseMs: 2000, nodeTtlMs: 2000, requestTimeoutMs: 3000 } }),
-    ...extra,
-  });
+  return startLoopbackServer({ port, ...(redis && { redisUrl: redis.url }), serverOptions: { adminToken: ADMIN_TOKEN, ...extra } });
 }
 
 export const test = base.extend<{ withRedis: boolean; serverOptions: Partial<ServerOptions>; redis: RedisProcess | undefined; server: RunningServer; tabs: Tabs }>({

@@ -5,7 +5,7 @@ import { expect, test } from '@cubecast/scenario';
  * the 2-ary 3-cube, a sensor published at 000. The coder (011) sends a + b, so the helper
  * (111) decodes nothing while the decoders (101, 110) recover the stream they are not sent.
  * The report's frames-per-second plot shows the helper flat at zero until the observer's
- * control (0, 1) turns coding off (a mark), then rising.
+ * control (0, 1) turns coding off (the `algorithm` marker), then rising.
  */
 test.use({ overlayOptions: { room: 'butterfly', algorithm: 'coding' } });
 

@@ -4,10 +4,11 @@
  * Run them inside a private network namespace (e2e/isolate.mjs does it).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { startServer, silentLogger, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
+import { join } from 'node:path';
+import type { RunningServer, ServerOptions } from '@cubecast/signaling-server';
 import { chromium, type Browser } from 'playwright-core';
 import { assertChromium, BROWSER_ARGS, CHROMIUM_PATH } from '@cubecast/scenario/chromium';
+import { startLoopbackServer, webRoot } from '@cubecast/scenario/server';
 
 export interface BenchBrowser {
   readonly server: RunningServer;
@@ -21,19 +22,15 @@ export async function startBenchBrowser(name: string, page: string, deadlineMs: 
     console.error(`${name}: still running after ${deadlineMs / 60_000} minutes; stopping`);
     process.exit(1);
   }, deadlineMs);
-  const webRoot = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
-  if (!existsSync(`${webRoot}/${page}`)) {
-    console.error(`${name}: apps/web/dist/${page} is missing; run npm run build first`);
-    process.exit(2);
-  }
-  // Said in one line rather than in Playwright's banner about `npx playwright install`.
+  // Said in one line, rather than a stack or Playwright's banner about `npx playwright install`.
   try {
+    if (!existsSync(join(webRoot(), page))) throw new Error(`apps/web/dist/${page} is missing; run npm run build first`);
     assertChromium();
   } catch (error) {
     console.error(`${name}: ${(error as Error).message}`);
     process.exit(2);
   }
-  const server = await startServer({ port: 0, host: '127.0.0.1', webRoot, logger: silentLogger, ...serverOptions });
+  const server = await startLoopbackServer({ serverOptions });
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: BROWSER_ARGS });
   return {
     server,

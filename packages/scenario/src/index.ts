@@ -16,3 +16,4 @@ export { INTERNET_ADDRESS, NatHome, NatNetwork, type NatKind } from './net/nat-n
 export { startNatTestbed, TURN_SECRET, type IceMode, type NatTestbed } from './net/testbed.js';
 export { UdpLoss, type UdpLossScope } from './net/udp-loss.js';
 export { defaultReportsDir, reportsSince, runScenarioFile, ScenarioFileError, type CommandRunner, type ScenarioReport, type ScenarioRun } from './run-scenario.js';
+export { startLoopbackServer, webRoot } from './loopback-server.js';

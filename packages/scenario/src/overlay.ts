@@ -5,7 +5,7 @@
  */
 import type { AlgorithmName, Emulation, RoutingPolicyName } from '@cubecast/protocol';
 import type { PeerSnapshot } from '@cubecast/peer';
-import { silentLogger, startServer, type RunningServer, type ServerOptions } from '@cubecast/signaling-server';
+import type { RunningServer, ServerOptions } from '@cubecast/signaling-server';
 import { startRedis, type RedisProcess } from '@cubecast/signaling-server/services';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { ObserverConnection } from './observer-connection.js';
 import { readSnapshot, Recorder } from './recorder.js';
 import { renderReport } from './report.js';
 import type { OutcomeStatus, Sample, TabInfo, TabOptions, Timeline } from './timeline.js';
-import { webRoot } from './web-root.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 /** The admin token of the kit's servers: the recorder and the overlay's controls present it. */
 export const SCENARIO_ADMIN_TOKEN = 'scenario-admin';
@@ -110,8 +110,9 @@ export class Tab {
     await this.page.getByTestId('channel-name-input').fill(channel);
     await this.page.getByTestId(kind === 'camera' ? 'publish-button' : 'publish-sensor-button').click();
     await until(`tab ${this.index} to publish "${channel}"`, STEP_TIMEOUT_MS, async () => {
-      const failed = await this.page.getByTestId('publish-error').textContent({ timeout: 100 }).catch(() => null);
-      if (failed) throw new ScenarioError(`tab ${this.index} could not publish "${channel}": ${failed}`);
+      // Checked, not awaited: each poll would otherwise wait for an error that is not there.
+      const error = this.page.getByTestId('publish-error');
+      if (await error.isVisible()) throw new ScenarioError(`tab ${this.index} could not publish "${channel}": ${await error.textContent()}`);
       return (await this.snapshot()).publishing.some((p) => p.channel === channel && p.framesEncoded > 0) || undefined;
     });
   }
@@ -206,19 +207,7 @@ async function startServers(options: OverlayOptions): Promise<Started> {
   const redis = nodes > 1 || options.redis ? await startRedis() : undefined;
   const servers: RunningServer[] = [];
   try {
-    for (let i = 0; i < nodes; i++) {
-      servers.push(
-        await startServer({
-          port: 0,
-          host: '127.0.0.1',
-          webRoot: webRoot(),
-          logger: silentLogger,
-          // Short leases: a dead node's rooms move within seconds.
-          ...(redis && { redis: { url: redis.url, leaseMs: 2000, nodeTtlMs: 2000, requestTimeoutMs: 3000 } }),
-          ...serverOptions,
-        }),
-      );
-    }
+    for (let i = 0; i < nodes; i++) servers.push(await startLoopbackServer({ ...(redis && { redisUrl: redis.url }), serverOptions }));
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await redis?.stop();
@@ -335,7 +324,7 @@ export class Overlay {
 
   /** Re-embeds the room into the k-ary n-cube now; resolves once every open tab has that shape and `linksEach` open links (when given). */
   async reembed(k: number, n: number, linksEach?: number): Promise<void> {
-    this.recorder.event('mark', `re-embed into the ${k}-ary ${n}-cube`);
+    this.recorder.event('reembed', `re-embed into the ${k}-ary ${n}-cube asked`);
     await this.observer.control('control:reembed', { k, n });
     await this.waitFor(`every tab on the ${k}-ary ${n}-cube${linksEach === undefined ? '' : ` with ${linksEach} links`}`, (sample) =>
       this.tabs.filter((t) => t.isOpen).every((t) => {
@@ -347,7 +336,7 @@ export class Overlay {
 
   /** iOverlay's control message, the two integers, to every host's algorithm (or one host's). */
   async controlAlgorithm(a: number, b: number, tab?: Tab): Promise<void> {
-    this.recorder.event('mark', `algorithm control (${a}, ${b})${tab ? ` to tab ${tab.index}` : ''}`, tab ? { tab: tab.index } : {});
+    this.recorder.event('algorithm', `algorithm control (${a}, ${b}) asked${tab ? ` for tab ${tab.index}` : ''}`, tab ? { tab: tab.index } : {});
     await this.observer.control('control:algorithm', { a, b, ...(tab?.hostId !== undefined && { hostId: tab.hostId }) });
   }
 

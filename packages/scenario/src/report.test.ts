@@ -22,6 +22,8 @@ const timeline: Timeline = {
     { t: 900, source: 'server', type: 'publish', message: 'h1 publishes', tab: 0 },
     { t: 950, source: 'scenario', type: 'mark', message: 'a mark with a long message to shorten' },
     { t: 960, source: 'scenario', type: 'emulation', message: 'tab 0 moves', tab: 0 },
+    { t: 970, source: 'scenario', type: 'reembed', message: 're-embed into the 2-ary 3-cube asked' },
+    { t: 980, source: 'server', type: 'reembed', message: 're-embedded into the 2-ary 3-cube' },
   ],
   outcome: { status: 'failed', error: 'expected 1 to be 2', durationMs: 1200 },
 };
@@ -41,9 +43,10 @@ describe('the report', () => {
       [0.8, 'swap'],
       [0.9, 'publish 0'],
       [0.95, 'a mark with a long message…'],
+      [0.98, 'reembed'],
     ]);
     expect(plots.markers.filter((m) => m.tick).map((m) => m.type)).toEqual(['join']);
-    expect(markedEvents(timeline.events).map((e) => `${e.source} ${e.type}`)).toEqual(['server join', 'scenario crash', 'server swap', 'server publish', 'scenario mark']);
+    expect(markedEvents(timeline.events).map((e) => `${e.source} ${e.type}`)).toEqual(['server join', 'scenario crash', 'server swap', 'server publish', 'scenario mark', 'server reembed']);
   });
 
   it('draws a bound per subscriber when they differ', () => {

@@ -19,6 +19,7 @@ export const MARKED_EVENTS: Readonly<Record<string, string>> = {
   reembed: '#ef6c00',
   publish: '#00838f',
   policy: '#1565c0',
+  algorithm: '#1565c0',
   emulation: '#1565c0',
   loss: '#1565c0',
   mark: '#1565c0',
@@ -28,7 +29,7 @@ export const MARKED_EVENTS: Readonly<Record<string, string>> = {
 export const TICK_EVENTS = new Set(['join', 'leave']);
 
 /** What the server's feed reports when the script does it: marked once, when the server has it. */
-const SERVER_REPORTED = new Set(['publish', 'emulation', 'policy']);
+const SERVER_REPORTED = new Set(['publish', 'emulation', 'policy', 'reembed', 'algorithm']);
 
 export function markedEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
   return events.filter((e) => e.type in MARKED_EVENTS && !(e.source === 'scenario' && SERVER_REPORTED.has(e.type)));

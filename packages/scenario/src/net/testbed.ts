@@ -2,7 +2,7 @@ import { makeSelfSignedCertificate, silentLogger, startServer, type IceSettings,
 import { startTurn, type TurnProcess } from '@cubecast/signaling-server/services';
 import type { Browser, Page } from '@playwright/test';
 import { createHash, X509Certificate } from 'node:crypto';
-import { webRoot } from '../web-root.js';
+import { webRoot } from '../loopback-server.js';
 import { INTERNET_ADDRESS, NatNetwork, type NatKind } from './nat-network.js';
 
 export const TURN_SECRET = 'e2e-turn-secret';
