@@ -125,7 +125,12 @@ export class Recorder {
       }),
     );
     const sample: Sample = { t, tabs, server: this.serverSample() };
-    this.timeline.samples.push(sample);
+    // A waitFor check samples beside the tick: the one begun later may finish first. The
+    // timeline stays in time order, as its readers (frames per second, link changes) assume.
+    const samples = this.timeline.samples;
+    let at = samples.length;
+    while (at > 0 && samples[at - 1]!.t > t) at--;
+    samples.splice(at, 0, sample);
     return sample;
   }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { linkChanges, openLinkCounts, subscriberSeries, tabLabel, type Timeline, type TimelineEvent } from './timeline.js';
+import { linkChanges, openLinkCounts, subscriberSeries, tabLabel, type SubscriberSeries, type Timeline, type TimelineEvent } from './timeline.js';
 
 /** Event types drawn as markers on the plots, and their colours; the others are in the table only. */
 export const MARKED_EVENTS: Readonly<Record<string, string>> = {
@@ -68,7 +68,7 @@ export interface ReportPlots {
   readonly markers: { t: number; type: string; label: string; color: string; tick: boolean }[];
 }
 
-export function reportPlots(timeline: Timeline): ReportPlots {
+export function reportPlots(timeline: Timeline, series: readonly SubscriberSeries[] = subscriberSeries(timeline)): ReportPlots {
   const x = timeline.samples.map((s) => s.t / 1000);
   const at = new Map(timeline.samples.map((s, i) => [s.t, i]));
   const align = (times: number[], values: (number | null)[]) => {
@@ -76,7 +76,6 @@ export function reportPlots(timeline: Timeline): ReportPlots {
     times.forEach((t, i) => (out[at.get(t)!] = values[i]!));
     return out;
   };
-  const series = subscriberSeries(timeline);
   const links = openLinkCounts(timeline);
   const allBounds = new Set(series.flatMap((s) => s.boundMs));
   const shared = allBounds.size === 1 ? [...allBounds][0]! : undefined;
@@ -96,7 +95,7 @@ export function renderReport(timeline: Timeline): string {
   const changes = linkChanges(timeline);
   const outcome = timeline.outcome;
   const duration = timeline.samples.at(-1)?.t ?? 0;
-  const data = JSON.stringify(reportPlots(timeline)).replace(/</g, '\\u003c');
+  const data = JSON.stringify(reportPlots(timeline, series)).replace(/</g, '\\u003c');
   const assets = uplot();
   const status = outcome
     ? `<p class="outcome ${outcome.status === 'passed' ? 'passed' : 'failed'}"><strong>${escapeHtml(outcome.status)}</strong> after ${seconds(outcome.durationMs)}${outcome.error ? `: <code>${escapeHtml(outcome.error)}</code>` : ''}</p>`
