@@ -8,7 +8,6 @@ import { LOG_ENV, REPORTS_ENV } from './env.js';
 import { canIsolate, isIsolated } from './network-namespace.js';
 import { Overlay, type OverlayOptions } from './overlay.js';
 
-
 /** A test's folder name: its titles, lowercased, runs of anything else as one dash. */
 export function slug(titles: readonly string[]): string {
   return titles.join(' ').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'scenario';
