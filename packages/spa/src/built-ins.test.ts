@@ -250,4 +250,25 @@ describe('split and merge (hold)', () => {
     }
     expect(out).toEqual([...Array(40).keys()].filter((i) => i !== 5));
   });
+
+  it('merge passes an empty record\'s place at once, arriving in order or early, and never outputs it', () => {
+    const split = directSpa('split');
+    const merge = directSpa('merge');
+    const records = Array.from({ length: 8 }, (_, i) => bytesOf(split.process(new Uint8Array([i]))));
+    // 1 and 5 were dropped on their paths: only their tags come.
+    const empty = (i: number) => records[i]!.subarray(0, 8);
+    const calls = (record: Uint8Array) => {
+      const results = [merge.process(record)];
+      while (typeof results.at(-1) !== 'number') results.push(merge.drain());
+      return results.map((r) => (typeof r === 'number' ? r : [...r]));
+    };
+    expect(calls(records[0]!)).toEqual([[0], -1]);
+    expect(calls(records[2]!)).toEqual([-1]);
+    expect(calls(records[3]!)).toEqual([-1]);
+    // 1's place passed: what waited behind it comes out at once, from this very call.
+    expect(calls(empty(1))).toEqual([[2], [3], -1]);
+    expect(calls(empty(5))).toEqual([-1]);
+    expect(calls(records[4]!)).toEqual([[4], -1]);
+    expect(calls(records[6]!)).toEqual([[6], -1]);
+  });
 });

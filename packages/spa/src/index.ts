@@ -14,3 +14,4 @@ export {
 export { createRingBuffer, initRing, RecordTooLargeError, RingClaimedError, RingConsumer, RingProducer, ringBytes } from './ring.js';
 export { ioRegionPages, MAX_PAYLOAD_CHUNK_BYTES } from './memory-layout.js';
 export { inlineSpa, type InlineSpa } from './inline-spa.js';
+export { SPLIT_TAG_BYTES, SplitTwiceError, stagesCarryingTags } from './split-tags.js';

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClosedError } from '@cubecast/protocol';
+import { ClosedError, decodeSensorPayload, encodeSensorPayload } from '@cubecast/protocol';
 import { SpaAbiError } from './abi.js';
 import { encodeSpaConfig } from './built-in-configs.js';
 import { SpaInitError, SpaPipeline, type SpaPipelineOptions } from './pipeline.js';
 import { builtInBytes } from './testing/built-ins.js';
+import { inlinePipeline } from './testing/inline-pipeline.js';
 import { spawnNodeStage } from './testing/node-stage.js';
 import { buildModule, i32, op, validSpec } from './testing/wasm-builder.js';
 
@@ -42,6 +43,28 @@ const until = async (condition: () => boolean, ms = 10_000) => {
 };
 
 describe('SPA pipeline', () => {
+  it('runs stages past a split on its records\' payloads, the tag carried around them, as the inline pipeline does', async () => {
+    const threshold = { spa: 'sensor', config: { mode: 'threshold', threshold: 40 } } as const;
+    const stage = (name: string, config?: Uint8Array, carryTag = false) => ({ name, module: builtInBytes(name), ...(config && { config }), carryTag });
+    const p = await pipeline({ stages: [stage('split'), stage('sensor', encodeSpaConfig('sensor', threshold.config), true), stage('merge')], maxChunkBytes: 4096 });
+    const out = collect(p);
+    // One reading a chunk, every third below the threshold: the sensor drops those chunks.
+    const values = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? 10 : 50 + i));
+    for (const [i, value] of values.entries()) {
+      while (!p.push(encodeSensorPayload([{ timeMs: i, value }]))) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const kept = values.filter((v) => v >= 40);
+    // Merge waits for no dropped chunk: the last reading comes out with no more input behind it.
+    await until(() => out.length === kept.length);
+    expect(out.flatMap((c) => decodeSensorPayload(c).map((r) => r.value))).toEqual(kept);
+    expect(p.stageStats().map((s) => [s.name, s.chunksOut])).toEqual([['split', 60], ['sensor', 60], ['merge', kept.length]]);
+    const inline = inlinePipeline([{ spa: 'split' }, threshold, { spa: 'merge' }]);
+    const inlineOut: Uint8Array[] = [];
+    inline.on('chunk:output', ({ payload }) => inlineOut.push(payload));
+    for (const [i, value] of values.entries()) inline.push(encodeSensorPayload([{ timeMs: i, value }]), 0);
+    expect(inlineOut).toEqual(out);
+  });
+
   it('carries chunks through three worker stages in order, unchanged by forward', async () => {
     const p = await pipeline({ stages: [forward, forward, forward], maxChunkBytes: 20_000 });
     const out = collect(p);

@@ -35,6 +35,8 @@ export interface SpaStageSpec {
   readonly name: string;
   readonly module: Uint8Array<ArrayBuffer>;
   readonly config?: Uint8Array;
+  /** The stage runs on split's records, the tag carried around it (`stagesCarryingTags`). */
+  readonly carryTag?: boolean;
 }
 
 export interface SpaPipelineOptions {
@@ -83,8 +85,6 @@ export interface SpaPipelineEvents extends Record<string, unknown> {
 export class SpaInitError extends Error {
   override readonly name = 'SpaInitError';
 }
-
-
 
 interface Stage {
   readonly name: string;
@@ -178,6 +178,7 @@ export class SpaPipeline extends TypedEmitter<SpaPipelineEvents> {
         stats: statsBuffer,
         index,
         epochMs: this.epochMs,
+        carryTag: layout.spec.carryTag === true,
       });
       return started;
     });

@@ -6,6 +6,7 @@
  * event loop; the host stops it by closing the input ring, or by terminating the worker.
  */
 import { RingConsumer, RingProducer } from './ring.js';
+import { SPLIT_TAG_BYTES } from './split-tags.js';
 import { Control, sharedBufferOf, Stat, STAGE_STATS, STAGE_WORDS } from './stage-control.js';
 
 export interface StageInit {
@@ -25,6 +26,8 @@ export interface StageInit {
   readonly index: number;
   /** Wall-clock ms the host counts busy times from (threads share the wall clock). */
   readonly epochMs: number;
+  /** Records are split's: the module sees each one's payload, and its output gets the tag back (split-tags.ts). */
+  readonly carryTag?: boolean;
 }
 
 export type StageMessage =
@@ -63,13 +66,15 @@ export function runStage(init: StageInit, post: (message: StageMessage) => void)
   const output = new RingProducer(init.next.buffer, init.next.offset);
   post({ type: 'stage:ready' });
 
+  // A carried tag sits before the module's output area, so that the two leave as one record.
+  const tagBytes = init.carryTag ? SPLIT_TAG_BYTES : 0;
   const process = (inPtr: number, inLen: number): number => {
     const started = now();
     // The watchdog reads this: ms since the epoch, +1 so that 0 means idle.
     Atomics.store(control, Control.BusySince, Math.max(1, Math.round(started - init.epochMs) + 1));
     let produced: number;
     try {
-      produced = spa.spa_process(inPtr, inLen, init.outputOffset, init.outputCapacity);
+      produced = spa.spa_process(inPtr, inLen, init.outputOffset + tagBytes, init.outputCapacity - tagBytes);
     } catch {
       produced = -2; // a trap (out of bounds, unreachable, memory.grow past the cap)
     }
@@ -89,6 +94,9 @@ export function runStage(init: StageInit, post: (message: StageMessage) => void)
       stats[Stat.Errors]!++;
       return false;
     }
+    return write(length);
+  };
+  const write = (length: number): boolean => {
     if (!output.waitForSpace(length, OUTPUT_WAIT_MS)) {
       stats[Stat.Dropped]!++;
       return true;
@@ -100,6 +108,38 @@ export function runStage(init: StageInit, post: (message: StageMessage) => void)
     return true;
   };
 
+  // One record of split's: its payload through the module, the tag around what comes out. The
+  // tag is copied first (the module may write anywhere in its memory, the input ring too) and
+  // put back after each call. Every record leaves at least its tag: an empty record is passed
+  // on as it is, and a dropped or failed chunk leaves its tag alone.
+  const tag = new Uint8Array(SPLIT_TAG_BYTES);
+  const carried = (chunk: Uint8Array) => {
+    if (chunk.byteLength < SPLIT_TAG_BYTES) {
+      stats[Stat.Errors]!++;
+      return;
+    }
+    tag.set(chunk.subarray(0, SPLIT_TAG_BYTES));
+    const withTag = (length: number) => {
+      new Uint8Array(init.memory.buffer, init.outputOffset, SPLIT_TAG_BYTES).set(tag);
+      return length + SPLIT_TAG_BYTES;
+    };
+    if (chunk.byteLength === SPLIT_TAG_BYTES) {
+      write(withTag(0));
+      return;
+    }
+    const produced = process(chunk.byteOffset + SPLIT_TAG_BYTES, chunk.byteLength - SPLIT_TAG_BYTES);
+    if (produced < -1) stats[Stat.Errors]!++;
+    if (produced <= 0) {
+      write(withTag(0));
+      return;
+    }
+    let more = emit(withTag(produced), false);
+    for (let n = 1; more && n < MAX_OUTPUTS_PER_INPUT; n++) {
+      const next = process(0, 0);
+      more = next > 0 && emit(withTag(next), true);
+    }
+  };
+
   for (;;) {
     if (!input.waitForData(1000)) {
       if (input.closed) break;
@@ -107,8 +147,11 @@ export function runStage(init: StageInit, post: (message: StageMessage) => void)
     }
     const chunk = input.peek()!;
     stats[Stat.ChunksIn]!++;
-    let more = emit(process(chunk.byteOffset, chunk.byteLength), false);
-    for (let n = 1; more && n < MAX_OUTPUTS_PER_INPUT; n++) more = emit(process(0, 0), true);
+    if (tagBytes > 0) carried(chunk);
+    else {
+      let more = emit(process(chunk.byteOffset, chunk.byteLength), false);
+      for (let n = 1; more && n < MAX_OUTPUTS_PER_INPUT; n++) more = emit(process(0, 0), true);
+    }
     input.release();
   }
   output.close();

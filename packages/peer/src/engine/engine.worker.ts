@@ -35,7 +35,7 @@ const engine = new SwitchingEngine({
     }
     report(event);
   },
-  createPipeline: (pipeline) => (createPipeline ? createPipeline(pipeline) : Promise.reject(new Error('this host was given no SPA modules'))),
+  createPipeline: (pipeline, options) => (createPipeline ? createPipeline(pipeline, options) : Promise.reject(new Error('this host was given no SPA modules'))),
 });
 
 /** Each host's current link: a replaced link's late events must not touch its successor. */

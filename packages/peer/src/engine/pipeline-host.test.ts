@@ -31,14 +31,14 @@ const THIN: SpaSpec[] = [{ spa: 'thin', config: { maxLayer: 0 } }];
 const SPLIT: SpaSpec[] = [{ spa: 'split' }];
 
 function host(create?: (spec: readonly SpaSpec[]) => Promise<EnginePipeline>) {
-  const made: { spec: readonly SpaSpec[]; pipeline: FakePipeline }[] = [];
+  const made: { spec: readonly SpaSpec[]; splitInput: boolean | undefined; pipeline: FakePipeline }[] = [];
   const outputs: [string, number, number[]][] = [];
   const deaths: [string, string][] = [];
   const h = new PipelineHost(
     create ??
-      (async (spec) => {
+      (async (spec, options) => {
         const pipeline = new FakePipeline();
-        made.push({ spec, pipeline });
+        made.push({ spec, splitInput: options?.splitInput, pipeline });
         return pipeline;
       }),
     {
@@ -102,6 +102,31 @@ describe('PipelineHost', () => {
     made[0]!.pipeline.output(new Uint8Array([0, 5]), 0);
     made[0]!.pipeline.output(new Uint8Array([1, 6]), 0);
     expect(outputs.map(([, variant]) => variant)).toEqual([first, second]);
+  });
+
+  it('runs the stages past a split on either path as a stage pipeline on split\'s records; never the split itself', async () => {
+    const { h, made, outputs } = host();
+    const first = h.learn([...SPLIT, ...THIN])!;
+    const second = h.learn(secondPath([...SPLIT, ...THIN]))!;
+    const [firstPath, secondPathOnly] = [h.learn(SPLIT)!, h.learn(secondPath(SPLIT))!];
+    expect(h.stagesFrom(firstPath, first)).toEqual(THIN);
+    expect(h.stagesFrom(secondPathOnly, second)).toEqual(THIN);
+    // Across the paths, or from the published stream (split parts the paths where it runs): none.
+    expect(h.stagesFrom(firstPath, second)).toBeUndefined();
+    expect(h.stagesFrom(PUBLISHED_VARIANT, first)).toBeUndefined();
+    h.feed(messageHeader({ destination: secondPathOnly }), second, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 1, 9]), 0, 'stage');
+    h.feed(messageHeader({ destination: firstPath }), first, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 9]), 0, 'stage');
+    await started();
+    expect(made.map((m) => [m.spec, m.splitInput])).toEqual([[THIN, true], [THIN, true]]);
+    // Each path's records leave as that path's variant.
+    made[0]!.pipeline.output(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 3]), 0);
+    made[1]!.pipeline.output(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 2]), 0);
+    expect(outputs.map(([, variant]) => variant)).toEqual([second, first]);
+    // A stage pipeline on the published stream is not given split's records.
+    h.learn([...THIN, { spa: 'forward' }]);
+    h.feed(messageHeader({ destination: h.learn(THIN)! }), pipelineVariant([...THIN, { spa: 'forward' }]), new Uint8Array([1]), 0, 'stage');
+    await started();
+    expect(made[2]!.splitInput).toBe(false);
   });
 
   it('reports a pipeline that cannot start, or dies, once, and feeds it nothing more', async () => {

@@ -5,7 +5,9 @@ import type { EngineEnvironment, EnginePipeline, SpaReport } from './types.js';
  * iOverlay's split and hold across two paths: a subscription whose pipeline starts with `split`
  * gets a second route, its setups' pipeline marked `path: 1` (so a variant of its own), laid
  * by another policy so it leaves by another link where the cube allows. The branch point sends
- * split's path-1 records as that variant; the subscriber's host merges both.
+ * split's path-1 records as that variant; the subscriber's host merges both. Stages past the
+ * split run on each path's records with split's tag carried around them (split-tags.ts in
+ * @cubecast/spa), at the branch point or at hosts along the path (a service on each path).
  */
 export const SPLIT = 'split';
 
@@ -113,7 +115,10 @@ export class PipelineHost {
     const prefix = input === PUBLISHED_VARIANT ? [] : this.specs.get(input);
     // Only pairs of known specs are remembered: a peer may name any variant.
     if (!whole || !prefix) return undefined;
-    const stages = prefix.length < whole.length && whole[0]?.spa !== SPLIT && canonicalPipeline(whole.slice(0, prefix.length)) === canonicalPipeline(prefix) ? whole.slice(prefix.length) : undefined;
+    // A split runs where its two paths part (a branch pipeline on the published stream); past
+    // it, stages on either path run on its records (as `splitInput`).
+    const splits = whole[0]?.spa === SPLIT;
+    const stages = prefix.length < whole.length && (!splits || prefix.length > 0) && canonicalPipeline(whole.slice(0, prefix.length)) === canonicalPipeline(prefix) ? whole.slice(prefix.length) : undefined;
     let fromInput = this.stagesKnown.get(input);
     if (!fromInput) this.stagesKnown.set(input, (fromInput = new Map()));
     fromInput.set(output, stages ?? null);
@@ -149,7 +154,7 @@ export class PipelineHost {
       fail('this host cannot run SPAs');
       return hosted;
     }
-    this.createPipeline(spec).then(
+    this.createPipeline(spec, { splitInput: role === 'stage' && this.isSplit(input) }).then(
       (pipeline) => {
         if (this.hosted.get(key) !== hosted || this.closed) {
           pipeline.close(); // no longer wanted by the time it started

@@ -10,9 +10,11 @@ export interface EngineEnvironment {
   emit(event: EngineEvent): void;
   /**
    * Starts a subscription pipeline's SPAs where this host is its branch point. Without it the
-   * host runs no SPAs, and branches that need one get nothing from it.
+   * host runs no SPAs, and branches that need one get nothing from it. `splitInput`: its input
+   * is split's records (a stage pipeline on one path of a split stream), whose tags its stages
+   * carry.
    */
-  createPipeline?(pipeline: readonly SpaSpec[]): Promise<EnginePipeline>;
+  createPipeline?(pipeline: readonly SpaSpec[], options?: { readonly splitInput?: boolean }): Promise<EnginePipeline>;
 }
 
 export interface EnginePipelineEvents extends Record<string, unknown> {

@@ -7,7 +7,9 @@ import {
   isBuiltInSpa,
   MAX_PAYLOAD_CHUNK_BYTES,
   spawnBrowserStage,
+  SPLIT_TAG_BYTES,
   SpaPipeline,
+  stagesCarryingTags,
   type SpaInput,
   type SpaStageSpec,
 } from '@cubecast/spa';
@@ -38,18 +40,23 @@ const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toSt
 /**
  * Makes the engine's `createPipeline` for browsers: each run of consecutive stages that take
  * the same input becomes one SpaPipeline (a worker per stage); runs of pixel stages are
- * wrapped in a VP8 decoder before and an encoder after.
+ * wrapped in a VP8 decoder before and an encoder after. Stages past a split (all, with
+ * `splitInput`) run on its records, the tag carried around them.
  */
 export function browserPipelineFactory(resources: SpaResources, moduleBytes: SpaModuleSource) {
-  return async (pipeline: readonly SpaSpec[]): Promise<EnginePipeline> => {
+  return async (pipeline: readonly SpaSpec[], { splitInput = false } = {}): Promise<EnginePipeline> => {
     const runs: { input: SpaInput; stages: SpaStageSpec[] }[] = [];
-    for (const spec of pipeline) {
+    const carrying = stagesCarryingTags(pipeline.map((spec) => spec.spa), splitInput);
+    for (const [i, spec] of pipeline.entries()) {
       const input = isBuiltInSpa(spec.spa) ? BUILT_IN_SPAS[spec.spa].input : 'payload';
       if (input === 'tagged') throw new SpaModuleError(`${spec.spa} takes two streams: it runs in a coding session, not in a subscription's pipeline`);
+      const carryTag = carrying[i]!;
+      if (carryTag && input === 'frames') throw new SpaModuleError(`${spec.spa} works on decoded frames, which a split stream's paths do not carry: put it before split`);
       const stage: SpaStageSpec = {
         name: spec.spa,
         module: await moduleBytes(spec.spa),
         config: isBuiltInSpa(spec.spa) ? encodeSpaConfig(spec.spa, spec.config) : encodeCustomConfig(spec.config),
+        carryTag,
       };
       const last = runs.at(-1);
       if (last?.input === input) last.stages.push(stage);
@@ -103,24 +110,33 @@ async function startSegment(input: SpaInput, stages: SpaStageSpec[], stageWorker
     const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_FRAME_RECORD, budgetMs: BUDGET_MS });
     return new FrameCodec(spa);
   }
-  const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes: MAX_PAYLOAD_CHUNK_BYTES, budgetMs: BUDGET_MS });
-  return new PayloadSegment(spa);
+  // Split's records are a payload and its tag.
+  const tagged = stages[0]!.carryTag === true || stages[0]!.name === 'merge';
+  const maxChunkBytes = MAX_PAYLOAD_CHUNK_BYTES + (tagged ? SPLIT_TAG_BYTES : 0);
+  const spa = await SpaPipeline.create({ stages, spawn, maxChunkBytes, budgetMs: BUDGET_MS });
+  const last = stages.at(-1)!;
+  return new PayloadSegment(spa, maxChunkBytes, last.carryTag === true || last.name === 'split' ? SPLIT_TAG_BYTES : 0);
 }
 
 /** SPAs on chunk payloads (no decoding): the engine's pipeline over an SpaPipeline. */
 class PayloadSegment extends TypedEmitter<EnginePipelineEvents> implements EnginePipeline {
   private lastFlags = 0;
 
-  constructor(private readonly spa: SpaPipeline) {
+  /** `outputTagBytes`: the outputs are split's records, whose payload starts past the tag. */
+  constructor(
+    private readonly spa: SpaPipeline,
+    private readonly maxChunkBytes: number,
+    outputTagBytes: number,
+  ) {
     super();
     // Outputs lag inputs (a worker per stage), so a video output's flags come from its own
     // header; anything else travels with the latest input's.
-    spa.on('chunk:output', (chunk) => this.emit('chunk:output', { payload: chunk.slice(), flags: videoFlagsOf(chunk) ?? this.lastFlags }));
+    spa.on('chunk:output', (chunk) => this.emit('chunk:output', { payload: chunk.slice(), flags: videoFlagsOf(chunk.subarray(outputTagBytes)) ?? this.lastFlags }));
     spa.on('pipeline:died', ({ message }) => this.emit('pipeline:died', { message }));
   }
 
   push(payload: Uint8Array, flags: number): boolean {
-    if (payload.byteLength > MAX_PAYLOAD_CHUNK_BYTES) return false;
+    if (payload.byteLength > this.maxChunkBytes) return false;
     this.lastFlags = flags;
     return this.spa.push(payload);
   }

@@ -1,5 +1,6 @@
 import { ClosedError, TypedEmitter } from '@cubecast/protocol';
 import { encodeSpaConfig, isBuiltInSpa } from '../built-in-configs.js';
+import { SPLIT_TAG_BYTES, stagesCarryingTags } from '../split-tags.js';
 import { directSpa } from './built-ins.js';
 
 interface Spec {
@@ -22,11 +23,12 @@ class InlinePipeline extends TypedEmitter<InlinePipelineEvents> {
   private readonly stages;
   private closed = false;
 
-  constructor(spec: readonly Spec[]) {
+  constructor(spec: readonly Spec[], splitInput: boolean) {
     super();
-    this.stages = spec.map(({ spa, config }) => {
+    const carrying = stagesCarryingTags(spec.map((s) => s.spa), splitInput);
+    this.stages = spec.map(({ spa, config }, i) => {
       if (!isBuiltInSpa(spa)) throw new Error(`inline pipelines run built-ins only, not ${spa}`);
-      return { name: spa, spa: directSpa(spa, encodeSpaConfig(spa, config ?? {})), chunksIn: 0, chunksOut: 0 };
+      return { name: spa, spa: directSpa(spa, encodeSpaConfig(spa, config ?? {})), carryTag: carrying[i]!, chunksIn: 0, chunksOut: 0 };
     });
   }
 
@@ -51,13 +53,20 @@ class InlinePipeline extends TypedEmitter<InlinePipelineEvents> {
       return;
     }
     stage.chunksIn++;
-    for (let out = stage.spa.process(chunk); typeof out !== 'number' && out.byteLength > 0; out = stage.spa.drain()) {
+    // As the stage runtime carries split's tag: around the payload, and alone for a chunk dropped.
+    const tag = stage.carryTag ? chunk.subarray(0, SPLIT_TAG_BYTES) : undefined;
+    const withTag = (out: Uint8Array) => (tag ? Uint8Array.from([...tag, ...out]) : out);
+    if (tag && chunk.byteLength === SPLIT_TAG_BYTES) return this.run(index + 1, chunk, flags);
+    let out = stage.spa.process(tag ? chunk.subarray(SPLIT_TAG_BYTES) : chunk);
+    if (tag && (typeof out === 'number' || out.byteLength === 0)) return this.run(index + 1, tag, flags);
+    for (; typeof out !== 'number' && out.byteLength > 0; out = stage.spa.drain()) {
       stage.chunksOut++;
-      this.run(index + 1, out, flags);
+      this.run(index + 1, withTag(out), flags);
     }
   }
 }
 
-export function inlinePipeline(spec: readonly Spec[]): InlinePipeline {
-  return new InlinePipeline(spec);
+/** `splitInput`: the chunks pushed are split's records, whose tags the stages carry (split-tags.ts). */
+export function inlinePipeline(spec: readonly Spec[], splitInput = false): InlinePipeline {
+  return new InlinePipeline(spec, splitInput);
 }
