@@ -70,7 +70,7 @@ export function HostPanel({ snapshot }: { snapshot: PeerSnapshot }) {
       {snapshot.spas.length > 0 && (
         <>
           <h3>Stream processing here</h3>
-          <p className="muted small">This tab is the branch point of these pipelines: it runs them for the subscribers downstream.</p>
+          <p className="muted small">This tab runs these on streams passing through it: where a subscriber's branch leaves the stream, as a service host, or to merge a stream split over two paths.</p>
           <ul className="spas" data-testid="spas">
             {snapshot.spas.map((spa) => (
               <li key={`${spa.channel}:${spa.variant}`} data-state={spa.state}>

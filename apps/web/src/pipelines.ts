@@ -7,6 +7,9 @@ export interface PipelineChoice {
   readonly pipeline: SpaSpec[];
 }
 
+const SMOOTHED: SpaSpec = { spa: 'sensor', config: { mode: 'average', window: 8 } };
+const ABOVE_50: SpaSpec = { spa: 'sensor', config: { mode: 'threshold', threshold: 50 } };
+
 export const PIPELINE_CHOICES: Record<ChannelInfo['kind'], PipelineChoice[]> = {
   video: [
     { id: 'full', label: 'Full stream', pipeline: [] },
@@ -15,16 +18,11 @@ export const PIPELINE_CHOICES: Record<ChannelInfo['kind'], PipelineChoice[]> = {
   ],
   sensor: [
     { id: 'full', label: 'Every reading', pipeline: [] },
-    { id: 'smoothed', label: 'Moving average (8)', pipeline: [{ spa: 'sensor', config: { mode: 'average', window: 8 } }] },
-    { id: 'above-50', label: 'Readings of 50 or more', pipeline: [{ spa: 'sensor', config: { mode: 'threshold', threshold: 50 } }] },
-    {
-      id: 'smoothed-above-50',
-      label: 'Moving average (8), then 50 or more',
-      pipeline: [
-        { spa: 'sensor', config: { mode: 'average', window: 8 } },
-        { spa: 'sensor', config: { mode: 'threshold', threshold: 50 } },
-      ],
-    },
+    { id: 'smoothed', label: 'Moving average (8)', pipeline: [SMOOTHED] },
+    { id: 'above-50', label: 'Readings of 50 or more', pipeline: [ABOVE_50] },
+    { id: 'smoothed-above-50', label: 'Moving average (8), then 50 or more', pipeline: [SMOOTHED, ABOVE_50] },
+    // Each path's stages see every other chunk: the average is over that path's readings.
+    { id: 'split-smoothed-above-50', label: 'Over two paths, each: moving average (8), then 50 or more', pipeline: [{ spa: 'split' }, SMOOTHED, ABOVE_50] },
   ],
   coded: [{ id: 'full', label: 'Coded chunks', pipeline: [] }],
 };

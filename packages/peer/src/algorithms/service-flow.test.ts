@@ -39,6 +39,50 @@ describe('sFlow: service federation (iOverlay case study 3.3)', () => {
     expect(received('S2')).toEqual(expected([SMOOTH]));
   });
 
+  it('a requirement starting with split is a graph: two paths, each with its own service hosts, merged at the subscriber without waiting for dropped chunks', async () => {
+    const requirement = [{ spa: 'split' }, SMOOTH, FILTER];
+    const { net, algorithms, expected, received } = await serviceFlowRun({ requirements: { S1: requirement }, warmUpChunks: 10 });
+    // The stream parts at P: X1 (1200 kbit/s) takes the first path; with that handed to it, its
+    // share (600) is below X2's (800), which takes the second.
+    expect(algorithms.get('P')!.state.hops).toEqual([
+      { sub: 'sub-S1', next: 'X1', serves: 1, done: ['split'] },
+      { sub: 'sub-S1/2', next: 'X2', serves: 0, done: ['split'] },
+    ]);
+    // Each runs the stage it was handed the stream for, then hands the filter to the other
+    // (its own share having halved): the paths cross, each host runs one smoothing and one
+    // filter, and both reach S1, which merges them.
+    const hop = (host: string, sub: string) => algorithms.get(host)!.state.hops.find((h) => h.sub === sub);
+    expect([hop('X1', 'sub-S1'), hop('X2', 'sub-S1')]).toEqual([
+      { sub: 'sub-S1', next: 'X2', serves: 1, done: ['split', 'sensor'] },
+      { sub: 'sub-S1', next: 'S1', serves: 1, done: ['split', 'sensor', 'sensor'] },
+    ]);
+    expect([hop('X2', 'sub-S1/2'), hop('X1', 'sub-S1/2')]).toEqual([
+      { sub: 'sub-S1/2', next: 'X1', serves: 1, done: ['split', 'sensor'] },
+      { sub: 'sub-S1/2', next: 'S1', serves: 1, done: ['split', 'sensor', 'sensor'] },
+    ]);
+    for (const host of ['X1', 'X2']) expect(net.engines.get(host)!.spaReports().map((r) => [r.role, r.pipeline]), host).toEqual([['stage', ['sensor']], ['stage', ['sensor']]]);
+    expect(net.engines.get('P')!.spaReports().map((r) => r.pipeline)).toEqual([['split']]);
+    expect(net.engines.get('S1')!.spaReports().map((r) => [r.role, r.pipeline])).toEqual([['merge', ['merge']]]);
+    // The filter drops chunks on both paths: their tags alone go on, and merge passes their
+    // places at once, so everything the requirement makes arrives, the last chunks' too.
+    // (The moving average keeps a running sum: instances started at other chunks differ in
+    // its last bits.)
+    const rounded = (readings: { timeMs: number; value: number }[]) => readings.map((r) => [r.timeMs, r.value.toFixed(9)]);
+    const want = expected(requirement);
+    expect(want.length).toBeGreaterThan(40);
+    expect(rounded(received('S1'))).toEqual(rounded(want));
+    // Cancelled, both paths are pruned.
+    net.engines.get('P')!.cancelRoute('sub-S1');
+    net.advance(7000);
+    for (const host of ['P', 'X1', 'X2']) expect(algorithms.get(host)!.state.hops, host).toEqual([]);
+  });
+
+  it('refuses a requirement that splits past its first stage, and says why', async () => {
+    const { net, algorithms } = await serviceFlowRun({ requirements: { S1: [SMOOTH, { spa: 'split' }] }, chunks: 1 });
+    expect(algorithms.get('P')!.state.hops).toEqual([]);
+    expect(net.eventsOf('P', 'engine:error').map((e) => e.message)).toContainEqual(expect.stringMatching(/splits the stream past its first stage/));
+  });
+
   it('with no host offering the service, the publisher runs the requirement itself and says so; the subscriber still gets it', async () => {
     const { net, algorithms, expected, received } = await serviceFlowRun({ offering: [] });
     expect(algorithms.get('P')!.state.hops).toEqual([{ sub: 'sub-S1', next: 'S1', serves: 2, done: ['sensor', 'sensor'] }]);

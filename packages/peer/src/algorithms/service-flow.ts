@@ -1,6 +1,7 @@
 import { MessageType, NO_CHANNEL, spaSpecSchema, type MessageHeader, type SpaSpec } from '@cubecast/protocol';
 import { z } from 'zod';
 import type { AlgorithmFactory, AlgorithmMessage } from '../engine/algorithm.js';
+import { secondPath, SPLIT } from '../engine/pipeline-host.js';
 import { BaseAlgorithm } from './base-algorithm.js';
 import type { RouteRequestInfo } from './cube-routing.js';
 import { jsonMessages } from './json-messages.js';
@@ -71,6 +72,13 @@ interface Offer {
  * whose next service no linked host offers is finished where it is (the subscriber still gets
  * what it asked for), and reported.
  *
+ * A requirement that starts with `split` is a graph of its own: the stream parts at the
+ * publisher into two paths (split deals its chunks between them), each path federated on its
+ * own (the second as the subscription `<id>/2`), so each has its own service hosts running the
+ * stages past the split on that path's chunks, and the two meet again at the subscriber, whose
+ * engine merges them. Choosing by load, counting the federations just handed out, puts the two
+ * paths on different hosts where those are as good.
+ *
  * Subscriptions sharing a prefix of their requirement share its service hosts where the
  * choices agree, so the services form a directed acyclic graph per channel. Hosts must be
  * linked to the hosts they send to: the case study wants every host linked to every other.
@@ -85,6 +93,8 @@ export class ServiceFlow extends BaseAlgorithm {
   private readonly requests = new Map<string, RouteRequestInfo>();
   /** The subscriptions ending here, by channel: the variant each gets. */
   private readonly sinks = new Map<string, { channel: number; variant: number }>();
+  /** Stages handed to each host since its last sAware: the load it has and has not told yet. */
+  private readonly handedOut = new Map<string, number>();
 
   constructor(protected override readonly refreshMs: number) {
     super(undefined, refreshMs);
@@ -104,7 +114,7 @@ export class ServiceFlow extends BaseAlgorithm {
       case 'route:cancel': {
         const route = this.requests.get(message.subscriptionId);
         this.requests.delete(message.subscriptionId);
-        if (route) this.prune(message.subscriptionId);
+        if (route) for (const sub of subscriptionsOf(route)) this.prune(sub);
         return;
       }
       case 'protocol':
@@ -112,6 +122,7 @@ export class ServiceFlow extends BaseAlgorithm {
         return;
       case 'link:down':
         this.offers.delete(message.hostId);
+        this.handedOut.delete(message.hostId);
         for (const [sub, hop] of this.hops) {
           if (hop.next !== message.hostId) continue;
           const arrived = hop.done.length - hop.serves;
@@ -138,8 +149,16 @@ export class ServiceFlow extends BaseAlgorithm {
       this.context.reportError(new Error(`sflow needs the subscriber of ${route.subscriptionId} linked to the publisher`));
       return;
     }
+    if (route.pipeline.slice(1).some((stage) => stage.spa === SPLIT)) {
+      this.context.reportError(new Error(`sflow: ${route.subscriptionId} splits the stream past its first stage; a split comes first, where the stream leaves the publisher`));
+      return;
+    }
     this.requests.set(route.subscriptionId, route);
-    this.federate(route.subscriptionId, route.channel, sink, Math.min(600_000, Math.max(1, Math.round(route.maxLatencyMs))), [], route.pipeline, []);
+    const maxLatencyMs = Math.min(600_000, Math.max(1, Math.round(route.maxLatencyMs)));
+    const [first, second] = subscriptionsOf(route);
+    this.federate(first!, route.channel, sink, maxLatencyMs, [], route.pipeline, []);
+    // The second path's records come from the same split, counted once in this host's load.
+    if (second) this.federate(second, route.channel, sink, maxLatencyMs, secondPath(route.pipeline).slice(0, 1), route.pipeline.slice(1), []);
   }
 
   /**
@@ -156,9 +175,14 @@ export class ServiceFlow extends BaseAlgorithm {
     while (remaining.length > 0) {
       // The stages taken here so far count in this host's load.
       // Each host passed on to runs a stage: a chain as long as the message allows ends here.
-      const best = chain.length >= MAX_STAGES ? self : this.bestFor(remaining[0]!.spa, done.length - arriving.length, passed);
+      const stage = remaining[0]!.spa;
+      // The stream parts where it starts: the split runs here. A host handed the stream for a
+      // stage it offers runs that stage: the host before chose it as the best, and choosing
+      // again here, on loads no newer, would only add a hop.
+      const here = (stage === SPLIT && done.length === 0) || (chain.length > 0 && done.length === arriving.length && this.offered.has(stage));
+      const best = here || chain.length >= MAX_STAGES ? self : this.bestFor(stage, done.length - arriving.length, passed);
       if (best === undefined) {
-        this.context.reportError(new Error(`sflow: no host linked to ${self} offers ${remaining[0]!.spa}; ${self} runs ${remaining.map((s) => s.spa).join(' > ')} itself`));
+        this.context.reportError(new Error(`sflow: no host linked to ${self} offers ${stage}; ${self} runs ${remaining.map((s) => s.spa).join(' > ')} itself`));
         done = [...done, ...remaining];
         remaining = [];
       } else if (best === self) {
@@ -180,6 +204,7 @@ export class ServiceFlow extends BaseAlgorithm {
     } else if (next === sink && remaining.length === 0) {
       this.sendTo(next, channel, { t: 'sink', sub, pipeline: done });
     } else {
+      this.handedOut.set(next, (this.handedOut.get(next) ?? 0) + 1);
       this.sendTo(next, channel, { t: 'federate', sub, sink, maxLatencyMs, done, rest: remaining, chain: [...chain, self] });
     }
   }
@@ -198,7 +223,7 @@ export class ServiceFlow extends BaseAlgorithm {
     if (this.offered.has(service)) [best, bestShare, bestDelay] = [self, share(this.context.bandwidthKbps() ?? null, this.load + takenHere), 0];
     for (const [hostId, offer] of this.offers) {
       if (offer.expiresAt < now || !offer.services.has(service) || !this.knownHosts.has(hostId) || passed.has(hostId)) continue;
-      const candidate = share(offer.bandwidthKbps, offer.load);
+      const candidate = share(offer.bandwidthKbps, offer.load + (this.handedOut.get(hostId) ?? 0));
       const delay = this.context.link(hostId)?.oneWayMs ?? Infinity;
       if (candidate > bestShare || (candidate === bestShare && delay < bestDelay)) [best, bestShare, bestDelay] = [hostId, candidate, delay];
     }
@@ -219,6 +244,7 @@ export class ServiceFlow extends BaseAlgorithm {
     switch (message?.t) {
       case 'aware':
         this.offers.set(from, { services: new Set(message.services), bandwidthKbps: message.bandwidthKbps, load: message.load, expiresAt: this.context.now() + 3 * this.refreshMs });
+        this.handedOut.delete(from);
         return;
       case 'federate':
         // Only a service this host offers is run here; a stale request goes on as it can.
@@ -282,5 +308,8 @@ export class ServiceFlow extends BaseAlgorithm {
     this.sendOwn(hostId, channel, flowMessages.encode(message));
   }
 }
+
+/** A request's subscriptions: its own, and a split requirement's second path. */
+const subscriptionsOf = (route: RouteRequestInfo): string[] => (route.pipeline[0]?.spa === SPLIT ? [route.subscriptionId, `${route.subscriptionId}/2`] : [route.subscriptionId]);
 
 export const serviceFlow: AlgorithmFactory = ({ refreshMs }) => new ServiceFlow(refreshMs);

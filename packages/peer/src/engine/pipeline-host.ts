@@ -90,6 +90,8 @@ export class PipelineHost {
       this.splitFirst.set(variant, firstVariant);
       this.splitSecond.set(firstVariant, variant);
     }
+    // The split alone makes the two paths' records, which the stages past it take in.
+    if (pipeline[0]?.spa === SPLIT && pipeline.length > 1) this.learn(secondPath(pipeline.slice(0, 1)));
     return variant;
   }
 
@@ -140,8 +142,14 @@ export class PipelineHost {
     const key = role === 'stage' ? `${channel}:${variant}:stage:${input}` : `${channel}:${variant}:${role}`;
     const existing = this.hosted.get(key);
     if (existing) return existing;
-    const spec = role === 'merge' ? [{ spa: 'merge' }] : role === 'stage' ? this.stagesFrom(input, variant) : this.specs.get(variant);
+    // A branch point runs a split alone: its paths' records, as the split alone's variants,
+    // are switched here again, into the stages past it (one pipeline a path, as where the paths
+    // run on other hosts: each path's stages see that path's chunks only).
+    const whole = this.specs.get(variant);
+    const spec = role === 'merge' ? [{ spa: 'merge' }] : role === 'stage' ? this.stagesFrom(input, variant) : whole?.[0]?.spa === SPLIT ? firstPath(whole.slice(0, 1)) : whole;
     if (!spec) return undefined;
+    const first = role === 'branch' && spec[0]?.spa === SPLIT ? pipelineVariant(spec) : undefined;
+    const splitPaths = first === undefined ? undefined : ([first, this.splitSecond.get(first) ?? first] as const);
     const hosted: HostedPipeline = { role, channel, variant, spec, state: 'starting' };
     this.hosted.set(key, hosted);
     const fail = (message: string) => {
@@ -166,7 +174,8 @@ export class PipelineHost {
           if (this.closed) return;
           if (role === 'merge') this.outputs.merged(hosted, output, flags);
           // Split's records name their path (byte 0): the second path's go out as its own variant.
-          else this.outputs.output(hosted, this.isSplit(variant) && output[0] === 1 ? (this.splitSecond.get(variant) ?? variant) : variant, output, flags);
+          else if (splitPaths) this.outputs.output(hosted, output[0] === 1 ? splitPaths[1] : splitPaths[0], output, flags);
+          else this.outputs.output(hosted, variant, output, flags);
         });
         pipeline.on('pipeline:died', ({ message }) => {
           pipeline.close();

@@ -19,7 +19,7 @@ function planar(count: number) {
 
 function setup(count: number, cube: Cube, policy: 'odr' | 'random' | 'greedy' = 'greedy', maxLatencyMs = 500) {
   const hosts = Array.from({ length: count }, (_, i) => `h${i}`);
-  const net = new SimNetwork(cube, planar(count), policy, undefined, async (pipeline) => inlinePipeline(pipeline));
+  const net = new SimNetwork(cube, planar(count), policy, undefined, async (pipeline, options) => inlinePipeline(pipeline, options?.splitInput));
   net.addHosts(hosts);
   net.advance(200); // pings: RTTs measured
   const publisher = 'h0';

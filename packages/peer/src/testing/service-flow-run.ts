@@ -2,6 +2,7 @@ import { Cube } from '@cubecast/overlay';
 import { decodeSensorPayload, encodeSensorPayload, pipelineVariant, type SensorReading, type SpaSpec } from '@cubecast/protocol';
 import { inlinePipeline } from '@cubecast/spa/testing';
 import { ServiceFlow } from '../algorithms/service-flow.js';
+import { SPLIT } from '../engine/pipeline-host.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/switching-engine.js';
 import { SimNetwork } from './sim-network.js';
 
@@ -16,8 +17,6 @@ export function readingsChunk(i: number): Uint8Array {
 
 /** Lets pipelines start: they start asynchronously, as SPA workers do. */
 const started = () => new Promise((resolve) => setTimeout(resolve, 0));
-/** Chunks sent while the pipelines start: what they make is not compared. */
-const WARM_UP_CHUNKS = 4;
 
 /**
  * Five hosts on the 3-ary 3-cube (each linked to every other): P publishes, S1 and S2
@@ -31,6 +30,8 @@ export async function serviceFlowRun({
   requirements = { S1: [SMOOTH, FILTER] } as Partial<Record<'S1' | 'S2', SpaSpec[]>>,
   chunks = 40,
   oneWayMs = 2,
+  /** Chunks sent while the pipelines start (each loses the first it is given): what they make is not compared. */
+  warmUpChunks = 4,
 } = {}) {
   const algorithms = new Map<string, ServiceFlow>();
   const hosts = ['P', 'S1', 'S2', 'X1', 'X2'];
@@ -47,7 +48,7 @@ export async function serviceFlowRun({
         return algorithm;
       },
     },
-    async (pipeline) => inlinePipeline(pipeline),
+    async (pipeline, options) => inlinePipeline(pipeline, options?.splitInput),
   );
   net.addHosts(hosts);
   for (const [host, kbps] of Object.entries(bandwidthKbps)) net.engines.get(host)!.setEmulation({ totalKbps: kbps });
@@ -61,22 +62,35 @@ export async function serviceFlowRun({
     net.advance(300);
   }
   net.advance(500);
-  const sent = Array.from({ length: WARM_UP_CHUNKS + chunks }, (_, i) => readingsChunk(i));
+  const sent = Array.from({ length: warmUpChunks + chunks }, (_, i) => readingsChunk(i));
   for (const chunk of sent) {
     publisher.sendChunk(1, 0, chunk);
     net.advance(50);
     await started();
   }
   net.advance(1000);
-  const since = decodeSensorPayload(sent[WARM_UP_CHUNKS]!)[0]!.timeMs;
+  const since = decodeSensorPayload(sent[warmUpChunks]!)[0]!.timeMs;
   const after = (readings: SensorReading[]) => readings.filter((r) => r.timeMs >= since);
-  /** What the requirement makes of the chunks sent, run in one place: what the subscriber must get. */
+  /**
+   * What the requirement makes of the chunks sent, run in one place: what the subscriber must
+   * get. Past a split, each path's stages see that path's chunks only (split deals them
+   * alternately), wherever those stages run, and the subscriber gets what they make in the
+   * order of the chunks.
+   */
   const expected = (pipeline: SpaSpec[]) => {
-    const outputs: SensorReading[] = [];
-    const local = inlinePipeline(pipeline);
-    local.on('chunk:output', ({ payload }) => outputs.push(...decodeSensorPayload(payload)));
-    for (const chunk of sent) local.push(chunk, 0);
-    return after(outputs);
+    const split = pipeline[0]?.spa === SPLIT;
+    const byChunk: SensorReading[][] = sent.map(() => []);
+    for (const path of split ? [0, 1] : [0]) {
+      const stages = inlinePipeline(split ? pipeline.slice(1) : pipeline);
+      let at = 0;
+      stages.on('chunk:output', ({ payload }) => byChunk[at]!.push(...decodeSensorPayload(payload)));
+      for (const [i, chunk] of sent.entries()) {
+        if (split && i % 2 !== path) continue;
+        at = i;
+        stages.push(chunk, 0);
+      }
+    }
+    return after(byChunk.flat());
   };
   const chunksAt = (sink: 'S1' | 'S2') => net.chunks(sink).filter((c) => c.variant === pipelineVariant(requirements[sink] ?? []));
   const received = (sink: 'S1' | 'S2') => after(chunksAt(sink).flatMap((c) => decodeSensorPayload(c.payload)));
