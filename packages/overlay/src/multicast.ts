@@ -113,24 +113,100 @@ export function buildSplitGreedyTree(
   if (router.policy !== 'greedy') throw new RangeError('split-based greedy needs a greedy router');
   const cube: Cube = router.cube;
   const tree = new MulticastTree(root);
+  const routes = new RoutesToward(router, tree, cost);
   for (const subscriber of subscribers) {
-    const greedy = router.path(root, subscriber);
-    let bestPath = greedy;
-    let bestLatency = latencyOnceGrafted(tree, greedy, cost);
-    for (const hop of greedy) {
+    routes.toward(subscriber);
+    let best = root;
+    let bestLatency = routes.latencyVia(root);
+    for (const hop of routes.path(root)) {
       for (const neighbour of cube.neighbours(hop)) {
         if (!tree.subscribers.has(neighbour) || neighbour === subscriber) continue;
-        const onward = router.path(neighbour, subscriber);
-        const latency = latencyOnceGrafted(tree, onward, cost);
+        const latency = routes.latencyVia(neighbour);
         if (latency < bestLatency) {
           bestLatency = latency;
-          bestPath = onward;
+          best = neighbour;
         }
       }
     }
-    tree.graft(bestPath, cost);
+    tree.graft(routes.path(best), cost);
   }
   return tree;
+}
+
+/**
+ * The greedy routes toward one subscriber, and what each would give it once grafted. A greedy
+ * next hop depends on where it is and where it goes only, so the routes from the neighbours of
+ * the subscriber's own route share their tails: each node's next hop, its cost onward and the
+ * latency via its route are worked out once per subscriber (stamped arrays: forgetting them
+ * is one increment). The tree does not change while one subscriber's routes are compared.
+ */
+class RoutesToward {
+  /** Cubes larger than this would need arrays too large to keep for one tree. */
+  static readonly MAX_NODES = 2 ** 22;
+  private readonly next: Int32Array;
+  /** Cost from the node to the subscriber along its route. */
+  private readonly onward: Float64Array;
+  /** The latency the subscriber gets through the node's route once grafted; NaN when no node of it is on the tree. */
+  private readonly via: Float64Array;
+  private readonly stamps: Uint32Array;
+  private stamp = 0;
+  private subscriber = -1;
+  private readonly walked: LogicalId[] = [];
+
+  constructor(
+    private readonly router: Router,
+    private readonly tree: MulticastTree,
+    private readonly cost: LinkCost,
+  ) {
+    const { size } = router.cube;
+    if (size > RoutesToward.MAX_NODES) throw new RangeError(`split-based greedy trees are built on cubes of up to ${RoutesToward.MAX_NODES} nodes, not ${size}`);
+    this.next = new Int32Array(size);
+    this.onward = new Float64Array(size);
+    this.via = new Float64Array(size);
+    this.stamps = new Uint32Array(size);
+  }
+
+  toward(subscriber: LogicalId): void {
+    this.subscriber = subscriber;
+    this.stamp++;
+  }
+
+  /** What `latencyOnceGrafted(tree, path)` gives for the route from `from` (its sums added in another order). */
+  latencyVia(from: LogicalId): number {
+    const { stamps, stamp, walked } = this;
+    walked.length = 0;
+    let at = from;
+    while (stamps[at] !== stamp && at !== this.subscriber) {
+      walked.push(at);
+      at = this.router.nextHop(at, this.subscriber, from)!;
+    }
+    if (stamps[at] !== stamp) {
+      // The subscriber itself: nothing onward.
+      stamps[at] = stamp;
+      this.next[at] = -1;
+      this.onward[at] = 0;
+      this.via[at] = this.tree.latency(at) ?? NaN;
+    }
+    // Back from where the walk met known ground: the last node on the tree is the join.
+    for (let i = walked.length - 1; i >= 0; i--) {
+      const node = walked[i]!;
+      const onward = this.cost(node, at) + this.onward[at]!;
+      stamps[node] = stamp;
+      this.next[node] = at;
+      this.onward[node] = onward;
+      const joined = this.via[at]!;
+      this.via[node] = !Number.isNaN(joined) ? joined : this.tree.has(node) ? this.tree.latency(node)! + onward : NaN;
+      at = node;
+    }
+    return this.via[from]!;
+  }
+
+  /** The route from `from` (whose latency was asked for) to the subscriber. */
+  path(from: LogicalId): LogicalId[] {
+    const path = [from];
+    for (let at = this.next[from]!; at >= 0; at = this.next[at]!) path.push(at);
+    return path;
+  }
 }
 
 /** The latency `graft(path)` would give the path's last node. */
