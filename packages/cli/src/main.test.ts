@@ -263,4 +263,19 @@ describe('cubecast sim', () => {
     expect(stdout.join('\n')).toMatch(/wall time \d+\.\d s, peak memory \d+ MB/);
     expect(shown.at(-1)).toMatch(/^\[#+\] 100%/);
   });
+
+  it('runs an experiment that splits into parts on worker threads, with the same result as on one, and progress to 100%', async () => {
+    const resultWith = async (workers: string) => {
+      const out = mkdtempSync(join(tmpdir(), 'cubecast-sim-'));
+      const shown: string[] = [];
+      const code = await run(['sim', 'success-ratio', '--hosts', '256', '--workers', workers, '--out', out], { out: () => {}, err: () => {}, status: { live: false, show: (t) => shown.push(t), done: () => {} } });
+      expect(code).toBe(0);
+      expect(shown.at(-1)).toMatch(/^\[#+\] 100%/);
+      return readFileSync(join(out, 'success-ratio.json'), 'utf8');
+    };
+    const [one, three] = [await resultWith('1'), await resultWith('3')];
+    expect(JSON.parse(three).rows.length).toBeGreaterThan(0);
+    expect(three).toBe(one);
+    expect(await cli('sim', 'lateness', '--workers', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--workers/) });
+  }, 60_000);
 });

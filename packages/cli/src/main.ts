@@ -38,7 +38,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         cubeCommand(rest, io);
         return 0;
       case 'sim':
-        return simCommand(rest, io);
+        return await simCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io);
       case 'scenario':

@@ -36,6 +36,42 @@ export interface Experiment {
 }
 
 /**
+ * An experiment whose work splits into independent parts, each worth `units` of progress:
+ * `run` does them in order on this thread; the CLI may do them on worker threads, each of
+ * which prepares the context once, and combine their results in order. Either way the result
+ * is the same. Parts and their results are plain data (they cross threads by structured clone).
+ */
+export interface PartedExperiment<Part extends { readonly units: number } = { readonly units: number }, PartResult = unknown, Context = unknown> extends Experiment {
+  parts(options: ExperimentOptions): Part[];
+  /** What every part of a run needs and is costly to make (the scenario). */
+  prepare(options: ExperimentOptions): Context;
+  runPart(context: Context, part: Part, advance: (units: number, label: string) => void): PartResult;
+  combine(options: ExperimentOptions, results: PartResult[]): ExperimentResult;
+}
+
+export function isParted(experiment: Experiment): experiment is PartedExperiment {
+  return 'runPart' in experiment;
+}
+
+/** A parted experiment whose `run` does its parts in order here. */
+export function partedExperiment<Part extends { readonly units: number }, PartResult, Context>(
+  spec: Omit<PartedExperiment<Part, PartResult, Context>, 'run'>,
+): PartedExperiment<Part, PartResult, Context> {
+  return {
+    ...spec,
+    run(options) {
+      const parts = spec.parts(options);
+      const meter = new WorkMeter(parts.reduce((sum, part) => sum + part.units, 0), options.progress);
+      const context = spec.prepare(options);
+      return spec.combine(
+        options,
+        parts.map((part) => spec.runPart(context, part, (units, label) => meter.advance(units, label))),
+      );
+    },
+  };
+}
+
+/**
  * Counts units of work and reports them, at most once per percent, so a reporter that draws
  * costs nothing measurable however fine-grained the work is.
  */

@@ -54,6 +54,9 @@ export function cubeName(cube: Cube): string {
  * drawn at random. Swaps exchange two hosts' ids.
  */
 export class IdAssignment {
+  /** Where each id's host sits, for each cost function made (see linkCost): swaps keep them in step. */
+  private readonly placements: Float64Array[] = [];
+
   private constructor(
     readonly hostOf: Int32Array,
     readonly idOf: Int32Array,
@@ -84,12 +87,31 @@ export class IdAssignment {
     this.hostOf[b] = ha;
     this.idOf[ha] = b;
     this.idOf[hb] = a;
+    for (const place of this.placements) {
+      const router = place[2 * a]!;
+      const access = place[2 * a + 1]!;
+      place[2 * a] = place[2 * b]!;
+      place[2 * a + 1] = place[2 * b + 1]!;
+      place[2 * b] = router;
+      place[2 * b + 1] = access;
+    }
   }
 
-  /** Logical link costs: the latency between the hosts owning either end, read live. */
+  /**
+   * Logical link costs: the latency between the hosts owning either end, read live (HostNetwork
+   * .latency's sum). Routing asks this for every neighbour at every hop, millions of times a
+   * run: each id's router and access delay sit side by side, indexed by id, so a cost reads one
+   * place per end instead of the id's host and then the host's router and delay apart.
+   */
   linkCost(hosts: HostNetwork): LinkCost {
-    const hostOf = this.hostOf;
-    return (a, b) => hosts.latency(hostOf[a]!, hostOf[b]!);
+    const place = new Float64Array(2 * this.hostOf.length);
+    this.hostOf.forEach((host, id) => {
+      place[2 * id] = hosts.routerOf[host]!;
+      place[2 * id + 1] = hosts.access[host]!;
+    });
+    this.placements.push(place);
+    const { distances } = hosts;
+    return (a, b) => (a === b ? 0 : place[2 * a + 1]! + distances.distance(place[2 * a]!, place[2 * b]!) + place[2 * b + 1]!);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createRouter, meanNormalizedLateness, planSwapDepth, successRatio, type Cube, type SwapView } from '@cubecast/overlay';
-import { round, WorkMeter, type ExperimentOptions } from '../experiment.js';
+import { round, type ExperimentOptions } from '../experiment.js';
 import type { HostNetwork } from '../hosts.js';
 import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawRng, groupSizes, IdAssignment, sampleHosts, walkRoute } from '../scenario.js';
 
@@ -40,6 +40,29 @@ export interface AdaptiveRun {
   readonly rows: AdaptiveRow[];
 }
 
+/** One trial's one group size, at every depth: a part of the run (experiment.ts). */
+export interface AdaptivePart {
+  readonly trial: number;
+  readonly size: number;
+  readonly units: number;
+}
+
+export interface AdaptivePartResult {
+  readonly trial: number;
+  readonly publisher: number;
+  /** One a depth, no swaps first. */
+  readonly outcomes: TrialOutcome[];
+}
+
+export interface AdaptiveContext {
+  readonly hosts: number;
+  readonly seed: number;
+  readonly network: HostNetwork;
+  readonly cube: Cube;
+}
+
+const DEPTHS = [0, ...SWAP_DEPTHS];
+
 /**
  * The slides' set-up for success ratio and lateness: the hypercube of N nodes, a random
  * publisher, groups of subscribers with latency bounds, greedy routing. Subscribers join one
@@ -47,32 +70,44 @@ export interface AdaptiveRun {
  * slides' depth-D Subscribe (planSwapDepth), which never displaces the publisher or a host
  * that already subscribed. Outcomes are read once every subscriber has joined, so a later
  * swap that changes an earlier subscriber's relays counts too. Within a trial every depth
- * starts from the same ids, subscribers and bounds, so depths are compared pairwise.
+ * starts from the same ids, subscribers and bounds, so depths are compared pairwise. Each
+ * trial's group size is a part of its own: they share nothing but the scenario.
  */
-export function runAdaptive({ hosts, seed, progress }: ExperimentOptions, trials = ADAPTIVE_TRIALS): AdaptiveRun {
+export function adaptiveParts({ hosts }: ExperimentOptions, trials = ADAPTIVE_TRIALS): AdaptivePart[] {
+  assertHostCount(hosts);
+  const sizes = groupSizes(hosts);
+  return Array.from({ length: trials }, (_, trial) => sizes.map((size) => ({ trial, size, units: size * DEPTHS.length }))).flat();
+}
+
+export function prepareAdaptive({ hosts, seed }: ExperimentOptions): AdaptiveContext {
   assertHostCount(hosts);
   const { hosts: network } = buildScenario(hosts, seed);
-  const [cube] = comparedCubes(hosts);
-  const sizes = groupSizes(hosts);
-  const depths = [0, ...SWAP_DEPTHS];
-  const meter = new WorkMeter(sizes.reduce((sum, size) => sum + size, 0) * depths.length * trials, progress);
-  const publishers: number[] = [];
+  return { hosts, seed, network, cube: comparedCubes(hosts)[0] };
+}
+
+export function runAdaptivePart({ hosts, seed, network, cube }: AdaptiveContext, { trial, size }: AdaptivePart, advance: (units: number, label: string) => void): AdaptivePartResult {
+  const { publisher, ids: initial } = drawPublication(hosts, seed, trial);
+  const draw = trial * 2 ** 20 + size;
+  const subscribers = sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, draw));
+  const boundRng = drawRng(seed, Draw.Bounds, draw);
+  const [low, high] = BOUND_RANGE_MS;
+  const bounds = Float64Array.from(subscribers, () => low + (high - low) * boundRng());
+  const outcomes = DEPTHS.map((depth) => {
+    const label = `trial ${trial + 1}, group ${size}, ${depth === 0 ? 'no swaps' : `swaps D=${depth}`}`;
+    return subscribeAll(cube, network, initial.clone(), publisher, subscribers, bounds, depth, (n) => advance(n, label));
+  });
+  return { trial, publisher, outcomes };
+}
+
+/** Means over the trials of each group size and depth. */
+export function combineAdaptive({ hosts }: ExperimentOptions, results: readonly AdaptivePartResult[]): AdaptiveRun {
+  const trials = new Set(results.map((r) => r.trial)).size;
+  const publishers = Array.from({ length: trials }, (_, trial) => results.find((r) => r.trial === trial)!.publisher);
   const outcomes = new Map<string, TrialOutcome[]>();
-  for (let trial = 0; trial < trials; trial++) {
-    const { publisher, ids: initial } = drawPublication(hosts, seed, trial);
-    publishers.push(publisher);
-    for (const size of sizes) {
-      const draw = trial * 2 ** 20 + size;
-      const subscribers = sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, draw));
-      const boundRng = drawRng(seed, Draw.Bounds, draw);
-      const [low, high] = BOUND_RANGE_MS;
-      const bounds = Float64Array.from(subscribers, () => low + (high - low) * boundRng());
-      for (const depth of depths) {
-        const label = `trial ${trial + 1}/${trials}, group ${size}, ${depth === 0 ? 'no swaps' : `swaps D=${depth}`}`;
-        const outcome = subscribeAll(cube, network, initial.clone(), publisher, subscribers, bounds, depth, (n) => meter.advance(n, label));
-        const key = `${size}/${depth}`;
-        outcomes.set(key, [...(outcomes.get(key) ?? []), outcome]);
-      }
+  for (const result of results) {
+    for (const outcome of result.outcomes) {
+      const key = `${outcome.groupSize}/${outcome.depth}`;
+      outcomes.set(key, [...(outcomes.get(key) ?? []), outcome]);
     }
   }
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -85,7 +120,7 @@ export function runAdaptive({ hosts, seed, progress }: ExperimentOptions, trials
     meanLatencyMs: round(mean(byTrial.map((o) => o.meanLatencyMs)), 1),
     byTrial: byTrial.map((o) => ({ successRatio: o.successRatio, meanNormalizedLateness: o.meanNormalizedLateness })),
   }));
-  return { cube: cubeName(cube), trials, publishers, rows };
+  return { cube: cubeName(comparedCubes(hosts)[0]), trials, publishers, rows };
 }
 
 function subscribeAll(

@@ -1,5 +1,5 @@
 import { buildSplitGreedyTree, buildTree, createRouter, forwardingSets, linkStress, type MulticastTree } from '@cubecast/overlay';
-import { round, WorkMeter, type Experiment, type ExperimentOptions } from '../experiment.js';
+import { partedExperiment, round, type ExperimentOptions } from '../experiment.js';
 import type { HostNetwork } from '../hosts.js';
 import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawRng, groupSizes, IdAssignment, sampleHosts } from '../scenario.js';
 import { lineChart } from '../svg-chart.js';
@@ -13,29 +13,32 @@ const TREES = ['greedy', 'split-greedy'] as const;
  * the sender's access link, the shortest router path and the receiver's access link. Link
  * stress = crossings / unique physical links.
  */
-export const linkStressExperiment: Experiment = {
+export const linkStressExperiment = partedExperiment({
   name: 'link-stress',
   description: 'slides: physical link stress of greedy and split-based greedy multicast trees, by group size',
-  run({ hosts, seed, progress }: ExperimentOptions) {
+  // Each group size and tree is a part: the largest group's two trees run side by side.
+  parts: ({ hosts }: ExperimentOptions) => {
+    assertHostCount(hosts);
+    return groupSizes(hosts).flatMap((size) => TREES.map((tree) => ({ size, tree, units: size })));
+  },
+  prepare({ hosts, seed }: ExperimentOptions) {
     assertHostCount(hosts);
     const { hosts: network } = buildScenario(hosts, seed);
     const [cube] = comparedCubes(hosts);
     const { publisher, ids } = drawPublication(hosts, seed);
     const cost = ids.linkCost(network);
-    const router = createRouter(cube, { policy: 'greedy', cost });
-    const sizes = groupSizes(hosts);
-    const meter = new WorkMeter(sizes.reduce((sum, size) => sum + size, 0) * TREES.length, progress);
-    const rows = sizes.flatMap((size) => {
-      const subscribers = Array.from(sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, size)), (h) => ids.idOf[h]!);
-      return TREES.map((tree) => {
-        const build = tree === 'greedy' ? buildTree : buildSplitGreedyTree;
-        const label = `group ${size}, ${tree} tree`;
-        meter.begin(label);
-        const built = build(router, ids.idOf[publisher]!, subscribers, cost);
-        meter.advance(size, label);
-        return { groupSize: size, tree, ...measureTree(built, ids, network) };
-      });
-    });
+    return { hosts, seed, network, cube, publisher, ids, cost, router: createRouter(cube, { policy: 'greedy', cost }) };
+  },
+  runPart({ hosts, seed, network, publisher, ids, cost, router }, { size, tree }, advance) {
+    const subscribers = Array.from(sampleHosts(hosts, size, publisher, drawRng(seed, Draw.Subscribers, size)), (h) => ids.idOf[h]!);
+    const build = tree === 'greedy' ? buildTree : buildSplitGreedyTree;
+    const built = build(router, ids.idOf[publisher]!, subscribers, cost);
+    advance(size, `group ${size}, ${tree} tree`);
+    return { groupSize: size, tree, ...measureTree(built, ids, network) };
+  },
+  combine({ hosts, seed }: ExperimentOptions, rows) {
+    const [cube] = comparedCubes(hosts);
+    const { publisher } = drawPublication(hosts, seed);
     return {
       json: { experiment: 'link-stress', hosts, seed, cube: cubeName(cube), publisher, rows },
       table: {
@@ -56,7 +59,7 @@ export const linkStressExperiment: Experiment = {
       }),
     };
   },
-};
+});
 
 function measureTree(tree: MulticastTree, ids: IdAssignment, network: HostNetwork) {
   const forwarding = forwardingSets(tree, (id) => ids.hostOf[id]!);

@@ -1,26 +1,29 @@
-import { round, type Experiment, type ExperimentOptions } from '../experiment.js';
+import { partedExperiment, round, type ExperimentOptions } from '../experiment.js';
 import { lineChart } from '../svg-chart.js';
-import { BOUND_RANGE_MS, runAdaptive, SWAP_DEPTHS, type AdaptiveRow } from './adaptive.js';
+import { adaptiveParts, BOUND_RANGE_MS, combineAdaptive, prepareAdaptive, runAdaptivePart, SWAP_DEPTHS, type AdaptivePartResult, type AdaptiveRow } from './adaptive.js';
 
 type Metric = 'successRatio' | 'meanNormalizedLateness';
 
 /**
- * success-ratio and lateness share one run (runAdaptive); each reports its own metric, with
+ * success-ratio and lateness share one kind of run (adaptive.ts); each reports its own metric, with
  * the effect of swaps against plain greedy routing: a difference in points for the success
  * ratio, a relative change for lateness (the slides' "up to 5%" and "more than 20%").
  */
-function adaptiveExperiment(name: string, description: string, metric: Metric, title: string, yLabel: string): Experiment {
+function adaptiveExperiment(name: string, description: string, metric: Metric, title: string, yLabel: string) {
   const effect = (row: AdaptiveRow, base: AdaptiveRow) =>
     metric === 'successRatio'
       ? `${formatSigned(100 * (row.successRatio - base.successRatio))} pts`
       : base.meanNormalizedLateness === 0
         ? 'n/a'
         : `${formatSigned((100 * (row.meanNormalizedLateness - base.meanNormalizedLateness)) / base.meanNormalizedLateness)}%`;
-  return {
+  return partedExperiment({
     name,
     description,
-    run(options: ExperimentOptions) {
-      const run = runAdaptive(options);
+    parts: adaptiveParts,
+    prepare: prepareAdaptive,
+    runPart: runAdaptivePart,
+    combine(options: ExperimentOptions, results: AdaptivePartResult[]) {
+      const run = combineAdaptive(options, results);
       const depths = [0, ...SWAP_DEPTHS];
       const sizes = [...new Set(run.rows.map((r) => r.groupSize))];
       const rowAt = (size: number, depth: number) => run.rows.find((r) => r.groupSize === size && r.depth === depth)!;
@@ -62,7 +65,7 @@ function adaptiveExperiment(name: string, description: string, metric: Metric, t
         }),
       };
     },
-  };
+  });
 }
 
 function formatSigned(value: number): string {
