@@ -57,7 +57,17 @@ export function spa_process(inPtr: i32, inLen: i32, outPtr: i32, outCap: i32): i
     if (<usize>inLen < TAG || <usize>inLen - TAG > MAX_CHUNK) return -2;
     const seq = loadU32BE(input + 4);
     const len = <usize>inLen - TAG;
-    if (<i32>(seq - expected) < 0) return -1; // late: its place in the order is gone
+    const behind = <i32>(expected - seq);
+    // One of the first numbers, more than a window behind, is no late chunk (merge gives up on
+    // a gap within a window): the split started again (its pipeline restarted at the branch
+    // point) and numbers from 0. Start again with it, or every chunk from now on would count
+    // as late. (A path lagging more than a window behind later on is still dropped as late.)
+    if (behind > <i32>WINDOW && seq < <u32>WINDOW) {
+      for (let i: usize = 0; i < WINDOW; i++) store<u8>(heldUsed + i, 0);
+      expected = seq;
+    } else if (behind > 0) {
+      return -1; // late: its place in the order is gone
+    }
     if (seq == expected && len > 0) {
       if (len > <usize>outCap) return -2;
       memory.copy(out, input + TAG, len);

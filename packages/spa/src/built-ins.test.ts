@@ -251,6 +251,20 @@ describe('split and merge (hold)', () => {
     expect(out).toEqual([...Array(40).keys()].filter((i) => i !== 5));
   });
 
+  it('merge starts again with a split that started again (numbering from 0), dropping only what is a window or less late', () => {
+    const merge = directSpa('merge');
+    const record = (seq: number, byte: number) => Uint8Array.from([seq & 1, 0, 0, 0, 0, 0, 0, seq, byte]);
+    const out: number[] = [];
+    const push = (r: Uint8Array) => {
+      for (let o = merge.process(r); typeof o !== 'number'; o = merge.drain()) out.push(...o);
+    };
+    for (let seq = 0; seq < 40; seq++) push(record(seq, seq));
+    push(record(30, 99)); // late, within a window: dropped
+    push(record(20, 98)); // a path lagging past a window: dropped too
+    for (let seq = 0; seq < 5; seq++) push(record(seq, 100 + seq)); // the split restarted
+    expect(out).toEqual([...Array(40).keys(), 100, 101, 102, 103, 104]);
+  });
+
   it('merge passes an empty record\'s place at once, arriving in order or early, and never outputs it', () => {
     const split = directSpa('split');
     const merge = directSpa('merge');
