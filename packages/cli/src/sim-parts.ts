@@ -21,9 +21,9 @@ export const DEFAULT_WORKERS = availableParallelism();
 
 /**
  * Runs a parted experiment's parts on up to `workers` threads, each taking the next part as it
- * finishes one (parts differ in size), and combines the results in the parts' order: the same
- * result as `experiment.run`, sooner on a machine with cores to spare. A worker's failure
- * stops them all and rejects with its error.
+ * finishes one (the largest first: parts differ in size), and combines the results in the
+ * parts' order: the same result as `experiment.run`, sooner on a machine with cores to spare.
+ * A worker's failure stops them all and rejects with its error.
  */
 export async function runPartsInWorkers(experiment: PartedExperiment, options: ExperimentOptions, workers: number): Promise<ExperimentResult> {
   const parts = experiment.parts(options);
@@ -36,13 +36,14 @@ export async function runPartsInWorkers(experiment: PartedExperiment, options: E
   const threads: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
+      // Largest first: the run ends when its longest part does, so that one starts at once.
+      const order = parts.map((_, index) => index).sort((a, b) => parts[b]!.units - parts[a]!.units);
       let next = 0;
       let done = 0;
       const give = (thread: Worker) => {
-        if (next < parts.length) {
-          const message: ToPartWorker = { index: next, part: parts[next]! };
-          next++;
-          thread.postMessage(message);
+        if (next < order.length) {
+          const index = order[next++]!;
+          thread.postMessage({ index, part: parts[index]! } satisfies ToPartWorker);
         }
       };
       for (let i = 0; i < Math.min(workers, parts.length); i++) {
