@@ -23,9 +23,9 @@ Options:
                    the 16-ary cube of N nodes.
   --seed <S>       seed of every random draw, 0..4294967295 (default ${DEFAULT_SEED}): a seed repeats a run
   --out <dir>      where the JSON and SVG go (default ./${DEFAULT_OUT})
-  --workers <W>    threads for the experiments whose work splits into parts (success-ratio,
-                   lateness, link-stress), 1..64 (default ${DEFAULT_WORKERS}, one a core): the
-                   same results, sooner
+  --workers <W>    threads for the experiments that split into parts (success-ratio,
+                   lateness, link-stress): the same results, sooner. 1..64 (default
+                   ${DEFAULT_WORKERS}, one a core)
   --quiet          no progress bar
 
 Every run ends with its wall time and peak memory (resident set).
