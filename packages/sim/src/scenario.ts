@@ -37,7 +37,12 @@ export function buildScenario(hostCount: number, seed: number): Scenario {
  * every routing experiment; trial 0 is what single-publisher experiments use.
  */
 export function drawPublication(hosts: number, seed: number, trial = 0): { publisher: number; ids: IdAssignment } {
-  return { publisher: randomInt(drawRng(seed, Draw.Publisher, trial), hosts), ids: IdAssignment.random(hosts, drawRng(seed, Draw.Ids, trial)) };
+  return { publisher: drawPublisher(hosts, seed, trial), ids: IdAssignment.random(hosts, drawRng(seed, Draw.Ids, trial)) };
+}
+
+/** A trial's publisher alone, without shuffling every host's id (a million at the largest size). */
+export function drawPublisher(hosts: number, seed: number, trial = 0): number {
+  return randomInt(drawRng(seed, Draw.Publisher, trial), hosts);
 }
 
 /** The hypercube of N nodes and the 16-ary cube of N nodes (2x16 and 16x4 at 65536). */

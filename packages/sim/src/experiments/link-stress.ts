@@ -1,7 +1,7 @@
 import { buildSplitGreedyTree, buildTree, createRouter, forwardingSets, linkStress, type MulticastTree } from '@cubecast/overlay';
 import { partedExperiment, round, type ExperimentOptions } from '../experiment.js';
 import type { HostNetwork } from '../hosts.js';
-import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawRng, groupSizes, IdAssignment, sampleHosts } from '../scenario.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawPublisher, drawRng, groupSizes, IdAssignment, sampleHosts } from '../scenario.js';
 import { lineChart } from '../svg-chart.js';
 
 const TREES = ['greedy', 'split-greedy'] as const;
@@ -38,7 +38,7 @@ export const linkStressExperiment = partedExperiment({
   },
   combine({ hosts, seed }: ExperimentOptions, rows) {
     const [cube] = comparedCubes(hosts);
-    const { publisher } = drawPublication(hosts, seed);
+    const publisher = drawPublisher(hosts, seed);
     return {
       json: { experiment: 'link-stress', hosts, seed, cube: cubeName(cube), publisher, rows },
       table: {
