@@ -14,7 +14,7 @@ export {
   type RouterOptions,
   type RoutingPolicy,
 } from './routing.js';
-export { buildSplitGreedyTree, buildTree, forwardingSets, latencyOnceGrafted, MulticastTree } from './multicast.js';
+export { buildSplitGreedyTree, buildTree, forwardingSets, MulticastTree } from './multicast.js';
 export {
   DEFAULT_SWAP_BUDGET,
   hostLinkCost,

@@ -171,7 +171,10 @@ class RoutesToward {
     this.stamp++;
   }
 
-  /** What `latencyOnceGrafted(tree, path)` gives for the route from `from` (its sums added in another order). */
+  /**
+   * The latency the subscriber would get grafted by the route from `from`: the tree's latency
+   * at the route's last node on the tree, plus the route onward from there.
+   */
   latencyVia(from: LogicalId): number {
     const { stamps, stamp, walked } = this;
     walked.length = 0;
@@ -207,14 +210,6 @@ class RoutesToward {
     for (let at = this.next[from]!; at >= 0; at = this.next[at]!) path.push(at);
     return path;
   }
-}
-
-/** The latency `graft(path)` would give the path's last node. */
-export function latencyOnceGrafted(tree: MulticastTree, path: readonly LogicalId[], cost: LinkCost): number {
-  const join = tree.joinIndex(path);
-  let latency = tree.latency(path[join]!)!;
-  for (let i = join + 1; i < path.length; i++) latency += cost(path[i - 1]!, path[i]!);
-  return latency;
 }
 
 /**
