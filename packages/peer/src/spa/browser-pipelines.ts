@@ -131,7 +131,11 @@ class PayloadSegment extends TypedEmitter<EnginePipelineEvents> implements Engin
     super();
     // Outputs lag inputs (a worker per stage), so a video output's flags come from its own
     // header; anything else travels with the latest input's.
-    spa.on('chunk:output', (chunk) => this.emit('chunk:output', { payload: chunk.slice(), flags: videoFlagsOf(chunk.subarray(outputTagBytes)) ?? this.lastFlags }));
+    spa.on('chunk:output', (chunk) => {
+      // A view past the tag only for split's records: this runs for every chunk.
+      const payload = outputTagBytes > 0 ? chunk.subarray(outputTagBytes) : chunk;
+      this.emit('chunk:output', { payload: chunk.slice(), flags: videoFlagsOf(payload) ?? this.lastFlags });
+    });
     spa.on('pipeline:died', ({ message }) => this.emit('pipeline:died', { message }));
   }
 
