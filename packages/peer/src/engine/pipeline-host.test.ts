@@ -118,6 +118,9 @@ describe('PipelineHost', () => {
     h.feed(messageHeader({ destination: firstPath }), first, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 9]), 0, 'stage');
     await started();
     expect(made.map((m) => [m.spec, m.splitInput])).toEqual([[THIN, true], [THIN, true]]);
+    // The second path's stage pipeline makes its own variant, not its first path's.
+    const [secondStage, firstStage] = h.reports().map((r) => ({ role: 'stage', variant: r.variant }) as HostedPipeline);
+    expect([h.makes(secondStage!, second), h.makes(secondStage!, first), h.makes(firstStage!, first)]).toEqual([true, false, true]);
     // Each path's records leave as that path's variant.
     made[0]!.pipeline.output(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 3]), 0);
     made[1]!.pipeline.output(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 2]), 0);

@@ -100,6 +100,14 @@ export class PipelineHost {
     return this.splitFirst.get(variant) ?? variant;
   }
 
+  /**
+   * Whether `hosted` is the pipeline that makes `variant` here: a split's branch pipeline makes
+   * both its paths, a stage pipeline (one path's, say) its own variant only.
+   */
+  makes(hosted: HostedPipeline, variant: number): boolean {
+    return (hosted.role === 'stage' ? variant : this.baseVariant(variant)) === hosted.variant;
+  }
+
   isSplit(variant: number): boolean {
     return this.specs.get(variant)?.[0]?.spa === SPLIT;
   }

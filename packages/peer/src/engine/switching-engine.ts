@@ -771,8 +771,7 @@ export class SwitchingEngine {
   /** Stops pipelines no branch or local subscription here wants any more, and forgets specs nothing names. */
   private closeUnwantedPipelines(): void {
     const wanted = (hosted: HostedPipeline) => {
-      // A split's two paths come from one branch pipeline; a stage pipeline makes its own variant.
-      const serves = (variant: number) => (hosted.role === 'stage' ? variant : this.pipelines.baseVariant(variant)) === hosted.variant;
+      const serves = (variant: number) => this.pipelines.makes(hosted, variant);
       const wantedHere = [...this.localVariants(hosted.channel)].some(serves);
       if (hosted.role === 'merge') return wantedHere;
       return wantedHere || [...this.demand(hosted.channel).next.values()].some((variants) => variants.size === 1 && serves(variants.values().next().value!));
