@@ -18,9 +18,9 @@
  * pipeline run in one place, its latency, and the control traffic beside the data.
  */
 import { table } from '@cubecast/bench-kit';
-import { MessageType, type SpaSpec } from '@cubecast/protocol';
+import { MessageType, type SensorReading, type SpaSpec } from '@cubecast/protocol';
 import { butterflyRun, SOURCE_KBPS } from '../src/testing/butterfly-run.js';
-import { FILTER, serviceFlowRun, SMOOTH } from '../src/testing/service-flow-run.js';
+import { comparableReadings, FILTER, serviceFlowRun, SMOOTH } from '../src/testing/service-flow-run.js';
 import { TREE_NODES, TREE_SOURCE_KBPS, treeRun, type TreeNode } from '../src/testing/tree-run.js';
 
 const PAPER: Record<string, readonly [without: string, withCoding: string]> = {
@@ -99,8 +99,7 @@ async function federation(title: string, requirements: Partial<Record<'S1' | 'S2
       1,
     ),
   );
-  // A moving average keeps a running sum: instances started at other chunks differ in its last bits.
-  const rounded = (readings: { timeMs: number; value: number }[]) => JSON.stringify(readings.map((r) => [r.timeMs, r.value.toFixed(9)]));
+  const same = (a: SensorReading[], b: SensorReading[]) => JSON.stringify(comparableReadings(a)) === JSON.stringify(comparableReadings(b));
   console.log(
     table(
       ['subscriber', 'requires', 'readings got', 'as the pipeline in one place', 'mean latency ms', 'hops'],
@@ -108,7 +107,7 @@ async function federation(title: string, requirements: Partial<Record<'S1' | 'S2
         const chunks = flow.chunksAt(sink);
         const got = flow.received(sink);
         const want = flow.expected(requirements[sink]!);
-        return [sink, requirements[sink]!.map((s) => s.spa).join(' > '), got.length, rounded(got) === rounded(want) ? `yes (${want.length})` : `no (${want.length})`, (chunks.reduce((sum, c) => sum + c.latencyUs, 0) / chunks.length / 1000).toFixed(1), chunks.at(-1)?.hops ?? 0];
+        return [sink, requirements[sink]!.map((s) => s.spa).join(' > '), got.length, same(got, want) ? `yes (${want.length})` : `no (${want.length})`, (chunks.reduce((sum, c) => sum + c.latencyUs, 0) / chunks.length / 1000).toFixed(1), chunks.at(-1)?.hops ?? 0];
       }),
       1,
     ),

@@ -2,7 +2,7 @@ import { MalformedMessageError, MessageType, NO_DESTINATION } from '@cubecast/pr
 import { Topology } from '../engine/topology.js';
 import type { AlgorithmContext } from '../engine/algorithm.js';
 import { describe, expect, it } from 'vitest';
-import { FILTER, serviceFlowRun, SMOOTH } from '../testing/service-flow-run.js';
+import { comparableReadings, FILTER, serviceFlowRun, SMOOTH } from '../testing/service-flow-run.js';
 import { flowMessages, ServiceFlow } from './service-flow.js';
 
 describe('sFlow: service federation (iOverlay case study 3.3)', () => {
@@ -65,12 +65,9 @@ describe('sFlow: service federation (iOverlay case study 3.3)', () => {
     expect(net.engines.get('S1')!.spaReports().map((r) => [r.role, r.pipeline])).toEqual([['merge', ['merge']]]);
     // The filter drops chunks on both paths: their tags alone go on, and merge passes their
     // places at once, so everything the requirement makes arrives, the last chunks' too.
-    // (The moving average keeps a running sum: instances started at other chunks differ in
-    // its last bits.)
-    const rounded = (readings: { timeMs: number; value: number }[]) => readings.map((r) => [r.timeMs, r.value.toFixed(9)]);
     const want = expected(requirement);
     expect(want.length).toBeGreaterThan(40);
-    expect(rounded(received('S1'))).toEqual(rounded(want));
+    expect(comparableReadings(received('S1'))).toEqual(comparableReadings(want));
     // Cancelled, both paths are pruned.
     net.engines.get('P')!.cancelRoute('sub-S1');
     net.advance(7000);

@@ -15,6 +15,14 @@ export function readingsChunk(i: number): Uint8Array {
   return encodeSensorPayload(Array.from({ length: 5 }, (_, j) => ({ timeMs: 1_000_000 + (i * 5 + j) * 50, value: 40 + 40 * Math.sin((i * 5 + j) / 7) })));
 }
 
+/**
+ * Readings as compared with what is expected: times exact, values to 9 decimals. A moving
+ * average keeps a running sum, so instances started at other chunks differ in its last bits.
+ */
+export function comparableReadings(readings: readonly SensorReading[]): [number, string][] {
+  return readings.map((r) => [r.timeMs, r.value.toFixed(9)]);
+}
+
 /** Lets pipelines start: they start asynchronously, as SPA workers do. */
 const started = () => new Promise((resolve) => setTimeout(resolve, 0));
 
