@@ -1,5 +1,5 @@
 import { planSwapBest, planSwapDepth, planSwapFig5, type SwapPlan, type SwapView } from '@cubecast/overlay';
-import { swapPlannerLabel, type ClientPayload, type SwapCheckResult } from '@cubecast/protocol';
+import { hopsText, swapPlannerLabel, type ClientPayload, type SwapCheckResult } from '@cubecast/protocol';
 import { oneWayLatencyMs } from './latency-view.js';
 import type { RoomContext } from './room-context.js';
 import type { SubscriptionRecord } from './store.js';
@@ -84,7 +84,7 @@ export class Qos {
     sub.misses = 0;
     this.room.logEvent(
       'swap',
-      `${plan.subscriber} swapped ids with ${plan.displaced}: estimated latency ${plan.latencyBefore.toFixed(1)} -> ${plan.latencyAfter.toFixed(1)} ms, a position ${plan.depth} ${plan.depth === 1 ? 'hop' : 'hops'} from the publisher (${swapPlannerLabel({ strategy: swapStrategy, depth: swapDepth })})`,
+      `${plan.subscriber} swapped ids with ${plan.displaced}: estimated latency ${plan.latencyBefore.toFixed(1)} -> ${plan.latencyAfter.toFixed(1)} ms, a position ${hopsText(plan.depth)} from the publisher (${swapPlannerLabel({ strategy: swapStrategy, depth: swapDepth })})`,
       plan.subscriber,
       { ...plan, strategy: swapStrategy, maxDepth: swapDepth },
     );

@@ -80,10 +80,15 @@ export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
 export const SWAP_STRATEGIES = ['depth', 'fig5', 'best'] as const;
 export type SwapStrategy = (typeof SWAP_STRATEGIES)[number];
 
+/** A count of logical hops in words: "1 hop", "2 hops". */
+export function hopsText(hops: number): string {
+  return `${hops} ${hops === 1 ? 'hop' : 'hops'}`;
+}
+
 /** A room's swap planner in words, as the observer's header and the swap events say it: "depth rule, up to 2 hops". */
 export function swapPlannerLabel(swaps: { readonly strategy: SwapStrategy; readonly depth: number }): string {
   if (swaps.strategy === 'fig5') return "Fig. 5's rule";
-  return `${swaps.strategy === 'best' ? 'best within' : 'depth rule, up to'} ${swaps.depth} ${swaps.depth === 1 ? 'hop' : 'hops'}`;
+  return `${swaps.strategy === 'best' ? 'best within' : 'depth rule, up to'} ${hopsText(swaps.depth)}`;
 }
 
 /**
