@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Cube } from './cube.js';
 import { buildSplitGreedyTree, buildTree, forwardingSets, MulticastTree } from './multicast.js';
 import { Ownership } from './ownership.js';
-import { createRng, randomInt } from './random.js';
+import { createRng, hash32, randomInt } from './random.js';
 import { createRouter, pathCost, randomLinkCosts, type LinkCost } from './routing.js';
 
 /** Cubes of every shape up to 1024 ids, not one: odd and even k, long rings, many dimensions. */
@@ -94,10 +94,23 @@ describe('buildSplitGreedyTree', () => {
     expect(buildTree(router, 0, [1, 3], cost).latency(3)).toBe(10.5);
   });
 
-  it('gives each subscriber, as it joins, the cheapest of its greedy route and the routes onward from tree subscribers next to it', () => {
+  // Dense: nearly every id subscribes, so most subscribers find every neighbour on the tree
+  // (where the search is skipped) or all but a few.
+  const dense = fc.record({ shape: shape.filter(([k, n]) => k ** n <= 64), seed: fc.nat() }).map(({ shape, seed }) => ({ shape, seed, subscribers: 3 * shape[0] ** shape[1] }));
+  // Link costs of 1, 2 or 3 tie often, and their sums are exact: the route taken must then be
+  // the first of the cheapest in the search's order (greedy, then next to each hop in turn).
+  const ties = dense.map((drawn) => ({ ...drawn, integral: true }));
+  const tiedCosts = (seed: number): LinkCost => (a, b) => 1 + (hash32(seed, Math.min(a, b), Math.max(a, b)) % 3);
+  it.each([
+    ['a few ids subscribing', scenario.map((drawn) => ({ ...drawn, subscribers: Math.min(drawn.subscribers, 25), integral: false }))],
+    ['nearly every id subscribing', dense.map((drawn) => ({ ...drawn, integral: false }))],
+    ['nearly every id subscribing, on tied costs', ties],
+  ])('gives each subscriber, as it joins, the cheapest of its greedy route and the routes onward from tree subscribers next to it (%s)', (_, subscriberScenario) => {
     fc.assert(
-      fc.property(scenario, ({ shape, seed, subscribers: count }) => {
-        const { cube, root, subscribers, cost } = setup(shape, seed, Math.min(count, 25));
+      fc.property(subscriberScenario, ({ shape, seed, subscribers: count, integral }) => {
+        const drawn = setup(shape, seed, count);
+        const { cube, root, subscribers } = drawn;
+        const cost = integral ? tiedCosts(seed) : drawn.cost;
         const router = createRouter(cube, { policy: 'greedy', cost });
         // Latencies here are sums over explicit root-to-node paths, not the tree's bookkeeping.
         const viaTree = (tree: MulticastTree, path: readonly number[]) => {
@@ -118,6 +131,12 @@ describe('buildSplitGreedyTree', () => {
           }
           const expected = Math.min(...candidates.map((path) => viaTree(before, path)));
           const after = buildSplitGreedyTree(router, root, subscribers.slice(0, i + 1), cost);
+          if (integral) {
+            const taken = candidates.find((path) => viaTree(before, path) === expected)!;
+            let join = taken.length - 1;
+            while (!before.has(taken[join]!)) join--;
+            expect(after.pathTo(s)).toEqual([...before.pathTo(taken[join]!), ...taken.slice(join + 1)]);
+          }
           expect(pathCost(after.pathTo(s), cost)).toBeCloseTo(expected, 9);
           expect(after.latency(s)).toBeCloseTo(expected, 9);
           for (const [parent, child] of after.edges()) expect(cube.areNeighbours(parent, child)).toBe(true);
