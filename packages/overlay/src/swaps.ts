@@ -43,7 +43,7 @@ export interface SwapPlan {
 export const DEFAULT_SWAP_BUDGET = 256;
 
 /** The id a route to `host` ends at: its id fewest hops from `from` (ties: smaller id). */
-export function routeTarget(cube: Cube, from: LogicalId, ids: readonly LogicalId[]): LogicalId {
+export function routeTarget(cube: Cube, from: LogicalId, ids: Iterable<LogicalId>): LogicalId {
   let best = -1;
   let bestHops = Infinity;
   for (const id of ids) {
@@ -58,9 +58,9 @@ export function routeTarget(cube: Cube, from: LogicalId, ids: readonly LogicalId
 }
 
 /** Link costs on logical ids: free between ids of one host, the hosts' latency otherwise. */
-export function hostLinkCost(
-  ownerOf: (id: LogicalId) => HostKey | undefined,
-  hostCost: (a: HostKey, b: HostKey) => number,
+export function hostLinkCost<H = HostKey>(
+  ownerOf: (id: LogicalId) => H | undefined,
+  hostCost: (a: H, b: H) => number,
 ): LinkCost {
   return (a, b) => {
     const ha = ownerOf(a);

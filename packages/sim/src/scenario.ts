@@ -1,4 +1,4 @@
-import { Cube, createRng, hash32, InvalidArgumentError, randomInt, type LinkCost, type LogicalId, type Rng, type Router } from '@cubecast/overlay';
+import { Cube, createRng, hash32, hostLinkCost, InvalidArgumentError, mRegion, Ownership, randomInt, routeTarget, type LinkCost, type LogicalId, type Rng, type Router } from '@cubecast/overlay';
 import { HostNetwork } from './hosts.js';
 import { RouterDistances } from './shortest-paths.js';
 import { generateTransitStub, type Underlay } from './transit-stub.js';
@@ -14,7 +14,7 @@ export function assertHostCount(hosts: number): void {
 }
 
 /** Stream ids for the seeded draws of one run, so adding a draw does not shift the others. */
-export const Draw = { Underlay: 1, Hosts: 2, Ids: 3, Publisher: 4, Subscribers: 5, Bounds: 6, Churn: 7 } as const;
+export const Draw = { Underlay: 1, Hosts: 2, Ids: 3, Publisher: 4, Subscribers: 5, Bounds: 6, Churn: 7, RegionIds: 8 } as const;
 
 export function drawRng(seed: number, draw: (typeof Draw)[keyof typeof Draw], index = 0): Rng {
   return createRng(hash32(seed, draw, index));
@@ -48,6 +48,61 @@ export function drawPublisher(hosts: number, seed: number, trial = 0): number {
 /** The hypercube of N nodes and the 16-ary cube of N nodes (2x16 and 16x4 at 65536). */
 export function comparedCubes(hosts: number): [Cube, Cube] {
   return [new Cube(2, Math.round(Math.log2(hosts))), new Cube(16, Math.round(Math.log2(hosts) / 4))];
+}
+
+/** The cube M-region analysis picks for N hosts (3x11 at 65536, 3x13 at 1048576): more ids than hosts. */
+export function regionCube(hosts: number): Cube {
+  const { k, n } = mRegion(hosts);
+  return new Cube(k, n);
+}
+
+/**
+ * Hosts on a cube with more ids than hosts, as the server places them (DESIGN: M >= m): each
+ * owns a run of the cube's Gray-code walk, floor(M/m) or ceil(M/m) ids, the hosts taken in a
+ * random order as a population that joined in random order would be. A channel is anchored
+ * at its publisher's smallest id and a route ends at the subscriber's id fewest hops from the
+ * anchor, as the server does; hops between two ids of one host cost nothing.
+ */
+export class RegionPlacement {
+  private constructor(
+    readonly cube: Cube,
+    /** Each id's host. */
+    readonly hostOf: Int32Array,
+    /** Host h owns `ids[offsets[h]..offsets[h+1]]`. */
+    private readonly offsets: Int32Array,
+    private readonly ids: Int32Array,
+  ) {}
+
+  static random(cube: Cube, hosts: number, rng: Rng): RegionPlacement {
+    const ownership = Ownership.create(cube, Array.from(IdAssignment.random(hosts, rng).hostOf, String));
+    const hostOf = new Int32Array(cube.size);
+    const offsets = new Int32Array(hosts + 1);
+    const ids = new Int32Array(cube.size);
+    for (let host = 0; host < hosts; host++) {
+      const owned = ownership.idsOf(String(host));
+      ids.set(owned, offsets[host]!);
+      offsets[host + 1] = offsets[host]! + owned.length;
+      for (const id of owned) hostOf[id] = host;
+    }
+    return new RegionPlacement(cube, hostOf, offsets, ids);
+  }
+
+  idsOf(host: number): Int32Array {
+    return this.ids.subarray(this.offsets[host]!, this.offsets[host + 1]!);
+  }
+
+  anchorOf(host: number): LogicalId {
+    return Math.min(...this.idsOf(host));
+  }
+
+  /** The id a route from `anchor` to `host` ends at. */
+  targetOf(host: number, anchor: LogicalId): LogicalId {
+    return routeTarget(this.cube, anchor, this.idsOf(host));
+  }
+
+  linkCost(hosts: HostNetwork): LinkCost {
+    return hostLinkCost((id) => this.hostOf[id], (a, b) => hosts.latency(a, b));
+  }
 }
 
 export function cubeName(cube: Cube): string {

@@ -23,14 +23,20 @@ describe('lineChart', () => {
     xScale: 'log2',
     series: [
       { name: 'first', points: [[32, 0.5], [4095, 0.7]], markers: true },
-      { name: 'second', points: [[32, 0.1], [4095, 0.2]], dashed: true },
+      { name: 'second', points: [[32, 0.1], [4095, 0.2]], dash: 'dashed' },
+      { name: 'third', points: [[32, 0.3], [4095, 0.4]], dash: 'dotted' },
     ],
   });
 
   it('escapes text and labels its axes and series', () => {
     expect(svg).toContain('A &#38; B &#60;test&#62;');
     for (const text of ['>group size<', '>ratio<', '>first<', '>second<']) expect(svg).toContain(text);
-    expect(svg).toContain('stroke-dasharray');
+  });
+
+  it('draws each series its own way, in the plot and in the legend', () => {
+    expect(svg.match(/stroke-dasharray="7 4"/g)).toHaveLength(2);
+    expect(svg.match(/stroke-dasharray="2 3"/g)).toHaveLength(2);
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(4);
   });
 
   it('widens a log axis to whole powers of two, so both ends are labelled', () => {

@@ -7,7 +7,8 @@ export interface ChartSeries {
   readonly name: string;
   readonly points: readonly (readonly [x: number, y: number])[];
   readonly color?: string;
-  readonly dashed?: boolean;
+  /** How the line is drawn; solid unless said. */
+  readonly dash?: 'solid' | 'dashed' | 'dotted';
   /** Draw a dot at each point (for sparse series, such as one value per group size). */
   readonly markers?: boolean;
 }
@@ -24,6 +25,8 @@ export interface LineChart {
 }
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+const DASH_ARRAYS = { dashed: '7 4', dotted: '2 3' } as const;
 
 const WIDTH = 900;
 const HEIGHT = 480;
@@ -108,7 +111,7 @@ export function lineChart(chart: LineChart): string {
   chart.series.forEach((series, i) => {
     const color = series.color ?? PALETTE[i % PALETTE.length]!;
     const d = series.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
-    const dash = series.dashed ? ' stroke-dasharray="7 4"' : '';
+    const dash = series.dash === undefined || series.dash === 'solid' ? '' : ` stroke-dasharray="${DASH_ARRAYS[series.dash]}"`;
     out.push(`<path clip-path="url(#plot)" d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     if (series.markers) {
       for (const [x, y] of series.points) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${color}"/>`);

@@ -115,7 +115,7 @@ export const churnExperiment: Experiment = {
         yLabel: 'hosts / cube size M',
         series: [
           { name: 'hosts m', points: population },
-          { name: 'cube size M', points: cubeSize, dashed: true },
+          { name: 'cube size M', points: cubeSize, dash: 'dashed' },
         ],
       }),
     };

@@ -1,41 +1,56 @@
-import { createRouter, delayPenalty, ROUTING_POLICIES, summarize } from '@cubecast/overlay';
+import { createRouter, delayPenalty, ROUTING_POLICIES, summarize, type Cube, type LinkCost, type LogicalId } from '@cubecast/overlay';
 import { brief, cdfPoints, round, WorkMeter, type Experiment, type ExperimentOptions } from '../experiment.js';
-import { assertHostCount, buildScenario, comparedCubes, cubeName, drawPublication, walkRoute } from '../scenario.js';
+import { assertHostCount, buildScenario, comparedCubes, cubeName, Draw, drawPublication, drawRng, RegionPlacement, regionCube, walkRoute } from '../scenario.js';
 import { lineChart, PALETTE } from '../svg-chart.js';
+
+/** The hypercube's curves solid, the 16-ary cube's dashed, the M-region cube's dotted. */
+const LINE_BY_CUBE = ['solid', 'dashed', 'dotted'] as const;
 
 /** CDF points kept per series in the JSON and drawn in the plot. */
 const CDF_POINTS = 100;
 
+/** A cube with the hosts on it: what a route costs, where the channel enters, where a route to a host ends. */
+interface Placement {
+  readonly cube: Cube;
+  readonly cost: LinkCost;
+  readonly anchor: LogicalId;
+  readonly targetOf: (host: number) => LogicalId;
+}
+
 /**
  * Paper Fig. 4: one random publisher, every other host a subscriber; each subscriber's route
  * latency over the overlay divided by its direct unicast latency, for every routing policy on
- * the hypercube and on the 16-ary cube of N nodes. Hosts take random ids, the same on both
- * cubes, so the comparison is paired.
+ * the hypercube and on the 16-ary cube of N nodes, and on the cube M-region analysis picks
+ * for N hosts. Hosts take random ids, the same on the first two cubes, so that comparison is
+ * paired; on the M-region cube, with more ids than hosts, they take random runs of ids as the
+ * server lays them out.
  */
 export const delayPenaltyExperiment: Experiment = {
   name: 'delay-penalty',
-  description: 'paper Fig. 4: CDF of delay penalty, odr/random/greedy on the hypercube and the 16-ary cube',
+  description: 'paper Fig. 4: CDF of delay penalty, odr/random/greedy on the hypercube, the 16-ary cube and the M-region cube',
   run({ hosts, seed, progress }: ExperimentOptions) {
     assertHostCount(hosts);
     const { hosts: network } = buildScenario(hosts, seed);
     const { publisher, ids } = drawPublication(hosts, seed);
-    const cost = ids.linkCost(network);
-    const cubes = comparedCubes(hosts);
-    const meter = new WorkMeter(cubes.length * ROUTING_POLICIES.length * (hosts - 1), progress);
+    const oneIdEach = ids.linkCost(network);
+    const placements: Placement[] = comparedCubes(hosts).map((cube) => ({ cube, cost: oneIdEach, anchor: ids.idOf[publisher]!, targetOf: (host) => ids.idOf[host]! }));
+    const placed = RegionPlacement.random(regionCube(hosts), hosts, drawRng(seed, Draw.RegionIds));
+    const regionAnchor = placed.anchorOf(publisher);
+    placements.push({ cube: placed.cube, cost: placed.linkCost(network), anchor: regionAnchor, targetOf: (host) => placed.targetOf(host, regionAnchor) });
+    const meter = new WorkMeter(placements.length * ROUTING_POLICIES.length * (hosts - 1), progress);
     const unicast = new Float64Array(hosts);
     for (let s = 0; s < hosts; s++) unicast[s] = network.latency(publisher, s);
 
-    const series = cubes.flatMap((cube) =>
+    const series = placements.flatMap(({ cube, cost, anchor, targetOf }) =>
       ROUTING_POLICIES.map((policy) => {
         const router = createRouter(cube, { policy, seed, cost });
-        const anchor = ids.idOf[publisher]!;
         const penalties = new Float64Array(hosts - 1);
         const latencies = new Float64Array(hosts - 1);
         let hops = 0;
         const label = `${cubeName(cube)} ${policy}`;
         for (let s = 0, i = 0; s < hosts; s++) {
           if (s === publisher) continue;
-          const route = walkRoute(router, cost, anchor, ids.idOf[s]!);
+          const route = walkRoute(router, cost, anchor, targetOf(s));
           latencies[i] = route.latency;
           penalties[i++] = delayPenalty(route.latency, unicast[s]!);
           hops += route.hops;
@@ -89,7 +104,7 @@ export const delayPenaltyExperiment: Experiment = {
           name: `${s.cube} ${s.policy}`,
           points: s.cdf,
           color: PALETTE[ROUTING_POLICIES.indexOf(s.policy)]!,
-          dashed: s.cube !== series[0]!.cube,
+          dash: LINE_BY_CUBE[placements.findIndex((p) => cubeName(p.cube) === s.cube)]!,
         })),
       }),
     };

@@ -31,15 +31,19 @@ describe('every experiment', () => {
 describe('delay-penalty', () => {
   const { series } = json('delay-penalty');
 
-  it('covers three policies on the hypercube and the 16-ary cube, every other host a subscriber', () => {
-    expect(series.map((s: any) => `${s.cube} ${s.policy}`)).toEqual(['2x8 odr', '2x8 random', '2x8 greedy', '16x2 odr', '16x2 random', '16x2 greedy']);
+  it('covers three policies on the hypercube, the 16-ary cube and the M-region cube, every other host a subscriber', () => {
+    expect(series.map((s: any) => `${s.cube} ${s.policy}`)).toEqual(
+      ['2x8', '16x2', '3x6'].flatMap((cube) => ['odr', 'random', 'greedy'].map((policy) => `${cube} ${policy}`)),
+    );
     for (const s of series) expect(s.subscribers).toBe(HOSTS - 1);
   });
 
-  it('takes minimal routes: mean hops equal A(k,n) within 2%', () => {
+  it('takes minimal routes: mean hops equal A(k,n) within 2% with one id a host; fewer on the M-region cube, whose routes end at the nearest of two or three', () => {
     for (const s of series) {
       const [k, n] = s.cube.split('x').map(Number);
-      expect(Math.abs(s.meanHops - new Cube(k, n).averageHops) / new Cube(k, n).averageHops).toBeLessThan(0.02);
+      const { averageHops } = new Cube(k, n);
+      if (s.cube === '3x6') expect(s.meanHops).toBeLessThan(0.9 * averageHops);
+      else expect(Math.abs(s.meanHops - averageHops) / averageHops).toBeLessThan(0.02);
     }
   });
 

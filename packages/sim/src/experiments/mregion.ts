@@ -43,8 +43,8 @@ export const mregionExperiment: Experiment = {
         xScale: 'log2',
         series: [
           { name: 'M-region choice', points: samples.map((s) => [s.m, s.avgHops] as const) },
-          { name: 'hypercube (k = 2)', points: samples.map((s) => [s.m, s.hypercubeHops] as const), dashed: true },
-          { name: '16-ary cube', points: samples.map((s) => [s.m, s.radix16Hops] as const), dashed: true },
+          { name: 'hypercube (k = 2)', points: samples.map((s) => [s.m, s.hypercubeHops] as const), dash: 'dashed' },
+          { name: '16-ary cube', points: samples.map((s) => [s.m, s.radix16Hops] as const), dash: 'dashed' },
         ],
       }),
     };

@@ -60,7 +60,7 @@ function adaptiveExperiment(name: string, description: string, metric: Metric, t
             name: label(depth),
             points: sizes.map((size) => [size, rowAt(size, depth)[metric]] as const),
             markers: true,
-            dashed: depth === 0,
+            dash: depth === 0 ? 'dashed' : 'solid',
           })),
         }),
       };
