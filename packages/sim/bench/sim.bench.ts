@@ -85,3 +85,5 @@ if (!process.argv.includes('--quick')) {
   }
 }
 console.log(table(['work', 'wall s', 'peak MB', 'bytes a host', 'x baseline time', 'target', ''], rows));
+// The last run of each experiment left its tables and charts there: the million-host ones are worth keeping.
+console.log(`JSON and SVG of each experiment's last run: ${out}`);
