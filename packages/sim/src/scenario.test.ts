@@ -1,6 +1,6 @@
-import { createRng, randomInt } from '@cubecast/overlay';
+import { createRng, createRouter, Cube, randomInt } from '@cubecast/overlay';
 import { describe, expect, it } from 'vitest';
-import { buildScenario, IdAssignment, RegionPlacement, regionCube } from './scenario.js';
+import { buildScenario, IdAssignment, RegionPlacement, regionCube, walkRoute } from './scenario.js';
 
 describe('IdAssignment', () => {
   it('a link cost is the latency between the hosts owning its ends, through any swaps, for every cost function made', () => {
@@ -66,5 +66,18 @@ describe('RegionPlacement', () => {
       expect(cost(first!, second!)).toBe(0);
       expect(cost(first!, anchor)).toBe(hosts.latency(host, 9));
     }
+  });
+});
+
+describe('walkRoute', () => {
+  it('sums a route\'s link costs and counts its hops, and those between two hosts', () => {
+    // 2-ary 3-cube, odr from 000 to 111: 000 -> 100 -> 110 -> 111. Ids 4 and 6 share a host.
+    const cube = new Cube(2, 3);
+    const router = createRouter(cube, { policy: 'odr' });
+    const cost = (a: number, b: number) => a + b;
+    const hostOf = Int32Array.from([0, 1, 2, 3, 4, 5, 4, 7]);
+    expect(walkRoute(router, cost, 0, 7, hostOf)).toEqual({ latency: 4 + 10 + 13, hops: 3, hostHops: 2 });
+    expect(walkRoute(router, cost, 0, 7)).toEqual({ latency: 27, hops: 3, hostHops: 3 });
+    expect(walkRoute(router, cost, 5, 5, hostOf)).toEqual({ latency: 0, hops: 0, hostHops: 0 });
   });
 });

@@ -177,16 +177,25 @@ export class IdAssignment {
 
 /**
  * Latency and hop count of the route from `source` to `destination`, walked hop by hop as
- * relays would, without building the path.
+ * relays would, without building the path. `hostHops` counts the hops between two hosts, given
+ * each id's host (`hostOf`) where hosts own several ids; without it every hop is one.
  */
-export function walkRoute(router: Router, cost: LinkCost, source: LogicalId, destination: LogicalId): { latency: number; hops: number } {
+export function walkRoute(
+  router: Router,
+  cost: LinkCost,
+  source: LogicalId,
+  destination: LogicalId,
+  hostOf?: ArrayLike<number>,
+): { latency: number; hops: number; hostHops: number } {
   let latency = 0;
   let hops = 0;
+  let hostHops = 0;
   for (let at = source, next = router.nextHop(at, destination, source); next !== null; at = next, next = router.nextHop(at, destination, source)) {
     latency += cost(at, next);
     hops++;
+    if (!hostOf || hostOf[at] !== hostOf[next]) hostHops++;
   }
-  return { latency, hops };
+  return { latency, hops, hostHops };
 }
 
 /** `count` distinct hosts other than `exclude`, in random order (a partial Fisher-Yates). */

@@ -15,6 +15,8 @@ interface Placement {
   readonly cost: LinkCost;
   readonly anchor: LogicalId;
   readonly targetOf: (host: number) => LogicalId;
+  /** Each id's host, where a host owns several ids. */
+  readonly hostOf?: Int32Array;
 }
 
 /**
@@ -36,24 +38,26 @@ export const delayPenaltyExperiment: Experiment = {
     const placements: Placement[] = comparedCubes(hosts).map((cube) => ({ cube, cost: oneIdEach, anchor: ids.idOf[publisher]!, targetOf: (host) => ids.idOf[host]! }));
     const placed = RegionPlacement.random(regionCube(hosts), hosts, drawRng(seed, Draw.RegionIds));
     const regionAnchor = placed.anchorOf(publisher);
-    placements.push({ cube: placed.cube, cost: placed.linkCost(network), anchor: regionAnchor, targetOf: (host) => placed.targetOf(host, regionAnchor) });
+    placements.push({ cube: placed.cube, cost: placed.linkCost(network), anchor: regionAnchor, targetOf: (host) => placed.targetOf(host, regionAnchor), hostOf: placed.hostOf });
     const meter = new WorkMeter(placements.length * ROUTING_POLICIES.length * (hosts - 1), progress);
     const unicast = new Float64Array(hosts);
     for (let s = 0; s < hosts; s++) unicast[s] = network.latency(publisher, s);
 
-    const series = placements.flatMap(({ cube, cost, anchor, targetOf }) =>
+    const series = placements.flatMap(({ cube, cost, anchor, targetOf, hostOf }) =>
       ROUTING_POLICIES.map((policy) => {
         const router = createRouter(cube, { policy, seed, cost });
         const penalties = new Float64Array(hosts - 1);
         const latencies = new Float64Array(hosts - 1);
         let hops = 0;
+        let hostHops = 0;
         const label = `${cubeName(cube)} ${policy}`;
         for (let s = 0, i = 0; s < hosts; s++) {
           if (s === publisher) continue;
-          const route = walkRoute(router, cost, anchor, targetOf(s));
+          const route = walkRoute(router, cost, anchor, targetOf(s), hostOf);
           latencies[i] = route.latency;
           penalties[i++] = delayPenalty(route.latency, unicast[s]!);
           hops += route.hops;
+          hostHops += route.hostHops;
           if ((i & 1023) === 0) meter.advance(1024, label);
         }
         meter.advance((hosts - 1) & 1023, label);
@@ -64,6 +68,7 @@ export const delayPenaltyExperiment: Experiment = {
           policy,
           subscribers: hosts - 1,
           meanHops: round(hops / (hosts - 1), 4),
+          meanHostHops: round(hostHops / (hosts - 1), 4),
           averageHopsA: round(cube.averageHops, 4),
           delayPenalty: brief(penalty),
           routeLatencyMs: brief(latency),
@@ -80,11 +85,12 @@ export const delayPenaltyExperiment: Experiment = {
       json: { experiment: 'delay-penalty', hosts, seed, publisher, unicastLatencyMs: brief(unicastSummary), series },
       table: {
         textColumns: 2,
-        headers: ['cube', 'policy', 'mean hops', 'A(k,n)', 'penalty mean', 'p10', 'p50', 'p90', 'p99', 'latency p50 ms'],
+        headers: ['cube', 'policy', 'mean hops', 'between hosts', 'A(k,n)', 'penalty mean', 'p10', 'p50', 'p90', 'p99', 'latency p50 ms'],
         rows: series.map((s) => [
           s.cube,
           s.policy,
           s.meanHops,
+          s.meanHostHops,
           s.averageHopsA,
           s.delayPenalty.mean,
           s.delayPenalty.p10,
