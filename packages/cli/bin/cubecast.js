@@ -8,6 +8,13 @@ if (!existsSync(entry)) {
   process.stderr.write('cubecast: not built yet; run "npm run build" in the repository root\n');
   process.exit(1);
 }
+// A reader that goes away early (`cubecast sim ... | head`) is no error: stop quietly, as
+// Unix tools do, instead of dying on the unhandled EPIPE with a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`cubecast: cannot write the output: ${error.message}\n`);
+  process.exit(1);
+});
 const { run } = await import(entry.href);
 process.exitCode = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),

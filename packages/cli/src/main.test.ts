@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,17 @@ describe('the installed command', () => {
     expect(ok.stdout.trim()).toBe('{"k":3,"n":11,"M":177147,"avgHops":7.333333333333333,"diameter":11,"degree":22}');
     const bad = await exec('npx', ['--no-install', 'cubecast', 'cube', 'mregion', 'x'], { cwd: root }).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/^cubecast: the host count m must be a whole number/m) });
+  });
+
+  it('stops quietly when its reader goes away (`| head`)', async () => {
+    const bin = new URL('../bin/cubecast.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [bin, 'cube', 'regions', '--max', '1048576'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the command writes anything: every write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });
 
