@@ -108,36 +108,36 @@ export function runStage(init: StageInit, post: (message: StageMessage) => void)
     return true;
   };
 
+  // One chunk's outputs: the first from the call on its input, more from calls with none.
+  // `wrap` readies each (a carried tag put back around it).
+  const outputs = (first: number, wrap: (length: number) => number) => {
+    let more = emit(first, false);
+    for (let n = 1; more && n < MAX_OUTPUTS_PER_INPUT; n++) {
+      const next = process(0, 0);
+      more = emit(next > 0 ? wrap(next) : next, true);
+    }
+  };
+  const unwrapped = (length: number) => length;
+
   // One record of split's: its payload through the module, the tag around what comes out. The
   // tag is copied first (the module may write anywhere in its memory, the input ring too) and
   // put back after each call. Every record leaves at least its tag: an empty record is passed
   // on as it is, and a dropped or failed chunk leaves its tag alone.
   const tag = new Uint8Array(SPLIT_TAG_BYTES);
+  const withTag = (length: number) => {
+    new Uint8Array(init.memory.buffer, init.outputOffset, SPLIT_TAG_BYTES).set(tag);
+    return length + SPLIT_TAG_BYTES;
+  };
   const carried = (chunk: Uint8Array) => {
     if (chunk.byteLength < SPLIT_TAG_BYTES) {
       stats[Stat.Errors]!++;
       return;
     }
     tag.set(chunk.subarray(0, SPLIT_TAG_BYTES));
-    const withTag = (length: number) => {
-      new Uint8Array(init.memory.buffer, init.outputOffset, SPLIT_TAG_BYTES).set(tag);
-      return length + SPLIT_TAG_BYTES;
-    };
-    if (chunk.byteLength === SPLIT_TAG_BYTES) {
-      write(withTag(0));
-      return;
-    }
-    const produced = process(chunk.byteOffset + SPLIT_TAG_BYTES, chunk.byteLength - SPLIT_TAG_BYTES);
+    const produced = chunk.byteLength === SPLIT_TAG_BYTES ? 0 : process(chunk.byteOffset + SPLIT_TAG_BYTES, chunk.byteLength - SPLIT_TAG_BYTES);
     if (produced < -1) stats[Stat.Errors]!++;
-    if (produced <= 0) {
-      write(withTag(0));
-      return;
-    }
-    let more = emit(withTag(produced), false);
-    for (let n = 1; more && n < MAX_OUTPUTS_PER_INPUT; n++) {
-      const next = process(0, 0);
-      more = next > 0 && emit(withTag(next), true);
-    }
+    if (produced <= 0) write(withTag(0));
+    else outputs(withTag(produced), withTag);
   };
 
   for (;;) {
@@ -148,10 +148,7 @@ export function runStage(init: StageInit, post: (message: StageMessage) => void)
     const chunk = input.peek()!;
     stats[Stat.ChunksIn]!++;
     if (tagBytes > 0) carried(chunk);
-    else {
-      let more = emit(process(chunk.byteOffset, chunk.byteLength), false);
-      for (let n = 1; more && n < MAX_OUTPUTS_PER_INPUT; n++) more = emit(process(0, 0), true);
-    }
+    else outputs(process(chunk.byteOffset, chunk.byteLength), unwrapped);
     input.release();
   }
   output.close();
