@@ -124,7 +124,8 @@ export function buildSplitGreedyTree(
     let best = root;
     let bestLatency = routes.latencyVia(root);
     for (const hop of routes.path(root)) {
-      for (const neighbour of cube.neighbours(hop)) {
+      for (let i = 0; i < cube.degree; i++) {
+        const neighbour = cube.neighbourAt(hop, i);
         if (!tree.subscribers.has(neighbour) || neighbour === subscriber) continue;
         const latency = routes.latencyVia(neighbour);
         if (latency < bestLatency) {
