@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { WorkMeter, type ExperimentOptions, type ExperimentResult, type PartedExperiment } from '@cubecast/sim';
+import { partsMeter, type ExperimentOptions, type ExperimentResult, type PartedExperiment } from '@cubecast/sim';
 
 export interface PartWorkerData {
   readonly experiment: string;
@@ -27,10 +27,7 @@ export const DEFAULT_WORKERS = availableParallelism();
  */
 export async function runPartsInWorkers(experiment: PartedExperiment, options: ExperimentOptions, workers: number): Promise<ExperimentResult> {
   const parts = experiment.parts(options);
-  const meter = new WorkMeter(
-    parts.reduce((sum, part) => sum + part.units, 0),
-    options.progress,
-  );
+  const meter = partsMeter(parts, options.progress);
   const results: unknown[] = new Array(parts.length);
   const data: PartWorkerData = { experiment: experiment.name, hosts: options.hosts, seed: options.seed };
   const threads: Worker[] = [];

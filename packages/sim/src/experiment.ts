@@ -53,6 +53,14 @@ export function isParted(experiment: Experiment): experiment is PartedExperiment
   return 'runPart' in experiment;
 }
 
+/** A meter over a run's parts, wherever they run: the units of all of them. */
+export function partsMeter(parts: readonly { readonly units: number }[], progress?: ProgressReporter): WorkMeter {
+  return new WorkMeter(
+    parts.reduce((sum, part) => sum + part.units, 0),
+    progress,
+  );
+}
+
 /** A parted experiment whose `run` does its parts in order here. */
 export function partedExperiment<Part extends { readonly units: number }, PartResult, Context>(
   spec: Omit<PartedExperiment<Part, PartResult, Context>, 'run'>,
@@ -61,7 +69,7 @@ export function partedExperiment<Part extends { readonly units: number }, PartRe
     ...spec,
     run(options) {
       const parts = spec.parts(options);
-      const meter = new WorkMeter(parts.reduce((sum, part) => sum + part.units, 0), options.progress);
+      const meter = partsMeter(parts, options.progress);
       const context = spec.prepare(options);
       return spec.combine(
         options,

@@ -4,7 +4,7 @@ export { DEFAULT_ACCESS_DELAY, HostNetwork } from './hosts.js';
 export { assertHostCount, DEFAULT_HOSTS, HOST_COUNTS } from './scenario.js';
 export { formatTable } from './table.js';
 export { lineChart, type ChartSeries, type LineChart } from './svg-chart.js';
-export { isParted, WorkMeter, type Experiment, type ExperimentOptions, type ExperimentResult, type PartedExperiment, type ProgressReporter, type SummaryTable } from './experiment.js';
+export { isParted, partsMeter, type Experiment, type ExperimentOptions, type ExperimentResult, type PartedExperiment, type ProgressReporter, type SummaryTable } from './experiment.js';
 import type { Experiment } from './experiment.js';
 import { churnExperiment } from './experiments/churn.js';
 import { delayPenaltyExperiment } from './experiments/delay-penalty.js';

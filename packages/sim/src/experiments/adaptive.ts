@@ -61,7 +61,8 @@ export interface AdaptiveContext {
   readonly cube: Cube;
 }
 
-const DEPTHS = [0, ...SWAP_DEPTHS];
+/** Every depth a run compares: 0 (no swaps), then each swap depth. */
+export const DEPTHS = [0, ...SWAP_DEPTHS];
 
 /**
  * The slides' set-up for success ratio and lateness: the hypercube of N nodes, a random

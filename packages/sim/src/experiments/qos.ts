@@ -1,6 +1,6 @@
 import { partedExperiment, round, type ExperimentOptions } from '../experiment.js';
 import { lineChart } from '../svg-chart.js';
-import { adaptiveParts, BOUND_RANGE_MS, combineAdaptive, prepareAdaptive, runAdaptivePart, SWAP_DEPTHS, type AdaptivePartResult, type AdaptiveRow } from './adaptive.js';
+import { adaptiveParts, BOUND_RANGE_MS, combineAdaptive, DEPTHS, prepareAdaptive, runAdaptivePart, SWAP_DEPTHS, type AdaptivePartResult, type AdaptiveRow } from './adaptive.js';
 
 type Metric = 'successRatio' | 'meanNormalizedLateness';
 
@@ -24,7 +24,6 @@ function adaptiveExperiment(name: string, description: string, metric: Metric, t
     runPart: runAdaptivePart,
     combine(options: ExperimentOptions, results: AdaptivePartResult[]) {
       const run = combineAdaptive(options, results);
-      const depths = [0, ...SWAP_DEPTHS];
       const sizes = [...new Set(run.rows.map((r) => r.groupSize))];
       const rowAt = (size: number, depth: number) => run.rows.find((r) => r.groupSize === size && r.depth === depth)!;
       const label = (depth: number) => (depth === 0 ? 'no swaps' : `swaps D=${depth}`);
@@ -43,10 +42,10 @@ function adaptiveExperiment(name: string, description: string, metric: Metric, t
         },
         table: {
           textColumns: 0,
-          headers: ['group', ...depths.map(label), ...SWAP_DEPTHS.map((d) => `D=${d} vs none`)],
+          headers: ['group', ...DEPTHS.map(label), ...SWAP_DEPTHS.map((d) => `D=${d} vs none`)],
           rows: sizes.map((size) => [
             size,
-            ...depths.map((d) => rowAt(size, d)[metric]),
+            ...DEPTHS.map((d) => rowAt(size, d)[metric]),
             ...SWAP_DEPTHS.map((d) => effect(rowAt(size, d), rowAt(size, 0))),
           ]),
         },
@@ -56,7 +55,7 @@ function adaptiveExperiment(name: string, description: string, metric: Metric, t
           yLabel,
           xScale: 'log2',
           ...(metric === 'successRatio' && { yRange: [0, 1] as const }),
-          series: depths.map((depth) => ({
+          series: DEPTHS.map((depth) => ({
             name: label(depth),
             points: sizes.map((size) => [size, rowAt(size, depth)[metric]] as const),
             markers: true,
