@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  channelAnchor,
   Cube,
   DEFAULT_SWAP_BUDGET,
   mRegion,
@@ -333,7 +334,7 @@ export class OverlayController {
   private resumeSession(host: HostRecord, session: SuspendedSession): { subscriptions: SubscriptionInfo[] } {
     const { cube, ownership } = this.requireCube();
     for (const old of session.channels) {
-      if (!this.store.channels.has(old.name)) this.addChannel(host, { ...old, anchor: Math.min(...ownership.idsOf(host.hostId)) });
+      if (!this.store.channels.has(old.name)) this.addChannel(host, { ...old, anchor: channelAnchor(ownership.idsOf(host.hostId)) });
     }
     const subscriptions: SubscriptionInfo[] = [];
     for (const { subscriptionId, channel: name, maxLatencyMs, pipeline } of session.subscriptions) {
@@ -568,7 +569,7 @@ export class OverlayController {
       name: request.name,
       kind: request.kind,
       publisher: hostId,
-      anchor: Math.min(...this.requireCube().ownership.idsOf(hostId)),
+      anchor: channelAnchor(this.requireCube().ownership.idsOf(hostId)),
       codec: request.codec,
     };
     this.addChannel(host, channel);
@@ -832,7 +833,7 @@ export class OverlayController {
       if (!affected.has(channel.publisher)) continue;
       const ids = ownership.idsOf(channel.publisher);
       if (!force && ids.includes(channel.anchor)) continue;
-      const updated = { ...channel, anchor: Math.min(...ids) };
+      const updated = { ...channel, anchor: channelAnchor(ids) };
       this.store.channels.set(channel.name, updated);
       this.outbox.allHosts('channel:updated', updated);
       moved.add(channel.name);

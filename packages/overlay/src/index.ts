@@ -17,6 +17,7 @@ export {
 export { buildSplitGreedyTree, buildTree, forwardingSets, MulticastTree } from './multicast.js';
 export {
   DEFAULT_SWAP_BUDGET,
+  channelAnchor,
   hostLinkCost,
   planSwapBest,
   planSwapDepth,

@@ -5,6 +5,7 @@ import { Ownership, type HostKey } from './ownership.js';
 import { createRng } from './random.js';
 import { createRouter, type RoutingPolicy } from './routing.js';
 import {
+  channelAnchor,
   planSwapBest,
   planSwapDepth,
   planSwapFig5,
@@ -73,6 +74,14 @@ const cases = fc.record({
   subscriber: fc.nat(),
   policy: fc.constantFrom<RoutingPolicy>('odr', 'random', 'greedy'),
   planner: fc.constantFrom(...(Object.keys(planners) as (keyof typeof planners)[])),
+});
+
+describe('channelAnchor', () => {
+  it('is the smallest of the publisher\'s ids, in any order; a host with none cannot publish', () => {
+    expect(channelAnchor([17, 4, 9])).toBe(4);
+    expect(channelAnchor(Int32Array.from([0, 3]))).toBe(0);
+    expect(() => channelAnchor([])).toThrow(RangeError);
+  });
 });
 
 describe('swap planners', () => {

@@ -42,6 +42,14 @@ export interface SwapPlan {
  */
 export const DEFAULT_SWAP_BUDGET = 256;
 
+/** The id a channel enters the cube at: its publisher's smallest. */
+export function channelAnchor(ids: Iterable<LogicalId>): LogicalId {
+  let anchor = -1;
+  for (const id of ids) if (anchor < 0 || id < anchor) anchor = id;
+  if (anchor < 0) throw new RangeError('a host with no ids cannot publish');
+  return anchor;
+}
+
 /** The id a route to `host` ends at: its id fewest hops from `from` (ties: smaller id). */
 export function routeTarget(cube: Cube, from: LogicalId, ids: Iterable<LogicalId>): LogicalId {
   let best = -1;

@@ -1,4 +1,4 @@
-import { Cube, createRng, hash32, hostLinkCost, InvalidArgumentError, mRegion, Ownership, randomInt, routeTarget, type LinkCost, type LogicalId, type Rng, type Router } from '@cubecast/overlay';
+import { channelAnchor, Cube, createRng, hash32, hostLinkCost, InvalidArgumentError, mRegion, Ownership, randomInt, routeTarget, type LinkCost, type LogicalId, type Rng, type Router } from '@cubecast/overlay';
 import { HostNetwork } from './hosts.js';
 import { RouterDistances } from './shortest-paths.js';
 import { generateTransitStub, type Underlay } from './transit-stub.js';
@@ -92,7 +92,7 @@ export class RegionPlacement {
   }
 
   anchorOf(host: number): LogicalId {
-    return Math.min(...this.idsOf(host));
+    return channelAnchor(this.idsOf(host));
   }
 
   /** The id a route from `anchor` to `host` ends at. */
